@@ -1,0 +1,36 @@
+"""fastlin: exact one-pass linear models with hand-written Numba kernels.
+
+Importing the package compiles nothing and loads submodules only when a name is first
+used: kernels compile (or load from Numba's on-disk cache) the first time they run.
+"""
+
+import importlib
+
+from . import _threads  # noqa: F401  (selects a threadsafe Numba threading layer)
+from ._threads import threads
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "GramStats": "stats",
+    "solve_gram": "solve",
+    "LinearSolution": "solve",
+    "RankDeficientWarning": "solve",
+    "LinearRegression": "linear_model",
+    "Ridge": "linear_model",
+}
+
+__all__ = ["threads", "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastlin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,53 @@
+"""Thread-count and threading-layer control for the parallel kernels.
+
+Numba's default ``workqueue`` layer aborts the whole process when two Python threads
+launch parallel kernels at the same time (threaded Dask workers, web servers). fastlin
+therefore asks for the ``threadsafe`` layer (TBB, shipped as a dependency, or OpenMP)
+unless the user chose a layer explicitly through ``NUMBA_THREADING_LAYER``.
+"""
+
+import contextlib
+import os
+
+import numba
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "threadsafe"
+
+
+def n_threads():
+    """Number of threads the parallel kernels use now (``numba.get_num_threads()``)."""
+    return numba.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Run the enclosed kernels on ``n`` threads, restoring the previous count after.
+
+    Parameters
+    ----------
+    n : int
+        Between 1 and ``numba.config.NUMBA_NUM_THREADS``.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def row_ranges(n_rows, n_parts, block):
+    """Split ``n_rows`` into at most ``n_parts`` contiguous ranges of whole blocks.
+
+    Returns an int64 array of shape (n_parts_used + 1,) of boundaries. Boundaries fall
+    on multiples of ``block`` so that the per-block arithmetic (and hence the bits of an
+    exact uint8 Gram) does not depend on the number of parts.
+    """
+    import numpy as np
+
+    n_blocks = -(-n_rows // block) if n_rows else 0
+    n_parts = max(1, min(int(n_parts), n_blocks))
+    per = -(-n_blocks // n_parts) if n_blocks else 0
+    bounds = [min(p * per * block, n_rows) for p in range(n_parts + 1)]
+    return np.asarray(bounds, dtype=np.int64)

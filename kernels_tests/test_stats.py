@@ -1,0 +1,235 @@
+"""GramStats: statistics against NumPy references, exactness, invariance, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, HealthCheck
+from hypothesis import strategies as st
+
+import fastlin
+from fastlin.stats import GramStats
+from naive import gram_reference
+
+KEYS = ("sum_w", "x_sum", "xtx", "xty", "y_sum", "yty")
+
+SHAPES = [(1, 1), (5, 1), (3, 7), (257, 3), (300, 17), (513, 33)]
+
+
+def _data(rng, n, d, dtype, t=2):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "u":
+        X = rng.integers(0, np.iinfo(dtype).max, size=(n, d), endpoint=True).astype(dtype)
+    elif dtype.kind == "i":
+        hi = min(np.iinfo(dtype).max, 1000)
+        X = rng.integers(-hi, hi, size=(n, d), endpoint=True).astype(dtype)
+    else:
+        X = (rng.standard_normal((n, d)) * 3 + 1).astype(dtype)
+    Y = rng.standard_normal((n, t))
+    return X, Y
+
+
+def _stats_dict(s):
+    return {"sum_w": s.sum_w, "x_sum": s.x_sum, "xtx": s.xtx, "xty": s.xty,
+            "y_sum": s.y_sum, "yty": s.yty}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.int64,
+                                   np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_statistics_match_numpy(rng, dtype, shape):
+    X, Y = _data(rng, *shape, dtype)
+    got = _stats_dict(GramStats().update(X, Y))
+    ref = gram_reference(X, Y)
+    for key in KEYS:
+        # Statistics are accumulated in float64 for every input dtype (float32 data is
+        # exact in float64 products), so a float64 tolerance applies throughout.
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, atol=1e-12 * np.abs(ref[key]).max(), err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_small_integers_are_exact(rng, dtype):
+    X, _ = _data(rng, 1111, 37, dtype)
+    Y = rng.integers(0, 2, size=(1111, 3)).astype(np.float64)
+    got = _stats_dict(GramStats().update(X, Y))
+    ref = gram_reference(X, Y)
+    for key in KEYS:
+        assert np.array_equal(got[key], ref[key]), key
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_layouts_and_read_only(rng, order, dtype, tmp_path):
+    X, Y = _data(rng, 300, 9, dtype)
+    X = np.asarray(X, order=order)
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    Xm = np.load(path, mmap_mode="r")
+    assert not Xm.flags.writeable
+    a = _stats_dict(GramStats().update(X, Y))
+    b = _stats_dict(GramStats().update(Xm, Y))
+    ref = gram_reference(X, Y)
+    for key in KEYS:
+        np.testing.assert_allclose(a[key], ref[key], rtol=1e-12, err_msg=key)
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_weighted_matches_reference(rng):
+    X, Y = _data(rng, 400, 11, np.float64)
+    w = rng.uniform(0.1, 3.0, 400)
+    got = _stats_dict(GramStats().update(X, Y, sample_weight=w))
+    ref = gram_reference(X, Y, w)
+    for key in KEYS:
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, err_msg=key)
+
+
+def test_integer_weights_equal_repeated_rows(rng):
+    X, Y = _data(rng, 200, 6, np.uint8)
+    w = rng.integers(0, 4, 200)
+    w[0] = 2
+    a = _stats_dict(GramStats().update(X, Y, sample_weight=w))
+    reps = np.repeat(np.arange(200), w)
+    b = _stats_dict(GramStats().update(X[reps], Y[reps]))
+    for key in KEYS:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-13, err_msg=key)
+
+
+def test_caller_arrays_not_modified(rng):
+    X, Y = _data(rng, 100, 5, np.float64)
+    w = rng.uniform(0.5, 2, 100)
+    copies = X.copy(), Y.copy(), w.copy()
+    GramStats().update(X, Y, sample_weight=w)
+    for a, b in zip((X, Y, w), copies):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 256, 1000, 3001])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_uint8_chunk_and_thread_invariance_is_bitwise(rng, chunk, n_threads):
+    X, _ = _data(rng, 3001, 29, np.uint8)
+    Y = np.eye(10)[rng.integers(0, 10, 3001)]
+    ref = gram_reference(X, Y)
+    s = GramStats()
+    with fastlin.threads(n_threads):
+        for r0 in range(0, 3001, chunk):
+            s.update(X[r0:r0 + chunk], Y[r0:r0 + chunk])
+    got = _stats_dict(s)
+    for key in KEYS:
+        assert np.array_equal(got[key], ref[key]), key
+
+
+def test_float64_threads_agree(rng):
+    X, Y = _data(rng, 5000, 13, np.float64)
+    with fastlin.threads(1):
+        a = _stats_dict(GramStats().update(X, Y))
+    with fastlin.threads(2):
+        b = _stats_dict(GramStats().update(X, Y))
+        c = _stats_dict(GramStats().update(X, Y))
+    for key in KEYS:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-12, err_msg=key)
+        # Fixed thread count: deterministic reduction order, identical bits.
+        np.testing.assert_array_equal(b[key], c[key], err_msg=key)
+
+
+def test_merge_equals_single_pass(rng):
+    X, Y = _data(rng, 700, 8, np.float64)
+    whole = _stats_dict(GramStats().update(X, Y))
+    a = GramStats().update(X[:250], Y[:250])
+    b = GramStats().update(X[250:], Y[250:])
+    merged = _stats_dict(a.merge(b))
+    for key in KEYS:
+        np.testing.assert_allclose(merged[key], whole[key], rtol=1e-12, err_msg=key)
+    assert a.n_rows == 700
+
+
+def test_round_trip_arrays(rng):
+    X, Y = _data(rng, 50, 4, np.float64)
+    s = GramStats().update(X, Y)
+    r = GramStats.from_arrays(s.to_arrays())
+    for key in KEYS:
+        np.testing.assert_array_equal(_stats_dict(r)[key], _stats_dict(s)[key])
+    assert r.n_rows == s.n_rows
+
+
+# -- bad input: a ValueError naming the problem, state unchanged ------------------------
+
+
+def _snapshot(s):
+    return {k: (None if v is None else np.copy(v)) for k, v in _stats_dict(s).items()} | {
+        "n_rows": s.n_rows}
+
+
+BAD_CASES = [
+    (lambda X, Y: (X[:, 0], Y, None), "reshape(-1, 1)"),
+    (lambda X, Y: (X[None], Y, None), "must be 2-D"),
+    (lambda X, Y: (X[:0], Y[:0], None), "0 rows"),
+    (lambda X, Y: (X[:, :0], Y, None), "0 features"),
+    (lambda X, Y: (X, Y[:-1], None), "different numbers of rows"),
+    (lambda X, Y: (X[:, :-1], Y, None), "earlier chunks had 4"),
+    (lambda X, Y: (X, Y[:, :1], None), "earlier chunks had 2"),
+    (lambda X, Y: (X.astype(complex), Y, None), "complex"),
+    (lambda X, Y: (X.astype(object), Y, None), "dtype object"),
+    (lambda X, Y: (X, Y, -np.ones(len(X))), "non-negative"),
+    (lambda X, Y: (X, Y, np.zeros(len(X))), "zero for every row"),
+    (lambda X, Y: (X, Y, np.full(len(X), np.inf)), "sample_weight contains inf"),
+    (lambda X, Y: (X, Y, np.ones(len(X) + 1)), "one weight per row"),
+]
+
+
+@pytest.mark.parametrize("make_bad, message", BAD_CASES)
+def test_bad_chunks_raise_and_leave_state(rng, make_bad, message):
+    X, Y = _data(rng, 20, 4, np.float64)
+    s = GramStats().update(X, Y)
+    before = _snapshot(s)
+    bX, bY, bw = make_bad(X.copy(), Y.copy())
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        s.update(bX, bY, sample_weight=bw)
+    after = _snapshot(s)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("where, what", [((3, 2), "nan"), ((7, 0), "inf"), ((0, 3), "-inf")])
+def test_non_finite_position_is_named(rng, where, what):
+    X, Y = _data(rng, 20, 4, np.float64)
+    X[where] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}[what]
+    with pytest.raises(ValueError, match=rf"X contains {'NaN' if what == 'nan' else what} at position \({where[0]}, {where[1]}\)"):
+        GramStats().update(X, Y)
+    X[where] = 0
+    Y[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"y contains NaN at position \(5, 1\)"):
+        GramStats().update(X, Y)
+
+
+# -- properties: any split, order and merge grouping gives the same statistics ----------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(1, 90),
+    cuts=st.lists(st.integers(0, 90), max_size=6),
+    seed=st.integers(0, 2**31 - 1),
+    grouping=st.sampled_from(["left", "right", "pairs"]),
+)
+def test_split_reorder_and_merge_grouping_give_same_uint8_stats(n, cuts, seed, grouping):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, 5)).astype(np.uint8)
+    Y = rng.integers(0, 3, size=(n, 2)).astype(np.float64)
+    perm = rng.permutation(n)
+    bounds = sorted({0, n, *[c for c in cuts if c < n]})
+    parts = [GramStats().update(X[perm][a:b], Y[perm][a:b]) for a, b in zip(bounds, bounds[1:])]
+    if grouping == "left":
+        total = parts[0]
+        for p in parts[1:]:
+            total = total.merge(p)
+    elif grouping == "right":
+        total = parts[-1]
+        for p in reversed(parts[:-1]):
+            total = p.merge(total)
+    else:
+        while len(parts) > 1:
+            parts = [parts[i].merge(parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                     for i in range(0, len(parts), 2)]
+        total = parts[0]
+    ref = gram_reference(X, Y)
+    got = _stats_dict(total)
+    for key in KEYS:
+        assert np.array_equal(got[key], ref[key]), key

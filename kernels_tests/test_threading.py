@@ -1,0 +1,62 @@
+"""Parallel kernels called from several Python threads at once (threaded Dask workers,
+web servers). Run in a subprocess: a threading layer that is not threadsafe aborts the
+whole process, which would take the test session down with it."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import threading
+    import numpy as np
+    import numba
+    import fastlin
+    from fastlin.stats import GramStats
+
+    rng = np.random.default_rng(7)
+    X = rng.integers(0, 256, size=(4000, 40)).astype(np.uint8)
+    Y = np.eye(10)[rng.integers(0, 10, 4000)]
+    ref = GramStats().update(X, Y).xtx
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(GramStats().update(X, Y).xtx)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 80
+    assert all(np.array_equal(r, ref) for r in results)
+    print("layer", numba.threading_layer())
+    """
+)
+
+
+def test_concurrent_calls_from_python_threads():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    layer = proc.stdout.split("layer", 1)[1].strip()
+    assert layer in ("tbb", "omp"), layer
+
+
+def test_thread_count_follows_numba_setting():
+    import numba
+
+    import fastlin
+
+    before = numba.get_num_threads()
+    with fastlin.threads(1):
+        assert numba.get_num_threads() == 1
+        assert fastlin._threads.n_threads() == 1
+    assert numba.get_num_threads() == before
