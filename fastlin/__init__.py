@@ -18,6 +18,7 @@ _LAZY = {
     "RankDeficientWarning": "solve",
     "LinearRegression": "linear_model",
     "Ridge": "linear_model",
+    "load": "linear_model",
 }
 
 __all__ = ["threads", "__version__", *_LAZY]

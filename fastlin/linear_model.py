@@ -66,6 +66,11 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         y_1d = _is_1d(y)
         stats = getattr(self, "stats_", None)
+        if stats is None and hasattr(self, "coef_"):
+            raise ValueError(
+                "this model was loaded without its statistics, so partial_fit cannot "
+                "continue it; save it with include_stats=True, or fit afresh"
+            )
         if stats is not None and y_1d != self._y_1d:
             raise ValueError(
                 f"y is {'1-D' if y_1d else '2-D'} but earlier chunks had "
@@ -75,6 +80,87 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         new.update(X, y, sample_weight)
         self._commit(new, y_1d)
         return self
+
+    def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
+                   checkpoint_every=1, verbose=False):
+        """Fit in one pass over a chunk source, in constant memory.
+
+        Parameters
+        ----------
+        chunks : fastlin.io.ChunkSource or iterable of tuples
+            A source opened with ``fastlin.io.open_source`` (IDX, .npy, arrays), or any
+            iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks.
+        chunk_rows : int, optional
+            Rows per chunk for a ChunkSource.
+        target_transform : callable, optional
+            Applied to each y chunk, e.g. ``fastlin.datasets.one_hot``.
+        checkpoint : path, optional
+            Save the statistics there after every ``checkpoint_every`` chunks and resume
+            from it if it exists (ChunkSource only); see :mod:`fastlin.streaming`.
+        verbose : bool, default=False
+            Show a progress bar (rows/s).
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        The model is replaced only after the last chunk was folded in without error: a
+        failure anywhere in the pass (bad chunk, corrupt file) leaves it as it was.
+        """
+        from .streaming import accumulate
+
+        self._check_params()
+        stats = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
+                           target_transform=target_transform, checkpoint=checkpoint,
+                           checkpoint_every=checkpoint_every, verbose=verbose,
+                           desc=type(self).__name__)
+        if stats.n_rows == 0:
+            raise ValueError("the chunk source yielded no rows")
+        y_1d = stats.n_targets == 1 and not _source_has_2d_targets(chunks, target_transform)
+        self._commit(stats, y_1d)
+        return self
+
+    def save(self, path, *, include_stats=False, metadata=None):
+        """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.persistence`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        include_stats : bool, default=False
+            Also store the Gram statistics (d x d), so that a loaded model can continue
+            with ``partial_fit``.
+        metadata : dict, optional
+            JSON-serialisable user data stored in the header (e.g. class labels).
+        """
+        from . import persistence
+
+        check_is_fitted(self, "coef_")
+        header = {
+            "estimator": type(self).__name__,
+            "params": self.get_params(),
+            "n_features_in": int(self.n_features_in_),
+            "n_samples_seen": int(self.n_samples_seen_),
+            "y_1d": bool(self._y_1d),
+            "rank": int(self.rank_),
+            "solver": self.solver_,
+            "rcond": float(self.rcond_),
+            "metadata": metadata or {},
+        }
+        arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_),
+                  "constant_columns": self.constant_columns_}
+        if include_stats:
+            arrays.update(persistence.stats_arrays(self.stats_))
+        persistence.write(path, "model", header, arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved by :meth:`save`; the class must match (see ``fastlin.load``)."""
+        model = load(path)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
 
     def fit_stats(self, stats, y_1d=False):
         """Fit from already accumulated :class:`~fastlin.stats.GramStats` (e.g. merged
@@ -211,3 +297,50 @@ class Ridge(_GramRegressor):
 
 def _is_1d(y):
     return np.ndim(y) == 1
+
+
+def _source_has_2d_targets(chunks, target_transform):
+    if target_transform is not None:
+        return True
+    y_shape = getattr(chunks, "y_shape", None)
+    return y_shape is None or len(y_shape) == 2
+
+
+def load(path):
+    """Load a model saved with ``save`` (LinearRegression or Ridge) from ``path``.
+
+    Raises
+    ------
+    fastlin.persistence.FileFormatError
+        Corrupt file, another kind of fastlin file, or a newer format version.
+    """
+    from . import persistence
+
+    header, arrays = persistence.read(path, "model")
+    classes = {"LinearRegression": LinearRegression, "Ridge": Ridge}
+    name = header.get("estimator")
+    if name not in classes:
+        raise persistence.FileFormatError(f"{path}: unknown estimator {name!r}")
+    try:
+        model = classes[name](**header["params"])
+        coef = arrays["coef"]
+        intercept = arrays["intercept"]
+        d = int(header["n_features_in"])
+        if coef.shape[-1] != d or coef.ndim != (1 if header["y_1d"] else 2):
+            raise ValueError(f"coef has shape {coef.shape} for {d} features")
+        model.coef_ = coef
+        model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept
+        model._y_1d = bool(header["y_1d"])
+        model.n_features_in_ = d
+        model.n_samples_seen_ = int(header["n_samples_seen"])
+        model.rank_ = int(header["rank"])
+        model.solver_ = header["solver"]
+        model.rcond_ = float(header["rcond"])
+        model.constant_columns_ = arrays["constant_columns"]
+        model.metadata_ = header.get("metadata", {})
+        stats = persistence.stats_from(arrays, path)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise persistence.FileFormatError(f"{path}: corrupt model file ({exc})") from exc
+    if stats is not None:
+        model.stats_ = stats
+    return model

@@ -1,0 +1,308 @@
+"""The ``fastlin`` command line: ``demo``, ``fit``, ``evaluate``, ``predict``.
+
+Every command streams its input in chunks (constant memory). Bad input files end the
+command with exit status 2 and one line on stderr naming the file and the problem.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+DEFAULT_CHUNK_ROWS = 8192
+
+
+def main(argv=None):
+    """Entry point of the ``fastlin`` console script and ``python -m fastlin``."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    from .io import DataSourceError
+    from .persistence import FileFormatError
+
+    try:
+        return args.run(args) or 0
+    except (DataSourceError, FileFormatError, FileNotFoundError, ValueError) as exc:
+        print(f"fastlin: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastlin: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="fastlin",
+        description="Exact one-pass linear models on data streamed from disk.",
+    )
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", help="fit one-hot least squares out of core on built-in digit data",
+        description="Generate MNIST-sized synthetic digits (28 x 28 uint8) as IDX files in a "
+        "temporary directory, stream an out-of-core least-squares fit on one-hot labels, "
+        "and print rows, features, fit time, rows/s, train and test accuracy and peak memory.",
+    )
+    demo.add_argument("--n-train", type=int, default=60000, help="training rows (default 60000)")
+    demo.add_argument("--n-test", type=int, default=10000, help="test rows (default 10000)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    demo.add_argument("--data-dir", help="write (and keep) the IDX files here instead of a "
+                      "temporary directory")
+    _add_model_args(demo)
+    demo.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+
+    fit = sub.add_parser(
+        "fit", help="fit a model on an IDX or .npy file and save it",
+        description="Stream X (IDX, raw or gzip, or .npy) and labels/targets in chunks, fit "
+        "least squares or ridge in one pass, and save the model as .npz. Integer class "
+        "labels are one-hot encoded (one output per class; predictions take the argmax) "
+        "unless --targets raw is given.",
+    )
+    fit.add_argument("--images", "-X", required=True, help="features: IDX or .npy file")
+    fit.add_argument("--labels", "-y", required=True, help="labels/targets: IDX or .npy file")
+    _add_model_args(fit)
+    fit.add_argument("--targets", choices=["one-hot", "raw"], default="one-hot",
+                     help="one-hot: integer class labels, one output per class (default); "
+                     "raw: regress on the values as given")
+    fit.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    fit.add_argument("--checkpoint", help="save the statistics here during the pass and "
+                     "resume from it if it exists")
+    fit.add_argument("--output", "-o", required=True, help="model file to write (.npz)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(run=_fit)
+
+    ev = sub.add_parser(
+        "evaluate", help="score a saved model on labelled data",
+        description="Accuracy for one-hot (classification) models; R² and RMSE for raw "
+        "targets. Streams the data in chunks.",
+    )
+    ev.add_argument("--model", "-m", required=True, help="model file written by 'fastlin fit'")
+    ev.add_argument("--images", "-X", required=True)
+    ev.add_argument("--labels", "-y", required=True)
+    ev.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    ev.set_defaults(run=_evaluate)
+
+    pr = sub.add_parser(
+        "predict", help="write predictions of a saved model to .npy",
+        description="Predicted class labels (one-hot models) or predicted values (raw "
+        "targets) for every row, written chunk by chunk to a .npy file.",
+    )
+    pr.add_argument("--model", "-m", required=True)
+    pr.add_argument("--images", "-X", required=True)
+    pr.add_argument("--output", "-o", required=True, help=".npy file to write")
+    pr.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    pr.set_defaults(run=_predict)
+    return p
+
+
+def _add_model_args(p):
+    p.add_argument("--model", choices=["linear", "ridge"], default="linear",
+                   help="least squares (linear, default) or ridge")
+    p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty (default 1.0)")
+
+
+def _make_model(args):
+    from .linear_model import LinearRegression, Ridge
+
+    if args.model == "ridge":
+        return Ridge(alpha=args.alpha)
+    return LinearRegression()
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def _demo(args):
+    from .datasets import make_synthetic_digits
+
+    rss0 = _rss_mb()
+    with tempfile.TemporaryDirectory(prefix="fastlin-demo-") as tmp:
+        directory = args.data_dir or tmp
+        t0 = time.perf_counter()
+        data = make_synthetic_digits(directory, n_train=args.n_train, n_test=args.n_test,
+                                     seed=args.seed)
+        gen_s = time.perf_counter() - t0
+        model, fit_s, notes = _fit_source(_make_model(args), data.train, args.chunk_rows,
+                                          "one-hot", 10, None, not args.quiet)
+        train_acc = _accuracy(model, data.train, args.chunk_rows)
+        test_acc = _accuracy(model, data.test, args.chunk_rows) if args.n_test else float("nan")
+    rows = [
+        ("data", f"synthetic digits, {args.n_train} train + {args.n_test} test IDX files "
+                 f"(generated in {gen_s:.2f} s)"),
+        ("model", _describe(model)),
+        ("rows", f"{data.train.n_rows}"),
+        ("features", f"{data.train.n_features}"),
+        ("fit time", f"{fit_s:.3f} s (one pass, chunks of {args.chunk_rows} rows)"),
+        ("rows/s", f"{data.train.n_rows / fit_s:,.0f}"),
+        ("train accuracy", f"{100 * train_acc:.2f} %"),
+        ("test accuracy", f"{100 * test_acc:.2f} %"),
+        ("peak memory", f"{_peak_mb():.0f} MB resident (+{_peak_mb() - rss0:.0f} MB over the "
+                        "process at start)"),
+    ]
+    _print_table(rows + notes)
+
+
+def _fit(args):
+    from .io import open_source
+
+    n_classes = None
+    source = open_source(args.images, labels=args.labels)
+    if args.targets == "one-hot":
+        n_classes = source.n_classes or _n_classes(source)
+        source = open_source(args.images, labels=args.labels, n_classes=n_classes)
+    model, fit_s, notes = _fit_source(_make_model(args), source, args.chunk_rows, args.targets,
+                                      n_classes, args.checkpoint, not args.quiet)
+    meta = {"targets": args.targets, "n_classes": n_classes,
+            "trained_on": os.path.abspath(args.images)}
+    model.save(args.output, metadata=meta)
+    _print_table([
+        ("model", _describe(model)),
+        ("rows", f"{source.n_rows}"),
+        ("features", f"{source.n_features}"),
+        ("fit time", f"{fit_s:.3f} s"),
+        ("rows/s", f"{source.n_rows / fit_s:,.0f}"),
+        ("saved", args.output),
+    ] + notes)
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        os.unlink(args.checkpoint)  # the model is saved; the pass is complete
+
+
+def _evaluate(args):
+    from .io import open_source
+    from .linear_model import load
+
+    model = load(args.model)
+    meta = getattr(model, "metadata_", {})
+    if meta.get("targets") == "one-hot":
+        source = open_source(args.images, labels=args.labels, n_classes=meta["n_classes"])
+        _check_features(model, source, args.images)
+        acc = _accuracy(model, source, args.chunk_rows)
+        _print_table([("rows", f"{source.n_rows}"), ("accuracy", f"{100 * acc:.2f} %")])
+    else:
+        source = open_source(args.images, labels=args.labels)
+        _check_features(model, source, args.images)
+        r2, rmse = _regression_scores(model, source, args.chunk_rows)
+        _print_table([("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"), ("RMSE", f"{rmse:.6g}")])
+
+
+def _predict(args):
+    from .io import open_source
+    from .linear_model import load
+
+    model = load(args.model)
+    source = open_source(args.images)
+    _check_features(model, source, args.images)
+    one_hot = getattr(model, "metadata_", {}).get("targets") == "one-hot"
+    n_out = 1 if np.ndim(model.coef_) == 1 else model.coef_.shape[0]
+    shape = (source.n_rows,) if (one_hot or n_out == 1) else (source.n_rows, n_out)
+    dtype = np.int64 if one_hot else model.coef_.dtype
+    out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=shape)
+    r0 = 0
+    for X, _ in source.iter_chunks(args.chunk_rows):
+        pred = model.predict(X)
+        out[r0:r0 + X.shape[0]] = np.argmax(pred, axis=1) if one_hot else pred
+        r0 += X.shape[0]
+    out.flush()
+    del out
+    _print_table([("rows", f"{source.n_rows}"), ("written", args.output)])
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbose):
+    from .datasets import one_hot
+    from .solve import RankDeficientWarning
+
+    transform = None
+    if targets == "one-hot":
+        def transform(y):
+            return one_hot(y, n_classes)
+    notes = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RankDeficientWarning)
+        t0 = time.perf_counter()
+        model.fit_chunks(source, chunk_rows=chunk_rows, target_transform=transform,
+                         checkpoint=checkpoint, verbose=verbose)
+        fit_s = time.perf_counter() - t0
+    for w in caught:
+        if issubclass(w.category, RankDeficientWarning):
+            notes.append(("note", str(w.message)))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model, fit_s, notes
+
+
+def _n_classes(source):
+    y = source.targets()
+    if y is None or y.ndim != 1 or y.dtype.kind not in "ui":
+        raise ValueError("one-hot targets need 1-D integer class labels; use --targets raw "
+                         "for real-valued targets")
+    return int(y.max()) + 1
+
+
+def _accuracy(model, source, chunk_rows):
+    correct = 0
+    for X, y in source.iter_chunks(chunk_rows):
+        correct += int(np.count_nonzero(np.argmax(model.predict(X), axis=1) == y))
+    return correct / source.n_rows
+
+
+def _regression_scores(model, source, chunk_rows):
+    sse = 0.0
+    s1 = s2 = 0.0
+    n = 0
+    for X, y in source.iter_chunks(chunk_rows):
+        y = np.asarray(y, dtype=np.float64)
+        pred = np.asarray(model.predict(X), dtype=np.float64).reshape(y.shape)
+        sse += float(((y - pred) ** 2).sum())
+        s1 += float(y.sum())
+        s2 += float((y ** 2).sum())
+        n += y.size
+    tss = s2 - s1 * s1 / n
+    return 1 - sse / tss if tss > 0 else float("nan"), (sse / n) ** 0.5
+
+
+def _check_features(model, source, path):
+    if source.n_features != model.n_features_in_:
+        raise ValueError(f"{path}: rows have {source.n_features} features, but the model was "
+                         f"fitted with {model.n_features_in_}")
+
+
+def _describe(model):
+    name = type(model).__name__
+    if name == "Ridge":
+        name += f"(alpha={model.alpha:g})"
+    return f"{name}, solver {model.solver_}, rank {model.rank_}"
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _print_table(rows):
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
