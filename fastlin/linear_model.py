@@ -112,13 +112,14 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         from .streaming import accumulate
 
         self._check_params()
-        stats = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
+        stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
                            target_transform=target_transform, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, verbose=verbose,
                            desc=type(self).__name__)
         if stats.n_rows == 0:
             raise ValueError("the chunk source yielded no rows")
-        y_1d = stats.n_targets == 1 and not _source_has_2d_targets(chunks, target_transform)
+        if y_1d is None:  # resumed from a checkpoint that covered every row
+            y_1d = stats.n_targets == 1 and not _source_has_2d_targets(chunks, target_transform)
         self._commit(stats, y_1d)
         return self
 

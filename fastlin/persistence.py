@@ -69,7 +69,8 @@ def read(path, kind):
     """Read a fastlin file, checking its kind and version; returns (header, arrays)."""
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # Our own handle: np.load leaks its file when the archive is unreadable.
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError:
         raise

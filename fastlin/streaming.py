@@ -27,7 +27,7 @@ def is_source(obj):
 
 def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpoint=None,
                checkpoint_every=1, verbose=False, desc="fit"):
-    """Fold every chunk of ``chunks`` into ``stats`` (updated in place) and return it.
+    """Fold every chunk of ``chunks`` into ``stats`` (updated in place).
 
     Parameters
     ----------
@@ -44,6 +44,12 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
         end. Atomic writes: a kill at any moment leaves the previous checkpoint intact.
     verbose : bool
         A tqdm progress bar in rows (rows/s).
+
+    Returns
+    -------
+    stats : the accumulator
+    y_1d : bool or None
+        Whether the y chunks were 1-D (None when no chunk was read in this pass).
     """
     from . import persistence
 
@@ -66,11 +72,17 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     rows = start_row
     since_save = 0
     wrote_checkpoint = False
+    y_1d = None
     try:
         for item in iterator:
             X, y, w = _unpack(item)
             if target_transform is not None:
                 y = target_transform(y)
+            ndim_1 = np.ndim(y) == 1
+            if y_1d is not None and ndim_1 != y_1d:
+                raise ValueError(f"y chunk at row {rows} is {'1-D' if ndim_1 else '2-D'}, "
+                                 f"earlier chunks were {'1-D' if y_1d else '2-D'}")
+            y_1d = ndim_1
             stats.update(X, y, w)
             rows += np.shape(X)[0]
             since_save += 1
@@ -89,7 +101,7 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
             bar.close()
     if checkpoint is not None and since_save:
         persistence.save_checkpoint(checkpoint, stats, rows, identity)
-    return stats
+    return stats, y_1d
 
 
 def _replace_state(stats, saved):
