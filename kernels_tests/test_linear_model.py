@@ -208,3 +208,17 @@ def test_cholesky_solver_raises_on_singular(rng):
     X[:, 2] = X[:, 0] + X[:, 1]
     with pytest.raises(np.linalg.LinAlgError, match="Cholesky route failed"):
         fastlin.LinearRegression(solver="cholesky").fit(X, rng.standard_normal(40))
+
+
+def test_real_mnist_split_accuracy_matches_sklearn(mnist_dir):
+    from fastlin.datasets import load_mnist_test, one_hot
+
+    X, y = load_mnist_test(mnist_dir, as_arrays=True)
+    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    with pytest.warns(RankDeficientWarning, match="constant column"):
+        ours = fastlin.LinearRegression().fit(Xtr, one_hot(ytr, 10))
+    ref = skl.LinearRegression().fit(Xtr.astype(np.float64), one_hot(ytr, 10))
+    acc_ours = np.mean(np.argmax(ours.predict(Xte), 1) == yte)
+    acc_ref = np.mean(np.argmax(ref.predict(Xte.astype(np.float64)), 1) == yte)
+    assert acc_ours == acc_ref
+    assert 0.8 < acc_ours < 0.95
