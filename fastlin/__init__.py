@@ -18,6 +18,8 @@ _LAZY = {
     "RankDeficientWarning": "solve",
     "LinearRegression": "linear_model",
     "Ridge": "linear_model",
+    "RidgeCV": "linear_model",
+    "ridge_path": "path",
     "load": "linear_model",
 }
 

@@ -117,7 +117,7 @@ def check_sample_weight(sample_weight, n_rows):
     check_finite(w, "sample_weight")
     if (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight must be non-negative; sample_weight[{i}] = {w[i]!r}")
+        raise ValueError(f"sample_weight must be non-negative; sample_weight[{i}] = {float(w[i])!r}")
     if n_rows and not (w > 0).any():
         raise ValueError("sample_weight is zero for every row; at least one row needs positive weight")
     return w

@@ -1,8 +1,16 @@
-"""scikit-learn-compatible least squares and ridge over streamed Gram statistics.
+"""scikit-learn-compatible least squares and ridge over streamed statistics.
 
-The estimators hold a :class:`~fastlin.stats.GramStats` and a solution; they never loop
-over rows. ``fit`` is ``partial_fit`` on a fresh state; ``partial_fit`` on chunks gives
-the same model as ``fit`` on all rows (the statistics are sums).
+The estimators hold an accumulator (:class:`~fastlin.stats.GramStats`, or
+:class:`~fastlin.tsqr.QRStats` with ``solver="qr"``) and a solution; they never loop
+over rows. ``partial_fit`` on chunks gives the same model as ``fit`` on all rows.
+
+Solvers: "auto" accumulates the Gram statistics and solves by Cholesky when the
+standardised centred Gram is well conditioned (reciprocal condition number at least
+``fastlin.solve.RCOND_QR``). Otherwise, when the rows can be read again (``fit`` on
+arrays, ``fit_chunks`` on a ChunkSource), it makes a second pass with TSQR, which loses
+half as many digits; when they cannot (``partial_fit``, one-shot iterables) it keeps the
+Gram solution (minimum norm when singular) and says so in a warning. ``solver_`` records
+the route taken.
 """
 
 import numbers
@@ -11,7 +19,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .solve import SOLVERS
+import warnings
+
+from .solve import RCOND_QR, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
 from ._validation import as_2d_array, check_finite
 
@@ -51,11 +61,16 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self
         """
         self._check_params()
-        stats = GramStats()
-        y_1d = _is_1d(y)
-        stats.update(X, y, sample_weight)
-        self._commit(stats, y_1d)
+        stats = self._new_stats().update(X, y, sample_weight)
+        self._commit(stats, _is_1d(y), rows=lambda: [(X, y, sample_weight)])
         return self
+
+    def _new_stats(self):
+        if self.solver == "qr":
+            from .tsqr import QRStats
+
+            return QRStats(centre=bool(self.fit_intercept))
+        return GramStats()
 
     def partial_fit(self, X, y, sample_weight=None):
         """Fold one more chunk of rows into the model and re-solve.
@@ -76,7 +91,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 f"y is {'1-D' if y_1d else '2-D'} but earlier chunks had "
                 f"{'1-D' if self._y_1d else '2-D'} targets"
             )
-        new = stats.copy() if stats is not None else GramStats()
+        new = stats.copy() if stats is not None else self._new_stats()
         new.update(X, y, sample_weight)
         self._commit(new, y_1d)
         return self
@@ -109,18 +124,25 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         The model is replaced only after the last chunk was folded in without error: a
         failure anywhere in the pass (bad chunk, corrupt file) leaves it as it was.
         """
-        from .streaming import accumulate
+        from .streaming import accumulate, is_source
 
         self._check_params()
-        stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
-                           target_transform=target_transform, checkpoint=checkpoint,
-                           checkpoint_every=checkpoint_every, verbose=verbose,
-                           desc=type(self).__name__)
-        if stats.n_rows == 0:
+        if checkpoint is not None and self.solver == "qr":
+            raise ValueError("checkpoints hold Gram statistics; solver='qr' cannot use them")
+        stats, y_1d = accumulate(chunks, self._new_stats(), chunk_rows=chunk_rows,
+                                 target_transform=target_transform, checkpoint=checkpoint,
+                                 checkpoint_every=checkpoint_every, verbose=verbose,
+                                 desc=type(self).__name__)
+        if _n_rows(stats) == 0:
             raise ValueError("the chunk source yielded no rows")
         if y_1d is None:  # resumed from a checkpoint that covered every row
-            y_1d = stats.n_targets == 1 and not _source_has_2d_targets(chunks, target_transform)
-        self._commit(stats, y_1d)
+            y_1d = _n_targets(stats) == 1 and not _source_has_2d_targets(chunks, target_transform)
+        rows = None
+        if is_source(chunks):
+            def rows():
+                for X, yc in chunks.iter_chunks(chunk_rows):
+                    yield X, (yc if target_transform is None else target_transform(yc)), None
+        self._commit(stats, y_1d, rows=rows)
         return self
 
     def save(self, path, *, include_stats=False, metadata=None):
@@ -152,6 +174,9 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_),
                   "constant_columns": self.constant_columns_}
         if include_stats:
+            if not isinstance(self.stats_, GramStats):
+                raise ValueError("include_stats saves Gram statistics; a solver='qr' model "
+                                 "holds a TSQR factor instead")
             arrays.update(persistence.stats_arrays(self.stats_))
         persistence.write(path, "model", header, arrays)
 
@@ -172,11 +197,44 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._commit(stats.copy(), bool(y_1d))
         return self
 
-    def _commit(self, stats, y_1d):
-        # Solve first; only a successful solve replaces the fitted attributes.
-        sol = stats.finalize(alpha=self._alpha(), fit_intercept=self.fit_intercept,
-                             solver=self.solver)
-        dtype = np.float32 if stats.float32_only else np.float64
+    def _commit(self, stats, y_1d, alpha=None, rows=None):
+        """Solve, then (only then) replace the fitted attributes.
+
+        ``rows``, when given, is a callable returning the rows again as (X, y, w) chunks:
+        "auto" uses it for a TSQR pass when the normal equations are not trustworthy.
+        """
+        alpha = self._alpha() if alpha is None else alpha
+        if self.solver == "qr":
+            sol = _qr_solution(stats, alpha, self.fit_intercept)
+            float32_only = False
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RankDeficientWarning)
+                solver = "auto" if self.solver == "auto" else self.solver
+                sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
+                                     solver=solver, warn=False)
+            for w in caught:  # anything else the solve warned about goes on
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            float32_only = stats.float32_only
+            # NaN rcond (Cholesky not completed) counts as ill conditioned too.
+            needs_qr = sol.solver == "minimum_norm" or not sol.rcond >= RCOND_QR
+            if self.solver == "auto" and needs_qr and rows is not None:
+                from .tsqr import QRStats
+
+                qr_stats = QRStats(centre=bool(self.fit_intercept))
+                for Xc, yc, wc in rows():
+                    qr_stats.update(Xc, yc, wc)
+                sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
+            elif sol.rank < stats.n_features:
+                warn_rank(sol.rank, stats.n_features, sol.constant_columns, sol.null_columns,
+                          alpha, sol.solver)
+            if self.solver == "auto" and needs_qr and rows is None and sol.solver == "cholesky":
+                warnings.warn(
+                    f"the normal equations are ill conditioned (reciprocal condition number "
+                    f"{sol.rcond:.2g}): coefficients may have lost digits; the rows are not "
+                    "available for a QR pass here (partial_fit / one-pass iterable), so fit "
+                    "with solver='qr' or use Ridge", RankDeficientWarning, stacklevel=3)
+        dtype = np.float32 if float32_only else np.float64
         coef = sol.coef.astype(dtype)
         intercept = sol.intercept.astype(dtype)
         if y_1d:
@@ -193,8 +251,8 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.solver_ = sol.solver
         self.rcond_ = sol.rcond
         self.constant_columns_ = sol.constant_columns
-        self.n_features_in_ = stats.n_features
-        self.n_samples_seen_ = stats.n_rows
+        self.n_features_in_ = _n_features(stats)
+        self.n_samples_seen_ = _n_rows(stats)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_targets).
@@ -300,6 +358,45 @@ def _is_1d(y):
     return np.ndim(y) == 1
 
 
+def _n_rows(stats):
+    return stats.n_rows if isinstance(stats, GramStats) else stats.n_samples_
+
+
+def _n_features(stats):
+    return stats.n_features if isinstance(stats, GramStats) else stats.n_features_
+
+
+def _n_targets(stats):
+    return stats.n_targets if isinstance(stats, GramStats) else stats.n_targets_
+
+
+def _qr_solution(qr_stats, alpha, fit_intercept):
+    """A LinearSolution from a TSQR factor (rank-deficient: minimum norm, warned)."""
+    from .solve import LinearSolution
+    from .tsqr import RankDeficiencyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RankDeficiencyWarning)
+        res = qr_stats.finalize(alpha=alpha, fit_intercept=fit_intercept)
+    R, _, _ = qr_stats.factor(0.0, fit_intercept)
+    d = R.shape[0]
+    # ||R e_j||² is column j's centred sum of squares; against its raw second moment it
+    # tells a constant column from a rounding residue, as the Gram route does.
+    centred_sq = np.einsum("ij,ij->j", R, R)
+    raw_sq = centred_sq + qr_stats.sum_weights_ * qr_stats.mean_x_ ** 2
+    constant = np.flatnonzero(centred_sq <= 64 * np.finfo(np.float64).eps * raw_sq)
+    res.coef[constant] = 0.0  # the minimum-norm value, without the SVD's rounding
+    if fit_intercept:
+        res = res._replace(intercept=qr_stats.mean_y_ - qr_stats.mean_x_ @ res.coef)
+    if res.rank < d:
+        warn_rank(res.rank, d, constant, np.zeros(0, np.int64), alpha, "qr")
+    dof = qr_stats.sum_weights_ - res.rank - int(fit_intercept)
+    resid_var = res.rss / dof if dof > 0 else np.full_like(res.rss, np.nan)
+    r2 = np.full_like(res.rss, np.nan)  # QRStats keeps no total sum of squares
+    return LinearSolution(res.coef.T.copy(), res.intercept, int(res.rank), "qr", float("nan"),
+                          constant, np.zeros(0, np.int64), r2, resid_var)
+
+
 def _source_has_2d_targets(chunks, target_transform):
     if target_transform is not None:
         return True
@@ -345,3 +442,122 @@ def load(path):
     if stats is not None:
         model.stats_ = stats
     return model
+
+
+class RidgeCV(_GramRegressor):
+    """Ridge with alpha chosen by exact leave-one-out or GCV, from one decomposition.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
+        Candidate penalties, each >= 0.
+    fit_intercept : bool, default=True
+    cv : {"loo", "gcv"}, default="loo"
+        "loo": exact leave-one-out mean squared error (a second pass over the rows, no
+        n x n matrix). "gcv": generalised cross-validation from the statistics alone,
+        which also works with ``partial_fit`` and ``fit_chunks`` on one-pass iterables.
+    alpha_per_target : bool, default=False
+        Choose an alpha for each target instead of one minimising the mean over targets.
+
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+    cv_results_ : ndarray of shape (n_alphas, n_targets)
+        Mean squared leave-one-out error (or GCV score) per alpha and target.
+    best_score_ : float or ndarray
+        Minus the chosen mean squared error (scikit-learn's sign convention).
+    coef_, intercept_, n_features_in_, stats_ : as for :class:`Ridge`.
+    """
+
+    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, cv="loo",
+                 alpha_per_target=False):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.alpha_per_target = alpha_per_target
+        self.solver = "auto"
+
+    def _alpha(self):
+        return 0.0
+
+    def _check_params(self):
+        super()._check_params()
+        if self.cv not in ("loo", "gcv"):
+            raise ValueError(f"cv must be 'loo' or 'gcv', got {self.cv!r}")
+        from .path import _check_alphas
+
+        _check_alphas(self.alphas)
+
+    def fit(self, X, y, sample_weight=None):
+        self._check_params()
+        stats = GramStats().update(X, y, sample_weight)
+        rows = None
+        if self.cv == "loo":
+            def rows():
+                for r0 in range(0, np.shape(X)[0], _PREDICT_ROWS):
+                    w = None if sample_weight is None else np.asarray(sample_weight)[r0:r0 + _PREDICT_ROWS]
+                    yield X[r0:r0 + _PREDICT_ROWS], np.asarray(y)[r0:r0 + _PREDICT_ROWS], w
+        self._select(stats, _is_1d(y), rows)
+        return self
+
+    def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, verbose=False):
+        """Fit from a chunk source; "loo" reads it twice, so it must be a ChunkSource."""
+        from .streaming import accumulate, is_source
+
+        self._check_params()
+        if self.cv == "loo" and not is_source(chunks):
+            raise ValueError("cv='loo' needs a second pass over the rows: pass a ChunkSource "
+                             "(fastlin.io.open_source), or use cv='gcv'")
+        stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
+                                 target_transform=target_transform, verbose=verbose)
+        rows = None
+        if self.cv == "loo":
+            def rows():
+                for item in chunks.iter_chunks(chunk_rows):
+                    yc = item[1] if target_transform is None else target_transform(item[1])
+                    yield item[0], yc, None
+        self._select(stats, bool(y_1d), rows)
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        if self.cv != "gcv":
+            raise ValueError("partial_fit keeps no rows for leave-one-out; use cv='gcv'")
+        self._check_params()
+        stats = getattr(self, "stats_", None)
+        new = stats.copy() if stats is not None else GramStats()
+        new.update(X, y, sample_weight)
+        self._select(new, _is_1d(y), None)
+        return self
+
+    def _select(self, stats, y_1d, rows):
+        from .path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
+
+        alphas = _check_alphas(self.alphas)
+        eigen = ridge_eigen(stats, self.fit_intercept)
+        if rows is None:
+            scores = gcv_scores(eigen, alphas)
+        else:
+            loo = LOOStats(eigen, alphas)
+            for Xc, yc, wc in rows():
+                loo.update(Xc, yc, wc)
+            scores = loo.finalize()
+        if self.alpha_per_target:
+            best = np.argmin(scores, axis=0)
+        else:
+            best = np.full(scores.shape[1], int(np.argmin(scores.mean(axis=1))))
+        chosen = alphas[best]
+        # The chosen alpha goes through the same solver as Ridge(alpha_).
+        self._commit(stats, y_1d, alpha=float(chosen[0]))
+        if self.alpha_per_target:
+            coefs, intercepts = ridge_path(stats, alphas, self.fit_intercept, eigen=eigen)
+            t = np.arange(scores.shape[1])
+            dtype = self.coef_.dtype
+            coef = coefs[best, t].astype(dtype)
+            self.coef_ = coef[0] if y_1d else coef
+            if self.fit_intercept:
+                icpt = intercepts[best, t].astype(dtype)
+                self.intercept_ = icpt[0] if y_1d else icpt
+        self.alpha_ = float(chosen[0]) if not self.alpha_per_target or y_1d else chosen
+        self.cv_results_ = scores
+        picked = scores[best, np.arange(scores.shape[1])]
+        self.best_score_ = -float(picked.mean()) if not self.alpha_per_target else -picked

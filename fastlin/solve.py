@@ -25,7 +25,11 @@ from .kernels import cholesky as _chol
 RCOND_MIN = 1e-10
 """Below this reciprocal condition number (standardised system) Cholesky is not trusted."""
 
-SOLVERS = ("auto", "cholesky", "minimum_norm")
+RCOND_QR = 1e-8
+"""Below this, "auto" re-solves by QR when the rows can be read again: the normal
+equations square the condition number and would keep fewer than ~8 digits."""
+
+SOLVERS = ("auto", "cholesky", "minimum_norm", "qr")
 
 
 class RankDeficientWarning(UserWarning):
@@ -49,6 +53,9 @@ class LinearSolution:
         NaN when the Cholesky route was not completed.
     constant_columns : ndarray of int
         Indices of columns with zero centred variance (zero coefficient).
+    null_columns : ndarray of int
+        Columns that load on the null space found by the minimum-norm route (members of
+        near-linear dependencies), empty otherwise.
     r2 : ndarray of shape (n_targets,)
         Weighted coefficient of determination on the rows folded in.
     residual_variance : ndarray of shape (n_targets,)
@@ -61,11 +68,12 @@ class LinearSolution:
     solver: str
     rcond: float
     constant_columns: np.ndarray
+    null_columns: np.ndarray
     r2: np.ndarray
     residual_variance: np.ndarray
 
 
-def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto"):
+def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
     """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.stats.GramStats`.
 
     Minimises sum_i w_i ||y_i - b - W x_i||² + alpha ||W||² (the intercept b is not
@@ -79,14 +87,17 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto"):
     solver : {"auto", "cholesky", "minimum_norm"}
         "auto" takes Cholesky when it succeeds and the standardised system is well
         conditioned, else the minimum-norm route. "cholesky" raises
-        ``numpy.linalg.LinAlgError`` instead of falling back.
+        ``numpy.linalg.LinAlgError`` instead of falling back. ("qr" needs the rows, not
+        the Gram: see :class:`fastlin.tsqr.QRStats`.)
+    warn : bool, default=True
+        Emit :class:`RankDeficientWarning` when the rank is below the number of features.
 
     Returns
     -------
     LinearSolution
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if solver not in ("auto", "cholesky", "minimum_norm"):
+        raise ValueError(f"solver must be 'auto', 'cholesky' or 'minimum_norm', got {solver!r}")
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
@@ -103,6 +114,7 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto"):
     rcond = float("nan")
     route = "cholesky"
     rank = active.size
+    null_columns = np.zeros(0, dtype=np.int64)
     if active.size:
         A = C[np.ix_(active, active)]
         A[np.diag_indices_from(A)] += alpha
@@ -116,14 +128,15 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto"):
                 raise np.linalg.LinAlgError(f"Cholesky route failed: {why}; use solver='auto'")
         if beta is None:
             route = "minimum_norm"
-            beta, rank = _minimum_norm(A, B)
+            beta, rank, null_local = _minimum_norm(A, B)
+            null_columns = active[null_local]
         coef[active] = beta
-    if rank < d:
-        _warn_rank(rank, d, np.flatnonzero(constant), alpha, route)
+    if warn and rank < d:
+        warn_rank(rank, d, np.flatnonzero(constant), null_columns, alpha, route)
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(Cxy.shape[1])
     r2, resid_var = _fit_quality(stats, C, Cxy, coef, rank, fit_intercept)
     return LinearSolution(coef.T.copy(), intercept, int(rank), route, rcond,
-                          np.flatnonzero(constant), r2, resid_var)
+                          np.flatnonzero(constant), null_columns, r2, resid_var)
 
 
 def _cholesky_route(A, B):
@@ -152,19 +165,30 @@ def _minimum_norm(A, B):
     keep = evals > top * A.shape[0] * np.finfo(np.float64).eps * 8
     V = evecs[:, keep]
     beta = V @ ((V.T @ B) / evals[keep][:, None])
-    return beta, int(keep.sum())
+    # Columns with weight in the null space are the ones tied up in dependencies.
+    null = evecs[:, ~keep]
+    null_local = np.flatnonzero((null ** 2).sum(axis=1) > 0.1) if null.size else np.zeros(0, np.int64)
+    return beta, int(keep.sum()), null_local
 
 
-def _warn_rank(rank, d, constant, alpha, route):
+def warn_rank(rank, d, constant, null_columns, alpha, route):
+    """Warn that the design has rank ``rank`` < ``d``, naming the columns involved."""
     parts = [f"the design has numerical rank {rank} of {d} features"]
-    if constant.size:
-        shown = ", ".join(str(i) for i in constant[:10]) + (", ..." if constant.size > 10 else "")
-        parts.append(f"{constant.size} constant column(s) [{shown}] get coefficient 0")
-    if route == "minimum_norm":
+    if len(constant):
+        parts.append(f"{len(constant)} constant column(s) [{_show(constant)}] get coefficient 0")
+    if len(null_columns):
+        parts.append(f"columns [{_show(null_columns)}] are (near) linear combinations of "
+                     "each other")
+    if route in ("minimum_norm", "qr"):
         parts.append("the minimum-norm least-squares solution was returned")
     if alpha == 0:
         parts.append("consider Ridge (alpha > 0)")
-    warnings.warn("; ".join(parts), RankDeficientWarning, stacklevel=4)
+    warnings.warn("; ".join(parts), RankDeficientWarning, stacklevel=5)
+
+
+def _show(idx, limit=10):
+    idx = list(idx)
+    return ", ".join(str(int(i)) for i in idx[:limit]) + (", ..." if len(idx) > limit else "")
 
 
 def _fit_quality(stats, C, Cxy, coef, rank, fit_intercept):

@@ -222,11 +222,12 @@ class GramStats:
         Cxy = self.xty - np.outer(self.x_sum, y_mean)
         return C, Cxy, x_mean, y_mean
 
-    def finalize(self, alpha=0.0, fit_intercept=True, solver="auto"):
+    def finalize(self, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
         """Solve for coefficients; see :func:`fastlin.solve.solve_gram`."""
         from .solve import solve_gram
 
-        return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver)
+        return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver,
+                          warn=warn)
 
     def _require_data(self):
         if self._xtx_upper is None or self.sum_w <= 0:
