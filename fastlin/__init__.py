@@ -21,6 +21,18 @@ _LAZY = {
     "RidgeCV": "linear_model",
     "ridge_path": "path",
     "load": "linear_model",
+    "condition_report": "conditioning",
+    "open_source": "io",
+    "open_idx": "io",
+    "open_npy": "io",
+    "from_arrays": "io",
+    "write_idx": "io",
+    "ChunkSource": "io",
+    "DataSourceError": "io",
+    "load_mnist": "datasets",
+    "make_synthetic_digits": "datasets",
+    "synthetic_digits": "datasets",
+    "one_hot": "datasets",
 }
 
 __all__ = ["threads", "__version__", *_LAZY]

@@ -22,7 +22,7 @@ def as_2d_array(X, name="X", allow_1d_columns=False):
     arr = np.asarray(X)
     if arr.dtype == np.bool_:
         arr = arr.view(np.uint8)
-    _check_dtype(arr, name)
+    check_dtype(arr, name)
     if arr.ndim == 1:
         if allow_1d_columns:
             return arr.reshape(-1, 1)
@@ -44,7 +44,7 @@ def as_targets(y, n_rows, name="y"):
     arr = np.asarray(y)
     if arr.dtype == np.bool_:
         arr = arr.view(np.uint8)
-    _check_dtype(arr, name)
+    check_dtype(arr, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D or 2-D, got {arr.ndim}-D array of shape {arr.shape}")
     if arr.shape[0] != n_rows:
@@ -59,7 +59,7 @@ def as_targets(y, n_rows, name="y"):
     return arr, was_1d
 
 
-def _check_dtype(arr, name):
+def check_dtype(arr, name):
     kind = arr.dtype.kind
     if kind == "c":
         raise ValueError(f"{name} has complex dtype {arr.dtype}; fastlin fits real-valued data only")
@@ -106,7 +106,7 @@ def check_sample_weight(sample_weight, n_rows):
         if not isinstance(sample_weight, numbers.Real):
             raise ValueError(f"sample_weight must be real numbers, got {sample_weight!r}")
         w = np.full(n_rows, float(w))
-    _check_dtype(w, "sample_weight")
+    check_dtype(w, "sample_weight")
     if w.ndim != 1:
         raise ValueError(f"sample_weight must be 1-D of shape (n_samples,), got shape {w.shape}")
     if w.shape[0] != n_rows:

@@ -129,7 +129,7 @@ def condition_report(stats, fit_intercept=True, feature_names=None, qr_stats=Non
 
     C, _, _, _ = stats.centred(fit_intercept)
     diag = np.diag(C)
-    constant = (diag <= 64 * np.finfo(np.float64).eps * np.diag(stats.xtx)) | (diag <= 0)
+    constant = (diag <= 64 * np.finfo(np.float64).eps * stats.xtx_diag) | (diag <= 0)
     active = ~constant
     sd = np.sqrt(diag[active])
     Cs = C[np.ix_(active, active)] / sd[:, None] / sd[None, :]

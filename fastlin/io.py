@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import _check_dtype, as_2d_array, as_targets
+from ._validation import check_dtype, as_2d_array, as_targets
 
 __all__ = [
     "DataSourceError",
@@ -763,7 +763,7 @@ def _targets_from(labels, n_rows, n_classes, x_name):
     if arr.ndim == 0:
         raise LabelError(f"{name}: targets must be 1-D or 2-D, got a scalar")
     try:
-        _check_dtype(arr, name)
+        check_dtype(arr, name)
     except ValueError as exc:
         raise LabelError(str(exc)) from None
     if arr.ndim not in (1, 2):
@@ -889,7 +889,7 @@ class NpySource(_FileBacked, ChunkSource):
         self._record = _FileRecord(path)
         X = _load_npy(path)
         try:
-            _check_dtype(X, str(path))
+            check_dtype(X, str(path))
         except ValueError as exc:
             raise NpyFormatError(str(exc)) from None
         if X.ndim < 2:

@@ -104,7 +104,7 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
     C, Cxy, x_mean, y_mean = stats.centred(fit_intercept)
     d = C.shape[0]
     diag = np.diag(C).copy()
-    raw_diag = np.diag(stats.xtx)
+    raw_diag = stats.xtx_diag
     # A centred variance that is a rounding residue of the raw second moment is zero.
     constant = diag <= 64 * np.finfo(np.float64).eps * raw_diag
     constant |= diag <= 0

@@ -166,6 +166,11 @@ class GramStats:
         return None if self._xtx_upper is None else _symmetrize(self._xtx_upper)
 
     @property
+    def xtx_diag(self):
+        """Diagonal of XᵀWX, shape (n_features,), without forming the full matrix."""
+        return None if self._xtx_upper is None else np.diag(self._xtx_upper).copy()
+
+    @property
     def yty(self):
         """YᵀWY, symmetric, of shape (n_targets, n_targets)."""
         return None if self._yty_upper is None else _symmetrize(self._yty_upper)
@@ -217,8 +222,9 @@ class GramStats:
         x_mean = self.x_sum / self.sum_w
         y_mean = self.y_sum / self.sum_w
         C = self.xtx
+        # Solvers read one triangle, so the rounding asymmetry of the outer product is
+        # harmless and no symmetrising copy is made.
         C -= np.outer(self.x_sum, x_mean)
-        C = 0.5 * (C + C.T)
         Cxy = self.xty - np.outer(self.x_sum, y_mean)
         return C, Cxy, x_mean, y_mean
 
