@@ -1,0 +1,624 @@
+"""Gram statistics of a chunk of rows: XᵀWX (upper triangle), XᵀWY, YᵀWY and sums.
+
+The product XᵀWX is computed the way optimised BLAS does it: each block of rows is packed
+into column panels, and a register-tiled micro-kernel keeps an ``_MR x NR`` tile of sums
+in vector registers while it walks the block's rows, so there is no horizontal reduction
+and each loaded value feeds ``NR`` (or ``_MR``) multiply-adds. The micro-kernels are
+written directly in LLVM IR (``numba.extending.intrinsic``) because the auto-vectoriser
+turns register-tiled loops into dot products with a reduction per tile.
+
+Two paths, chosen by the dtype of the packing scratch (see ``scratch_shapes``):
+
+* Exact small-integer path (uint8/int8 X, no weights, CPU with AVX-512 VNNI): blocks of up
+  to ``_KB_INT`` rows are packed as bytes, four rows interleaved per 32-bit lane, and
+  ``vpdpbusd`` multiplies unsigned by signed bytes, four rows per instruction, into int32
+  lanes. uint8 values u enter as u (unsigned side) and u - 128 (signed side), so a tile
+  holds sum u_i (u_j - 128) = G_ij - 128 S_i with S the column sums; int8 values x enter
+  as x + 128 and x, giving G_ij + 128 S_j. The correction is added exactly afterwards.
+  |lane| <= _KB_INT * 255 * 128 < 2**31, and every flushed value is an integer below
+  2**53, so the result is exact and has the same bits for any chunk size and thread
+  count.
+* float64 path (everything else, and the small-integer fallback on other CPUs): blocks of
+  ``BLOCK`` rows packed as float64 panels, FMA tiles of 8 x 16. Integer data stays exact
+  in this path too (products and sums are integers below 2**53).
+
+Small chunks (streaming a row at a time) skip packing when that is cheaper: each row is a
+rank-1 update over its non-zero entries, in float64, which is exact for integers.
+
+Parallelism is over contiguous row ranges (``bounds``), one private set of accumulators
+per range, merged by the caller in a fixed order.
+"""
+
+import functools
+
+import numpy as np
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .._numba import jit, pjit
+
+BLOCK = 256
+"""Row granularity of ``bounds`` and rows per float64 panel (a 256 x 800 float64 panel
+fits in L2)."""
+
+_MR = 8
+"""Rows of a register tile (features broadcast from the panel)."""
+_NR_INT = 32
+"""Columns of an integer tile: two 16-lane int32 vectors."""
+_NR_F64 = 16
+"""Columns of a float64 tile: two 8-lane float64 vectors."""
+_KB_INT = 1024
+"""Rows per byte panel: a 32-column sliver (32 KiB) stays in L1 while the tiles of one
+column panel are computed, and int32 lanes cannot overflow (1024 * 255 * 128 < 2**31)."""
+_FEW_ROWS = 64
+"""Chunks with at most this many rows may take the rank-1 path (no packing, no threads),
+when their non-zero entries are few enough (see ``_gram_few_rows``)."""
+
+
+# --------------------------------------------------------------------------------------
+# Micro-kernels in LLVM IR
+
+
+def _allow_512_bit(fn):
+    # Recent x86 CPUs are tuned with prefer-256-bit, under which LLVM splits 512-bit
+    # vectors in two. This per-function attribute makes them legal here only, so the
+    # tiles use zmm registers without touching how any other code is compiled.
+    set.add(fn.attributes, '"min-legal-vector-width"="512"')
+
+
+def _splat(builder, value, vec_type):
+    undef = ir.Constant(vec_type, ir.Undefined)
+    one = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(one, undef, ir.Constant(ir.VectorType(ir.IntType(32), vec_type.count), [0] * vec_type.count))
+
+
+def _emit_tile_loop(builder, n_steps, acc_type, n_acc, step):
+    """Emit ``for k in range(n_steps)`` (n_steps >= 1) carrying ``n_acc`` vector sums.
+
+    ``step(k, accs) -> new accs`` emits one iteration. Returns the final sums.
+    """
+    i64 = ir.IntType(64)
+    entry = builder.basic_block
+    loop = builder.append_basic_block("tile.loop")
+    done = builder.append_basic_block("tile.done")
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    k = builder.phi(i64)
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    accs = []
+    for _ in range(n_acc):
+        phi = builder.phi(acc_type)
+        phi.add_incoming(ir.Constant(acc_type, None), entry)
+        accs.append(phi)
+    new = step(k, accs)
+    k_next = builder.add(k, ir.Constant(i64, 1))
+    k.add_incoming(k_next, builder.basic_block)
+    for phi, value in zip(accs, new):
+        phi.add_incoming(value, builder.basic_block)
+    builder.cbranch(builder.icmp_signed("<", k_next, n_steps), loop, done)
+    builder.position_at_end(done)
+    return new
+
+
+def _data_ptr(context, builder, ty, val, elem):
+    return builder.bitcast(context.make_array(ty)(context, builder, val).data, elem.as_pointer())
+
+
+def _u8_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n4):
+    """Emit the byte tile loop; returns _MR * 2 vectors of 16 int32 sums, row-major."""
+    _allow_512_bit(builder.function)
+    i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+    v16 = ir.VectorType(i32, 16)
+    n_vec = _NR_INT // 16
+    base = _data_ptr(context, builder, P_ty, P_val, i8)
+    a0 = builder.gep(base, [a_off])
+    b0 = builder.gep(base, [b_off])
+    dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16, [v16, v16, v16]), "llvm.x86.avx512.vpdpbusd.512")
+    flip = ir.Constant(v16, [0x80808080 - (1 << 32)] * 16)
+
+    def step(k, accs):
+        offset = builder.mul(k, ir.Constant(i64, 4 * _NR_INT))
+        b_row = builder.gep(b0, [offset])
+        bs = []
+        for c in range(n_vec):
+            ptr = builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 64 * c)]), v16.as_pointer())
+            # the column side is the signed operand: byte - 128
+            bs.append(builder.xor(builder.load(ptr, align=1), flip))
+        a_row = builder.gep(a0, [offset])
+        new = []
+        for r in range(_MR):
+            ptr = builder.bitcast(builder.gep(a_row, [ir.Constant(i64, 4 * r)]), i32.as_pointer())
+            a = _splat(builder, builder.load(ptr, align=1), v16)
+            for c in range(n_vec):
+                new.append(builder.call(dot, [accs[r * n_vec + c], a, bs[c]]))
+        return new
+
+    return _emit_tile_loop(builder, n4, v16, _MR * n_vec, step)
+
+
+def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk):
+    """Emit the float64 tile loop; returns _MR * 2 vectors of 8 float64 sums, row-major."""
+    _allow_512_bit(builder.function)
+    f64, i64 = ir.DoubleType(), ir.IntType(64)
+    v8 = ir.VectorType(f64, 8)
+    n_vec = _NR_F64 // 8
+    a0 = builder.gep(_data_ptr(context, builder, A_ty, A_val, f64), [a_off])
+    b0 = builder.gep(_data_ptr(context, builder, B_ty, B_val, f64), [b_off])
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v8, v8, v8]), "llvm.fma.v8f64")
+
+    def step(k, accs):
+        offset = builder.mul(k, ir.Constant(i64, _NR_F64))
+        b_row = builder.gep(b0, [offset])
+        bs = []
+        for c in range(n_vec):
+            ptr = builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 8 * c)]), v8.as_pointer())
+            bs.append(builder.load(ptr, align=8))
+        a_row = builder.gep(a0, [offset])
+        new = []
+        for r in range(_MR):
+            a = _splat(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, r)])), v8)
+            for c in range(n_vec):
+                new.append(builder.call(fma, [a, bs[c], accs[r * n_vec + c]]))
+        return new
+
+    return _emit_tile_loop(builder, nk, v8, _MR * n_vec, step)
+
+
+def _as_f64(builder, vec):
+    if isinstance(vec.type.element, ir.DoubleType):
+        return vec
+    return builder.sitofp(vec, ir.VectorType(ir.DoubleType(), vec.type.count))
+
+
+def _store_tile(context, builder, sums, C_ty, C_val):
+    """C[r * NR + c] = tile sum (r, c), as float64."""
+    f64, i64 = ir.DoubleType(), ir.IntType(64)
+    C_ptr = _data_ptr(context, builder, C_ty, C_val, f64)
+    offset = 0
+    for value in sums:
+        value = _as_f64(builder, value)
+        ptr = builder.bitcast(builder.gep(C_ptr, [ir.Constant(i64, offset)]), value.type.as_pointer())
+        builder.store(value, ptr, align=8)
+        offset += value.type.count
+
+
+def _add_tile(context, builder, sums, G_ty, G_val, i0, jp, fixes=None):
+    """G[i0 + r, jp + c] += sum (r, c) [+ Frow[i0 + r] + Fcol[jp + c]], G with unit column stride."""
+    f64, i8, i64 = ir.DoubleType(), ir.IntType(8), ir.IntType(64)
+    G = context.make_array(G_ty)(context, builder, G_val)
+    row_stride = cgutils.unpack_tuple(builder, G.strides, 2)[0]
+    base = builder.gep(builder.bitcast(G.data, i8.as_pointer()), [builder.mul(i0, row_stride)])
+    base = builder.gep(builder.bitcast(base, f64.as_pointer()), [jp])
+    per_row = len(sums) // _MR
+    if fixes is not None:
+        (Fr_ty, Fr_val), (Fc_ty, Fc_val) = fixes
+        frow = builder.gep(_data_ptr(context, builder, Fr_ty, Fr_val, f64), [i0])
+        fcol = builder.gep(_data_ptr(context, builder, Fc_ty, Fc_val, f64), [jp])
+    for r in range(_MR):
+        row = builder.gep(builder.bitcast(base, i8.as_pointer()), [builder.mul(ir.Constant(i64, r), row_stride)])
+        row = builder.bitcast(row, f64.as_pointer())
+        if fixes is not None:
+            fr = builder.load(builder.gep(frow, [ir.Constant(i64, r)]))
+        offset = 0
+        for value in sums[r * per_row:(r + 1) * per_row]:
+            value = _as_f64(builder, value)
+            vec = value.type
+            if fixes is not None:
+                fc = builder.load(builder.bitcast(builder.gep(fcol, [ir.Constant(i64, offset)]), vec.as_pointer()), align=8)
+                value = builder.fadd(builder.fadd(value, _splat(builder, fr, vec)), fc)
+            ptr = builder.bitcast(builder.gep(row, [ir.Constant(i64, offset)]), vec.as_pointer())
+            builder.store(builder.fadd(builder.load(ptr, align=8), value), ptr, align=8)
+            offset += vec.count
+
+
+@intrinsic
+def _tile_u8(typingctx, P, a_off, b_off, n4, C):
+    """C[r * _NR_INT + c] = sum over n4 >= 1 steps of (P[a_off + 4 r] bytes) . (P[b_off + 4 c] bytes - 128).
+
+    P: packed byte panel (1-d uint8); offsets in bytes at step 0, steps ``4 * _NR_INT``
+    bytes apart; C: (_MR * _NR_INT,) float64.
+    """
+    def codegen(context, builder, signature, args):
+        sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        _store_tile(context, builder, sums, signature.args[4], args[4])
+        return context.get_dummy_value()
+
+    return types.void(P, a_off, b_off, n4, C), codegen
+
+
+@intrinsic
+def _tile_u8_into(typingctx, P, a_off, b_off, n4, G, i0, jp, Frow, Fcol):
+    """Like ``_tile_u8`` but G[i0 + r, jp + c] += sum + Frow[i0 + r] + Fcol[jp + c] (whole tile)."""
+    def codegen(context, builder, signature, args):
+        sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        fixes = ((signature.args[7], args[7]), (signature.args[8], args[8]))
+        _add_tile(context, builder, sums, signature.args[4], args[4], args[5], args[6], fixes)
+        return context.get_dummy_value()
+
+    return types.void(P, a_off, b_off, n4, G, i0, jp, Frow, Fcol), codegen
+
+
+@intrinsic
+def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
+    """C[r * _NR_F64 + c] = sum_k A[a_off + k * _NR_F64 + r] * B[b_off + k * _NR_F64 + c].
+
+    A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR * _NR_F64,).
+    """
+    def codegen(context, builder, signature, args):
+        sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
+                              signature.args[2], args[2], args[3], args[4])
+        _store_tile(context, builder, sums, signature.args[5], args[5])
+        return context.get_dummy_value()
+
+    return types.void(A, a_off, B, b_off, nk, C), codegen
+
+
+@intrinsic
+def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
+    """Like ``_tile_f64`` but G[i0 + r, jp + c] += sum (whole tile)."""
+    def codegen(context, builder, signature, args):
+        sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
+                              signature.args[2], args[2], args[3], args[4])
+        _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7])
+        return context.get_dummy_value()
+
+    return types.void(A, a_off, B, b_off, nk, G, i0, jp), codegen
+
+
+# --------------------------------------------------------------------------------------
+# Scratch layout
+
+
+def _padded(d, width):
+    return -(-d // width) * width
+
+
+@functools.lru_cache(maxsize=None)
+def int_tiles_available():
+    """Whether the CPU Numba compiles for has AVX-512 VNNI (the exact byte-tile path)."""
+    from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
+
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    flags = set(features.split(","))
+    return {"+avx512f", "+avx512bw", "+avx512vnni"} <= flags
+
+
+def scratch_shapes(d, n_parts, weighted, small_int):
+    """Shapes and dtypes of the scratch arrays ``gram_update`` packs rows into.
+
+    Parameters
+    ----------
+    d : int
+        Number of features (columns of X).
+    n_parts : int
+        Number of row ranges (``len(bounds) - 1``).
+    weighted : bool
+        Whether sample weights are given.
+    small_int : bool
+        Whether X is uint8 or int8.
+
+    Returns
+    -------
+    ((P_shape, P_dtype), (A_shape, A_dtype))
+        Allocate ``P_parts`` and ``A_parts`` C-contiguous with these; their contents need
+        not be initialised. ``P_dtype`` is uint8 for the exact byte-tile path (unweighted
+        uint8/int8 X on a CPU with AVX-512 VNNI) and float64 otherwise.
+    """
+    if small_int and not weighted and int_tiles_available():
+        return ((n_parts, _KB_INT * _padded(d, _NR_INT)), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
+    panel = BLOCK * _padded(d, _NR_F64)
+    return ((n_parts, panel), np.dtype(np.float64)), ((n_parts, panel if weighted else 1), np.dtype(np.float64))
+
+
+# --------------------------------------------------------------------------------------
+# Packing and per-block pieces
+
+
+@jit
+def _pack_bytes(X, r0, r1, P, n4, flip):
+    """Byte panels of rows r0..r1: 32-bit word (c, k4, col) holds X[r0 + 4 k4 + q, 32 c + col]
+    in byte q, XOR ``flip``. Missing rows and columns hold the encoding of zero.
+
+    Panel by panel, so the writes are sequential; the full-width case is a separate loop
+    on row slices so that LLVM vectorises it.
+    """
+    d = X.shape[1]
+    W = P.view(np.uint32)
+    words = n4 * _NR_INT
+    low = np.uint32(255)
+    flip32 = np.uint32(flip)
+    for c in range(0, d, _NR_INT):
+        width = min(_NR_INT, d - c)
+        for k4 in range(n4):
+            ra = r0 + 4 * k4
+            nr = min(4, r1 - ra)
+            base = (c // _NR_INT) * words + k4 * _NR_INT
+            if nr == 4 and width == _NR_INT:
+                x0 = X[ra, c:c + _NR_INT]
+                x1 = X[ra + 1, c:c + _NR_INT]
+                x2 = X[ra + 2, c:c + _NR_INT]
+                x3 = X[ra + 3, c:c + _NR_INT]
+                for col in range(_NR_INT):
+                    W[base + col] = (
+                        (np.uint32(x0[col]) & low)
+                        | ((np.uint32(x1[col]) & low) << np.uint32(8))
+                        | ((np.uint32(x2[col]) & low) << np.uint32(16))
+                        | ((np.uint32(x3[col]) & low) << np.uint32(24))
+                    ) ^ flip32
+            else:
+                for col in range(width):
+                    word = 0
+                    for q in range(nr):
+                        word |= (np.int64(X[ra + q, c + col]) & 255) << (8 * q)
+                    W[base + col] = word ^ flip
+                for col in range(width, _NR_INT):
+                    W[base + col] = flip
+
+
+@jit
+def _pack_f64(X, w, weighted, r0, r1, P, A):
+    """float64 panels of rows r0..r1: P[(c, k, col)] = X[r0 + k, 16 c + col], A = w * P."""
+    d = X.shape[1]
+    nk = r1 - r0
+    for k in range(nk):
+        wk = w[r0 + k] if weighted else 1.0
+        for c in range(0, d, _NR_F64):
+            base = (c // _NR_F64) * nk * _NR_F64 + k * _NR_F64
+            width = min(_NR_F64, d - c)
+            for col in range(width):
+                P[base + col] = X[r0 + k, c + col]
+            for col in range(width, _NR_F64):
+                P[base + col] = 0.0
+            if weighted:
+                for col in range(_NR_F64):
+                    A[base + col] = wk * P[base + col]
+
+
+@jit
+def _syrk_bytes(P, n4, d, signed, S, C, G):
+    """G[i, j] += (X_blockᵀ X_block)[i, j] for i <= j from the byte panels; S: column sums.
+
+    A tile holds G_ij - 128 S_i (uint8) or G_ij + 128 S_j (int8); the correction is a row
+    term plus a column term. Tiles wholly above the diagonal are added to G inside the
+    micro-kernel; diagonal and edge tiles go through C and skip i > j.
+    """
+    panel = n4 * 4 * _NR_INT
+    fix_row = np.zeros(d)
+    fix_col = np.zeros(_padded_jit(d, _NR_INT))
+    for j in range(d):
+        if signed:
+            fix_col[j] = -128.0 * S[j]
+        else:
+            fix_row[j] = 128.0 * S[j]
+    for jp in range(0, d, _NR_INT):
+        b_off = (jp // _NR_INT) * panel
+        full = jp + _NR_INT <= d
+        for i0 in range(0, min(jp + _NR_INT, d), _MR):
+            a_off = (i0 // _NR_INT) * panel + (i0 % _NR_INT) * 4
+            if full and i0 + _MR - 1 <= jp:
+                _tile_u8_into(P, a_off, b_off, n4, G, i0, jp, fix_row, fix_col)
+                continue
+            _tile_u8(P, a_off, b_off, n4, C)
+            for r in range(min(_MR, d - i0)):
+                i = i0 + r
+                for c in range(max(i - jp, 0), min(_NR_INT, d - jp)):
+                    G[i, jp + c] += (C[r * _NR_INT + c] + fix_row[i]) + fix_col[jp + c]
+
+
+@jit
+def _syrk_f64(A, P, nk, d, C, G):
+    """G[i, j] += sum_k A[k, i] P[k, j] for i <= j from float64 panels of nk rows."""
+    panel = nk * _NR_F64
+    for jp in range(0, d, _NR_F64):
+        b_off = (jp // _NR_F64) * panel
+        full = jp + _NR_F64 <= d
+        for i0 in range(0, min(jp + _NR_F64, d), _MR):
+            a_off = (i0 // _NR_F64) * panel + i0 % _NR_F64
+            if full and i0 + _MR - 1 <= jp:
+                _tile_f64_into(A, a_off, P, b_off, nk, G, i0, jp)
+                continue
+            _tile_f64(A, a_off, P, b_off, nk, C)
+            for r in range(min(_MR, d - i0)):
+                i = i0 + r
+                for c in range(max(i - jp, 0), min(_NR_F64, d - jp)):
+                    G[i, jp + c] += C[r * _NR_F64 + c]
+
+
+@jit
+def _padded_jit(d, width):
+    return -(-d // width) * width
+
+
+@jit
+def _column_sums(X, w, weighted, r0, r1, S):
+    """S[j] = sum over rows r0..r1 of w_k X[k, j] (w_k = 1 when unweighted)."""
+    S[:] = 0.0
+    for k in range(r0, r1):
+        wk = w[k] if weighted else 1.0
+        for j in range(X.shape[1]):
+            S[j] += wk * X[k, j]
+
+
+@jit
+def _cross_rows(X, Y, w, weighted, r0, r1, T):
+    """T[t, j] += sum over rows of w_k Y[k, t] X[k, j] (zero targets skipped: one-hot Y)."""
+    for k in range(r0, r1):
+        wk = w[k] if weighted else 1.0
+        for t in range(Y.shape[1]):
+            wy = wk * Y[k, t]
+            if wy != 0.0:
+                for j in range(X.shape[1]):
+                    T[t, j] += wy * X[k, j]
+
+
+@jit
+def _target_rows(Y, w, weighted, r0, r1, ys, yty, sw):
+    """Sums of targets, YᵀWY (upper triangle) and the total weight of rows r0..r1."""
+    n_t = Y.shape[1]
+    total = 0.0
+    for k in range(r0, r1):
+        wk = w[k] if weighted else 1.0
+        total += wk
+        for t in range(n_t):
+            wy = wk * Y[k, t]
+            ys[t] += wy
+            for u in range(t, n_t):
+                yty[t, u] += wy * Y[k, u]
+    sw[0] += total
+
+
+# --------------------------------------------------------------------------------------
+# One part (row range) of the chunk
+
+
+@jit
+def _part_bytes(X, Y, lo, hi, P, flip, xtx, xty, xs, ys, yty, sw):
+    d = X.shape[1]
+    C = np.empty(_MR * _NR_INT)
+    S = np.empty(d)
+    T = np.zeros((Y.shape[1], d))
+    w = np.empty(0)
+    for r0 in range(lo, hi, _KB_INT):
+        r1 = min(r0 + _KB_INT, hi)
+        n4 = (r1 - r0 + 3) // 4
+        _pack_bytes(X, r0, r1, P, n4, flip)
+        _column_sums(X, w, False, r0, r1, S)
+        _syrk_bytes(P, n4, d, flip != 0, S, C, xtx)
+        for j in range(d):
+            xs[j] += S[j]
+        _cross_rows(X, Y, w, False, r0, r1, T)
+        _target_rows(Y, w, False, r0, r1, ys, yty, sw)
+    for j in range(d):
+        for t in range(Y.shape[1]):
+            xty[j, t] += T[t, j]
+
+
+@jit
+def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
+    d = X.shape[1]
+    weighted = w.shape[0] > 0
+    C = np.empty(_MR * _NR_F64)
+    S = np.empty(d)
+    T = np.zeros((Y.shape[1], d))
+    for r0 in range(lo, hi, BLOCK):
+        r1 = min(r0 + BLOCK, hi)
+        _pack_f64(X, w, weighted, r0, r1, P, A)
+        _syrk_f64(A if weighted else P, P, r1 - r0, d, C, xtx)
+        _column_sums(X, w, weighted, r0, r1, S)
+        for j in range(d):
+            xs[j] += S[j]
+        _cross_rows(X, Y, w, weighted, r0, r1, T)
+        _target_rows(Y, w, weighted, r0, r1, ys, yty, sw)
+    for j in range(d):
+        for t in range(Y.shape[1]):
+            xty[j, t] += T[t, j]
+
+
+@pjit
+def _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+    for p in prange(bounds.shape[0] - 1):
+        _part_bytes(X, Y, bounds[p], bounds[p + 1], P_parts[p], flip, xtx_parts[p], xty_parts[p],
+                    xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+
+
+@pjit
+def _gram_f64(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+    for p in prange(bounds.shape[0] - 1):
+        _part_f64(X, Y, w, bounds[p], bounds[p + 1], P_parts[p], A_parts[p], xtx_parts[p], xty_parts[p],
+                  xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+
+
+@jit
+def _gram_few_rows(X, Y, w, lo, hi, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+    """Rank-1 updates over each row's non-zero entries, into part 0 (exact for integers).
+
+    Returns False, having changed nothing, when the rows are dense enough that packing
+    is cheaper: rank-1 updates touch sum_k nnz_k**2 / 2 entries of G, a packed pass
+    touches all d**2 / 2 once.
+    """
+    d = X.shape[1]
+    n_t = Y.shape[1]
+    weighted = w.shape[0] > 0
+    if hi - lo > 1:
+        work = 0
+        for k in range(lo, hi):
+            m = 0
+            for j in range(d):
+                if X[k, j] != 0:
+                    m += 1
+            work += m * m
+        if work > d * d:
+            return False
+    G = xtx_parts[0]
+    xty = xty_parts[0]
+    xs = xs_parts[0]
+    nz = np.empty(d, np.int64)
+    vals = np.empty(d)
+    for k in range(lo, hi):
+        wk = w[k] if weighted else 1.0
+        m = 0
+        for j in range(d):
+            if X[k, j] != 0:
+                nz[m] = j
+                vals[m] = X[k, j]
+                m += 1
+        dense = 2 * m > d
+        for a in range(m):
+            i = nz[a]
+            xi = wk * vals[a]
+            xs[i] += xi
+            Gi = G[i]
+            if dense:
+                for j in range(i, d):
+                    Gi[j] += xi * X[k, j]
+            else:
+                for b in range(a, m):
+                    Gi[nz[b]] += xi * vals[b]
+            for t in range(n_t):
+                xty[i, t] += xi * Y[k, t]
+    _target_rows(Y, w, weighted, lo, hi, ys_parts[0], yty_parts[0], sw_parts[0])
+    return True
+
+
+def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+    """Fold rows of X (n, d) and Y (n, t) into per-part Gram statistics.
+
+    Parameters
+    ----------
+    X : (n, d) uint8, integer, float32 or float64, C or F order (read-only is fine)
+    Y : (n, t) float64
+    w : (n,) float64 sample weights, or an empty array for unit weights
+    bounds : (P + 1,) int64 row boundaries of the P parts, from
+        ``row_ranges(n, n_parts, BLOCK)``
+    P_parts, A_parts : packing scratch, allocated as ``scratch_shapes`` says (for the
+        same d, P, weighting and X dtype); contents need not be initialised
+    xtx_parts : (P, d, d) float64; the upper triangle (i <= j) is accumulated, the
+        strictly lower triangle is left untouched
+    xty_parts : (P, d, t), xs_parts : (P, d), ys_parts : (P, t), yty_parts : (P, t, t)
+        (upper triangle), sw_parts : (P, 1), all float64, accumulated into
+
+    Notes
+    -----
+    Unweighted uint8/int8 X gives exact integer statistics (the same bits for any chunk
+    size and thread count); other inputs are accumulated in float64.
+    """
+    n_parts = bounds.shape[0] - 1
+    byte_path = P_parts.dtype == np.uint8
+    if byte_path and (X.dtype not in (np.uint8, np.int8) or w.shape[0] > 0):
+        raise ValueError("byte packing scratch needs unweighted uint8 or int8 X; use scratch_shapes")
+    if not xtx_parts.flags.c_contiguous:
+        raise ValueError("xtx_parts must be C-contiguous")
+    if n_parts < 1 or bounds[n_parts] <= bounds[0]:
+        return
+    if (n_parts == 1 and bounds[1] - bounds[0] <= _FEW_ROWS
+            and _gram_few_rows(X, Y, w, bounds[0], bounds[1], xtx_parts, xty_parts, xs_parts, ys_parts,
+                               yty_parts, sw_parts)):
+        return
+    if byte_path:
+        flip = 0x80808080 if X.dtype == np.int8 else 0
+        _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
+    else:
+        _gram_f64(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
