@@ -33,6 +33,14 @@ _LAZY = {
     "make_synthetic_digits": "datasets",
     "synthetic_digits": "datasets",
     "one_hot": "datasets",
+    "CalibrationStats": "calibration",
+    "CalibrationResult": "calibration",
+    "ReliabilityTable": "calibration",
+    "reliability_table": "calibration",
+    "expected_calibration_error": "calibration",
+    "maximum_calibration_error": "calibration",
+    "brier_score": "calibration",
+    "negative_log_likelihood": "calibration",
 }
 
 __all__ = ["threads", "__version__", *_LAZY]
