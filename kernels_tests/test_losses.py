@@ -1,0 +1,280 @@
+"""The fused loss/gradient kernels against NumPy references, gradient checks, edge logits."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from fastlin._threads import row_ranges, threads
+from fastlin.gradcheck import check_grad
+from fastlin.kernels import losses as L
+from fastlin.logistic import LossGradState
+
+import naive_losses as naive
+from conftest import rtol_for
+
+EMPTY_F = np.empty(0)
+EMPTY_I = np.empty(0, dtype=np.int64)
+
+
+def run_loss_grad(X, y, w, W, b, scale, multinomial, n_parts, rows=None, want_grad=True):
+    """Call the kernel on n_parts row ranges and merge the parts in order."""
+    m = X.shape[0] if rows is None else rows.shape[0]
+    bounds = row_ranges(m, n_parts, 8)
+    P = bounds.shape[0] - 1
+    K, d = W.shape
+    A = np.empty((P, L.BLOCK, d))
+    Z = np.empty((P, L.BLOCK, K))
+    G = np.zeros((P, K, d))
+    gb = np.zeros((P, K))
+    lp = np.zeros((P, 2))
+    L.loss_grad(X, y, EMPTY_F if w is None else w, EMPTY_I if rows is None else rows,
+                W, b, scale, bounds, multinomial, want_grad, A, Z, G, gb, lp)
+    return lp[:, 0].sum(), lp[:, 1].sum(), G.sum(axis=0), gb.sum(axis=0)
+
+
+def make_problem(rng, n, d, K, dtype, weighted=True, logit_scale=1.0):
+    if np.dtype(dtype) == np.uint8:
+        X = rng.integers(0, 256, size=(n, d)).astype(np.uint8)
+        scale = 1.0 / 255.0
+    else:
+        X = rng.normal(size=(n, d)).astype(dtype)
+        scale = 1.0
+    n_classes = 2 if K == 1 else K
+    y = rng.integers(0, n_classes, size=n).astype(np.int64)
+    w = rng.uniform(0.2, 2.0, size=n) if weighted else None
+    W = rng.normal(size=(K, d)) * logit_scale / np.sqrt(d)
+    b = rng.normal(size=K) * 0.3
+    return X, y, w, W, b, scale
+
+
+# ---------------------------------------------------------------------------------------
+# scalar and row-wise numerics at extreme logits
+
+
+def test_sigmoid_saturates_exactly():
+    assert L.sigmoid(710.0) == 1.0
+    assert L.sigmoid(-710.0) == 0.0
+    assert L.sigmoid(0.0) == 0.5
+    # no overflow anywhere, and the small side keeps full relative accuracy
+    assert_allclose(L.sigmoid(-30.0), np.exp(-30.0) / (1 + np.exp(-30.0)), rtol=1e-15)
+    assert L.sigmoid(1e4) == 1.0 and L.sigmoid(-1e4) == 0.0
+
+
+def test_log_sigmoid_far_tail():
+    out = np.empty((3, 2))
+    L.log_sigmoid_pair(np.array([-750.0, 750.0, 0.0]), out)
+    # log sigmoid(-750) = -750 - log1p(e^-750) = -750 exactly in float64
+    assert out[0, 1] == -750.0
+    assert out[0, 0] == 0.0 or abs(out[0, 0]) < 1e-300
+    assert out[1, 0] == -750.0
+    assert_allclose(out[2], [-np.log(2.0), -np.log(2.0)], rtol=1e-15)
+    assert L.log1pexp(1e4) == 1e4
+    assert L.log1pexp(-1e4) == 0.0
+    assert_allclose(L.log1pexp(-40.0), np.exp(-40.0), rtol=1e-14)
+
+
+def test_log_sum_exp_of_equal_large_logits():
+    Z = np.array([[1000.0, 1000.0], [-1000.0, -1000.0], [1e4, -1e4]])
+    out = np.empty_like(Z)
+    L.log_softmax_rows(Z, out)
+    # logsumexp([1000, 1000]) = 1000 + log 2
+    assert_allclose(Z[0, 0] - out[0, 0], 1000.0 + np.log(2.0), rtol=1e-15)
+    assert_allclose(out[1], [-np.log(2.0)] * 2, rtol=1e-15)
+    assert out[2, 0] == 0.0 and out[2, 1] == -2e4
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("shift", [-1e4, -700.0, 0.0, 3.5, 800.0, 1e4])
+def test_softmax_invariant_to_constant_shift(rng, shift):
+    Z = rng.normal(size=(17, 10)) * 5
+    base = np.empty_like(Z)
+    moved = np.empty_like(Z)
+    L.softmax_rows(Z, base)
+    L.softmax_rows(Z + shift, moved)
+    # adding a constant only perturbs the logits by their rounding (|shift| * eps)
+    tol = 1e-13 + 2 * abs(shift) * np.finfo(float).eps * 20
+    assert_allclose(moved, base, rtol=tol, atol=1e-300)
+    assert_allclose(base, naive.softmax(Z), rtol=1e-13)
+
+
+def test_predict_proba_rows_sum_to_one(rng):
+    Z = rng.normal(size=(200, 10)) * 300
+    P = np.empty_like(Z)
+    L.softmax_rows(Z, P)
+    assert np.abs(P.sum(axis=1) - 1.0).max() <= 1e-12
+    z = rng.normal(size=200) * 50
+    P2 = np.empty((200, 2))
+    L.sigmoid_pair(z, P2)
+    assert np.abs(P2.sum(axis=1) - 1.0).max() <= 1e-12
+
+
+# ---------------------------------------------------------------------------------------
+# fused kernel vs reference
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("n,d,K", [(1, 5, 3), (7, 1, 1), (65, 13, 1), (130, 37, 10), (200, 9, 2),
+                                   (129, 24, 5)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_grad_matches_reference(rng, dtype, n, d, K, weighted):
+    X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted)
+    multinomial = K > 1
+    ref = naive.loss_grad(X, y, w, W, b, scale, multinomial)
+    # float32 X is widened exactly, so all dtypes are computed in float64
+    rtol = rtol_for(np.float64) * 10
+    for parts in (1, 2, 3):
+        got = run_loss_grad(X, y, w, W, b, scale, multinomial, parts)
+        assert_allclose(got[0], ref[0], rtol=rtol)
+        assert_allclose(got[1], ref[1], rtol=rtol)
+        assert_allclose(got[2], ref[2], rtol=rtol, atol=1e-12 * np.abs(ref[2]).max())
+        assert_allclose(got[3], ref[3], rtol=rtol, atol=1e-12 * max(1.0, np.abs(ref[3]).max()))
+
+
+def test_loss_only_mode_and_gathered_rows(rng):
+    X, y, w, W, b, scale = make_problem(rng, 150, 20, 4, np.float64)
+    rows = rng.permutation(150)[:77].astype(np.int64)
+    ref = naive.loss_grad(X[rows], y[rows], w[rows], W, b, scale, True)
+    got = run_loss_grad(X, y, w, W, b, scale, True, 2, rows=rows)
+    assert_allclose(got[0], ref[0], rtol=1e-12)
+    assert_allclose(got[2], ref[2], rtol=1e-11, atol=1e-13)
+    loss_only = run_loss_grad(X, y, w, W, b, scale, True, 2, want_grad=False)
+    assert not loss_only[2].any()
+    assert_allclose(loss_only[0], naive.loss_grad(X, y, w, W, b, scale, True)[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("K", [1, 10])
+def test_read_only_inputs(rng, K):
+    # read-only uint8, as np.frombuffer and memory-mapped chunk sources give
+    X, y, w, W, b, scale = make_problem(rng, 90, 11, K, np.uint8)
+    ref = naive.loss_grad(X, y, w, W, b, scale, K > 1)
+    Xr = X.copy()
+    Xr.flags.writeable = False
+    got = run_loss_grad(Xr, y, w, W, b, scale, K > 1, 2)
+    assert_allclose(got[0], ref[0], rtol=1e-11)
+    assert_allclose(got[2], ref[2], rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("K", [1, 10])
+def test_threads_one_and_two_agree_and_are_deterministic(rng, K):
+    X, y, w, W, b, scale = make_problem(rng, 700, 30, K, np.uint8)
+    st = {}
+    for t in (1, 2):
+        with threads(t):
+            a = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
+            again = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
+        assert a[0] == again[0] and np.array_equal(a[2], again[2])
+        st[t] = a
+    assert_allclose(st[1][0], st[2][0], rtol=1e-13)
+    assert_allclose(st[1][2], st[2][2], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("K", [1, 6])
+def test_chunk_invariance_of_full_batch_loss_and_gradient(rng, K):
+    X, y, w, W, b, scale = make_problem(rng, 500, 17, K, np.float64)
+    whole = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
+    for cuts in ([0, 1, 200, 500], [0, 64, 128, 333, 499, 500]):
+        parts = []
+        for a, c in zip(cuts[:-1], cuts[1:]):
+            parts.append(LossGradState(W, b, K > 1, scale).update(X[a:c], y[a:c], w[a:c]))
+        merged = parts[0]
+        for p in parts[1:]:
+            merged.merge(p)
+        got = merged.finalize()
+        assert_allclose(got[0], whole[0], rtol=1e-12)
+        assert_allclose(got[1], whole[1], rtol=1e-14)
+        assert_allclose(got[2], whole[2], rtol=1e-11, atol=1e-13)
+        assert_allclose(got[3], whole[3], rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+@pytest.mark.parametrize("big", [1e2, 1e4])
+def test_extreme_logits_finite_and_correct(rng, K, big):
+    n, d = 40, 6
+    X = rng.normal(size=(n, d))
+    X[:, 0] = np.sign(X[:, 0]) * 1.0
+    W = np.zeros((K, d))
+    W[:, 0] = big * (1 + np.arange(K))  # logits of size big * k, both signs
+    b = np.zeros(K)
+    y = rng.integers(0, 2 if K == 1 else K, size=n).astype(np.int64)
+    got = run_loss_grad(X, y, None, W, b, 1.0, K > 1, 2)
+    ref = naive.loss_grad(X, y, None, W, b, 1.0, K > 1)
+    assert np.isfinite(got[0]) and np.isfinite(got[2]).all() and np.isfinite(got[3]).all()
+    assert_allclose(got[0], ref[0], rtol=1e-12)
+    assert_allclose(got[2], ref[2], rtol=1e-12, atol=1e-12)
+    assert_allclose(got[3], ref[3], rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# gradient checks on every loss
+
+
+def _objective(X, y, w, K, d, scale, multinomial):
+    def split(theta):
+        return theta[: K * d].reshape(K, d), theta[K * d:]
+
+    def fun(theta):
+        W, b = split(theta)
+        return run_loss_grad(X, y, w, W, b, scale, multinomial, 2)[0]
+
+    def grad(theta):
+        W, b = split(theta)
+        _, _, G, gb = run_loss_grad(X, y, w, W, b, scale, multinomial, 2)
+        return np.concatenate([G.ravel(), gb])
+
+    return fun, grad
+
+
+@pytest.mark.parametrize("K", [1, 2, 4])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_check_grad_every_loss(rng, K, weighted, dtype):
+    n, d = 30, 5
+    X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted, logit_scale=2.0)
+    fun, grad = _objective(X, y, w, K, d, scale, K > 1)
+    theta = np.concatenate([W.ravel(), b])
+    assert check_grad(fun, grad, theta) < 1e-6
+
+
+def test_check_grad_detects_a_wrong_gradient(rng):
+    X, y, w, W, b, scale = make_problem(rng, 30, 4, 3, np.float64)
+    fun, grad = _objective(X, y, w, 3, 4, scale, True)
+    theta = np.concatenate([W.ravel(), b])
+    assert check_grad(fun, lambda t: grad(t) * 1.01, theta) > 1e-3
+    worst, errs = check_grad(fun, grad, theta, return_errors=True)
+    assert errs.shape == theta.shape and worst == errs.max()
+
+
+def test_binary_hessp_matches_reference_and_gradient_differences(rng):
+    n, d = 101, 9
+    X, y, w, W, b, scale = make_problem(rng, n, d, 1, np.uint8)
+    V = rng.normal(size=(1, d))
+    vb = rng.normal(size=1)
+    bounds = row_ranges(n, 2, 8)
+    P = bounds.shape[0] - 1
+    A = np.empty((P, L.BLOCK, d))
+    Z = np.empty((P, L.BLOCK, 1))
+    U = np.empty((P, L.BLOCK, 1))
+    H = np.zeros((P, 1, d))
+    hb = np.zeros((P, 1))
+    L.binary_hessp(X, w, W, b, V, vb, scale, bounds, A, Z, U, H, hb)
+    ref_H, ref_hb = naive.binary_hessp(X, w, W, b, V, vb, scale)
+    assert_allclose(H.sum(0), ref_H, rtol=1e-11, atol=1e-13)
+    assert_allclose(hb.sum(0), ref_hb, rtol=1e-11)
+    # directional derivative of the gradient, by central differences
+    h = 1e-5
+    gp = run_loss_grad(X, y, w, W + h * V, b + h * vb, scale, False, 2)
+    gm = run_loss_grad(X, y, w, W - h * V, b - h * vb, scale, False, 2)
+    assert_allclose(H.sum(0), (gp[2] - gm[2]) / (2 * h), rtol=1e-6, atol=1e-8)
+    assert_allclose(hb.sum(0), (gp[3] - gm[3]) / (2 * h), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 5, 64, 131])
+def test_logits_kernel(rng, dtype, n):
+    X, y, w, W, b, scale = make_problem(rng, n, 19, 7, dtype)
+    bounds = row_ranges(n, 2, L.BLOCK)
+    A = np.empty((bounds.shape[0] - 1, L.BLOCK, 19))
+    Z = np.empty((n, 7))
+    L.logits(X, W, b, scale, bounds, A, Z)
+    ref = (X.astype(np.float64) * scale) @ W.T + b
+    assert_allclose(Z, ref, rtol=1e-11, atol=1e-12)
