@@ -33,6 +33,10 @@ from ._validation import as_2d_array, as_targets, check_finite, check_real_scala
 from .kernels import qr as _qr
 
 
+_SLICE_ELEMENTS = 1 << 22
+"""Elements of X converted to float64 at a time when a chunk has another dtype."""
+
+
 class RankDeficiencyWarning(UserWarning):
     """The design is rank deficient: the minimum-norm solution was returned."""
 
@@ -143,9 +147,26 @@ class QRStats:
         self.targets_1d_ = was_1d if self.targets_1d_ is None else (self.targets_1d_ and was_1d)
         if n == 0:
             return self
-        # One compiled layout per dtype: strided or F-ordered chunks are copied to C order
-        # (the kernel reads rows, so C order is also the fast one).
-        X = np.ascontiguousarray(X)
+        if X.dtype == np.float64:
+            # Strided or F-ordered chunks are copied to C order: the kernel reads rows,
+            # and one compiled layout is all it needs.
+            self._fold(np.ascontiguousarray(X), Y2, w)
+        else:
+            # Other dtypes are converted to float64 a slice at a time (about 32 MiB), so
+            # memory stays bounded and the kernel is compiled for float64 only: the fold
+            # does O(d**2) work per row, next to which the conversion is cheap.
+            step = max(_qr.BLOCK * n_threads(), (_SLICE_ELEMENTS // d) // _qr.BLOCK * _qr.BLOCK)
+            for r0 in range(0, n, step):
+                r1 = min(r0 + step, n)
+                self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64), Y2[r0:r1],
+                           None if w is None else w[r0:r1])
+        self.n_samples_ += n
+        return self
+
+    def _fold(self, X, Y2, w):
+        """Run the fold kernel on a float64 C-ordered chunk and merge its ranges in."""
+        n, d = X.shape
+        t = Y2.shape[1]
         bounds = row_ranges(n, n_threads(), _qr.BLOCK)
         n_parts = bounds.shape[0] - 1
         P_parts = np.empty((n_parts, d, _qr.BLOCK))
@@ -169,8 +190,6 @@ class QRStats:
         for p in range(n_parts):
             self._merge_state(sw_parts[p], mx_parts[p], my_parts[p],
                               R_parts[p], Z_parts[p], rss_parts[p], stacked and p == 0)
-        self.n_samples_ += n
-        return self
 
     # ------------------------------------------------------------------- merge
     def _merge_state(self, wb, mxb, myb, Rb, Zb, rssb, stacked=False):

@@ -3,10 +3,14 @@
 Contract (every kernel here)
 ----------------------------
 * Arrays are float64 and C-contiguous (row-major): ``A`` and ``L`` of shape (d, d), right-hand
-  sides ``B`` of shape (d, t) with t >= 1. Nothing is checked: the caller validates (wrong
+  sides ``B`` of shape (d, t), t >= 0. Nothing is checked: the caller validates (wrong
   dtype or layout makes Numba compile another specialisation or fail to type).
 * Everything is in place; nothing is returned except the status code of ``cholesky_inplace``.
-  Scratch (a panel of at most ``NB`` x d values) is allocated inside; outputs are not.
+  Outputs are not allocated; small scratch is (the factorisation: one panel of ``NB`` x d
+  values; the solves: per parallel task, a copy of its block of at most ``SOLVE_COLS``
+  columns of B (d rows) and a ``SOLVE_ROWS`` x ``SOLVE_INNER`` slab of L).
+* Callable from Python and from other Numba-compiled code. They pick a serial or a
+  parallel variant from the shape alone and use ``numba.get_num_threads()`` threads.
 
 ``cholesky_inplace(A) -> int``
     Overwrites the lower triangle of ``A`` with L such that A = L Lᵀ and sets the strict upper
@@ -38,13 +42,20 @@ A[i, j] -= sum_u L[i, u] W[u, j] (parallel over row ranges of equal triangle are
 substantial work is done by one register tile: four output rows by four inner indices, the
 innermost loop running over contiguous columns so that LLVM vectorises it with fused
 multiply-adds. The triangular solves use the same tile on blocks of columns of B, in parallel
-over those blocks.
+over those blocks: each block is copied into a contiguous scratch with a padded row stride,
+and the slab of L each pass needs is packed, so that power-of-two d does not make the
+streamed rows collide in cache sets. Up to ``FEW_RHS`` right-hand sides the columns are
+solved instead as vectors, four at a time (dot products along rows of L forward, axpys
+along rows of L backward), which reads L once per four columns.
 
-Determinism: every output element gets the same sequence of floating-point operations
-whatever the thread count, because row tiles and column blocks lie on fixed grids (multiples
-of 4 rows from the panel start, ``TRAIL_COLS`` / ``PANEL_COLS`` / ``_solve_block`` columns)
-and threads only decide which thread computes which block. Results are bitwise identical
-for any number of threads.
+Determinism: tasks are cut on fixed grids (4-row tiles from each panel start, ``TRAIL_PARTS``
+row ranges, ``PANEL_COLS`` panel columns, right-hand-side blocks chosen from t alone) and
+threads only decide who runs a task, so every output element gets the same sequence of
+floating-point operations from the same machine code whatever the thread count: results
+are bitwise identical for any number of threads, and from run to run. Small problems run a
+serially compiled copy of the same loops (chosen from the shape alone); separately
+compiled copies agree to rounding, not necessarily to the bit, because LLVM may fuse and
+reassociate the fastmath sums differently in each.
 """
 
 import math
@@ -84,12 +95,12 @@ SERIAL_FACTOR_MAX = 192
 SERIAL_SOLVE_MAX = 2_000_000
 """Largest d * d * t solved without the thread pool."""
 
-FEW_RHS = 16
+FEW_RHS = 24
 """Up to this many right-hand sides, columns are solved as vectors, four at a time (dot
 products and axpys along rows of L, each row read once per four columns) instead of by
 register tiles."""
 
-MIN_COLS = 16
+MIN_COLS = 48
 """Fewest right-hand-side columns per parallel task on the register-tile path."""
 
 
@@ -443,8 +454,8 @@ def _panel_scratch(n):
     return np.empty((min(NB, n), ld), dtype=np.float64)
 
 
-# The serial and the parallel factorisation are the same loops over the same tasks, so
-# they give the same bits; only which thread runs a task differs.
+# The serial and the parallel factorisation are the same loops over the same tasks; only
+# which thread runs a task differs (and the rounding of separately compiled code).
 @jit
 def _factor_serial(A):
     n = A.shape[0]
@@ -579,7 +590,7 @@ def _solve_parallel(L, B, forward, backward):
 
 @jit
 def _solve(L, B, forward, backward):
-    """Dispatch to the serial or the parallel solve; they give the same bits."""
+    """Dispatch, on the problem size alone, to the serial or the parallel solve."""
     n = L.shape[0]
     if n * n * B.shape[1] <= SERIAL_SOLVE_MAX:
         _solve_serial(L, B, forward, backward)

@@ -64,8 +64,16 @@ when their non-zero entries are few enough (see ``_gram_few_rows``)."""
 def _allow_512_bit(fn):
     # Recent x86 CPUs are tuned with prefer-256-bit, under which LLVM splits 512-bit
     # vectors in two. This per-function attribute makes them legal here only, so the
-    # tiles use zmm registers without touching how any other code is compiled.
+    # tiles use zmm registers without touching how any other code is compiled (a global
+    # NUMBA_CPU_FEATURES="-prefer-256-bit" would change every Numba function in the
+    # process). llvmlite validates only keyword attributes, so the key="value" form is
+    # added to the underlying set and printed verbatim into the IR. Without AVX-512
+    # the attribute is ignored and the vectors are split.
     set.add(fn.attributes, '"min-legal-vector-width"="512"')
+
+
+def _is_array(ty, dtype, ndim):
+    return isinstance(ty, types.Array) and ty.dtype == dtype and ty.ndim == ndim and ty.layout == "C"
 
 
 def _splat(builder, value, vec_type):
@@ -220,6 +228,9 @@ def _tile_u8(typingctx, P, a_off, b_off, n4, C):
     P: packed byte panel (1-d uint8); offsets in bytes at step 0, steps ``4 * _NR_INT``
     bytes apart; C: (_MR * _NR_INT,) float64.
     """
+    if not (_is_array(P, types.uint8, 1) and _is_array(C, types.float64, 1)):
+        return None
+
     def codegen(context, builder, signature, args):
         sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
         _store_tile(context, builder, sums, signature.args[4], args[4])
@@ -231,6 +242,10 @@ def _tile_u8(typingctx, P, a_off, b_off, n4, C):
 @intrinsic
 def _tile_u8_into(typingctx, P, a_off, b_off, n4, G, i0, jp, Frow, Fcol):
     """Like ``_tile_u8`` but G[i0 + r, jp + c] += sum + Frow[i0 + r] + Fcol[jp + c] (whole tile)."""
+    if not (_is_array(P, types.uint8, 1) and _is_array(G, types.float64, 2)
+            and _is_array(Frow, types.float64, 1) and _is_array(Fcol, types.float64, 1)):
+        return None
+
     def codegen(context, builder, signature, args):
         sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
         fixes = ((signature.args[7], args[7]), (signature.args[8], args[8]))
@@ -246,6 +261,9 @@ def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
 
     A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR * _NR_F64,).
     """
+    if not (_is_array(A, types.float64, 1) and _is_array(B, types.float64, 1) and _is_array(C, types.float64, 1)):
+        return None
+
     def codegen(context, builder, signature, args):
         sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
                               signature.args[2], args[2], args[3], args[4])
@@ -258,6 +276,9 @@ def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
 @intrinsic
 def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
     """Like ``_tile_f64`` but G[i0 + r, jp + c] += sum (whole tile)."""
+    if not (_is_array(A, types.float64, 1) and _is_array(B, types.float64, 1) and _is_array(G, types.float64, 2)):
+        return None
+
     def codegen(context, builder, signature, args):
         sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
                               signature.args[2], args[2], args[3], args[4])

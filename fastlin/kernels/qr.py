@@ -452,7 +452,8 @@ def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
 
     Parameters
     ----------
-    X : (n, d) float64, float32 or integer, any layout
+    X : (n, d) float64 (``QRStats`` passes C-ordered float64 slices; other dtypes and
+        layouts work but compile another specialisation)
     Y : (n, t) float64
     w : (n,) float64 weights, or an empty array for unit weights
     bounds : (P + 1,) int64 row boundaries
