@@ -373,11 +373,8 @@ def _n_targets(stats):
 def _qr_solution(qr_stats, alpha, fit_intercept):
     """A LinearSolution from a TSQR factor (rank-deficient: minimum norm, warned)."""
     from .solve import LinearSolution
-    from .tsqr import RankDeficiencyWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RankDeficiencyWarning)
-        res = qr_stats.finalize(alpha=alpha, fit_intercept=fit_intercept)
+    
+    res = qr_stats.finalize(alpha=alpha, fit_intercept=fit_intercept, warn=False)
     R, _, _ = qr_stats.factor(0.0, fit_intercept)
     d = R.shape[0]
     # ||R e_j||² is column j's centred sum of squares; against its raw second moment it

@@ -31,14 +31,11 @@ import numpy as np
 from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
 from .kernels import qr as _qr
+from .solve import RankDeficientWarning
 
 
 _SLICE_ELEMENTS = 1 << 22
 """Elements of X converted to float64 at a time when a chunk has another dtype."""
-
-
-class RankDeficiencyWarning(UserWarning):
-    """The design is rank deficient: the minimum-norm solution was returned."""
 
 
 class QRResult(NamedTuple):
@@ -321,7 +318,7 @@ class QRStats:
         rcond : float or None, relative cut-off for the numerical rank: directions whose
             singular value is at most ``rcond`` times the largest are dropped. Default
             ``eps * max(n_samples, n_features)``, the default of ``numpy.linalg.lstsq``.
-        warn : bool, warn (``RankDeficiencyWarning``, naming the rank) when the design is
+        warn : bool, warn (``RankDeficientWarning``, naming the rank) when the design is
             rank deficient
 
         Returns
@@ -356,7 +353,7 @@ class QRStats:
                 warnings.warn(
                     f"the design has numerical rank {rank} < {d} features (rcond={rcond:.3g}); "
                     "returning the minimum-norm least-squares solution",
-                    RankDeficiencyWarning,
+                    RankDeficientWarning,
                     stacklevel=2,
                 )
         resid = Z - R @ coef

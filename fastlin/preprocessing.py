@@ -1,0 +1,622 @@
+"""Scaling and polynomial features: scikit-learn-compatible, streaming, mergeable.
+
+``Moments`` is the accumulator (per-column weighted count, mean and M2, merged by Chan's
+formula); ``StandardScaler`` is a thin scikit-learn-style estimator over it.
+``PolynomialFeatures`` reproduces scikit-learn's column order, and ``polynomial_gram``
+folds the expansion of a chunk straight into Gram statistics, one small block of
+expanded rows at a time.
+"""
+
+import numbers
+from itertools import combinations, combinations_with_replacement
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+
+from ._threads import n_threads, row_ranges
+from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from .kernels import moments as _mk
+from .kernels import polynomial as _pk
+
+_EPS = np.finfo(np.float64).eps
+
+
+def _reject_inf(X, name="X"):
+    """NaN marks a missing value here (as in scikit-learn); inf is an error."""
+    if X.dtype.kind == "f" and X.size and np.isinf(X).any():
+        pos = tuple(int(i) for i in np.argwhere(np.isinf(X))[0])
+        raise ValueError(f"{name} contains {'inf' if X[pos] > 0 else '-inf'} at position {pos}")
+
+
+class Moments:
+    """Mergeable per-column weighted count, mean and M2 (sum of squared deviations).
+
+    NaN entries are skipped and counted per column, so each column has its own count.
+
+    Parameters
+    ----------
+    n_features : int or None
+        Fixed by the first ``update`` when None.
+
+    Attributes
+    ----------
+    n_rows_ : int, rows seen (including rows whose entries are NaN)
+    count_ : ndarray (n_features,) float64, total weight of the non-NaN entries per column
+        (the number of them without weights)
+    mean_ : ndarray (n_features,) float64, weighted mean per column
+    m2_ : ndarray (n_features,) float64, weighted sum of squared deviations from the mean
+    """
+
+    def __init__(self, n_features=None):
+        self.n_rows_ = 0
+        self.n_features_ = None
+        if n_features is not None:
+            self._init_state(int(n_features))
+
+    def _init_state(self, d):
+        self.n_features_ = d
+        self.count_ = np.zeros(d)
+        self.mean_ = np.zeros(d)
+        self._mean_lo = np.zeros(d)  # mean = mean_ + _mean_lo, to twice the precision
+        self.m2_ = np.zeros(d)
+
+    def update(self, X, sample_weight=None):
+        """Fold a chunk of rows in.
+
+        Parameters
+        ----------
+        X : array of shape (n_rows, n_features), float64, float32 or integer; NaN is
+            treated as missing
+        sample_weight : array of shape (n_rows,) or None, non-negative
+
+        Returns
+        -------
+        self
+        """
+        X = as_2d_array(X, "X")
+        _reject_inf(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        n, d = X.shape
+        if self.n_features_ is not None and d != self.n_features_:
+            raise ValueError(f"X has {d} features, but this accumulator holds {self.n_features_}")
+        if self.n_features_ is None:
+            self._init_state(d)
+        if n == 0 or d == 0:
+            self.n_rows_ += n
+            return self
+        X = np.ascontiguousarray(X)  # one compiled layout per dtype; rows are read
+        shift = self._shift(X)
+        bounds = row_ranges(n, n_threads(), _mk.BLOCK)
+        n_parts = bounds.shape[0] - 1
+        scratch = np.empty((n_parts, 4, d))
+        cnt = np.zeros((n_parts, d))
+        mean = np.zeros((n_parts, d))
+        m2 = np.zeros((n_parts, d))
+        _mk.moments_update(X, w if w is not None else np.empty(0), shift, bounds, scratch,
+                           cnt, mean, m2)
+        # The ranges share the shift, so their means (relative to it) merge exactly.
+        for p in range(1, n_parts):
+            _mk.chan_merge(cnt[0], mean[0], m2[0], cnt[p], mean[p], m2[p])
+        self._merge_shifted(cnt[0], mean[0], m2[0], shift)
+        self.n_rows_ += n
+        return self
+
+    def _shift(self, X):
+        """Per column: the running mean once there is one, else the chunk's first
+        non-NaN value, so that X - shift is of the order of the spread, not the mean."""
+        head = np.asarray(X[: _mk.BLOCK], dtype=np.float64)
+        present = ~np.isnan(head)
+        first = head[np.argmax(present, axis=0), np.arange(head.shape[1])]
+        first = np.where(present.any(axis=0), first, 0.0)
+        return np.ascontiguousarray(np.where(self.count_ > 0, self.mean_, first))
+
+    def _merge_shifted(self, cnt_b, mean_b, m2_b, shift):
+        """Merge moments of (X - shift) into the state.
+
+        The chunk's mean is the unevaluated sum shift + mean_b; merged with the state's
+        own (mean_, _mean_lo) pair, the delta between the two means is formed from the
+        small parts whenever shift equals mean_, so it carries full relative precision.
+        """
+        self._merge_dd(cnt_b, shift, mean_b, m2_b)
+
+    def _merge_dd(self, cnt_b, hi_b, lo_b, m2_b):
+        """Chan merge with means held as hi + lo pairs (NumPy, so no reassociation)."""
+        cnt_a = self.count_
+        total = cnt_a + cnt_b
+        safe = np.where(total > 0, total, 1.0)
+        f = cnt_b / safe
+        delta = (hi_b - self.mean_) + (lo_b - self._mean_lo)
+        delta = np.where((cnt_a > 0) & (cnt_b > 0), delta, 0.0)
+        hi = np.where(cnt_a > 0, self.mean_, hi_b)
+        lo = np.where(cnt_a > 0, self._mean_lo + delta * f, lo_b)
+        s = hi + lo
+        lo = lo - (s - hi)
+        keep = cnt_b <= 0
+        self.mean_ = np.where(keep, self.mean_, s)
+        self._mean_lo = np.where(keep, self._mean_lo, lo)
+        self.m2_ = np.where(keep, self.m2_, self.m2_ + m2_b + delta * delta * cnt_a * f)
+        self.count_ = total
+
+    def merge(self, other):
+        """Fold another ``Moments`` into this one (``other`` is not changed)."""
+        if not isinstance(other, Moments):
+            raise ValueError(f"can only merge another Moments, got {type(other).__name__}")
+        if other.n_features_ is None:
+            return self
+        if self.n_features_ is None:
+            self._init_state(other.n_features_)
+        elif other.n_features_ != self.n_features_:
+            raise ValueError(
+                f"cannot merge moments of {other.n_features_} features into {self.n_features_}"
+            )
+        self._merge_dd(other.count_, other.mean_, other._mean_lo, other.m2_)
+        self.n_rows_ += other.n_rows_
+        return self
+
+    def copy(self):
+        """An independent copy."""
+        out = Moments()
+        out.n_rows_ = self.n_rows_
+        if self.n_features_ is not None:
+            out._init_state(self.n_features_)
+            out.count_[:] = self.count_
+            out.mean_[:] = self.mean_
+            out._mean_lo[:] = self._mean_lo
+            out.m2_[:] = self.m2_
+        return out
+
+    def finalize(self, ddof=0):
+        """Return ``(count, mean, var)``, each of shape (n_features,), float64.
+
+        ``var = m2 / (count - ddof)``; NaN where ``count - ddof <= 0`` (and the mean is
+        NaN where the count is 0).
+        """
+        if self.n_features_ is None:
+            raise ValueError("Moments has seen no data; call update first")
+        cnt = self.count_.copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(cnt > 0, self.mean_, np.nan)
+            denom = cnt - ddof
+            var = np.where(denom > 0, self.m2_ / np.where(denom > 0, denom, 1.0), np.nan)
+        return cnt, mean, var
+
+
+def _is_constant(var, mean, n):
+    """scikit-learn's test for a variance indistinguishable from that of a constant.
+
+    The bound is the error of the two-pass variance (Chan, Golub and LeVeque).
+    """
+    return var <= n * _EPS * var + (n * mean * _EPS) ** 2
+
+
+class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Standardise features by removing the mean and scaling to unit variance.
+
+    A drop-in for ``sklearn.preprocessing.StandardScaler`` on dense arrays: the same
+    parameters, fitted attributes, NaN handling (ignored in fit, kept in transform),
+    sample weights and the same test for near-constant features (scale 1). Statistics
+    come from a mergeable ``Moments`` accumulator, so ``partial_fit`` over chunks gives
+    the same result as ``fit`` on the whole, whatever the split, and stays exact for
+    columns with a large mean.
+
+    Parameters
+    ----------
+    copy : bool, default True
+    with_mean : bool, default True
+    with_std : bool, default True
+
+    Attributes
+    ----------
+    scale_ : ndarray (n_features,) or None
+    mean_ : ndarray (n_features,) or None
+    var_ : ndarray (n_features,) or None
+    n_features_in_ : int
+    n_samples_seen_ : int, float or ndarray (n_features,): the number of non-NaN samples
+        (their total weight with ``sample_weight``), an array only when columns differ
+    moments_ : Moments, the accumulator behind the statistics
+    """
+
+    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+        self.copy = copy
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def _reset(self):
+        for name in ("scale_", "mean_", "var_", "n_samples_seen_", "n_features_in_", "moments_",
+                     "_weighted"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the mean and standard deviation of X.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        self
+        """
+        self._reset()
+        return self.partial_fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Fold a chunk of rows into the running mean and variance.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        self
+        """
+        X = as_2d_array(X, "X")
+        if hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but StandardScaler is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        moments = self.moments_.copy() if hasattr(self, "moments_") else Moments()
+        moments.update(X, sample_weight)
+        return self._set_from_moments(moments, weighted=sample_weight is not None)
+
+    def merge(self, other):
+        """Fold the statistics of another fitted StandardScaler into this one."""
+        if not hasattr(other, "moments_"):
+            raise ValueError("the other StandardScaler is not fitted")
+        moments = self.moments_.copy() if hasattr(self, "moments_") else Moments()
+        moments.merge(other.moments_)
+        weighted = getattr(self, "_weighted", False) or getattr(other, "_weighted", False)
+        return self._set_from_moments(moments, weighted)
+
+    def _set_from_moments(self, moments, weighted):
+        self.moments_ = moments
+        self._weighted = bool(weighted or getattr(self, "_weighted", False))
+        self.n_features_in_ = moments.n_features_
+        cnt = moments.count_
+        if self._weighted:
+            seen = cnt.copy()
+        else:
+            seen = np.rint(cnt).astype(np.int64)
+        if seen.size and seen.max() == seen.min():
+            seen = seen[0]
+        self.n_samples_seen_ = seen
+        if not self.with_mean and not self.with_std:
+            self.mean_ = None
+            self.var_ = None
+            self.scale_ = None
+            return self
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(cnt > 0, moments.mean_, 0.0)
+            var = np.where(cnt > 0, moments.m2_ / np.where(cnt > 0, cnt, 1.0), 0.0)
+        # scikit-learn reports NaN statistics for all-NaN columns.
+        mean = np.where(cnt > 0, mean, np.nan) if (cnt == 0).any() else mean
+        var = np.where(cnt > 0, var, np.nan) if (cnt == 0).any() else var
+        self.mean_ = mean
+        if self.with_std:
+            self.var_ = var
+            scale = np.sqrt(var)
+            constant = _is_constant(var, mean, self.n_samples_seen_)
+            scale[constant] = 1.0
+            self.scale_ = scale
+        else:
+            self.var_ = None
+            self.scale_ = None
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "n_features_in_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                "This StandardScaler instance is not fitted yet. Call 'fit' or 'partial_fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
+    def _prepare(self, X, copy):
+        self._check_fitted()
+        X = as_2d_array(X, "X")
+        _reject_inf(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but StandardScaler is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        copy = self.copy if copy is None else copy
+        if X.dtype.kind != "f":
+            return X.astype(np.float64)
+        return X.copy() if copy or not X.flags.writeable else X
+
+    def transform(self, X, copy=None):
+        """Centre and scale X.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        copy : bool or None, default ``self.copy``; with False, float input is
+            transformed in place
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features); float32 stays float32, integers give
+        float64
+        """
+        X = self._prepare(X, copy)
+        if self.with_mean:
+            X -= self.mean_.astype(X.dtype, copy=False)
+        if self.with_std:
+            X /= self.scale_.astype(X.dtype, copy=False)
+        return X
+
+    def inverse_transform(self, X, copy=None):
+        """Undo ``transform``: scale back, then add the mean."""
+        X = self._prepare(X, copy)
+        if self.with_std:
+            X *= self.scale_.astype(X.dtype, copy=False)
+        if self.with_mean:
+            X += self.mean_.astype(X.dtype, copy=False)
+        return X
+
+
+def _parse_degree(degree, include_bias):
+    if isinstance(degree, numbers.Integral) and not isinstance(degree, bool):
+        lo, hi = 0, int(degree)
+        if hi < 0:
+            raise ValueError(f"degree must be a non-negative int or (min, max), got {degree!r}")
+    elif isinstance(degree, (tuple, list)) and len(degree) == 2:
+        lo, hi = degree
+        if not (isinstance(lo, numbers.Integral) and isinstance(hi, numbers.Integral)
+                and 0 <= lo <= hi):
+            raise ValueError(
+                "degree=(min_degree, max_degree) must be non-negative integers with "
+                f"min_degree <= max_degree, got {degree!r}"
+            )
+        lo, hi = int(lo), int(hi)
+    else:
+        raise ValueError(f"degree must be a non-negative int or (min, max), got {degree!r}")
+    if hi == 0 and not include_bias:
+        raise ValueError("degree 0 without include_bias would give no output columns")
+    return lo, hi
+
+
+def _term_table(n_features, lo, hi, interaction_only, include_bias):
+    """Monomials up to degree ``hi`` in scikit-learn's order, their parent/feature table
+    and the selection of output terms (the bias, then degrees max(1, lo)..hi)."""
+    comb = combinations if interaction_only else combinations_with_replacement
+    combos = [()]
+    for deg in range(1, hi + 1):
+        combos.extend(comb(range(n_features), deg))
+    index = {c: k for k, c in enumerate(combos)}
+    parent = np.zeros(len(combos), dtype=np.int64)
+    feat = np.zeros(len(combos), dtype=np.int64)
+    for k in range(1, len(combos)):
+        c = combos[k]
+        parent[k] = index[c[:-1]]
+        feat[k] = c[-1]
+    start = max(1, lo)
+    select = [k for k, c in enumerate(combos) if start <= len(c) <= hi]
+    if include_bias:
+        select = [0] + select
+    select = np.asarray(select, dtype=np.int64)
+    powers = np.zeros((select.shape[0], n_features), dtype=np.int64)
+    for r, k in enumerate(select):
+        for f in combos[k]:
+            powers[r, f] += 1
+    return parent, feat, select, powers
+
+
+class PolynomialFeatures(TransformerMixin, BaseEstimator):
+    """Polynomial and interaction features, in scikit-learn's column order.
+
+    Parameters
+    ----------
+    degree : int or (min_degree, max_degree), default 2
+    interaction_only : bool, default False
+    include_bias : bool, default False
+        Unlike scikit-learn (default True), no column of ones by default: fastlin fits
+        intercepts by centring.
+
+    Attributes
+    ----------
+    powers_ : ndarray (n_output_features_, n_features_in_) int64
+    n_features_in_ : int
+    n_output_features_ : int
+    """
+
+    def __init__(self, degree=2, *, interaction_only=False, include_bias=False):
+        self.degree = degree
+        self.interaction_only = interaction_only
+        self.include_bias = include_bias
+
+    def fit(self, X, y=None):
+        """Record the number of input features and build the term table."""
+        X = as_2d_array(X, "X")
+        lo, hi = _parse_degree(self.degree, self.include_bias)
+        parent, feat, select, powers = _term_table(
+            X.shape[1], lo, hi, bool(self.interaction_only), bool(self.include_bias))
+        self._table = (parent, feat, select)
+        self.powers_ = powers
+        self.n_features_in_ = X.shape[1]
+        self.n_output_features_ = int(select.shape[0])
+        return self
+
+    def _check_input(self, X):
+        if not hasattr(self, "powers_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This PolynomialFeatures instance is not fitted yet; call 'fit'")
+        X = as_2d_array(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but PolynomialFeatures is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return X
+
+    def transform(self, X):
+        """Expand X.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features_): float32 for float32 input,
+        float64 otherwise
+        """
+        X = self._check_input(X)
+        parent, feat, select = self._table
+        single = X.dtype == np.float32
+        out = np.empty((X.shape[0], select.shape[0]))
+        if X.shape[0] == 0:
+            return out.astype(np.float32) if single else out
+        # The output is at least as large as the input, so a float64 copy of the input
+        # costs little and leaves one compiled kernel for every input dtype.
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        bounds = row_ranges(X.shape[0], n_threads(), 64)
+        buf = np.empty((bounds.shape[0] - 1, parent.shape[0]))
+        _pk.poly_expand(X, parent, feat, select, bounds, buf, out)
+        return out.astype(np.float32) if single else out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names such as ``x0 x1^2``, as scikit-learn writes them."""
+        if not hasattr(self, "powers_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This PolynomialFeatures instance is not fitted yet; call 'fit'")
+        if input_features is None:
+            input_features = [f"x{i}" for i in range(self.n_features_in_)]
+        elif len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features has {len(input_features)} names, expected {self.n_features_in_}"
+            )
+        names = []
+        for row in self.powers_:
+            inds = np.flatnonzero(row)
+            if len(inds):
+                names.append(" ".join(
+                    f"{input_features[i]}^{row[i]}" if row[i] != 1 else str(input_features[i])
+                    for i in inds))
+            else:
+                names.append("1")
+        return np.asarray(names, dtype=object)
+
+
+class PolynomialGram:
+    """Gram statistics of polynomially expanded rows, accumulated without the expansion.
+
+    Fields are those of the expanded design Φ (n_samples, n_output_features) with sample
+    weights W: ``xtx = ΦᵀWΦ`` (full symmetric), ``xty = ΦᵀWY``, ``yty = YᵀWY``,
+    ``sum_x = ΦᵀW1``, ``sum_y = YᵀW1``, ``sum_weights``, ``n_samples``; ``powers`` gives
+    the monomial of each column (as ``PolynomialFeatures.powers_``).
+
+    Build with ``polynomial_gram``; pass an existing one as ``out=`` to keep
+    accumulating, or combine two with ``merge``.
+    """
+
+    def __init__(self, powers, n_targets, _table):
+        p = powers.shape[0]
+        self.powers = powers
+        self._table = _table
+        self.n_samples = 0
+        self.sum_weights = 0.0
+        self.sum_x = np.zeros(p)
+        self.sum_y = np.zeros(n_targets)
+        self.xtx = np.zeros((p, p))
+        self.xty = np.zeros((p, n_targets))
+        self.yty = np.zeros((n_targets, n_targets))
+
+    def merge(self, other):
+        """Add another PolynomialGram of the same expansion into this one."""
+        if not isinstance(other, PolynomialGram) or not np.array_equal(other.powers, self.powers) \
+                or other.xty.shape != self.xty.shape:
+            raise ValueError("can only merge a PolynomialGram of the same expansion and targets")
+        self.n_samples += other.n_samples
+        self.sum_weights += other.sum_weights
+        self.sum_x += other.sum_x
+        self.sum_y += other.sum_y
+        self.xtx += other.xtx
+        self.xty += other.xty
+        self.yty += other.yty
+        return self
+
+    def centred(self):
+        """Centred statistics ``(Sxx, Sxy, mean_x, mean_y)`` from the sums (float64)."""
+        mx = self.sum_x / self.sum_weights
+        my = self.sum_y / self.sum_weights
+        sxx = self.xtx - self.sum_weights * np.outer(mx, mx)
+        sxy = self.xty - self.sum_weights * np.outer(mx, my)
+        return sxx, sxy, mx, my
+
+
+def polynomial_gram(X, y=None, degree=2, *, interaction_only=False, include_bias=False,
+                    sample_weight=None, out=None):
+    """Fold the polynomial expansion of X's rows into Gram statistics.
+
+    The expansion (the columns of ``PolynomialFeatures(degree, interaction_only,
+    include_bias)``, in its order) is built ``GBLOCK`` rows at a time in a per-thread
+    scratch panel and folded into ΦᵀWΦ, ΦᵀWY and the sums at once; the full expanded
+    matrix is never formed.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features), float64, float32 or integer
+    y : array of shape (n_samples,) or (n_samples, n_targets), or None
+    degree, interaction_only, include_bias : as in ``PolynomialFeatures``
+    sample_weight : array of shape (n_samples,) or None
+    out : PolynomialGram or None, accumulate into this one (same expansion and targets)
+
+    Returns
+    -------
+    PolynomialGram
+    """
+    X = as_2d_array(X, "X")
+    check_finite(X, "X")
+    n, d = X.shape
+    if y is None:
+        Y = np.empty((n, 0))
+    else:
+        Y, _ = as_targets(y, n, "y")
+        Y = np.ascontiguousarray(Y, dtype=np.float64)
+        check_finite(Y, "y")
+    w = check_sample_weight(sample_weight, n)
+    lo, hi = _parse_degree(degree, include_bias)
+    parent, feat, select, powers = _term_table(d, lo, hi, bool(interaction_only),
+                                               bool(include_bias))
+    if out is None:
+        out = PolynomialGram(powers, Y.shape[1], (parent, feat, select))
+    elif not np.array_equal(out.powers, powers) or out.xty.shape[1] != Y.shape[1]:
+        raise ValueError("out= holds a different expansion or number of targets than requested")
+    if n == 0:
+        return out
+    X = np.ascontiguousarray(X, dtype=np.float64)  # one compiled kernel for every dtype
+    p = select.shape[0]
+    t = Y.shape[1]
+    bounds = row_ranges(n, n_threads(), _pk.GBLOCK)
+    P = bounds.shape[0] - 1
+    xtx = np.zeros((P, p, p))
+    xty = np.zeros((P, p, t))
+    xs = np.zeros((P, p))
+    ys = np.zeros((P, t))
+    yty = np.zeros((P, t, t))
+    sw = np.zeros(P)
+    _pk.poly_gram_update(
+        X, Y, w if w is not None else np.empty(0), parent, feat, select, bounds,
+        np.empty((P, parent.shape[0])), np.empty((P, p, _pk.GBLOCK)),
+        np.empty((P, p, _pk.GBLOCK)) if w is not None else np.empty((P, 0, 0)),
+        xtx, xty, xs, ys, yty, sw)
+    G = xtx.sum(axis=0) if P > 1 else xtx[0]
+    G = np.triu(G) + np.triu(G, 1).T
+    T = yty.sum(axis=0)
+    T = np.triu(T) + np.triu(T, 1).T
+    out.xtx += G
+    out.xty += xty.sum(axis=0)
+    out.sum_x += xs.sum(axis=0)
+    out.sum_y += ys.sum(axis=0)
+    out.yty += T
+    out.sum_weights += float(sw.sum())
+    out.n_samples += n
+    return out
