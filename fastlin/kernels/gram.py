@@ -79,7 +79,8 @@ def _is_array(ty, dtype, ndim):
 def _splat(builder, value, vec_type):
     undef = ir.Constant(vec_type, ir.Undefined)
     one = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(one, undef, ir.Constant(ir.VectorType(ir.IntType(32), vec_type.count), [0] * vec_type.count))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vec_type.count), [0] * vec_type.count)
+    return builder.shuffle_vector(one, undef, mask)
 
 
 def _emit_tile_loop(builder, n_steps, acc_type, n_acc, step):
@@ -123,7 +124,8 @@ def _u8_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n4):
     base = _data_ptr(context, builder, P_ty, P_val, i8)
     a0 = builder.gep(base, [a_off])
     b0 = builder.gep(base, [b_off])
-    dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16, [v16, v16, v16]), "llvm.x86.avx512.vpdpbusd.512")
+    dot = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(v16, [v16, v16, v16]), "llvm.x86.avx512.vpdpbusd.512")
     flip = ir.Constant(v16, [0x80808080 - (1 << 32)] * 16)
 
     def step(k, accs):
@@ -214,7 +216,8 @@ def _add_tile(context, builder, sums, G_ty, G_val, i0, jp, fixes=None):
             value = _as_f64(builder, value)
             vec = value.type
             if fixes is not None:
-                fc = builder.load(builder.bitcast(builder.gep(fcol, [ir.Constant(i64, offset)]), vec.as_pointer()), align=8)
+                fc_ptr = builder.bitcast(builder.gep(fcol, [ir.Constant(i64, offset)]), vec.as_pointer())
+                fc = builder.load(fc_ptr, align=8)
                 value = builder.fadd(builder.fadd(value, _splat(builder, fr, vec)), fc)
             ptr = builder.bitcast(builder.gep(row, [ir.Constant(i64, offset)]), vec.as_pointer())
             builder.store(builder.fadd(builder.load(ptr, align=8), value), ptr, align=8)
@@ -329,9 +332,11 @@ def scratch_shapes(d, n_parts, weighted, small_int):
         uint8/int8 X on a CPU with AVX-512 VNNI) and float64 otherwise.
     """
     if small_int and not weighted and int_tiles_available():
-        return ((n_parts, _KB_INT * _padded(d, _NR_INT)), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
+        panel = _KB_INT * _padded(d, _NR_INT)
+        return ((n_parts, panel), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
     panel = BLOCK * _padded(d, _NR_F64)
-    return ((n_parts, panel), np.dtype(np.float64)), ((n_parts, panel if weighted else 1), np.dtype(np.float64))
+    f64 = np.dtype(np.float64)
+    return ((n_parts, panel), f64), ((n_parts, panel if weighted else 1), f64)
 
 
 # --------------------------------------------------------------------------------------
