@@ -9,13 +9,17 @@ Contract (every kernel here)
   Outputs are not allocated; small scratch is (the factorisation: one panel of ``NB`` x d
   values; the solves: per parallel task, a copy of its block of at most ``SOLVE_COLS``
   columns of B (d rows) and a ``SOLVE_ROWS`` x ``SOLVE_INNER`` slab of L).
-* Callable from Python and from other Numba-compiled code. They pick a serial or a
-  parallel variant from the shape alone and use ``numba.get_num_threads()`` threads.
+* The four public names are thin Python functions: each picks, from the shape alone, a
+  serially or a parallel compiled kernel (``_factor_serial`` / ``_factor_parallel``,
+  ``_solve_serial`` / ``_solve_parallel``, which Numba-compiled callers can call directly)
+  and runs on ``numba.get_num_threads()`` threads. They are not themselves compiled, so
+  that the large kernels are compiled once rather than once per public entry point.
 
 ``cholesky_inplace(A) -> int``
     Overwrites the lower triangle of ``A`` with L such that A = L Lᵀ and sets the strict upper
-    triangle to zero. Only the lower triangle (diagonal included) of the input is read; the
-    upper triangle may hold anything, NaN included. Returns 0 on success. Returns k + 1 when
+    triangle to zero. The result depends only on the lower triangle (diagonal included) of
+    the input; the upper triangle may hold anything, NaN included (a few entries next to
+    the diagonal are used as scratch before the upper triangle is zeroed). Returns 0 on success. Returns k + 1 when
     the leading minor of order k + 1 is not positive definite: the k-th pivot (0-based), that
     is A[k, k] minus the squares of the already computed L[k, :k], is <= 0, NaN or +inf. A NaN
     or inf in the lower triangle therefore returns a positive code instead of raising. On
@@ -494,7 +498,6 @@ def _factor_parallel(A):
     return info
 
 
-@jit
 def cholesky_inplace(A):
     """Cholesky factorisation A = L Lᵀ in place (see the module docstring for the contract).
 
@@ -588,7 +591,6 @@ def _solve_parallel(L, B, forward, backward):
         _column_task(L, B, k, n_tasks, forward, backward)
 
 
-@jit
 def _solve(L, B, forward, backward):
     """Dispatch, on the problem size alone, to the serial or the parallel solve."""
     n = L.shape[0]
@@ -598,7 +600,6 @@ def _solve(L, B, forward, backward):
         _solve_parallel(L, B, forward, backward)
 
 
-@jit
 def solve_lower_inplace(L, B):
     """Solve L X = B in place (forward substitution).
 
@@ -612,7 +613,6 @@ def solve_lower_inplace(L, B):
     _solve(L, B, True, False)
 
 
-@jit
 def solve_upper_from_lower_inplace(L, B):
     """Solve Lᵀ X = B in place (back substitution) using the lower triangular L.
 
@@ -626,7 +626,6 @@ def solve_upper_from_lower_inplace(L, B):
     _solve(L, B, False, True)
 
 
-@jit
 def cholesky_solve_inplace(L, B):
     """Solve (L Lᵀ) X = B in place, L from ``cholesky_inplace``.
 
