@@ -583,8 +583,14 @@ def _gram_few_rows(X, Y, w, lo, hi, xtx_parts, xty_parts, xs_parts, ys_parts, yt
     xs = xs_parts[0]
     nz = np.empty(d, np.int64)
     vals = np.empty(d)
+    tz = np.empty(n_t, np.int64)
     for k in range(lo, hi):
         wk = w[k] if weighted else 1.0
+        n_nz_t = 0  # non-zero targets only: one-hot rows have a single one
+        for t in range(n_t):
+            if Y[k, t] != 0.0:
+                tz[n_nz_t] = t
+                n_nz_t += 1
         m = 0
         for j in range(d):
             if X[k, j] != 0:
@@ -603,8 +609,8 @@ def _gram_few_rows(X, Y, w, lo, hi, xtx_parts, xty_parts, xs_parts, ys_parts, yt
             else:
                 for b in range(a, m):
                     Gi[nz[b]] += xi * vals[b]
-            for t in range(n_t):
-                xty[i, t] += xi * Y[k, t]
+            for q in range(n_nz_t):
+                xty[i, tz[q]] += xi * Y[k, tz[q]]
     _target_rows(Y, w, weighted, lo, hi, ys_parts[0], yty_parts[0], sw_parts[0])
     return True
 

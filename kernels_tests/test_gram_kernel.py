@@ -1,0 +1,207 @@
+"""The Gram kernel against NumPy/int64 references: dtypes, shapes, layouts, weights,
+threads, chunking, and the MNIST-sized exactness check."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from fastlin._threads import row_ranges, threads
+from fastlin.kernels import gram
+from naive_gram import NAMES, gram_reference
+
+# float64 accumulation in blocks of 256 rows against BLAS: a few ulps of the largest
+# |entry| of each statistic (mixed-sign data can cancel, so not elementwise).
+RTOL = 1e-12
+
+
+def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None):
+    """Feed X in chunks to ``gram_update`` as an accumulator would; return merged stats.
+
+    Parts and scratch are allocated once and accumulated into across chunks (a chunk
+    with fewer row ranges uses the leading parts), then summed in part order.
+    byte_path=False forces the float64 scratch (the path CPUs without VNNI take).
+    """
+    n, d = X.shape
+    t = Y.shape[1]
+    chunk = chunk or max(n, 1)
+    small_int = X.dtype in (np.uint8, np.int8) if byte_path is None else byte_path
+    weighted = w is not None
+    w_all = np.empty(0) if w is None else w
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(d, n_threads, weighted, small_int)
+    P, A = np.empty(ps, pdt), np.empty(as_, adt)
+    parts = [np.zeros((n_threads, d, d)), np.zeros((n_threads, d, t)), np.zeros((n_threads, d)),
+             np.zeros((n_threads, t)), np.zeros((n_threads, t, t)), np.zeros((n_threads, 1))]
+    per_length = {}  # bounds and leading-part views, by chunk length (cheap chunks of 1)
+    with threads(n_threads):
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            if stop - start not in per_length:
+                bounds = row_ranges(stop - start, n_threads, gram.BLOCK)
+                p = bounds.shape[0] - 1
+                per_length[stop - start] = (bounds, P[:p], A[:p], [part[:p] for part in parts])
+            bounds, P_p, A_p, parts_p = per_length[stop - start]
+            gram.gram_update(X[start:stop], Y[start:stop], w_all[start:stop] if weighted else w_all,
+                             bounds, P_p, A_p, *parts_p)
+    return {name: part.sum(axis=0) for name, part in zip(NAMES, parts)}
+
+
+def _ints(rng, shape, dtype):
+    info = np.iinfo(dtype)
+    lo, hi = max(info.min, -3000), min(info.max, 3000)
+    X = rng.integers(lo, hi, size=shape, endpoint=True)
+    X.ravel()[::7] = 0  # zeros and both extremes, so packing and sparsity paths are hit
+    X.ravel()[1::11] = lo
+    X.ravel()[2::13] = hi
+    if shape[1] > 2:
+        X[:, 1] = 0  # an all-zero column
+    return X.astype(dtype)
+
+
+def _one_hot(rng, n, t=3):
+    return np.eye(t)[rng.integers(0, t, n)]
+
+
+def _assert_exact(got, ref):
+    for name in NAMES:
+        np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
+
+
+def _assert_close(got, ref, rtol=RTOL):
+    for name in NAMES:
+        scale = max(np.abs(ref[name]).max(initial=0.0), 1e-300)
+        np.testing.assert_allclose(got[name], ref[name], rtol=0, atol=rtol * scale, err_msg=name)
+
+
+SHAPES = [(1, 1), (3, 1), (300, 1), (5, 40), (20, 50), (257, 3), (1100, 37), (2100, 70)]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_small_int_exact(rng, dtype, shape, n_threads):
+    X = _ints(rng, shape, dtype)
+    Y = _one_hot(rng, shape[0])
+    got = run_kernel(X, Y, n_threads=n_threads)
+    _assert_exact(got, gram_reference(X, Y))
+    assert not np.tril(got["xtx"], -1).any(), "strictly lower triangle must stay untouched"
+
+
+@pytest.mark.parametrize(("dtype", "order"), [(np.uint8, "C"), (np.int8, "F")])
+def test_small_int_float64_fallback_exact(rng, dtype, order):
+    # the path CPUs without AVX-512 VNNI take for uint8/int8 is exact too
+    X = np.asarray(_ints(rng, (1030, 45), dtype), order=order)
+    Y = _one_hot(rng, 1030)
+    _assert_exact(run_kernel(X, Y, n_threads=2, byte_path=False), gram_reference(X, Y))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_small_int_chunk_and_thread_invariance(rng, dtype, sparse):
+    # sparse rows make chunks of 7 take the rank-1 path, dense rows the packed one
+    n, d = 2600, 45
+    X = _ints(rng, (n, d), dtype)
+    if sparse:
+        X[rng.random((n, d)) < 0.9] = 0
+    Y = _one_hot(rng, n, 4)
+    ref = gram_reference(X, Y)
+    for chunk in (1, 7, 256, 1000, n):
+        for n_threads in (1, 2):
+            _assert_exact(run_kernel(X, Y, chunk=chunk, n_threads=n_threads), ref)
+
+
+def test_fortran_order_read_only(rng):
+    # (Fortran order on the float64 path: the int8 fallback case above)
+    n, d = 1300, 33
+    X = np.asfortranarray(_ints(rng, (n, d), np.uint8))
+    X.flags.writeable = False
+    Y = _one_hot(rng, n)
+    ref = gram_reference(X, Y)
+    _assert_exact(run_kernel(X, Y, n_threads=2), ref)
+    _assert_exact(run_kernel(X, Y, chunk=5, n_threads=1), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (20, 50), (700, 1), (1100, 37)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_general_dtypes_match_numpy(rng, dtype, shape, weighted):
+    n, d = shape
+    if np.dtype(dtype).kind == "i":
+        X = _ints(rng, shape, dtype)
+    else:
+        X = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    Y = rng.standard_normal((n, 2))
+    w = rng.uniform(0.1, 2.0, n) if weighted else None
+    ref = gram_reference(X, Y, w)
+    for n_threads in (1, 2):
+        _assert_close(run_kernel(X, Y, w, n_threads=n_threads), ref)
+    _assert_close(run_kernel(X, Y, w, chunk=300, n_threads=2), ref)
+
+
+def test_weighted_uint8(rng):
+    n, d = 900, 29
+    X = _ints(rng, (n, d), np.uint8)
+    Y = _one_hot(rng, n)
+    w = rng.uniform(0.0, 3.0, n)
+    ref = gram_reference(X, Y, w)
+    _assert_close(run_kernel(X, Y, w, n_threads=2), ref)
+    _assert_close(run_kernel(X, Y, w, chunk=3, n_threads=1), ref)
+
+
+def test_accumulates_into_existing_parts(rng):
+    X = _ints(rng, (600, 20), np.uint8)
+    Y = _one_hot(rng, 600)
+    ref = gram_reference(X, Y)
+    bounds = row_ranges(600, 1, gram.BLOCK)
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(20, 1, False, True)
+    P, A = np.empty(ps, pdt), np.empty(as_, adt)
+    parts = [np.ones((1, 20, 20)), np.ones((1, 20, 3)), np.ones((1, 20)), np.ones((1, 3)),
+             np.ones((1, 3, 3)), np.ones((1, 1))]
+    gram.gram_update(X, Y, np.empty(0), bounds, P, A, *parts)
+    for name, part in zip(NAMES, parts):
+        expect = ref[name] + 1.0
+        if name in ("xtx", "yty"):
+            expect = np.where(np.triu(np.ones_like(expect)) > 0, expect, 1.0)
+        np.testing.assert_array_equal(part[0], expect, err_msg=name)
+
+
+def test_scratch_shapes():
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(784, 2, True, True)
+    assert pdt == np.float64 and adt == np.float64 and ps == as_ and ps[0] == 2
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(10, 3, False, False)
+    assert pdt == np.float64 and as_ == (3, 1)
+    (ps, pdt), _ = gram.scratch_shapes(10, 1, False, True)
+    assert pdt == (np.uint8 if gram.int_tiles_available() else np.float64)
+
+
+def test_byte_scratch_rejects_other_dtypes(rng):
+    if not gram.int_tiles_available():
+        pytest.skip("CPU without AVX-512 VNNI: no byte scratch")
+    X = rng.standard_normal((300, 4))
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True)
+    parts = [np.zeros((1, 4, 4)), np.zeros((1, 4, 1)), np.zeros((1, 4)), np.zeros((1, 1)),
+             np.zeros((1, 1, 1)), np.zeros((1, 1))]
+    with pytest.raises(ValueError, match="uint8 or int8"):
+        gram.gram_update(X, np.zeros((300, 1)), np.empty(0), row_ranges(300, 1, gram.BLOCK),
+                         np.empty(ps, pdt), np.empty(as_, adt), *parts)
+
+
+def _read_idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(raw[3])]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(dims)
+
+
+@pytest.mark.slow
+def test_mnist_sized_exact_for_any_chunking(mnist_dir):
+    # 60000 x 784: the real test images six times, each copy shifted differently
+    imgs = _read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = _read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    shifts = [(0, 0), (1, 0), (0, 1), (-1, -1), (2, -1), (-2, 2)]
+    X = np.concatenate([np.roll(imgs, s, axis=(1, 2)).reshape(len(imgs), -1) for s in shifts])
+    Y = np.eye(10)[np.tile(labels, len(shifts))]
+    ref = gram_reference(X, Y)
+    for chunk in (1, 7, 256, 1000, X.shape[0]):
+        for n_threads in (1, 2):
+            _assert_exact(run_kernel(X, Y, chunk=chunk, n_threads=n_threads), ref)
