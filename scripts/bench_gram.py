@@ -1,9 +1,8 @@
 """Gram statistics of MNIST-sized data: fastlin's kernel against NumPy, in one run.
 
-Data: 60000 x 784 uint8, the 10000 real MNIST test images stacked six times, each copy
-shifted by a different (dy, dx) of at most 2 pixels, and 10 float64 one-hot targets from
-the labels. Without the MNIST files, synthetic digit-like images (random strokes) are used
-instead; the script says which.
+Data: 60000 x 784 uint8 from ``scripts/_data.py`` (the real MNIST test images stacked
+and shifted, or synthetic digits without the files; the script says which) and 10
+float64 one-hot targets from the labels.
 
 The ratios compare, in one process and one run:
 
@@ -16,52 +15,20 @@ Usage: python scripts/bench_gram.py [--threads 2] [--repeat 7] [--rows 60000]
 """
 
 import argparse
-import gzip
-import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("FASTLIN_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import mnist_sized as _mnist_rows  # noqa: E402
 
 
-def _read_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def mnist_sized(n_rows, rng):
+def mnist_sized(n_rows, rng=None):
     """(X uint8 (n_rows, 784), Y float64 one-hot (n_rows, 10), description)."""
-    images = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
-    if images.exists():
-        imgs = _read_idx(images)
-        labels = _read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
-        shifts = [(0, 0), (1, 0), (0, 1), (-1, -1), (2, -1), (-2, 2)]
-        copies, ys = [], []
-        while sum(len(c) for c in copies) < n_rows:
-            dy, dx = shifts[len(copies) % len(shifts)]
-            copies.append(np.roll(imgs, (dy, dx), axis=(1, 2)).reshape(len(imgs), -1))
-            ys.append(labels)
-        X = np.ascontiguousarray(np.concatenate(copies)[:n_rows])
-        lab = np.concatenate(ys)[:n_rows]
-        what = "real MNIST test images stacked and shifted"
-    else:
-        X = np.zeros((n_rows, 28, 28), np.uint8)
-        for k in range(n_rows):
-            for _ in range(3):
-                r, c = rng.integers(4, 24, size=2)
-                dr, dc = rng.integers(-1, 2, size=2)
-                for s in range(8):
-                    X[k, np.clip(r + s * dr, 0, 27), np.clip(c + s * dc, 0, 27)] = 255
-        X = X.reshape(n_rows, -1)
-        lab = rng.integers(0, 10, n_rows)
-        what = "synthetic digit-like strokes (MNIST files not found)"
-    return X, np.eye(10)[lab], what
+    X, y, what = _mnist_rows(n_rows)
+    return X, np.eye(10)[y], what
 
 
 def fastlin_gram(X, Y, n_threads):
