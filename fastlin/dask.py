@@ -1,0 +1,838 @@
+"""Fitting on Dask arrays: one accumulator per block of rows, tree-merged, solved locally.
+
+Every statistic in fastlin is a mergeable accumulator, so a Dask array is fitted the way
+a file is streamed: each block of rows is folded into a fresh state on the worker that
+holds it (the same Numba kernels as in memory), the states are merged in a tree of
+``merge`` tasks, and the last, small state is finalized on the client. Only the states
+cross the network (for least squares the d x d Gram statistics, whatever the number of
+rows), never the rows themselves.
+
+- :func:`gram_stats`, :func:`qr_stats`, :func:`moments`, :func:`calibration_stats`
+  return merged accumulators (``compute=False`` returns a ``dask.delayed`` object).
+- :func:`fit` fits a fastlin estimator (``LinearRegression``, ``Ridge``,
+  ``LogisticRegression(solver="lbfgs")``, ``StandardScaler``) on Dask arrays;
+  :func:`predict`, :func:`predict_proba`, :func:`decision_function` and
+  :func:`transform` return Dask arrays (``map_blocks``).
+- :class:`DaskLinearRegression`, :class:`DaskRidge`, :class:`DaskLogisticRegression`
+  and :class:`DaskStandardScaler` are the estimators with those functions behind
+  ``fit`` and ``predict`` for Dask input (NumPy input takes the in-memory path).
+
+Blocks already persisted on a distributed cluster are folded by one task per worker
+thread over the blocks that worker holds (a fixed grouping read from the scheduler), so
+that no task waits in a queue where Dask's work stealing could move it, with its input
+rows, to another worker. Blocks computed as part of the fit are folded where they are
+produced.
+
+Logistic regression (L-BFGS) needs many passes: each objective/gradient evaluation is one
+distributed pass of the fused loss/gradient kernel over every block, the coefficients are
+broadcast to the workers once per evaluation and only (loss, weight, gradient) comes back.
+The data are persisted in the workers' memory for the passes unless ``persist=False``.
+
+Chunking rules
+--------------
+- Each block must hold whole rows: X may be split into any number of row chunks but a
+  single column chunk. Otherwise ``ValueError`` tells you to ``X.rechunk({1: -1})``;
+  the rows are never regrouped silently.
+- y and sample_weight must have the same row chunks as X (``ValueError`` naming the
+  first chunk that differs, and the ``rechunk`` that fixes it).
+- Unknown (NaN) row-chunk sizes, as from a Dask DataFrame's ``.values``, are accepted
+  without computing them: every block checks on its worker that X, y and the weights
+  have the same number of rows and raises ``ValueError`` naming the block otherwise. An
+  unknown number of columns is refused (``ValueError``).
+
+The computation runs on the current Dask scheduler: the ``distributed.Client`` made
+last (``Client("tcp://scheduler:8786")`` for an existing cluster) or Dask's local one.
+"""
+
+import copy
+import math
+import numbers
+
+import numpy as np
+
+from ._threads import threads
+from ._validation import as_2d_array, check_finite, check_sample_weight
+from .linear_model import LinearRegression, Ridge, _GramRegressor
+from .logistic import LogisticRegression
+from .preprocessing import StandardScaler
+
+__all__ = [
+    "gram_stats", "qr_stats", "moments", "calibration_stats",
+    "fit", "predict", "predict_proba", "decision_function", "transform",
+    "DaskLinearRegression", "DaskRidge", "DaskLogisticRegression", "DaskStandardScaler",
+]
+
+SPLIT_EVERY = 8
+"""Default fan-in of the merge tree: states merged per task."""
+
+_INSTALL_HINT = "fastlin.dask needs Dask with its distributed scheduler: pip install fastlin[dask]"
+
+
+def _dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - exercised only without Dask
+        raise ImportError(_INSTALL_HINT) from exc
+    return dask, da
+
+
+# ---------------------------------------------------------------------------------------
+# input checks
+
+
+def _is_dask_collection(obj):
+    return hasattr(obj, "__dask_graph__") and callable(getattr(obj, "__dask_graph__"))
+
+
+def _to_dask_array(obj, name):
+    """A Dask array from a Dask array, DataFrame or Series (others: None)."""
+    if not _is_dask_collection(obj):
+        return None
+    if hasattr(obj, "to_dask_array"):
+        # Row counts per partition stay unknown: the blocks check them on the workers.
+        return obj.to_dask_array()
+    _, da = _dask()
+    if isinstance(obj, da.Array):
+        return obj
+    raise ValueError(f"{name} is a Dask {type(obj).__name__}; expected a dask.array.Array, "
+                     "a Dask DataFrame or a Dask Series")
+
+
+def _as_X(X, name="X"):
+    _, da = _dask()
+    Xd = _to_dask_array(X, name)
+    if Xd is None:
+        arr = as_2d_array(X, name)
+        Xd = da.from_array(arr, chunks=(max(1, min(arr.shape[0], 65536)), -1))
+    if Xd.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got a "
+                         f"{Xd.ndim}-D Dask array of shape {Xd.shape}")
+    if math.isnan(Xd.shape[1]):
+        raise ValueError(f"{name} has an unknown number of columns; compute its chunk sizes "
+                         f"first ({name}.compute_chunk_sizes())")
+    if Xd.numblocks[1] != 1:
+        raise ValueError(
+            f"{name} has its {Xd.shape[1]} columns split into {Xd.numblocks[1]} chunks "
+            f"{Xd.chunks[1]}; every block must hold whole rows. Rechunk the columns into one "
+            f"first: {name} = {name}.rechunk({{1: -1}})"
+        )
+    if Xd.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {Xd.shape}); need at least one feature")
+    return Xd
+
+
+def _as_rows(v, Xd, name, ndims=(1, 2)):
+    """y or sample_weight as a Dask array with X's row chunks (checked where known)."""
+    if v is None:
+        return None
+    _, da = _dask()
+    vd = _to_dask_array(v, name)
+    if vd is None:
+        arr = np.asarray(v)
+        if any(math.isnan(c) for c in Xd.chunks[0]):
+            raise ValueError(
+                f"X has unknown row-chunk sizes, so an in-memory {name} cannot be split to "
+                f"match; pass {name} as a Dask array with the same partitions as X"
+            )
+        if arr.ndim < 1 or arr.shape[0] != Xd.shape[0]:
+            raise ValueError(f"X and {name} have different numbers of rows: X has "
+                             f"{Xd.shape[0]}, {name} has shape {arr.shape}")
+        vd = da.from_array(arr, chunks=(Xd.chunks[0],) + tuple((s,) for s in arr.shape[1:]))
+    if vd.ndim not in ndims:
+        raise ValueError(f"{name} must be {' or '.join(f'{k}-D' for k in ndims)}, got a "
+                         f"{vd.ndim}-D array of shape {vd.shape}")
+    if vd.ndim == 2 and vd.numblocks[1] != 1:
+        raise ValueError(f"{name} has its columns split into {vd.numblocks[1]} chunks; "
+                         f"rechunk them into one first: {name} = {name}.rechunk({{1: -1}})")
+    if vd.numblocks[0] != Xd.numblocks[0]:
+        raise ValueError(
+            f"X and {name} have different row chunks: X has {Xd.numblocks[0]} row chunks, "
+            f"{name} has {vd.numblocks[0]}; rechunk {name} to match: "
+            f"{name} = {name}.rechunk({{0: X.chunks[0]}})"
+        )
+    for i, (a, b) in enumerate(zip(Xd.chunks[0], vd.chunks[0])):
+        if not (math.isnan(a) or math.isnan(b)) and a != b:
+            raise ValueError(
+                f"X and {name} have different row chunks: row chunk {i} has {a} rows in X and "
+                f"{b} in {name}; rechunk {name} to match: "
+                f"{name} = {name}.rechunk({{0: X.chunks[0]}})"
+            )
+    return vd
+
+
+def _row_blocks(arr):
+    """The blocks of a row-chunked Dask array as a list of Delayed objects."""
+    if arr is None:
+        return None
+    return list(arr.to_delayed().ravel())
+
+
+def _check_rows(i, X, **others):
+    """On the worker: the block's arrays have one row count (unknown chunks are not
+    checked on the client)."""
+    for name, v in others.items():
+        if v is not None and np.shape(v)[0] != X.shape[0]:
+            raise ValueError(
+                f"row block {i}: X has {X.shape[0]} rows but {name} has {np.shape(v)[0]}; "
+                f"X and {name} must be partitioned alike"
+            )
+
+
+def _check_int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------------------------
+# map and tree-merge
+
+
+def _run_block(kernel_threads, fn, *args):
+    if kernel_threads is None:
+        return fn(*args)
+    with threads(kernel_threads):
+        return fn(*args)
+
+
+def _merge_states(*states):
+    # Copy first: an input may stay in a worker's memory and be read again on a retry.
+    out = states[0].copy()
+    for s in states[1:]:
+        out.merge(s)
+    return out
+
+
+def _tree(parts, combine, split_every):
+    """Merge Delayed partial results in a tree of fan-in ``split_every`` (fixed order)."""
+    dask, _ = _dask()
+    merge = dask.delayed(combine, pure=True)
+    while len(parts) > 1:
+        parts = [merge(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def _run_group(kernel_threads, block_fn, combine, indices, blocks, extra):
+    """Fold several blocks held by one worker into one state, one block at a time."""
+    acc = None
+    for j, i in enumerate(indices):
+        state = _run_block(kernel_threads, block_fn, i, *[b[j] for b in blocks], *extra)
+        acc = state if acc is None else combine(acc, state)
+    return acc
+
+
+def _local_groups(arr, wait=False):
+    """Block indices of a persisted Dask array grouped by the worker that holds them.
+
+    Each worker's blocks are split into as many contiguous groups as it has task
+    threads, so that every thread gets one task and none waits in a queue: work
+    stealing, which moves a queued task (and so its input rows) to an idle worker, then
+    has nothing to move. None when the array is not fully persisted on a distributed
+    cluster (then every block is its own task). ``wait`` first waits for the blocks to
+    be computed (just after ``persist``).
+    """
+    dask, _ = _dask()
+    if dask.config.get("scheduler", None) != "dask.distributed":
+        return None
+    try:
+        from distributed import default_client, futures_of
+    except ImportError:
+        return None
+    try:
+        client = default_client()
+    except ValueError:
+        return None
+    keys = [b.key for b in _row_blocks(arr)]
+    futures = futures_of(arr)
+    if not futures or any(k not in {f.key for f in futures} for k in keys):
+        return None
+    if wait:
+        from distributed import wait as wait_for
+
+        wait_for(futures)
+    who = client.who_has(futures)
+    nthreads = client.nthreads()
+    by_worker = {}
+    for i, k in enumerate(keys):
+        holders = sorted(who.get(k) or ())
+        if not holders:
+            return None
+        by_worker.setdefault(holders[0], []).append(i)
+    groups = []
+    for w, idx in by_worker.items():
+        n = max(1, min(len(idx), int(nthreads.get(w, 1))))
+        step = -(-len(idx) // n)
+        groups.extend(idx[j:j + step] for j in range(0, len(idx), step))
+    return sorted(groups)
+
+
+def _reduce(block_fn, arrays, combine, *, split_every, kernel_threads, compute, extra=(),
+            groups=None):
+    """Apply ``block_fn(i, *blocks, *extra)`` to every row block and tree-merge the results.
+
+    ``arrays`` holds Dask arrays (or None), or lists of their blocks as Delayed objects
+    (``_row_blocks``), which saves re-deriving them at every L-BFGS evaluation.
+    ``groups`` (lists of block indices, from ``_local_groups``) folds each group in one
+    task; by default, when the first array is persisted on a distributed cluster, its
+    blocks are grouped by the worker that holds them.
+    """
+    dask, _ = _dask()
+    split_every = _check_int(split_every if split_every is not None else SPLIT_EVERY,
+                             "split_every", 2)
+    if kernel_threads is not None:
+        kernel_threads = _check_int(kernel_threads, "kernel_threads", 1)
+    if groups is None and not isinstance(arrays[0], list):
+        groups = _local_groups(arrays[0])
+    blocks = [a if isinstance(a, list) else _row_blocks(a) for a in arrays]
+    n_blocks = len(blocks[0])
+    if groups is None:
+        fn = dask.delayed(_run_block, pure=True)
+        parts = [fn(kernel_threads, block_fn, i,
+                    *[(b[i] if b is not None else None) for b in blocks], *extra)
+                 for i in range(n_blocks)]
+    else:
+        fn = dask.delayed(_run_group, pure=True)
+        parts = [fn(kernel_threads, block_fn, combine, list(g),
+                    [([b[i] for i in g] if b is not None else [None] * len(g)) for b in blocks],
+                    tuple(extra))
+                 for g in groups]
+    total = _tree(parts, combine, split_every)
+    return total.compute() if compute else total
+
+
+# ---------------------------------------------------------------------------------------
+# accumulators
+
+
+def _gram_block(i, X, y, w):
+    from .stats import GramStats
+
+    _check_rows(i, X, y=y, sample_weight=w)
+    return GramStats().update(X, y, w)
+
+
+def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=None,
+               compute=True):
+    """Gram statistics of a Dask array, one :class:`~fastlin.stats.GramStats` per block.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features), or a Dask DataFrame
+        uint8, integer, float32 or float64; one column chunk, any row chunks.
+    y : dask.array.Array of shape (n_samples,) or (n_samples, n_targets)
+        Row chunks as X's.
+    sample_weight : dask.array.Array of shape (n_samples,), optional
+    split_every : int, default 8
+        Fan-in of the merge tree.
+    kernel_threads : int, optional
+        Numba threads per block task on the workers (default: Numba's setting there).
+    compute : bool, default True
+        False returns a ``dask.delayed`` object that computes to the merged state.
+
+    Returns
+    -------
+    GramStats
+        Equal to ``GramStats().update(X, y, sample_weight)`` on the whole array; for
+        uint8/int8 X without weights and integer y the same bits.
+    """
+    Xd = _as_X(X)
+    yd = _as_rows(y, Xd, "y")
+    if yd is None:
+        raise ValueError("y is required")
+    wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
+    return _reduce(_gram_block, (Xd, yd, wd), _merge_states, split_every=split_every,
+                   kernel_threads=kernel_threads, compute=compute)
+
+
+def _qr_block(i, X, y, w, centre):
+    from .tsqr import QRStats
+
+    _check_rows(i, X, y=y, sample_weight=w)
+    return QRStats(centre=centre).update(X, y, w)
+
+
+def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_threads=None,
+             compute=True):
+    """TSQR factor of a Dask array: one :class:`~fastlin.tsqr.QRStats` per block, merged.
+
+    Arguments as :func:`gram_stats`; ``centre`` as in ``QRStats`` (False for a fit known
+    to need no intercept). ``finalize(alpha, fit_intercept)`` on the result solves.
+    """
+    Xd = _as_X(X)
+    yd = _as_rows(y, Xd, "y")
+    if yd is None:
+        raise ValueError("y is required")
+    wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
+    return _reduce(_qr_block, (Xd, yd, wd), _merge_states, split_every=split_every,
+                   kernel_threads=kernel_threads, compute=compute, extra=(bool(centre),))
+
+
+def _moments_block(i, X, w):
+    from .preprocessing import Moments
+
+    _check_rows(i, X, sample_weight=w)
+    return Moments().update(X, w)
+
+
+def moments(X, sample_weight=None, *, split_every=None, kernel_threads=None, compute=True):
+    """Per-column weighted count, mean and M2 of a Dask array.
+
+    Returns a :class:`~fastlin.preprocessing.Moments` state.
+
+    NaN entries are skipped, as in ``Moments.update``. Arguments as :func:`gram_stats`.
+    """
+    Xd = _as_X(X)
+    wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
+    return _reduce(_moments_block, (Xd, wd), _merge_states, split_every=split_every,
+                   kernel_threads=kernel_threads, compute=compute)
+
+
+def _calibration_block(i, proba, y, w, template):
+    _check_rows(i, proba, y_true=y, sample_weight=w)
+    state = copy.deepcopy(template)
+    return state.update(y, proba, w)
+
+
+def _merge_calibration(*states):
+    out = copy.deepcopy(states[0])
+    for s in states[1:]:
+        out.merge(s)
+    return out
+
+
+def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
+                      compute=True, **options):
+    """Calibration statistics of Dask arrays (:class:`~fastlin.calibration.CalibrationStats`).
+
+    Parameters
+    ----------
+    y_true : dask.array.Array of shape (n,)
+    proba : dask.array.Array of shape (n,) or (n, K)
+        Row chunks as y_true's.
+    sample_weight : dask.array.Array of shape (n,), optional
+    **options
+        ``CalibrationStats`` parameters (n_bins, strategy, mode, edges, pos_label,
+        scores, eps). With ``strategy="quantile"`` and no ``edges``, the first block fixes
+        the edges (as the first chunk does when streaming): that block is computed first,
+        then every other block is binned with its edges.
+
+    Returns
+    -------
+    CalibrationStats
+    """
+    from .calibration import CalibrationStats
+
+    dask, _ = _dask()
+    template = CalibrationStats(**options)
+    pd_ = _to_dask_array(proba, "proba")
+    if pd_ is None:
+        raise ValueError("proba must be a Dask array (use fastlin.calibration for NumPy input)")
+    if pd_.ndim == 2 and pd_.numblocks[1] != 1:
+        raise ValueError(f"proba has its columns split into {pd_.numblocks[1]} chunks; "
+                         "rechunk them into one first: proba = proba.rechunk({1: -1})")
+    if pd_.ndim not in (1, 2):
+        raise ValueError(f"proba must be 1-D or 2-D, got shape {pd_.shape}")
+    yd = _as_rows(y_true, pd_, "y_true", ndims=(1,))
+    wd = _as_rows(sample_weight, pd_, "sample_weight", ndims=(1,))
+    split_every = _check_int(split_every if split_every is not None else SPLIT_EVERY,
+                             "split_every", 2)
+    blocks = [_row_blocks(a) for a in (pd_, yd, wd)]
+    n_blocks = len(blocks[0])
+    fn = dask.delayed(_calibration_block, pure=True)
+
+    def part(i, tmpl):
+        return fn(i, *[(b[i] if b is not None else None) for b in blocks], tmpl)
+
+    if template.edges_ is None and template.strategy == "quantile":
+        first = part(0, template).compute()
+        if first.edges_ is None:
+            raise ValueError("the first block of proba is empty; quantile edges need rows "
+                             "(pass edges= computed from a sample)")
+        # Every other block starts from the empty state with the first block's edges
+        # (one row of edges, or one per class for mode="classwise").
+        fixed = copy.deepcopy(template)
+        fixed.edges_ = first.edges_.copy()
+        parts = [dask.delayed(first)] + [part(i, fixed) for i in range(1, n_blocks)]
+    else:
+        parts = [part(i, template) for i in range(n_blocks)]
+    total = _tree(parts, _merge_calibration, split_every)
+    return total.compute() if compute else total
+
+
+# ---------------------------------------------------------------------------------------
+# estimators
+
+
+def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_threads=None,
+        persist=True):
+    """Fit a fastlin estimator on Dask arrays, in place.
+
+    Parameters
+    ----------
+    model : fastlin LinearRegression, Ridge, LogisticRegression or StandardScaler
+    X : dask.array.Array of shape (n_samples, n_features), or a Dask DataFrame
+    y : dask.array.Array of shape (n_samples,) (or (n_samples, n_targets) for least
+        squares); not used by StandardScaler
+    sample_weight : dask.array.Array of shape (n_samples,), optional
+    split_every, kernel_threads : see :func:`gram_stats`
+    persist : bool, default True
+        LogisticRegression only: keep X, the encoded labels and the weights in the
+        workers' memory for the L-BFGS passes. False recomputes the blocks from their
+        source at every pass (constant memory on the workers, one read per pass).
+
+    Returns
+    -------
+    model
+    """
+    opts = dict(split_every=split_every, kernel_threads=kernel_threads)
+    if isinstance(model, _GramRegressor):
+        model._check_params()
+        if y is None:
+            raise ValueError(f"{type(model).__name__} needs y")
+        stats = gram_stats(X, y, sample_weight, **opts)
+        y_nd = _to_dask_array(y, "y")
+        y_1d = (np.ndim(y) if y_nd is None else y_nd.ndim) == 1
+        return model.fit_stats(stats, y_1d=y_1d)
+    if isinstance(model, LogisticRegression):
+        return _fit_logistic(model, X, y, sample_weight, persist=persist, **opts)
+    if isinstance(model, StandardScaler):
+        return _fit_scaler(model, X, sample_weight, **opts)
+    raise TypeError(
+        f"fastlin.dask.fit supports LinearRegression, Ridge, LogisticRegression and "
+        f"StandardScaler, got {type(model).__name__}"
+    )
+
+
+# -- scaler ------------------------------------------------------------------------------
+
+
+def _scaler_block(i, X, w, params):
+    from .preprocessing import StandardScaler
+
+    _check_rows(i, X, sample_weight=w)
+    return StandardScaler(**params).fit(X, sample_weight=w)
+
+
+def _merge_scalers(*scalers):
+    out = copy.deepcopy(scalers[0])
+    for s in scalers[1:]:
+        out.merge(s)
+    return out
+
+
+def _fit_scaler(model, X, sample_weight, *, split_every, kernel_threads):
+    Xd = _as_X(X)
+    wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
+    params = model.get_params()
+    total = _reduce(_scaler_block, (Xd, wd), _merge_scalers, split_every=split_every,
+                    kernel_threads=kernel_threads, compute=True, extra=(params,))
+    # ``total`` has the same parameters, so its fitted state is the model's.
+    fitted = {k: v for k, v in vars(total).items() if k not in params}
+    for k in [k for k in vars(model) if k.endswith("_") and k not in params]:
+        delattr(model, k)
+    vars(model).update(fitted)
+    return model
+
+
+# -- logistic regression -------------------------------------------------------------------
+
+
+def _label_block(i, X, y, w):
+    """First pass, per block: validate, and return (labels present, rows, weight sum)."""
+    from .logistic import _labels_1d
+
+    _check_rows(i, X, y=y, sample_weight=w)
+    X = as_2d_array(X, f"X (row block {i})")
+    check_finite(X, f"X (row block {i})")
+    yl = _labels_1d(y, X.shape[0], f"y (row block {i})")
+    w = check_sample_weight(w, X.shape[0])
+    return np.unique(yl), X.shape[0], float(X.shape[0] if w is None else w.sum())
+
+
+def _merge_labels(*parts):
+    labels = np.unique(np.concatenate([p[0] for p in parts]))
+    return labels, sum(p[1] for p in parts), math.fsum(p[2] for p in parts)
+
+
+def _encode_block(y, classes):
+    from .logistic import _encode, _labels_1d
+
+    return _encode(_labels_1d(y, np.shape(y)[0]), classes)
+
+
+def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
+    from .logistic import LossGradState
+
+    W = theta[: K * d].reshape(K, d)
+    b = theta[K * d:] if fit_b else np.zeros(K)
+    state = LossGradState(W, b, multinomial, x_scale, True)
+    w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    state.update(as_2d_array(X), yi, w)
+    # The sums only: the state also holds per-thread scratch that must not travel.
+    return state.finalize()
+
+
+def _merge_loss_grad(*parts):
+    loss = parts[0][0]
+    wsum = parts[0][1]
+    gW = parts[0][2].copy()
+    gb = parts[0][3].copy()
+    for p in parts[1:]:
+        loss += p[0]
+        wsum += p[1]
+        gW += p[2]
+        gb += p[3]
+    return loss, wsum, gW, gb
+
+
+def _broadcast(value):
+    """``value`` once per worker: scattered with a distributed client, else in the graph."""
+    dask, _ = _dask()
+    if dask.config.get("scheduler", None) == "dask.distributed":
+        try:
+            from distributed import default_client
+
+            return default_client().scatter(value, broadcast=True, hash=False)
+        except (ImportError, ValueError):
+            pass
+    return dask.delayed(value)
+
+
+def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
+    from scipy import optimize
+
+    dask, _ = _dask()
+    model._check_params()
+    if model.solver != "lbfgs":
+        raise ValueError(f"on Dask arrays LogisticRegression supports solver='lbfgs' only, "
+                         f"got solver={model.solver!r}")
+    Xd = _as_X(X)
+    if y is None:
+        raise ValueError("LogisticRegression needs y")
+    yd = _as_rows(y, Xd, "y")
+    if yd.ndim == 2:
+        if yd.shape[1] != 1:
+            raise ValueError(f"y must be 1-D of shape (n_samples,), got shape {yd.shape}")
+        yd = yd[:, 0]
+    wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
+    opts = dict(split_every=split_every, kernel_threads=kernel_threads)
+
+    classes, _, sw_sum = _reduce(_label_block, (Xd, yd, wd), _merge_labels,
+                                      compute=True, **opts)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y has a single class ({classes[0]!r}); logistic regression needs at least two"
+            if classes.shape[0] == 1 else "y has no labels")
+    if not sw_sum > 0:
+        raise ValueError("sample_weight sums to zero; need positive total weight")
+    K = 1 if classes.shape[0] == 2 else classes.shape[0]
+    d = int(Xd.shape[1])
+    multinomial = K > 1
+    yi = yd.map_blocks(_encode_block, classes, dtype=np.int64)
+    if wd is not None:
+        wd = wd.astype(np.float64)
+    groups = None
+    if persist:
+        Xd, yi, wd = dask.persist(Xd, yi, wd)
+        # One task per worker thread over the blocks it holds, fixed for the whole fit.
+        groups = _local_groups(Xd, wait=True)
+    blocks = (_row_blocks(Xd), _row_blocks(yi), _row_blocks(wd))
+
+    W0 = np.zeros((K, d))
+    b0 = np.zeros(K)
+    if (model.warm_start and hasattr(model, "coef_") and model.coef_.shape == (K, d)
+            and np.array_equal(model.classes_, classes)):
+        W0[:] = model.coef_
+        b0[:] = model.intercept_
+    fit_b = bool(model.fit_intercept)
+    inv_C = 0.0 if math.isinf(model.C) else 1.0 / float(model.C)
+    inv_sw = 1.0 / sw_sum
+    x_scale = float(model.x_scale)
+
+    def fun(theta):
+        W = theta[: K * d].reshape(K, d)
+        shared = _broadcast(np.array(theta, dtype=np.float64))
+        loss, _, gW, gb = _reduce(_loss_grad_block, blocks, _merge_loss_grad,
+                                  compute=True, extra=(shared, K, d, fit_b, multinomial, x_scale),
+                                  groups=groups, **opts)
+        f = (loss + 0.5 * inv_C * float(W.ravel() @ W.ravel())) * inv_sw
+        g = np.empty_like(theta)
+        g[: K * d] = ((gW + inv_C * W) * inv_sw).ravel()
+        if fit_b:
+            g[K * d:] = gb * inv_sw
+        return f, g
+
+    # The same objective and L-BFGS-B options as LogisticRegression.fit in memory.
+    theta0 = np.concatenate([W0.ravel(), b0]) if fit_b else W0.ravel().copy()
+    history = []
+    res = optimize.minimize(
+        fun, theta0, method="L-BFGS-B", jac=True,
+        callback=lambda intermediate_result: history.append(float(intermediate_result.fun)),
+        options={"maxiter": int(model.max_iter), "maxls": 50,
+                 "gtol": float(model.tol if model.tol is not None else 0.0),
+                 "ftol": 64 * np.finfo(float).eps},
+    )
+    theta = res.x
+    W = theta[: K * d].reshape(K, d).copy()
+    b = theta[K * d:].copy() if fit_b else np.zeros(K)
+    model._commit(classes, W, b, d)
+    model.n_iter_ = np.array([int(res.nit)])
+    model.objective_ = float(res.fun)
+    model.loss_history_ = {"train": np.asarray(history), "validation": np.empty(0)}
+    return model
+
+
+# -- prediction ----------------------------------------------------------------------------
+
+
+def _map_rows(method, model, X, n_out, dtype, name):
+    """``method(X_block)`` over the row blocks of X: a Dask array of shape (n,) or (n, n_out)."""
+    Xd = _as_X(X)
+    d = getattr(model, "n_features_in_", None)
+    if d is not None and Xd.shape[1] != d:
+        raise ValueError(f"X has {Xd.shape[1]} features, but this model was fitted with {d}")
+    if n_out is None:
+        return Xd.map_blocks(_call, method, dtype=dtype, drop_axis=1, name=name)
+    return Xd.map_blocks(_call, method, dtype=dtype, chunks=(Xd.chunks[0], (n_out,)), name=name)
+
+
+def _call(X, method):
+    return method(X)
+
+
+def _n_targets(model):
+    coef = np.asarray(model.coef_)
+    return None if getattr(model, "_y_1d", coef.ndim == 1) else coef.shape[0]
+
+
+def predict(model, X):
+    """``model.predict`` over the row blocks of a Dask array; returns a Dask array.
+
+    LinearRegression/Ridge give shape (n,) or (n, n_targets); LogisticRegression gives
+    the labels, shape (n,).
+    """
+    _check_fitted(model)
+    if isinstance(model, LogisticRegression):
+        return _map_rows(model.predict, model, X, None, model.classes_.dtype, "fastlin-predict")
+    return _map_rows(model.predict, model, X, _n_targets(model), np.asarray(model.coef_).dtype,
+                     "fastlin-predict")
+
+
+def predict_proba(model, X):
+    """``LogisticRegression.predict_proba`` over row blocks: Dask array (n, n_classes)."""
+    _check_fitted(model)
+    return _map_rows(model.predict_proba, model, X, model.classes_.shape[0], np.float64,
+                     "fastlin-predict-proba")
+
+
+def decision_function(model, X):
+    """``LogisticRegression.decision_function`` over row blocks: (n,) or (n, n_classes)."""
+    _check_fitted(model)
+    K = model.coef_.shape[0]
+    return _map_rows(model.decision_function, model, X, None if K == 1 else K, np.float64,
+                     "fastlin-decision")
+
+
+def transform(model, X):
+    """``StandardScaler.transform`` over row blocks: Dask array (n, n_features), float64."""
+    _check_fitted(model)
+    Xd = _as_X(X)
+    dtype = np.float32 if Xd.dtype == np.float32 else np.float64
+    return _map_rows(model.transform, model, Xd, int(Xd.shape[1]), dtype, "fastlin-transform")
+
+
+def _check_fitted(model):
+    """Raise sklearn's ``NotFittedError`` for an unfitted model (before building a graph)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+
+
+# -- estimator classes ---------------------------------------------------------------------
+# Thin subclasses: Dask input goes through the functions above, anything else takes the
+# in-memory path of the parent class. Parameters and fitted attributes are the parent's.
+
+
+def _dask_input(X):
+    return _is_dask_collection(X)
+
+
+class DaskLinearRegression(LinearRegression):
+    """:class:`fastlin.LinearRegression` that fits on Dask arrays across a cluster.
+
+    ``fit`` with a Dask array (or DataFrame) X runs :func:`fastlin.dask.fit`: one pass,
+    d x d statistics per block, tree-merged, solved on the client. ``predict`` on a Dask
+    array returns a Dask array. NumPy input takes the in-memory path.
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        if _dask_input(X):
+            return fit(self, X, y, sample_weight)
+        return super().fit(X, y, sample_weight)
+
+    def predict(self, X):
+        if _dask_input(X):
+            return predict(self, X)
+        return super().predict(X)
+
+
+class DaskRidge(Ridge):
+    """:class:`fastlin.Ridge` that fits on Dask arrays (see :class:`DaskLinearRegression`)."""
+
+    def fit(self, X, y, sample_weight=None):
+        if _dask_input(X):
+            return fit(self, X, y, sample_weight)
+        return super().fit(X, y, sample_weight)
+
+    def predict(self, X):
+        if _dask_input(X):
+            return predict(self, X)
+        return super().predict(X)
+
+
+class DaskLogisticRegression(LogisticRegression):
+    """:class:`fastlin.LogisticRegression` that fits on Dask arrays (``solver="lbfgs"``).
+
+    Each L-BFGS evaluation is one distributed pass of the fused loss/gradient kernel; X,
+    the encoded labels and the weights are persisted on the workers for the passes.
+    ``predict``, ``predict_proba`` and ``decision_function`` on a Dask array return Dask
+    arrays.
+    """
+
+    def fit(self, X, y=None, sample_weight=None):
+        if _dask_input(X):
+            return fit(self, X, y, sample_weight)
+        return super().fit(X, y, sample_weight)
+
+    def predict(self, X):
+        if _dask_input(X):
+            return predict(self, X)
+        return super().predict(X)
+
+    def predict_proba(self, X):
+        if _dask_input(X):
+            return predict_proba(self, X)
+        return super().predict_proba(X)
+
+    def decision_function(self, X):
+        if _dask_input(X):
+            return decision_function(self, X)
+        return super().decision_function(X)
+
+
+class DaskStandardScaler(StandardScaler):
+    """:class:`fastlin.preprocessing.StandardScaler` that fits on Dask arrays.
+
+    ``transform`` on a Dask array returns a Dask array.
+    """
+
+    def fit(self, X, y=None, sample_weight=None):
+        if _dask_input(X):
+            return fit(self, X, None, sample_weight)
+        return super().fit(X, y, sample_weight)
+
+    def transform(self, X, copy=None):
+        if _dask_input(X):
+            return transform(self, X)
+        return super().transform(X, copy)

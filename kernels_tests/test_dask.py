@@ -1,0 +1,309 @@
+"""Distributed fits on a real LocalCluster (2 worker processes) equal the in-memory fits.
+
+uint8 least squares: the merged statistics and the coefficients are the same bits as in
+memory. Float data: 1e-10 relative for statistics and least squares (the per-block sums
+only change the summation order). Logistic regression: the distributed objective and
+gradient at a given point equal the in-memory ones to 1e-12 relative; the fitted
+coefficients agree to 1e-7 relative, because L-BFGS stops at a gradient tolerance and
+rounding-level differences in the gradient move its stopping point within that tolerance.
+"""
+
+import os
+import signal
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import fastlin  # noqa: E402
+import fastlin.dask as fd  # noqa: E402
+from fastlin.logistic import LogisticRegression, LossGradState, _encode  # noqa: E402
+from fastlin.preprocessing import StandardScaler  # noqa: E402
+from fastlin.stats import GramStats  # noqa: E402
+
+RTOL_FLOAT = 1e-10
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, worker_dashboard_address=None, silence_logs=50,
+        )
+        c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c.close()
+            cluster.close()
+
+
+def _uint8_data(rng, n=3000, d=24):
+    X = rng.integers(0, 256, size=(n, d), dtype=np.uint8)
+    X[:, 3] = 7  # a constant column, as MNIST's border pixels
+    y = (X[:, :5].astype(np.int64) @ np.arange(1, 6) + rng.integers(0, 50, n)).astype(np.float64)
+    return X, y
+
+
+def _assert_same_stats(a, b):
+    A, B = a.to_arrays(), b.to_arrays()
+    assert A.keys() == B.keys()
+    for k in A:
+        np.testing.assert_array_equal(A[k], B[k], err_msg=k)
+
+
+# In every test the in-memory reference runs first: it compiles the kernels in this
+# process and writes Numba's cache, which the worker processes then load.
+
+
+@pytest.mark.parametrize("chunks", [700, 3000])
+def test_uint8_gram_and_fit_bit_identical(client, rng, chunks):
+    X, y = _uint8_data(rng)
+    ref_stats = GramStats().update(X, y)
+    Xd = da.from_array(X, chunks=(chunks, -1))
+    yd = da.from_array(y, chunks=chunks)
+    _assert_same_stats(fd.gram_stats(Xd, yd, split_every=2), ref_stats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
+        ref = fastlin.LinearRegression().fit(X, y)
+        model = fd.DaskLinearRegression().fit(Xd, yd)
+    np.testing.assert_array_equal(model.coef_, ref.coef_)
+    assert model.intercept_ == ref.intercept_
+    assert model.n_samples_seen_ == X.shape[0]
+    pred = model.predict(Xd)
+    assert isinstance(pred, da.Array) and pred.shape == (X.shape[0],)
+    np.testing.assert_array_equal(pred.compute(), ref.predict(X))
+
+
+def test_persisted_blocks_fold_where_they_are(client, rng):
+    """Persisted blocks are folded by one task per worker thread over the blocks that
+    worker holds; the result is the same bits."""
+    import dask
+
+    X, y = _uint8_data(rng)
+    ref = GramStats().update(X, y)
+    Xd, yd = dask.persist(da.from_array(X, chunks=(300, -1)), da.from_array(y, chunks=300))
+    distributed.wait([Xd, yd])
+    groups = fd._local_groups(Xd)
+    assert groups is not None and sorted(i for g in groups for i in g) == list(range(10))
+    assert len(groups) <= sum(client.nthreads().values())
+    _assert_same_stats(fd.gram_stats(Xd, yd), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_float_ridge_weighted_multi_target(client, rng, dtype):
+    n, d = 2500, 12
+    X = rng.standard_normal((n, d)).astype(dtype) + 3.0
+    Y = X.astype(np.float64) @ rng.standard_normal((d, 2)) + rng.standard_normal((n, 2))
+    w = rng.uniform(0.5, 2.0, n)
+    Xd = da.from_array(X, chunks=(600, -1))
+    ref = fastlin.Ridge(alpha=2.5).fit(X, Y, sample_weight=w)
+    model = fd.fit(fastlin.Ridge(alpha=2.5), Xd, da.from_array(Y, chunks=(600, -1)),
+                   da.from_array(w, chunks=600))
+    rtol = 1e-5 if dtype == np.float32 else RTOL_FLOAT
+    assert model.coef_.dtype == ref.coef_.dtype
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=rtol)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=rtol)
+    pred = fd.predict(model, Xd)
+    assert pred.shape == (n, 2)
+    np.testing.assert_allclose(pred.compute(), ref.predict(X), rtol=rtol, atol=1e-12)
+
+
+def test_qr_stats_match_in_memory(client, rng):
+    from fastlin.tsqr import QRStats
+
+    X = rng.standard_normal((2000, 10))
+    y = X @ rng.standard_normal(10) + 0.1 * rng.standard_normal(2000)
+    ref = QRStats().update(X, y)
+    got = fd.qr_stats(da.from_array(X, chunks=(450, -1)), da.from_array(y, chunks=450))
+    for alpha in (0.0, 3.0):
+        a, b = got.finalize(alpha), ref.finalize(alpha)
+        np.testing.assert_allclose(a.coef, b.coef, rtol=RTOL_FLOAT)
+        np.testing.assert_allclose(a.intercept, b.intercept, rtol=RTOL_FLOAT)
+
+
+def test_scaler_and_moments(client, rng):
+    X = rng.standard_normal((3000, 7)) * 5 + 1e4
+    X[5, 2] = np.nan
+    Xd = da.from_array(X, chunks=(800, -1))
+    ref = StandardScaler().fit(X)
+    sc = fd.DaskStandardScaler().fit(Xd)
+    np.testing.assert_allclose(sc.mean_, ref.mean_, rtol=RTOL_FLOAT)
+    np.testing.assert_allclose(sc.var_, ref.var_, rtol=RTOL_FLOAT)
+    np.testing.assert_array_equal(sc.n_samples_seen_, ref.n_samples_seen_)
+    out = sc.transform(Xd)
+    assert isinstance(out, da.Array)
+    np.testing.assert_allclose(out.compute(), ref.transform(X), rtol=1e-8, equal_nan=True)
+    m = fd.moments(Xd)
+    np.testing.assert_allclose(m.finalize()[2], np.nanvar(X, axis=0), rtol=1e-9)
+
+
+def test_calibration_stats(client, rng):
+    from fastlin.calibration import CalibrationStats
+
+    n = 2000
+    p = rng.dirichlet(np.ones(3), n)
+    y = rng.integers(0, 3, n)
+    pd_, yd = da.from_array(p, chunks=(450, -1)), da.from_array(y, chunks=450)
+    for opts in ({"n_bins": 12}, {"n_bins": 5, "mode": "classwise"},
+                 {"n_bins": 8, "strategy": "quantile"}):
+        if opts.get("strategy") == "quantile":
+            ref_state = CalibrationStats(**opts).update(y[:450], p[:450]).update(y[450:], p[450:])
+        else:
+            ref_state = CalibrationStats(**opts).update(y, p)
+        ref = ref_state.finalize()
+        got = fd.calibration_stats(yd, pd_, **opts).finalize()
+        np.testing.assert_array_equal(got.table.count, ref.table.count)
+        np.testing.assert_allclose(got.ece, ref.ece, rtol=RTOL_FLOAT)
+        np.testing.assert_allclose(got.brier_score, ref.brier_score, rtol=RTOL_FLOAT)
+
+
+def test_logistic_loss_gradient_and_fit(client, rng):
+    n, d = 2400, 8
+    X = rng.standard_normal((n, d))
+    y = np.argmax(X[:, :3] + 0.8 * rng.standard_normal((n, 3)), axis=1)
+    w = rng.uniform(0.5, 1.5, n)
+    Xd, yd, wd = (da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500),
+                  da.from_array(w, chunks=500))
+    # One distributed pass of the fused kernel equals the in-memory pass.
+    K = 3
+    theta = rng.standard_normal(K * d + K)
+    ref = LossGradState(theta[:K * d].reshape(K, d), theta[K * d:], True).update(
+        X, _encode(y, np.arange(3)), w).finalize()
+    yi = yd.map_blocks(fd._encode_block, np.arange(3), dtype=np.int64)
+    loss, wsum, gW, gb = fd._reduce(
+        fd._loss_grad_block, (Xd, yi, wd), fd._merge_loss_grad, split_every=3,
+        kernel_threads=None, compute=True, extra=(theta, K, d, True, True, 1.0))
+    np.testing.assert_allclose(loss, ref[0], rtol=1e-12)
+    np.testing.assert_allclose(wsum, ref[1], rtol=1e-12)
+    np.testing.assert_allclose(gW, ref[2], rtol=1e-11, atol=1e-12 * np.abs(ref[2]).max())
+    np.testing.assert_allclose(gb, ref[3], rtol=1e-11, atol=1e-12 * np.abs(ref[3]).max())
+
+    # Multinomial only: the binary path differs by K = 1 and a second specialisation of
+    # the kernel to compile on every worker.
+    for labels in (y,):
+        ref = LogisticRegression(C=0.5, tol=1e-12, max_iter=500).fit(X, labels, sample_weight=w)
+        model = fd.DaskLogisticRegression(C=0.5, tol=1e-12, max_iter=500).fit(
+            Xd, da.from_array(labels, chunks=500), wd)
+        np.testing.assert_array_equal(model.classes_, ref.classes_)
+        scale = np.abs(ref.coef_).max()
+        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-7, atol=1e-7 * scale)
+        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-7, atol=1e-7 * scale)
+        np.testing.assert_allclose(model.objective_, ref.objective_, rtol=1e-12)
+        proba = model.predict_proba(Xd)
+        assert isinstance(proba, da.Array)
+        np.testing.assert_allclose(proba.compute(), ref.predict_proba(X), rtol=1e-6, atol=1e-9)
+        np.testing.assert_array_equal(model.predict(Xd).compute(), model.predict(X))
+
+
+def test_logistic_binary_sync_scheduler(rng):
+    """The binary path (one logit) through Dask's in-process scheduler: the same code
+    as on the cluster, without compiling a second kernel specialisation on the workers."""
+    import dask
+
+    n, d = 1500, 6
+    X = rng.standard_normal((n, d))
+    labels = np.where(X[:, 0] + rng.standard_normal(n) > 0, "yes", "no")
+    ref = LogisticRegression(C=2.0, tol=1e-12, max_iter=500).fit(X, labels)
+    with dask.config.set(scheduler="sync"):
+        model = fd.DaskLogisticRegression(C=2.0, tol=1e-12, max_iter=500).fit(
+            da.from_array(X, chunks=(400, -1)), da.from_array(labels, chunks=400))
+        pred = model.predict(da.from_array(X, chunks=(400, -1))).compute()
+    np.testing.assert_array_equal(model.classes_, ["no", "yes"])
+    scale = np.abs(ref.coef_).max()
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-7, atol=1e-7 * scale)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-7, atol=1e-7 * scale)
+    np.testing.assert_array_equal(pred, ref.predict(X))
+
+
+def test_unknown_chunk_sizes(client, rng):
+    X, y = _uint8_data(rng, n=2000)
+    keep = rng.random(2000) < 0.7
+    Xd = da.from_array(X, chunks=(500, -1))[da.from_array(keep, chunks=500)]
+    yd = da.from_array(y, chunks=500)[da.from_array(keep, chunks=500)]
+    assert np.isnan(Xd.shape[0])
+    _assert_same_stats(fd.gram_stats(Xd, yd), GramStats().update(X[keep], y[keep]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
+        pred = fd.DaskLinearRegression().fit(Xd, yd).predict(Xd)
+    assert pred.compute().shape == (int(keep.sum()),)
+    # Partitions that do not line up are caught on the worker, naming the block.
+    keep2 = np.roll(keep, 1)
+    yd2 = da.from_array(y, chunks=500)[da.from_array(keep2, chunks=500)]
+    if not all((keep[i:i + 500].sum() == keep2[i:i + 500].sum()) for i in range(0, 2000, 500)):
+        with pytest.raises(ValueError, match="row block .*partitioned alike"):
+            fd.gram_stats(Xd, yd2)
+
+
+def test_inconsistent_chunks_raise(client, rng):
+    X, y = _uint8_data(rng, n=1000, d=10)
+    Xd = da.from_array(X, chunks=(250, -1))
+    yd = da.from_array(y, chunks=250)
+    with pytest.raises(ValueError, match=r"columns split into 2 chunks .*rechunk\(\{1: -1\}\)"):
+        fd.gram_stats(da.from_array(X, chunks=(250, 5)), yd)
+    with pytest.raises(ValueError, match="X and y have different row chunks"):
+        fd.gram_stats(Xd, da.from_array(y, chunks=300))
+    with pytest.raises(ValueError, match="row chunk 0 has 250 rows in X and 200 in y"):
+        fd.DaskLinearRegression().fit(Xd, da.from_array(y, chunks=(200, 300, 250, 250)))
+    with pytest.raises(ValueError, match="sample_weight"):
+        fd.gram_stats(Xd, yd, da.ones(1000, chunks=500))
+    with pytest.raises(ValueError, match="columns split"):
+        fd.DaskLogisticRegression().fit(da.from_array(X, chunks=(250, 3)), yd)
+    with pytest.raises(ValueError, match="solver='lbfgs' only"):
+        fd.DaskLogisticRegression(solver="sgd").fit(Xd, yd)
+    with pytest.raises(ValueError, match="features"):
+        fd.predict(fastlin.LinearRegression().fit(np.ascontiguousarray(X[:, :3]), y), Xd)
+
+
+def _slow_block(block, delay):
+    time.sleep(delay)
+    return block
+
+
+def test_worker_killed_mid_fit_is_recovered(client, rng):
+    X, y = _uint8_data(rng, n=4800, d=16)
+    ref = GramStats().update(X, y)
+    Xd = da.from_array(X, chunks=(300, -1)).map_blocks(_slow_block, 0.25, dtype=X.dtype)
+    yd = da.from_array(y, chunks=300)
+    future = client.compute(fd.gram_stats(Xd, yd, compute=False))
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[0]
+
+    def victim_state(dask_scheduler, addr):
+        ws = dask_scheduler.workers.get(addr)
+        return (0, 0) if ws is None else (len(ws.processing), len(ws.has_what))
+
+    # Kill once the victim is running a task and holds finished results, so that both a
+    # running task and stored intermediate states are lost and must be recomputed.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        processing, held = client.run_on_scheduler(victim_state, addr=victim)
+        if processing and held:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the victim worker never held results")
+    assert not future.done()
+    os.kill(pids[victim], signal.SIGKILL)
+    got = future.result(timeout=60)
+    _assert_same_stats(got, ref)
+    # The nanny restarted the killed process: a new pid came up.
+    client.wait_for_workers(2, timeout=30)
+    assert pids[victim] not in client.run(os.getpid).values()
+
+
+def test_missing_dask_names_the_extra(monkeypatch, rng):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with pytest.raises(ImportError, match=r"pip install fastlin\[dask\]"):
+        fd.gram_stats(rng.standard_normal((10, 2)), rng.standard_normal(10))
