@@ -1,4 +1,4 @@
-"""The ``fastlin`` command line: ``demo``, ``fit``, ``evaluate``, ``predict``.
+"""The ``fastlin`` command line: ``demo``, ``fit``, ``evaluate``, ``predict``, ``report``.
 
 Every command streams its input in chunks (constant memory). Bad input files end the
 command with exit status 2 and one line on stderr naming the file and the problem.
@@ -101,6 +101,10 @@ def _parser():
     pr.add_argument("--output", "-o", required=True, help=".npy file to write")
     pr.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     pr.set_defaults(run=_predict)
+
+    from .report import add_report_parser
+
+    add_report_parser(sub)
     return p
 
 
