@@ -14,12 +14,11 @@ the route taken.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
-
-import warnings
 
 from .solve import RCOND_QR, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats

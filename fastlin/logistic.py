@@ -20,7 +20,6 @@ need a float copy.
 
 import math
 import numbers
-import time
 
 import numba
 import numpy as np

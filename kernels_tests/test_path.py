@@ -1,6 +1,5 @@
 """Ridge paths, RidgeCV (leave-one-out and GCV), conditioning reports, solver routes."""
 
-import warnings
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Out-of-core fits: file sources, checkpoints and resume, persistence, the command line."""
 
-import gzip
 import json
 import os
 import signal
@@ -16,7 +15,6 @@ import fastlin
 from fastlin import io as fio
 from fastlin.datasets import one_hot
 from fastlin.persistence import FileFormatError
-from fastlin.solve import RankDeficientWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastlin.solve.RankDeficientWarning")
 

@@ -157,7 +157,6 @@ def measure(client, fn):
 
 def run_cluster(n_workers, args, rows_out):
     import dask
-    import dask.array as da
     import distributed
 
     import fastlin
