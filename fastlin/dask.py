@@ -758,7 +758,21 @@ def _dask_input(X):
     return _is_dask_collection(X)
 
 
-class DaskLinearRegression(LinearRegression):
+class _DaskRegressorMixin:
+    """Dask input goes to :func:`fit` / :func:`predict`; NumPy input to the parent class."""
+
+    def fit(self, X, y, sample_weight=None):
+        if _dask_input(X):
+            return fit(self, X, y, sample_weight)
+        return super().fit(X, y, sample_weight)
+
+    def predict(self, X):
+        if _dask_input(X):
+            return predict(self, X)
+        return super().predict(X)
+
+
+class DaskLinearRegression(_DaskRegressorMixin, LinearRegression):
     """:class:`fastlin.LinearRegression` that fits on Dask arrays across a cluster.
 
     ``fit`` with a Dask array (or DataFrame) X runs :func:`fastlin.dask.fit`: one pass,
@@ -766,29 +780,9 @@ class DaskLinearRegression(LinearRegression):
     array returns a Dask array. NumPy input takes the in-memory path.
     """
 
-    def fit(self, X, y, sample_weight=None):
-        if _dask_input(X):
-            return fit(self, X, y, sample_weight)
-        return super().fit(X, y, sample_weight)
 
-    def predict(self, X):
-        if _dask_input(X):
-            return predict(self, X)
-        return super().predict(X)
-
-
-class DaskRidge(Ridge):
+class DaskRidge(_DaskRegressorMixin, Ridge):
     """:class:`fastlin.Ridge` that fits on Dask arrays (see :class:`DaskLinearRegression`)."""
-
-    def fit(self, X, y, sample_weight=None):
-        if _dask_input(X):
-            return fit(self, X, y, sample_weight)
-        return super().fit(X, y, sample_weight)
-
-    def predict(self, X):
-        if _dask_input(X):
-            return predict(self, X)
-        return super().predict(X)
 
 
 class DaskLogisticRegression(LogisticRegression):
