@@ -5,7 +5,7 @@ benchmark warms up first (compilation or cache load is not timed). Groups put fa
 to its baseline; ``scripts/bench_logistic.py`` prints the same comparisons as a ratio table.
 """
 
-import gzip
+import importlib.util
 import os
 import warnings
 from pathlib import Path
@@ -18,32 +18,20 @@ from fastlin.logistic import LogisticRegression, LossGradState
 MNIST = Path(os.environ.get("FASTLIN_MNIST_DIR",
                             Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"))
 
-
-def _idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+# The script shares this file's name, so it is loaded under another one.
+_spec = importlib.util.spec_from_file_location(
+    "_bench_logistic_script", Path(__file__).resolve().parents[1] / "scripts" / "bench_logistic.py")
+_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_script)
+_numpy_loss_grad = _script.numpy_loss_grad
 
 
 @pytest.fixture(scope="module")
 def mnist():
     if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"MNIST not found at {MNIST}")
-    X = _idx(MNIST / "t10k-images-idx3-ubyte.gz").reshape(10000, -1)[:8000]
-    y = _idx(MNIST / "t10k-labels-idx1-ubyte.gz")[:8000].astype(np.int64)
+    X, y, _, _ = _script.load(MNIST)
     return X, y, X / 255.0
-
-
-def _numpy_loss_grad(Xf, Y, W, b):
-    Z = Xf @ W.T + b
-    m = Z.max(axis=1, keepdims=True)
-    E = np.exp(Z - m)
-    s = E.sum(axis=1, keepdims=True)
-    loss = float((np.log(s[:, 0]) - (Z - m)[Y.astype(bool)]).sum())
-    R = E / s - Y
-    return loss, R.T @ Xf, R.sum(axis=0)
 
 
 @pytest.mark.benchmark(group="loss+grad pass, 8000 x 784, 10 classes")

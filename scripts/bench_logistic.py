@@ -20,7 +20,6 @@ Usage: python scripts/bench_logistic.py [--repeats 3] [--mnist DIR]
 """
 
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -35,18 +34,12 @@ sys.path.insert(0, str(ROOT))
 from fastlin.logistic import LogisticRegression, LossGradState  # noqa: E402
 
 
-def read_idx(path):
-    """Parse a gzip IDX file with gzip + NumPy."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
-
-
 def load(mnist_dir):
-    X = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz").reshape(10000, -1)
-    y = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    """The split: first 8000 test images train, last 2000 test (uint8 rows, int64 labels)."""
+    from fastlin.datasets import load_mnist_test
+
+    X, y = load_mnist_test(mnist_dir, as_arrays=True)
+    y = y.astype(np.int64)
     return X[:8000], y[:8000], X[8000:], y[8000:]
 
 
