@@ -573,6 +573,27 @@ def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
     return state.finalize()
 
 
+def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
+    from .logistic import hessp_sums
+
+    theta, v = theta_v
+    W = theta[: K * d].reshape(K, d)
+    V = v[: K * d].reshape(K, d)
+    b = theta[K * d:] if fit_b else np.zeros(K)
+    vb = v[K * d:] if fit_b else np.zeros(K)
+    w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    return hessp_sums(as_2d_array(X), w, W, b, V, vb, multinomial, x_scale)
+
+
+def _merge_pairs(*parts):
+    first = parts[0][0].copy()
+    second = parts[0][1].copy()
+    for p in parts[1:]:
+        first += p[0]
+        second += p[1]
+    return first, second
+
+
 def _merge_loss_grad(*parts):
     loss = parts[0][0]
     wsum = parts[0][1]
@@ -600,7 +621,8 @@ def _broadcast(value):
 
 
 def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
-    from scipy import optimize
+    from . import optim
+    from .logistic import objective_hessp
 
     dask, _ = _dask()
     model._check_params()
@@ -663,22 +685,24 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
             g[K * d:] = gb * inv_sw
         return f, g
 
-    # The same objective and L-BFGS-B options as LogisticRegression.fit in memory.
+    def data_hessp(W, b, V, vb):
+        theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
+        return _reduce(_hessp_block, blocks, _merge_pairs, compute=True,
+                       extra=(_broadcast(theta_v), K, d, fit_b, multinomial, x_scale),
+                       groups=groups, **opts)
+
+    # The same objective, Hessian products and minimiser as LogisticRegression.fit in memory.
     theta0 = np.concatenate([W0.ravel(), b0]) if fit_b else W0.ravel().copy()
     history = []
-    res = optimize.minimize(
-        fun, theta0, method="L-BFGS-B", jac=True,
-        callback=lambda intermediate_result: history.append(float(intermediate_result.fun)),
-        options={"maxiter": int(model.max_iter), "maxls": 50,
-                 "gtol": float(model.tol if model.tol is not None else 0.0),
-                 "ftol": 64 * np.finfo(float).eps},
-    )
-    theta = res.x
+    theta, fval, n_iter = optim.minimize(
+        fun, objective_hessp(data_hessp, K, d, model.C, sw_sum, fit_b), theta0,
+        max_iter=model.max_iter, tol=float(model.tol if model.tol is not None else 0.0),
+        memory=model.lbfgs_memory, callback=history.append)
     W = theta[: K * d].reshape(K, d).copy()
     b = theta[K * d:].copy() if fit_b else np.zeros(K)
     model._commit(classes, W, b, d)
-    model.n_iter_ = np.array([int(res.nit)])
-    model.objective_ = float(res.fun)
+    model.n_iter_ = np.array([n_iter])
+    model.objective_ = fval
     model.loss_history_ = {"train": np.asarray(history), "validation": np.empty(0)}
     return model
 

@@ -7,7 +7,10 @@
 (cross-entropy ``loss_i``, sample weights ``s_i``, intercept unpenalised) with SciPy's
 L-BFGS-B and the same options scikit-learn passes, so the two reach the same minimiser.
 Each evaluation is one pass of :func:`fastlin.kernels.losses.loss_grad` over the rows (or
-over every chunk of a chunk source): a mergeable loss/gradient accumulator.
+over every chunk of a chunk source): a mergeable loss/gradient accumulator. When L-BFGS
+stops short of ``tol`` (its line search can no longer see the objective decrease), Newton
+steps on Hessian-vector products (:func:`fastlin.kernels.losses.hessp`, one pass each)
+finish the fit; see :mod:`fastlin.optim`.
 
 ``solver="sgd"`` runs mini-batch updates (plain SGD, momentum or Adam) over a shuffled
 order with a constant, inverse-scaling or cosine learning rate, and optional early stopping
@@ -23,17 +26,17 @@ import numbers
 
 import numba
 import numpy as np
-from scipy import optimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
+from . import optim
 from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, check_finite, check_real_scalar, check_sample_weight
 from .kernels import losses as _losses
 from .kernels import sgd as _sgd
 
-__all__ = ["LogisticRegression", "LossGradState"]
+__all__ = ["LogisticRegression", "LossGradState", "hessp_sums"]
 
 _OPTIMIZERS = {"sgd": _sgd.SGD, "momentum": _sgd.MOMENTUM, "adam": _sgd.ADAM}
 _SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "cosine": _sgd.COSINE}
@@ -216,8 +219,10 @@ class _Scratch:
         if n_parts > self.P:
             self.P = n_parts
             d, K = self.d, self.K
-            self.A = np.empty((n_parts, _losses.BLOCK, d))
-            self.Z = np.empty((n_parts, _losses.BLOCK, K))
+            a_shape, z_shape = _losses.scratch_shapes(n_parts, K, d)
+            self.A = np.empty(a_shape)
+            self.Z = np.empty(z_shape)
+            self.U = np.empty(z_shape)
             self.G = np.zeros((n_parts, K, d))
             self.gb = np.zeros((n_parts, K))
             self.loss = np.zeros((n_parts, 2))
@@ -308,6 +313,71 @@ class LossGradState:
         return self.loss_sum, self.weight_sum, self.grad_W, self.grad_b
 
 
+def hessp_sums(X, sample_weight, W, b, V, vb, multinomial, x_scale=1.0, _scratch=None):
+    """Hessian of the summed cross-entropy over the rows of X, times a direction.
+
+    Returns ``(HV, hvb)`` of shapes (n_out, n_features) and (n_out,): the products with
+    the direction (V, vb) of the data term's Hessian in (W, b) at (W, b). Like the loss and
+    gradient, these are sums over rows, so chunks and workers add them up.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+    W, V : ndarray of shape (n_out, n_features), float64; b, vb : (n_out,) float64
+    multinomial : bool
+    x_scale : float, default 1.0
+    """
+    K, d = W.shape
+    HV = np.zeros((K, d))
+    hvb = np.zeros(K)
+    n = X.shape[0]
+    if n == 0:
+        return HV, hvb
+    bounds = row_ranges(n, _PARTS_PER_THREAD * n_threads(), _losses.BLOCK)
+    P = bounds.shape[0] - 1
+    s = (_scratch if _scratch is not None else _Scratch(d, K)).get(P)
+    s.zero(P)
+    old = numba.set_parallel_chunksize(1)
+    try:
+        _losses.hessp(X, _EMPTY_F if sample_weight is None else sample_weight,
+                      np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64),
+                      np.ascontiguousarray(V, dtype=np.float64), np.ascontiguousarray(vb, dtype=np.float64),
+                      float(x_scale), bounds, bool(multinomial), s.A, s.Z, s.U, s.G, s.gb)
+    finally:
+        numba.set_parallel_chunksize(old)
+    for p in range(P):  # fixed order: same bits for the same thread count
+        HV += s.G[p]
+        hvb += s.gb[p]
+    return HV, hvb
+
+
+def objective_hessp(data_term, K, d, C, sw_sum, fit_intercept):
+    """Hessian-vector product of the L-BFGS objective, from its data term's.
+
+    ``data_term(W, b, V, vb) -> (HV, hvb)`` sums the cross-entropy Hessian times (V, vb)
+    over all rows; the objective adds ``||W||^2 / (2 C)`` and divides by ``sw_sum``.
+    Without an intercept, b stays 0 and is not part of theta.
+    """
+    inv_C = 0.0 if math.isinf(C) else 1.0 / float(C)
+    inv_sw = 1.0 / sw_sum
+    zero_b = np.zeros(K)
+
+    def hessp(theta, v):
+        W = theta[: K * d].reshape(K, d)
+        V = v[: K * d].reshape(K, d)
+        b = theta[K * d:] if fit_intercept else zero_b
+        vb = v[K * d:] if fit_intercept else zero_b
+        HV, hvb = data_term(W, b, V, vb)
+        out = np.empty_like(theta)
+        out[: K * d] = ((HV + inv_C * V) * inv_sw).ravel()
+        if fit_intercept:
+            out[K * d:] = hvb * inv_sw
+        return out
+
+    return hessp
+
+
 # ---------------------------------------------------------------------------------------
 # the estimator
 
@@ -325,7 +395,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     max_iter : int, default 100
         L-BFGS iterations, or SGD epochs.
     tol : float or None, default 1e-4
-        L-BFGS: projected-gradient tolerance (scikit-learn's ``gtol``). SGD: minimum
+        L-BFGS: largest absolute gradient entry at which to stop (scikit-learn's
+        ``gtol``); if L-BFGS stops above it before ``max_iter``, up to
+        ``fastlin.optim.NEWTON_STEPS`` Newton-CG steps follow. SGD: minimum
         improvement of the monitored loss (validation loss with early stopping, training
         loss otherwise) over ``n_iter_no_change`` epochs; None runs all ``max_iter`` epochs.
     x_scale : float, default 1.0
@@ -543,37 +615,50 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         return fun
 
+    def _hessp(self, data, multinomial, K, d):
+        """(theta, v) -> Hessian of the objective at theta times v."""
+        scratch = _Scratch(d, K)
+
+        def data_term(W, b, V, vb):
+            HV = np.zeros((K, d))
+            hvb = np.zeros(K)
+            for _, X, _, w in data:
+                h, hb = hessp_sums(X, w if w.size else None, W, b, V, vb, multinomial,
+                                   data.scale, scratch)
+                HV += h
+                hvb += hb
+            return HV, hvb
+
+        return objective_hessp(data_term, K, d, self.C, data.sw_sum, bool(self.fit_intercept))
+
     def _fit_lbfgs(self, data, W, b, multinomial):
         K, d = W.shape
         fun = self._objective(data, multinomial, K, d)
+        hessp = self._hessp(data, multinomial, K, d)
         theta0 = np.concatenate([W.ravel(), b]) if self.fit_intercept else W.ravel().copy()
         history = []
         bar = _progress(self.verbose, self.max_iter, "lbfgs")
 
-        def callback(intermediate_result):
-            history.append(float(intermediate_result.fun))
+        def callback(f):
+            history.append(f)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(objective=f"{intermediate_result.fun:.6g}")
+                bar.set_postfix(objective=f"{f:.6g}")
 
         # L-BFGS-B's vector updates on ~1e4 numbers gain nothing from BLAS threads, and
         # OpenBLAS threads spinning between calls take cores from the parallel kernel.
         try:
             with threadpool_limits(1, user_api="blas"):
-                res = optimize.minimize(
-                    fun, theta0, method="L-BFGS-B", jac=True, callback=callback,
-                    options={"maxiter": int(self.max_iter), "maxls": 50,
-                             "maxcor": int(self.lbfgs_memory),
-                             "gtol": float(self.tol if self.tol is not None else 0.0),
-                             "ftol": 64 * np.finfo(float).eps},
-                )
+                theta, fval, n_iter = optim.minimize(
+                    fun, hessp, theta0, max_iter=self.max_iter,
+                    tol=float(self.tol if self.tol is not None else 0.0),
+                    memory=self.lbfgs_memory, callback=callback)
         finally:
             if bar is not None:
                 bar.close()
-        theta = res.x
         W = theta[: K * d].reshape(K, d).copy()
         b = theta[K * d:].copy() if self.fit_intercept else np.zeros(K)
-        return W, b, int(res.nit), np.asarray(history), float(res.fun)
+        return W, b, n_iter, np.asarray(history), fval
 
     # -- SGD ------------------------------------------------------------------------------
 
@@ -783,8 +868,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Z = np.empty((n, W.shape[0]))
         if n:
             bounds = row_ranges(n, n_threads(), _losses.BLOCK)
-            A = np.empty((bounds.shape[0] - 1, _losses.BLOCK, W.shape[1]))
-            _losses.logits(X, W, b, float(self.x_scale), bounds, A, Z)
+            a_shape, z_shape = _losses.scratch_shapes(bounds.shape[0] - 1, W.shape[0], W.shape[1])
+            _losses.logits(X, W, b, float(self.x_scale), bounds, np.empty(a_shape),
+                           np.empty(z_shape), Z)
         return Z
 
     def decision_function(self, X):

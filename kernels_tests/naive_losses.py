@@ -51,16 +51,25 @@ def loss_grad(X, y, w, W, b, scale, multinomial):
     return float(w @ loss), float(w.sum()), R.T @ Xf, R.sum(axis=0)
 
 
-def binary_hessp(X, w, W, b, V, vb, scale):
-    """(Xᵀ D (X v + vb), sum D (X v + vb)) with D = w p (1 - p)."""
+def hessp(X, w, W, b, V, vb, scale, multinomial):
+    """Hessian of the summed cross-entropy in (W, b) times (V, vb), row by row.
+
+    Binary: row Hessian p (1 - p) in the logit. Multinomial: the explicit K x K matrix
+    diag(p) - p pᵀ per row, applied to the direction's logits u = X Vᵀ + vb.
+    """
     Xf = np.asarray(X, dtype=np.float64) * scale
     n = Xf.shape[0]
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
-    z = Xf @ W[0] + b[0]
-    p = sigmoid(z)
-    u = Xf @ V[0] + vb[0]
-    s = w * p * (1.0 - p) * u
-    return (Xf.T @ s)[None, :], np.array([s.sum()])
+    Z = Xf @ W.T + b
+    U = Xf @ V.T + vb
+    if multinomial:
+        P = softmax(Z)
+        S = np.stack([(np.diag(P[i]) - np.outer(P[i], P[i])) @ U[i] for i in range(n)])
+    else:
+        p = sigmoid(Z[:, 0])
+        S = (p * (1.0 - p) * U[:, 0])[:, None]
+    S = S * w[:, None]
+    return S.T @ Xf, S.sum(axis=0)
 
 
 def learning_rate(schedule, eta0, t, total, power_t):

@@ -22,8 +22,9 @@ def run_loss_grad(X, y, w, W, b, scale, multinomial, n_parts, rows=None, want_gr
     bounds = row_ranges(m, n_parts, 8)
     P = bounds.shape[0] - 1
     K, d = W.shape
-    A = np.empty((P, L.BLOCK, d))
-    Z = np.empty((P, L.BLOCK, K))
+    a_shape, z_shape = L.scratch_shapes(P, K, d)
+    A = np.full(a_shape, np.nan)  # scratch contents must not matter
+    Z = np.full(z_shape, np.nan)
     G = np.zeros((P, K, d))
     gb = np.zeros((P, K))
     lp = np.zeros((P, 2))
@@ -113,8 +114,10 @@ def test_predict_proba_rows_sum_to_one(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+# K = 3, 5, 7, 10, 11 take class tiles of 3, 5, 4 (padded to 8), 5, 4 (padded to 12); d = 800
+# spans several column chunks of the logits and whole and partial strips of the gradient
 @pytest.mark.parametrize("n,d,K", [(1, 5, 3), (7, 1, 1), (65, 13, 1), (130, 37, 10), (200, 9, 2),
-                                   (129, 24, 5)])
+                                   (129, 24, 5), (90, 16, 7), (70, 33, 11), (67, 800, 10)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_grad_matches_reference(rng, dtype, n, d, K, weighted):
     X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted)
@@ -244,28 +247,32 @@ def test_check_grad_detects_a_wrong_gradient(rng):
     assert errs.shape == theta.shape and worst == errs.max()
 
 
-def test_binary_hessp_matches_reference_and_gradient_differences(rng):
-    n, d = 101, 9
-    X, y, w, W, b, scale = make_problem(rng, n, d, 1, np.uint8)
-    V = rng.normal(size=(1, d))
-    vb = rng.normal(size=1)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("n,d,K", [(101, 9, 1), (130, 21, 3), (77, 16, 7), (150, 40, 10)])
+def test_hessp_matches_reference_and_gradient_differences(rng, dtype, n, d, K):
+    X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, logit_scale=3.0)
+    V = rng.normal(size=(K, d))
+    vb = rng.normal(size=K)
+    multinomial = K > 1
     bounds = row_ranges(n, 2, 8)
     P = bounds.shape[0] - 1
-    A = np.empty((P, L.BLOCK, d))
-    Z = np.empty((P, L.BLOCK, 1))
-    U = np.empty((P, L.BLOCK, 1))
-    H = np.zeros((P, 1, d))
-    hb = np.zeros((P, 1))
-    L.binary_hessp(X, w, W, b, V, vb, scale, bounds, A, Z, U, H, hb)
-    ref_H, ref_hb = naive.binary_hessp(X, w, W, b, V, vb, scale)
-    assert_allclose(H.sum(0), ref_H, rtol=1e-11, atol=1e-13)
-    assert_allclose(hb.sum(0), ref_hb, rtol=1e-11)
-    # directional derivative of the gradient, by central differences
+    a_shape, z_shape = L.scratch_shapes(P, K, d)
+    H = np.zeros((P, K, d))
+    hb = np.zeros((P, K))
+    L.hessp(X, w, W, b, V, vb, scale, bounds, multinomial, np.full(a_shape, np.nan),
+            np.full(z_shape, np.nan), np.full(z_shape, np.nan), H, hb)
+    ref_H, ref_hb = naive.hessp(X, w, W, b, V, vb, scale, multinomial)
+    # sums of n products of O(1) terms: relative to the largest entry
+    assert_allclose(H.sum(0), ref_H, rtol=1e-11, atol=1e-12 * np.abs(ref_H).max())
+    assert_allclose(hb.sum(0), ref_hb, rtol=1e-11, atol=1e-12 * np.abs(ref_hb).max())
+    # directional derivative of the gradient, by central differences (error O(h^2))
     h = 1e-5
-    gp = run_loss_grad(X, y, w, W + h * V, b + h * vb, scale, False, 2)
-    gm = run_loss_grad(X, y, w, W - h * V, b - h * vb, scale, False, 2)
-    assert_allclose(H.sum(0), (gp[2] - gm[2]) / (2 * h), rtol=1e-6, atol=1e-8)
-    assert_allclose(hb.sum(0), (gp[3] - gm[3]) / (2 * h), rtol=1e-6)
+    gp = run_loss_grad(X, y, w, W + h * V, b + h * vb, scale, multinomial, 2)
+    gm = run_loss_grad(X, y, w, W - h * V, b - h * vb, scale, multinomial, 2)
+    assert_allclose(H.sum(0), (gp[2] - gm[2]) / (2 * h), rtol=1e-6,
+                    atol=1e-7 * np.abs(ref_H).max())
+    assert_allclose(hb.sum(0), (gp[3] - gm[3]) / (2 * h), rtol=1e-6,
+                    atol=1e-7 * np.abs(ref_hb).max())
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
@@ -273,8 +280,8 @@ def test_binary_hessp_matches_reference_and_gradient_differences(rng):
 def test_logits_kernel(rng, dtype, n):
     X, y, w, W, b, scale = make_problem(rng, n, 19, 7, dtype)
     bounds = row_ranges(n, 2, L.BLOCK)
-    A = np.empty((bounds.shape[0] - 1, L.BLOCK, 19))
+    a_shape, z_shape = L.scratch_shapes(bounds.shape[0] - 1, 7, 19)
     Z = np.empty((n, 7))
-    L.logits(X, W, b, scale, bounds, A, Z)
+    L.logits(X, W, b, scale, bounds, np.full(a_shape, np.nan), np.full(z_shape, np.nan), Z)
     ref = (X.astype(np.float64) * scale) @ W.T + b
     assert_allclose(Z, ref, rtol=1e-11, atol=1e-12)

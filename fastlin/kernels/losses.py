@@ -1,22 +1,15 @@
 """Fused logits, cross-entropy loss and gradient for binary and multinomial logistic models.
 
-One pass per block of ``BLOCK`` rows: the rows are copied (scaled, as float64) into a
-per-part scratch panel, the logits of the block are computed from the panel, the loss and
-the residuals ``w_i * (p_i - y_i)`` are formed row by row, and the residuals are folded
+One pass per block of ``BLOCK`` rows: the rows are copied (as float64) into a per-part
+scratch panel, the logits of the block are computed from the panel, the loss and the
+residuals ``w_i * (p_i - y_i)`` are formed row by row, and the residuals are folded
 straight back into the gradient while the panel is still in cache. X is read from memory
-once per evaluation, whatever its dtype; uint8 pixels are scaled on the fly and never need a
-float copy of the whole matrix.
+once per evaluation, whatever its dtype; uint8 pixels are converted block by block and
+never need a float copy of the whole matrix.
 
-Layout. Coefficients are ``W`` of shape (n_classes, d), C order, like the gradient G: every
-inner loop then runs from 0 along a contiguous slice of a row, which LLVM vectorises. The
-logits are dot products over d in a 4-row x 4-class register tile of 16 reductions (8 loads
-per 16 fused multiply-adds). The gradient adds eight panel rows, weighted by their
-residuals (scalars in registers), into one row of G per loop: G is loaded and stored once
-per eight rows. One G row per loop because with several stored rows LLVM needs more
-runtime alias checks than it allows and leaves the loop scalar. Both walk the columns in
-chunks of about ``JCHUNK`` so that the rows of the tile and the slice of W or G they touch
-stay in L1. With (d, n_classes) layout the inner loop would run over the ten classes,
-too short to vectorise well.
+The products are the register tiles of ``fastlin.kernels.tiles``, on copies of W and G
+padded to whole tiles. ``scale`` is folded into that copy of W (``(s x) · w = x · (s w)``)
+and applied once to each part's gradient, so the panel holds the values of X unscaled.
 
 Numerics. Binary: ``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)`` and a sigmoid that only ever
 exponentiates a non-positive number. Multinomial: log-sum-exp with the row maximum
@@ -30,9 +23,11 @@ a fixed order, so the result is deterministic for a fixed thread count.
 import math
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import intrinsic
 
 from .._numba import FASTMATH, jit, pjit
+from . import tiles
 
 # Row-wise numerics compile without ``reassoc``: with it LLVM rewrites (z - m) - log(s) as
 # z - (m + log(s)), hoisting the sum out of the loop and bringing back the cancellation
@@ -42,8 +37,23 @@ jit_exact = jit(fastmath=set(FASTMATH - {"reassoc"}))
 BLOCK = 64
 """Rows per packed block: 64 rows of 784 float64 pixels (400 kB) stay in L2."""
 
-JCHUNK = 256
-"""Target columns per inner chunk (784 columns: chunks of 264, 264, 256)."""
+
+
+def scratch_shapes(n_parts, n_out, n_features):
+    """Shapes of the float64 scratch ``(A_parts, Z_parts)`` the kernels take for P parts.
+
+    A_parts is (P, BLOCK, dp): the feature count rounded up to whole vectors. Z_parts is
+    (P, Kp + ROW_VECTORS, BLOCK): logits stored class by class, the number of outputs (K)
+    rounded up to whole class tiles, then per-row working vectors. Contents need not be
+    initialised.
+    """
+    return ((n_parts, BLOCK, int(tiles.padded_width(n_features))),
+            (n_parts, int(tiles.padded_classes(n_out)) + ROW_VECTORS, BLOCK))
+
+
+ROW_VECTORS = 4
+"""Per-row working vectors kept under the logits in Z scratch (row maxima, sums, weights,
+true-class logits)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -60,6 +70,100 @@ def log1pexp(z):
 
 LOG_TINY = -708.3964185322641
 """log of the smallest normal float64; sigmoid is flushed to 0 below it."""
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**20
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+    if not isinstance(bits, types.Integer) or bits.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(bits), codegen
+
+
+@jit_exact
+def exp_nonpositive(x):
+    """``exp(x)`` for x <= 0 to within 1 ulp, in straight-line code that vectorises.
+
+    ``math.exp`` is a library call LLVM cannot vectorise. Here x = k ln2 + r with
+    |r| <= ln2 / 2 (ln 2 split in two so that k ln2 is exact), e^r is its Taylor series to
+    degree 13 (truncation below 1e-17 relative) and 2^k is built from its exponent bits.
+    Results below the smallest normal number (x < ``LOG_TINY``) are flushed to 0.
+    """
+    if x < LOG_TINY:
+        return 0.0
+    k = math.floor(x * _LOG2E + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _float_from_bits((np.int64(k) + 1023) << 52)
+
+
+@intrinsic
+def _bits_of_float(typingctx, x):
+    """The IEEE-754 bit pattern of the float64 ``x``, as int64."""
+    if not isinstance(x, types.Float) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(x), codegen
+
+
+_SQRT2 = 1.4142135623730951
+_LN2 = 0.6931471805599453
+_MANTISSA = (1 << 52) - 1
+_ONE_BITS = 1023 << 52
+
+
+@jit_exact
+def log_normal(x):
+    """``log(x)`` for positive normal x to within 2 ulp, in straight-line code that vectorises.
+
+    x = 2^e m with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(f) with f = (m - 1) / (m + 1),
+    |f| < 0.172, summed as an odd series to f^23 (truncation below 1e-18 relative).
+    """
+    bits = _bits_of_float(x)
+    e = (bits >> 52) - 1023
+    m = _float_from_bits((bits & _MANTISSA) | _ONE_BITS)
+    if m > _SQRT2:
+        m = 0.5 * m
+        e += 1
+    f = (m - 1.0) / (m + 1.0)
+    f2 = f * f
+    q = 1.0 / 23.0
+    q = q * f2 + 1.0 / 21.0
+    q = q * f2 + 1.0 / 19.0
+    q = q * f2 + 1.0 / 17.0
+    q = q * f2 + 1.0 / 15.0
+    q = q * f2 + 1.0 / 13.0
+    q = q * f2 + 1.0 / 11.0
+    q = q * f2 + 1.0 / 9.0
+    q = q * f2 + 1.0 / 7.0
+    q = q * f2 + 1.0 / 5.0
+    q = q * f2 + 1.0 / 3.0
+    # 2 f + 2 f^3 q: the leading term is kept apart so the rounding of the series is small
+    return e * _LN2 + (2.0 * f + 2.0 * f * (f2 * q))
 
 
 @jit_exact
@@ -79,251 +183,154 @@ def sigmoid(z):
 
 
 # ---------------------------------------------------------------------------------------
-# packing and register-tiled products
-
-
-@jit
-def _pack_range(X, r0, r1, scale, A):
-    """A[t, :] = X[r0 + t, :] * scale for the block; rows up to the next multiple of 8 zeroed."""
-    d = X.shape[1]
-    nb = r1 - r0
-    for t in range(nb):
-        row = X[r0 + t]
-        out = A[t]
-        for j in range(d):
-            out[j] = row[j] * scale
-    for t in range(nb, min(A.shape[0], (nb + 7) & ~7)):
-        out = A[t]
-        for j in range(d):
-            out[j] = 0.0
-
-
-@jit
-def _pack_index(X, idx, i0, i1, scale, A):
-    """A[t, :] = X[idx[i0 + t], :] * scale (a gathered mini-batch block), padded as above."""
-    d = X.shape[1]
-    nb = i1 - i0
-    for t in range(nb):
-        row = X[idx[i0 + t]]
-        out = A[t]
-        for j in range(d):
-            out[j] = row[j] * scale
-    for t in range(nb, min(A.shape[0], (nb + 7) & ~7)):
-        out = A[t]
-        for j in range(d):
-            out[j] = 0.0
-
-
-@jit
-def _chunk_width(d):
-    """Column chunk width: about ``JCHUNK`` columns, equal chunks, a multiple of 8."""
-    n_chunks = max(1, -(-d // JCHUNK))
-    return ((-(-d // n_chunks)) + 7) & ~7
-
-
-@jit
-def _logits_block(A, nb, W, b, Z):
-    """Z[i, k] = b[k] + sum_j A[i, j] * W[k, j] for i < nb, rows up to a multiple of 4.
-
-    Columns are taken in chunks so that four panel rows and the matching slice of W
-    (10 classes: 20 kB) stay in L1 while every class tile walks them.
-    """
-    K = W.shape[0]
-    d = W.shape[1]
-    n4 = (nb + 3) & ~3
-    for i in range(n4):
-        for k in range(K):
-            Z[i, k] = b[k]
-    cw = _chunk_width(d)
-    for j0 in range(0, d, cw):
-        j1 = min(j0 + cw, d)
-        for i0 in range(0, n4, 4):
-            a0 = A[i0, j0:j1]
-            a1 = A[i0 + 1, j0:j1]
-            a2 = A[i0 + 2, j0:j1]
-            a3 = A[i0 + 3, j0:j1]
-            k0 = 0
-            while k0 + 4 <= K:
-                s = _dot4x4(a0, a1, a2, a3, W[k0, j0:j1], W[k0 + 1, j0:j1],
-                            W[k0 + 2, j0:j1], W[k0 + 3, j0:j1])
-                for t in range(4):
-                    for u in range(4):
-                        Z[i0 + t, k0 + u] += s[4 * t + u]
-                k0 += 4
-            if k0 + 2 <= K:
-                s = _dot4x2(a0, a1, a2, a3, W[k0, j0:j1], W[k0 + 1, j0:j1])
-                for t in range(4):
-                    Z[i0 + t, k0] += s[2 * t]
-                    Z[i0 + t, k0 + 1] += s[2 * t + 1]
-                k0 += 2
-            while k0 < K:
-                s0, s1, s2, s3 = _dot4x1(a0, a1, a2, a3, W[k0, j0:j1])
-                Z[i0, k0] += s0
-                Z[i0 + 1, k0] += s1
-                Z[i0 + 2, k0] += s2
-                Z[i0 + 3, k0] += s3
-                k0 += 1
-
-
-@jit
-def _dot4x4(a0, a1, a2, a3, w0, w1, w2, w3):
-    """The 16 dot products of four rows with four coefficient rows (all of one length).
-
-    Loops run from 0 over whole 1-D views: with a variable start Numba's negative-index
-    wraparound check stays in the loop and blocks vectorisation.
-    """
-    s00 = 0.0; s01 = 0.0; s02 = 0.0; s03 = 0.0
-    s10 = 0.0; s11 = 0.0; s12 = 0.0; s13 = 0.0
-    s20 = 0.0; s21 = 0.0; s22 = 0.0; s23 = 0.0
-    s30 = 0.0; s31 = 0.0; s32 = 0.0; s33 = 0.0
-    for j in range(a0.shape[0]):
-        x0 = a0[j]; x1 = a1[j]; x2 = a2[j]; x3 = a3[j]
-        v0 = w0[j]; v1 = w1[j]; v2 = w2[j]; v3 = w3[j]
-        s00 += x0 * v0; s01 += x0 * v1; s02 += x0 * v2; s03 += x0 * v3
-        s10 += x1 * v0; s11 += x1 * v1; s12 += x1 * v2; s13 += x1 * v3
-        s20 += x2 * v0; s21 += x2 * v1; s22 += x2 * v2; s23 += x2 * v3
-        s30 += x3 * v0; s31 += x3 * v1; s32 += x3 * v2; s33 += x3 * v3
-    return (s00, s01, s02, s03, s10, s11, s12, s13,
-            s20, s21, s22, s23, s30, s31, s32, s33)
-
-
-@jit
-def _dot4x2(a0, a1, a2, a3, w0, w1):
-    """The 8 dot products of four rows with two coefficient rows."""
-    s00 = 0.0; s01 = 0.0; s10 = 0.0; s11 = 0.0
-    s20 = 0.0; s21 = 0.0; s30 = 0.0; s31 = 0.0
-    for j in range(a0.shape[0]):
-        x0 = a0[j]; x1 = a1[j]; x2 = a2[j]; x3 = a3[j]
-        v0 = w0[j]; v1 = w1[j]
-        s00 += x0 * v0; s01 += x0 * v1
-        s10 += x1 * v0; s11 += x1 * v1
-        s20 += x2 * v0; s21 += x2 * v1
-        s30 += x3 * v0; s31 += x3 * v1
-    return s00, s01, s10, s11, s20, s21, s30, s31
-
-
-@jit
-def _dot4x1(a0, a1, a2, a3, w0):
-    """Dot products of four rows with one coefficient row."""
-    s0 = 0.0; s1 = 0.0; s2 = 0.0; s3 = 0.0
-    for j in range(a0.shape[0]):
-        v = w0[j]
-        s0 += a0[j] * v
-        s1 += a1[j] * v
-        s2 += a2[j] * v
-        s3 += a3[j] * v
-    return s0, s1, s2, s3
-
-
-@jit
-def _grad_block(A, nb, R, G):
-    """G[k, j] += sum_i R[i, k] * A[i, j] over i < nb; rows past nb must have R = 0 and A = 0.
-
-    Column chunks keep the slice of G being updated (10 classes: 20 kB) and eight panel
-    rows in L1 while every class walks them.
-    """
-    d = G.shape[1]
-    n8 = (nb + 7) & ~7
-    cw = _chunk_width(d)
-    for j0 in range(0, d, cw):
-        j1 = min(j0 + cw, d)
-        for i0 in range(0, n8, 8):
-            a0 = A[i0, j0:j1]; a1 = A[i0 + 1, j0:j1]
-            a2 = A[i0 + 2, j0:j1]; a3 = A[i0 + 3, j0:j1]
-            a4 = A[i0 + 4, j0:j1]; a5 = A[i0 + 5, j0:j1]
-            a6 = A[i0 + 6, j0:j1]; a7 = A[i0 + 7, j0:j1]
-            for k in range(G.shape[0]):
-                _axpy8(a0, a1, a2, a3, a4, a5, a6, a7,
-                       R[i0, k], R[i0 + 1, k], R[i0 + 2, k], R[i0 + 3, k],
-                       R[i0 + 4, k], R[i0 + 5, k], R[i0 + 6, k], R[i0 + 7, k],
-                       G[k, j0:j1])
-
-
-@jit
-def _axpy8(a0, a1, a2, a3, a4, a5, a6, a7, r0, r1, r2, r3, r4, r5, r6, r7, g):
-    """g += sum_t r_t a_t over eight rows (1-D views of one length).
-
-    One output row per loop on purpose: with several rows stored in the same loop LLVM
-    needs more runtime alias checks than it allows and gives up vectorising.
-    """
-    for j in range(g.shape[0]):
-        g[j] += ((r0 * a0[j] + r1 * a1[j]) + (r2 * a2[j] + r3 * a3[j])) + (
-            (r4 * a4[j] + r5 * a5[j]) + (r6 * a6[j] + r7 * a7[j]))
-
-
-# ---------------------------------------------------------------------------------------
 # per-row losses on a block of logits (residuals overwrite the logits)
 
 
 @jit_exact
-def _binary_rows(Z, nb, y, w, weighted, rows, i0, gb):
-    """Binary cross-entropy of a block; Z[:, 0] becomes w_i (sigmoid(z_i) - y_i).
-
-    ``rows`` maps block row t to its data row (``rows[i0 + t]``) or is empty for the
-    contiguous case where the data row is ``i0 + t``. Returns (weighted loss sum, weight sum).
-    """
-    loss = 0.0
-    sw = 0.0
-    gsum = 0.0
-    for t in range(nb):
-        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
-        wi = w[r] if weighted else 1.0
-        z = Z[t, 0]
-        yi = 1.0 if y[r] == 1 else 0.0
-        # log(1 + e^z) - y z, with the exact form on each side to keep it non-negative
-        loss += wi * (log1pexp(z) - yi * z)
-        res = wi * (sigmoid(z) - yi)
-        Z[t, 0] = res
-        gsum += res
-        sw += wi
-    for t in range(nb, min(Z.shape[0], (nb + 7) & ~7)):
-        Z[t, 0] = 0.0
-    gb[0] += gsum
-    return loss, sw
+def _sum4(v, n):
+    """sum(v[:n]) in four interleaved lanes, then (l0 + l1) + (l2 + l3): a fixed order that
+    does not wait on one chain of n dependent additions."""
+    l0 = 0.0
+    l1 = 0.0
+    l2 = 0.0
+    l3 = 0.0
+    n4 = n & ~3
+    for t in range(0, n4, 4):
+        l0 += v[t]
+        l1 += v[t + 1]
+        l2 += v[t + 2]
+        l3 += v[t + 3]
+    for t in range(n4, n):
+        l0 += v[t]
+    return (l0 + l1) + (l2 + l3)
 
 
 @jit_exact
-def _softmax_rows(Z, nb, y, w, weighted, rows, i0, gb):
-    """Multinomial cross-entropy of a block; Z[t, :] becomes w_i (softmax(z_t) - onehot(y_i)).
-
-    Returns (weighted loss sum, weight sum); ``gb`` (K,) accumulates the residual sums.
-    """
-    K = Z.shape[1]
-    loss = 0.0
-    sw = 0.0
+def _row_weights(nb, w, weighted, rows, i0, out):
+    """out[t] = weight of block row t (``rows`` maps it to a data row, or is empty)."""
     for t in range(nb):
         r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
-        wi = w[r] if weighted else 1.0
-        zt = Z[t]
-        m = zt[0]
-        for k in range(1, K):
-            if zt[k] > m:
-                m = zt[k]
-        c = y[r]
-        zc = zt[c] - m
-        s = 0.0
-        for k in range(K):
-            e = math.exp(zt[k] - m)
-            zt[k] = e
-            s += e
-        # log(s) - (z_c - m): the row maximum never enters as a large term that cancels
-        loss += wi * (math.log(s) - zc)
-        ws = wi / s
-        for k in range(K):
-            res = ws * zt[k]
-            if k == c:
-                res -= wi
-            zt[k] = res
-            gb[k] += res
-        sw += wi
-    for t in range(nb, min(Z.shape[0], (nb + 7) & ~7)):
-        for k in range(K):
-            Z[t, k] = 0.0
-    return loss, sw
+        out[t] = w[r] if weighted else 1.0
+
+
+@jit_exact
+def _binary_rows(Z, nb, y, w, weighted, rows, i0, gb):
+    """Binary cross-entropy of a block; Z[0, t] becomes w_t (sigmoid(z_t) - y_t).
+
+    Z is (1 + ROW_VECTORS, BLOCK), logits in row 0. ``rows`` maps block row t to its data
+    row (``rows[i0 + t]``) or is empty for the contiguous case where the data row is
+    ``i0 + t``. Returns (weighted loss sum, weight sum).
+    """
+    z = Z[0]
+    wt = Z[1]
+    lt = Z[2]
+    _row_weights(nb, w, weighted, rows, i0, wt)
+    for t in range(nb):
+        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
+        yi = 1.0 if y[r] == 1 else 0.0
+        zt = z[t]
+        # log(1 + e^z) - y z, with the exact form on each side to keep it non-negative
+        lt[t] = wt[t] * (log1pexp(zt) - yi * zt)
+        z[t] = wt[t] * (sigmoid(zt) - yi)
+    for t in range(nb, min(Z.shape[1], (nb + 7) & ~7)):
+        z[t] = 0.0
+    gb[0] += _sum4(z, nb)
+    return _sum4(lt, nb), _sum4(wt, nb)
+
+
+@jit_exact
+def _softmax_rows(Z, nb, K, y, w, weighted, rows, i0, gb):
+    """Multinomial cross-entropy of a block; Z[:K, t] becomes w_t (softmax(z_t) - onehot(y_t)).
+
+    Z is (Kp + ROW_VECTORS, BLOCK) with the logits of row t in column t. Every step runs
+    along the rows of the block, so it vectorises; per row the classes are taken in order.
+    Returns (weighted loss sum, weight sum); ``gb`` (K,) accumulates the residual sums.
+    Rows K..Kp of Z (padding) are left as they are (zero logits, zero residuals).
+    """
+    Kp = Z.shape[0] - ROW_VECTORS
+    m = Z[Kp]
+    s = Z[Kp + 1]
+    wt = Z[Kp + 2]
+    zc = Z[Kp + 3]
+    _row_weights(nb, w, weighted, rows, i0, wt)
+    for t in range(nb):
+        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
+        zc[t] = Z[y[r], t]
+    for t in range(nb):
+        m[t] = Z[0, t]
+    for k in range(1, K):
+        zk = Z[k]
+        for t in range(nb):
+            m[t] = max(m[t], zk[t])
+    for k in range(K):
+        zk = Z[k]
+        for t in range(nb):
+            zk[t] = exp_nonpositive(zk[t] - m[t])
+    for t in range(nb):
+        s[t] = Z[0, t]
+    for k in range(1, K):
+        zk = Z[k]
+        for t in range(nb):
+            s[t] += zk[t]
+    # log(s) - (z_c - m): the row maximum never enters as a large term that cancels
+    for t in range(nb):
+        zc[t] = wt[t] * (log_normal(s[t]) - (zc[t] - m[t]))
+    loss = _sum4(zc, nb)
+    for t in range(nb):
+        s[t] = wt[t] / s[t]
+    for k in range(K):
+        zk = Z[k]
+        for t in range(nb):
+            zk[t] *= s[t]
+    for t in range(nb):
+        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
+        Z[y[r], t] -= wt[t]
+    for k in range(K):
+        gb[k] += _sum4(Z[k], nb)
+    for k in range(Kp):
+        for t in range(nb, min(Z.shape[1], (nb + 7) & ~7)):
+            Z[k, t] = 0.0
+    return loss, _sum4(wt, nb)
 
 
 # ---------------------------------------------------------------------------------------
 # full-batch kernels
+
+
+@jit
+def _padded_coefficients(W, scale, Kp, dp):
+    """(Kp, dp) copy of ``scale * W``, zero outside W."""
+    K, d = W.shape
+    Wp = np.zeros((Kp, dp))
+    for k in range(K):
+        for j in range(d):
+            Wp[k, j] = scale * W[k, j]
+    return Wp
+
+
+@jit
+def _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk):
+    """Pack rows r0..r1 (of X, or of ``rows`` when gathered) into A and set Z to their logits."""
+    if gathered:
+        tiles.pack_gathered(X, rows, r0, r1, A)
+    else:
+        tiles.pack_rows(X, r0, r1, A)
+    nb = r1 - r0
+    K = b.shape[0]
+    n8 = min(Z.shape[1], (nb + 7) & ~7)
+    for k in range(Z.shape[0] - ROW_VECTORS):
+        bk = b[k] if k < K else 0.0
+        for t in range(n8):
+            Z[k, t] = bk
+    tiles.logits_block(A, nb, Wp, Z, nk)
+
+
+@jit
+def _add_scaled(G, Gp, scale):
+    """G[k, j] += scale * Gp[k, j] over the shape of G (Gp is padded)."""
+    for k in range(G.shape[0]):
+        for j in range(G.shape[1]):
+            G[k, j] += scale * Gp[k, j]
 
 
 @pjit
@@ -347,99 +354,165 @@ def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
         Softmax cross-entropy when True, binary cross-entropy on W[0] when False.
     want_grad : bool
         When False only the loss is accumulated (line searches).
-    A_parts : (P, BLOCK, d) float64 scratch
-    Z_parts : (P, BLOCK, K) float64 scratch
+    A_parts, Z_parts : float64 scratch of the shapes ``scratch_shapes(P, K, d)`` gives
     G_parts : (P, K, d) float64, accumulated into: sum_i w_i (p_i - y_i) x_i * scale
     gb_parts : (P, K) float64, accumulated into: sum_i w_i (p_i - y_i)
     loss_parts : (P, 2) float64, accumulated into: [sum_i w_i loss_i, sum_i w_i]
     """
+    K, d = W.shape
     weighted = w.shape[0] > 0
     gathered = rows.shape[0] > 0
+    nk = tiles.class_tile(K)
+    Kp = Z_parts.shape[1] - ROW_VECTORS
+    dp = A_parts.shape[2]
+    Wp = _padded_coefficients(W, scale, Kp, dp)
     for p in prange(bounds.shape[0] - 1):
         A = A_parts[p]
         Z = Z_parts[p]
+        A[:, d:] = 0.0
+        Gp = np.zeros((Kp, dp))
         ls = 0.0
         ws = 0.0
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
             nb = r1 - r0
-            if gathered:
-                _pack_index(X, rows, r0, r1, scale, A)
-            else:
-                _pack_range(X, r0, r1, scale, A)
-            _logits_block(A, nb, W, b, Z)
+            _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk)
             if multinomial:
-                l, s = _softmax_rows(Z, nb, y, w, weighted, rows, r0, gb_parts[p])
+                l, s = _softmax_rows(Z, nb, K, y, w, weighted, rows, r0, gb_parts[p])
             else:
                 l, s = _binary_rows(Z, nb, y, w, weighted, rows, r0, gb_parts[p])
             ls += l
             ws += s
             if want_grad:
-                _grad_block(A, nb, Z, G_parts[p])
+                tiles.grad_block(A, nb, Z, Gp, nk)
+        if want_grad:
+            _add_scaled(G_parts[p], Gp, scale)
         loss_parts[p, 0] += ls
         loss_parts[p, 1] += ws
 
 
-@pjit
-def binary_hessp(X, w, W, b, V, vb, scale, bounds, A_parts, Z_parts, U_parts, H_parts, hb_parts):
-    """Hessian-vector product of the summed binary cross-entropy, per part.
+@jit_exact
+def _hessian_rows(Z, U, nb, K, multinomial, w, weighted, rows, i0):
+    """U[:K, t] becomes w_t H_t u_t, the row's logit Hessian times the direction's logits.
 
-    With D = diag(w_i p_i (1 - p_i)) and u = X v + vb, accumulates ``H_parts[p] += Xᵀ D u``
-    (times ``scale``) and ``hb_parts[p] += sum_i D_ii u_i``.
+    Binary: H = p (1 - p). Multinomial: H = diag(p) - p pᵀ, so (H u)_k = p_k (u_k - pᵀu).
+    Z (logits) and U (direction logits) are (Kp + ROW_VECTORS, BLOCK), rows t in columns;
+    Z is overwritten with probabilities. ``rows`` as in ``_binary_rows``.
+    """
+    Kp = Z.shape[0] - ROW_VECTORS
+    wt = Z[Kp + 2]
+    _row_weights(nb, w, weighted, rows, i0, wt)
+    if not multinomial:
+        z = Z[0]
+        u = U[0]
+        for t in range(nb):
+            # p (1 - p) as sigmoid(z) sigmoid(-z) keeps full relative accuracy in the tails
+            u[t] = wt[t] * (sigmoid(z[t]) * sigmoid(-z[t])) * u[t]
+        return
+    m = Z[Kp]
+    s = Z[Kp + 1]
+    pu = Z[Kp + 3]
+    for t in range(nb):
+        m[t] = Z[0, t]
+    for k in range(1, K):
+        for t in range(nb):
+            m[t] = max(m[t], Z[k, t])
+    for k in range(K):
+        zk = Z[k]
+        for t in range(nb):
+            zk[t] = exp_nonpositive(zk[t] - m[t])
+    for t in range(nb):
+        s[t] = Z[0, t]
+    for k in range(1, K):
+        for t in range(nb):
+            s[t] += Z[k, t]
+    for t in range(nb):
+        s[t] = 1.0 / s[t]
+        pu[t] = 0.0
+    for k in range(K):
+        zk = Z[k]
+        uk = U[k]
+        for t in range(nb):
+            zk[t] *= s[t]
+            pu[t] += zk[t] * uk[t]
+    for k in range(K):
+        zk = Z[k]
+        uk = U[k]
+        for t in range(nb):
+            uk[t] = wt[t] * zk[t] * (uk[t] - pu[t])
+
+
+@pjit
+def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_parts,
+          H_parts, hb_parts):
+    """Hessian-vector product of the summed (weighted) cross-entropy, per part.
+
+    With u_i = scale * V x_i + vb the direction's logits and H_i the Hessian of row i's
+    loss in its logits, accumulates ``H_parts[p] += sum_i w_i (H_i u_i) ⊗ x_i * scale``
+    and ``hb_parts[p] += sum_i w_i H_i u_i``: the product of the data term's Hessian in
+    (W, b) with the direction (V, vb). One pass, the same blocks as ``loss_grad``.
 
     Parameters
     ----------
     X : (n, d) uint8, integer, float32 or float64
     w : (n,) float64 or empty
-    W, V : (1, d) float64 coefficients and direction; b, vb : (1,) float64
-    A_parts : (P, BLOCK, d), Z_parts and U_parts : (P, BLOCK, 1) float64 scratch
-    H_parts : (P, 1, d), hb_parts : (P, 1) float64, accumulated into
+    W, V : (K, d) float64 coefficients and direction; b, vb : (K,) float64
+    bounds : (P + 1,) int64 row ranges of the parts
+    multinomial : bool
+        Softmax cross-entropy when True, binary (K = 1) when False.
+    A_parts, Z_parts : float64 scratch of the shapes ``scratch_shapes(P, K, d)`` gives;
+        U_parts : float64 scratch shaped like Z_parts
+    H_parts : (P, K, d), hb_parts : (P, K) float64, accumulated into
     """
+    K, d = W.shape
     weighted = w.shape[0] > 0
+    nk = tiles.class_tile(K)
+    Kp = Z_parts.shape[1] - ROW_VECTORS
+    dp = A_parts.shape[2]
+    Wp = _padded_coefficients(W, scale, Kp, dp)
+    Vp = _padded_coefficients(V, scale, Kp, dp)
     for p in prange(bounds.shape[0] - 1):
         A = A_parts[p]
         Z = Z_parts[p]
         U = U_parts[p]
-        hb = 0.0
+        A[:, d:] = 0.0
+        Hp = np.zeros((Kp, dp))
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
             nb = r1 - r0
-            _pack_range(X, r0, r1, scale, A)
-            _logits_block(A, nb, W, b, Z)
-            _logits_block(A, nb, V, vb, U)
-            for t in range(nb):
-                wi = w[r0 + t] if weighted else 1.0
-                pr = sigmoid(Z[t, 0])
-                # p (1 - p) as sigmoid(z) sigmoid(-z) keeps full relative accuracy in the tails
-                q = sigmoid(-Z[t, 0])
-                U[t, 0] = wi * pr * q * U[t, 0]
-                hb += U[t, 0]
-            for t in range(nb, min(U.shape[0], (nb + 7) & ~7)):
-                U[t, 0] = 0.0
-            _grad_block(A, nb, U, H_parts[p])
-        hb_parts[p, 0] += hb
+            _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
+            for k in range(Kp):
+                vk = vb[k] if k < K else 0.0
+                for t in range(min(U.shape[1], (nb + 7) & ~7)):
+                    U[k, t] = vk
+            tiles.logits_block(A, nb, Vp, U, nk)
+            _hessian_rows(Z, U, nb, K, multinomial, w, weighted, bounds[:0], r0)
+            for k in range(K):
+                hb_parts[p, k] += _sum4(U[k], nb)
+            tiles.grad_block(A, nb, U, Hp, nk)
+        _add_scaled(H_parts[p], Hp, scale)
 
 
 @pjit
-def logits(X, W, b, scale, bounds, A_parts, Z_out):
+def logits(X, W, b, scale, bounds, A_parts, Z_parts, Z_out):
     """Z_out[i, k] = scale * (X[i] · W[k]) + b[k]; each part writes only its own rows.
 
-    X : (n, d), W : (K, d) float64, b : (K,), A_parts : (P, BLOCK, d) float64 scratch,
-    Z_out : (n, K) float64.
+    X : (n, d), W : (K, d) float64, b : (K,), A_parts and Z_parts : float64 scratch of the
+    shapes ``scratch_shapes(P, K, d)`` gives, Z_out : (n, K) float64.
     """
+    K, d = W.shape
+    nk = tiles.class_tile(K)
+    Wp = _padded_coefficients(W, scale, Z_parts.shape[1] - ROW_VECTORS, A_parts.shape[2])
     for p in prange(bounds.shape[0] - 1):
         A = A_parts[p]
+        Z = Z_parts[p]
+        A[:, d:] = 0.0
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
-            nb = r1 - r0
-            _pack_range(X, r0, r1, scale, A)
-            if nb % 4 == 0:
-                _logits_block(A, nb, W, b, Z_out[r0:r1])
-            else:
-                # the tile writes whole groups of four rows; finish the tail in scratch
-                Zt = np.empty(((nb + 7) & ~7, W.shape[0]))
-                _logits_block(A, nb, W, b, Zt)
-                Z_out[r0:r1] = Zt[:nb]
+            _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
+            for t in range(r1 - r0):
+                for k in range(K):
+                    Z_out[r0 + t, k] = Z[k, t]
 
 
 @jit_exact
