@@ -447,7 +447,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_features_in_ : int
     n_iter_ : ndarray of shape (1,)
-        L-BFGS iterations or SGD epochs of the last ``fit``.
+        L-BFGS iterations (and Newton-CG steps, if any) or SGD epochs of the last ``fit``.
     loss_history_ : dict
         ``"train"``: objective per L-BFGS iteration, or mean training loss per SGD epoch
         (plus the penalty); ``"validation"``: mean validation loss per epoch (SGD with
