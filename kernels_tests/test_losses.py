@@ -114,7 +114,8 @@ def test_predict_proba_rows_sum_to_one(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
-# K = 3, 5, 7, 10, 11 take class tiles of 3, 5, 4 (padded to 8), 5, 4 (padded to 12); d = 800
+# K = 2, 3, 5, 7, 10, 11 take class tiles of 4 (padded to 4), 4, 5, 4 (padded to 8), 5, 4
+# (padded to 12); d = 800
 # spans several column chunks of the logits and whole and partial strips of the gradient
 @pytest.mark.parametrize("n,d,K", [(1, 5, 3), (7, 1, 1), (65, 13, 1), (130, 37, 10), (200, 9, 2),
                                    (129, 24, 5), (90, 16, 7), (70, 33, 11), (67, 800, 10)])
@@ -131,6 +132,36 @@ def test_loss_grad_matches_reference(rng, dtype, n, d, K, weighted):
         assert_allclose(got[1], ref[1], rtol=rtol)
         assert_allclose(got[2], ref[2], rtol=rtol, atol=1e-12 * np.abs(ref[2]).max())
         assert_allclose(got[3], ref[3], rtol=rtol, atol=1e-12 * max(1.0, np.abs(ref[3]).max()))
+
+
+# Each (dtype, layout) is a kernel specialisation to compile: the pairs cover reading in
+# place (C order uint8 and float32; float64 C order runs in most other tests), packing by
+# layout (Fortran order, a column slice with its own row stride) and packing by dtype
+# (int16).
+@pytest.mark.parametrize("dtype,layouts", [(np.uint8, ("C", "F", "column slice")),
+                                           (np.float32, ("C",)), (np.int16, ("C",))])
+@pytest.mark.parametrize("K", [1, 10])
+def test_rows_read_in_place_or_packed_agree_for_any_layout(rng, dtype, layouts, K):
+    """Blocks of C-ordered rows with a width of whole vectors are read in X itself; other
+    layouts and dtypes are packed first. Every layout and dtype gives the reference sums."""
+    n, d = 200, 32
+    if np.dtype(dtype).kind == "f":
+        base = rng.normal(size=(n, d + 8)).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        base = rng.integers(max(info.min, -1000), min(info.max, 1000), size=(n, d + 8)).astype(dtype)
+    scale = 1.0 / 255.0 if np.dtype(dtype).kind in "ui" else 1.0
+    _, y, w, W, b, _ = make_problem(rng, n, d, K, np.float64)
+    W = W * 0.05 / max(1.0, np.abs(base).max() * scale)
+    views = {"C": np.ascontiguousarray(base[:, :d]), "F": np.asfortranarray(base[:, :d]),
+             "column slice": base[:, 4:4 + d]}
+    for name in layouts:
+        X = views[name]
+        ref = naive.loss_grad(np.ascontiguousarray(X), y, w, W, b, scale, K > 1)
+        got = run_loss_grad(X, y, w, W, b, scale, K > 1, 2)
+        assert_allclose(got[0], ref[0], rtol=1e-12, err_msg=name)
+        assert_allclose(got[2], ref[2], rtol=1e-11, atol=1e-12 * np.abs(ref[2]).max(), err_msg=name)
+        assert_allclose(got[3], ref[3], rtol=1e-11, atol=1e-12 * np.abs(ref[3]).max(), err_msg=name)
 
 
 def test_loss_only_mode_and_gathered_rows(rng):

@@ -73,19 +73,39 @@ def data_ptr(context, builder, ty, val, elem):
 
 
 def element_ptr_2d(context, builder, ty, val, row, col):
-    """``&M[row, col]`` of a float64 matrix with unit column stride (any row stride)."""
+    """``&M[row, col]`` of a matrix whose columns are adjacent (any row stride)."""
     arr = context.make_array(ty)(context, builder, val)
     row_stride = cgutils.unpack_tuple(builder, arr.strides, 2)[0]
     i8 = ir.IntType(8)
     base = builder.gep(builder.bitcast(arr.data, i8.as_pointer()), [builder.mul(row, row_stride)])
-    return builder.gep(builder.bitcast(base, F64.as_pointer()), [col])
+    elem = context.get_data_type(ty.dtype)
+    return builder.gep(builder.bitcast(base, elem.as_pointer()), [col])
+
+
+def load_as_f64(builder, ptr, dtype, lanes=8):
+    """Load ``lanes`` adjacent elements of Numba type ``dtype`` at ``ptr`` as float64 lanes.
+
+    Integers convert exactly (up to 2**53), float32 widens exactly. No alignment is assumed.
+    """
+    vec_in = ir.VectorType(ptr.type.pointee, lanes)
+    value = builder.load(builder.bitcast(ptr, vec_in.as_pointer()), align=1)
+    vec_out = ir.VectorType(F64, lanes)
+    if isinstance(dtype, types.Float):
+        return value if dtype.bitwidth == 64 else builder.fpext(value, vec_out)
+    if dtype.signed:
+        return builder.sitofp(value, vec_out)
+    return builder.uitofp(value, vec_out)
+
+
+def row_stride_bytes(context, builder, ty, val):
+    """Row stride of a matrix in bytes."""
+    arr = context.make_array(ty)(context, builder, val)
+    return cgutils.unpack_tuple(builder, arr.strides, 2)[0]
 
 
 def row_stride_elements(context, builder, ty, val):
     """Row stride of a float64 matrix in elements."""
-    arr = context.make_array(ty)(context, builder, val)
-    row_stride = cgutils.unpack_tuple(builder, arr.strides, 2)[0]
-    return builder.sdiv(row_stride, ir.Constant(I64, 8))
+    return builder.sdiv(row_stride_bytes(context, builder, ty, val), ir.Constant(I64, 8))
 
 
 def horizontal_sum(builder, vec):

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 from numba import prange, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .._numba import FASTMATH, jit, pjit
 from . import tiles
@@ -308,13 +308,27 @@ def _padded_coefficients(W, scale, Kp, dp):
     return Wp
 
 
+def _in_place_view(X):
+    """X itself where the tiles may read it in place (C order; uint8, float32 or float64),
+    else an empty float64 matrix. A type-level choice: the tiles are compiled for these
+    dtypes only, and every other input goes through the packed float64 panel."""
+    raise NotImplementedError("only callable from compiled code")
+
+
+@overload(_in_place_view)
+def _in_place_view_impl(X):
+    if X.layout == "C" and X.dtype in (types.uint8, types.float32, types.float64):
+        return lambda X: X
+    return lambda X: np.empty((0, 0))
+
+
 @jit
 def _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk):
-    """Pack rows r0..r1 (of X, or of ``rows`` when gathered) into A and set Z to their logits."""
-    if gathered:
-        tiles.pack_gathered(X, rows, r0, r1, A)
-    else:
-        tiles.pack_rows(X, r0, r1, A)
+    """Set Z to the logits of rows r0..r1 (of X, or of ``rows`` when gathered).
+
+    Returns True when the tiles read the rows in X itself; otherwise the rows are packed
+    into A first. Either way the gradient is to be taken from the same place.
+    """
     nb = r1 - r0
     K = b.shape[0]
     n8 = min(Z.shape[1], (nb + 7) & ~7)
@@ -322,7 +336,38 @@ def _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk):
         bk = b[k] if k < K else 0.0
         for t in range(n8):
             Z[k, t] = bk
-    tiles.logits_block(A, nb, Wp, Z, nk)
+    Xv = _in_place_view(X)
+    if not gathered and Xv.shape[0] > 0 and tiles.reads_in_place(Xv, nb, nk):
+        tiles.logits_block(Xv, r0, nb, Wp, Z, nk)
+        return True
+    if gathered:
+        tiles.pack_gathered(X, rows, r0, r1, A)
+    else:
+        tiles.pack_rows(X, r0, r1, A)
+    tiles.logits_block(A, 0, nb, Wp, Z, nk)
+    return False
+
+
+@jit
+def _block_grad(X, r0, nb, in_place, A, R, G, nk):
+    """G += the residuals R of a block times its rows, read from where the logits were."""
+    if in_place:
+        tiles.grad_block(_in_place_view(X), r0, nb, R, G, nk)
+    else:
+        tiles.grad_block(A, 0, nb, R, G, nk)
+
+
+@jit
+def _start_part(A, d, Kp):
+    """Zero the padding columns of a part's panel; a zeroed (Kp, dp) gradient accumulator.
+
+    Serial helpers, called from the parallel loops: array expressions written there
+    directly would each become a nested parallel loop to compile.
+    """
+    for t in range(A.shape[0]):
+        for j in range(d, A.shape[1]):
+            A[t, j] = 0.0
+    return np.zeros((Kp, A.shape[1]))
 
 
 @jit
@@ -369,14 +414,13 @@ def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
     for p in prange(bounds.shape[0] - 1):
         A = A_parts[p]
         Z = Z_parts[p]
-        A[:, d:] = 0.0
-        Gp = np.zeros((Kp, dp))
+        Gp = _start_part(A, d, Kp)
         ls = 0.0
         ws = 0.0
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
             nb = r1 - r0
-            _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk)
+            in_place = _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk)
             if multinomial:
                 l, s = _softmax_rows(Z, nb, K, y, w, weighted, rows, r0, gb_parts[p])
             else:
@@ -384,7 +428,7 @@ def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
             ls += l
             ws += s
             if want_grad:
-                tiles.grad_block(A, nb, Z, Gp, nk)
+                _block_grad(X, r0, nb, in_place, A, Z, Gp, nk)
         if want_grad:
             _add_scaled(G_parts[p], Gp, scale)
         loss_parts[p, 0] += ls
@@ -475,21 +519,23 @@ def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_par
         A = A_parts[p]
         Z = Z_parts[p]
         U = U_parts[p]
-        A[:, d:] = 0.0
-        Hp = np.zeros((Kp, dp))
+        Hp = _start_part(A, d, Kp)
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
             nb = r1 - r0
-            _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
+            in_place = _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
             for k in range(Kp):
                 vk = vb[k] if k < K else 0.0
                 for t in range(min(U.shape[1], (nb + 7) & ~7)):
                     U[k, t] = vk
-            tiles.logits_block(A, nb, Vp, U, nk)
+            if in_place:
+                tiles.logits_block(_in_place_view(X), r0, nb, Vp, U, nk)
+            else:
+                tiles.logits_block(A, 0, nb, Vp, U, nk)
             _hessian_rows(Z, U, nb, K, multinomial, w, weighted, bounds[:0], r0)
             for k in range(K):
                 hb_parts[p, k] += _sum4(U[k], nb)
-            tiles.grad_block(A, nb, U, Hp, nk)
+            _block_grad(X, r0, nb, in_place, A, U, Hp, nk)
         _add_scaled(H_parts[p], Hp, scale)
 
 
@@ -506,7 +552,7 @@ def logits(X, W, b, scale, bounds, A_parts, Z_parts, Z_out):
     for p in prange(bounds.shape[0] - 1):
         A = A_parts[p]
         Z = Z_parts[p]
-        A[:, d:] = 0.0
+        _start_part(A, d, 0)
         for r0 in range(bounds[p], bounds[p + 1], BLOCK):
             r1 = min(r0 + BLOCK, bounds[p + 1])
             _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)

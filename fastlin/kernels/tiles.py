@@ -12,6 +12,10 @@ The micro-kernels are written in LLVM IR (see ``fastlin.kernels.ir``) with 512-b
 vectors; the auto-vectoriser splits them in two on CPUs tuned for 256-bit vectors and turns
 register tiles into dot products with a reduction per pair.
 
+The tiles read float64 panels, or the rows of X directly when they are laid out for it
+(``reads_in_place``): every dtype is converted to float64 as it is loaded, so uint8 pixels
+reach the multiply-adds without a packed copy.
+
 * Logits: an ``MR x nk`` tile of (row, class) dot products, vectors along the features:
   each step loads ``MR`` row vectors and ``nk`` coefficient vectors for ``MR * nk`` fused
   multiply-adds, and each sum is reduced across its lanes once per column chunk.
@@ -28,7 +32,7 @@ from numba.extending import intrinsic
 
 from .._numba import jit
 from .ir import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop, horizontal_sum,
-                 is_array, row_stride_elements, splat)
+                 is_array, load_as_f64, row_stride_bytes, row_stride_elements, splat)
 
 LANES = 8
 """float64 lanes of a vector; row widths are padded to a multiple of this."""
@@ -55,16 +59,25 @@ def _f64_matrices(*tys):
     return all(is_array(t, types.float64, 2) for t in tys)
 
 
+def _row_matrix(ty):
+    """Rows the tiles read: any real numeric 2-D array; its columns must be adjacent."""
+    return (isinstance(ty, types.Array) and ty.ndim == 2
+            and isinstance(ty.dtype, (types.Integer, types.Float)))
+
+
 def _make_logit_tile(MR, NK):
     @intrinsic
-    def tile(typingctx, A, i0, W, k0, j0, nvec, Z):
-        """Z[k0 + c, i0 + r] += sum_{j0 <= j < j0 + 8 nvec} A[i0 + r, j] W[k0 + c, j] (r < MR, c < NK)."""
-        if not _f64_matrices(A, W, Z):
+    def tile(typingctx, A, i0, W, k0, j0, nvec, Z, z0):
+        """Z[k0 + c, z0 + r] += sum_{j0 <= j < j0 + 8 nvec} A[i0 + r, j] W[k0 + c, j] (r < MR, c < NK).
+
+        A: any real dtype (converted to float64 as it is loaded), adjacent columns.
+        """
+        if not (_row_matrix(A) and _f64_matrices(W, Z)):
             return None
 
         def codegen(context, builder, sig, args):
-            A_ty, _, W_ty, _, _, _, Z_ty = sig.args
-            A_v, i0_v, W_v, k0_v, j0_v, n_v, Z_v = args
+            A_ty, _, W_ty, _, _, _, Z_ty, _ = sig.args
+            A_v, i0_v, W_v, k0_v, j0_v, n_v, Z_v, z0_v = args
             allow_512_bit(builder.function)
             fma = _fma(builder)
             a_rows = [element_ptr_2d(context, builder, A_ty, A_v, builder.add(i0_v, _const(r)), j0_v)
@@ -74,7 +87,7 @@ def _make_logit_tile(MR, NK):
 
             def step(k, accs):
                 off = builder.mul(k, _const(LANES))
-                av = [builder.load(_vec_ptr(builder, p, off), align=8) for p in a_rows]
+                av = [load_as_f64(builder, builder.gep(p, [off]), A_ty.dtype) for p in a_rows]
                 wv = [builder.load(_vec_ptr(builder, p, off), align=8) for p in w_rows]
                 return [builder.call(fma, [av[r], wv[c], accs[r * NK + c]])
                         for r in range(MR) for c in range(NK)]
@@ -83,37 +96,43 @@ def _make_logit_tile(MR, NK):
             for r in range(MR):
                 for c in range(NK):
                     p = element_ptr_2d(context, builder, Z_ty, Z_v, builder.add(k0_v, _const(c)),
-                                       builder.add(i0_v, _const(r)))
+                                       builder.add(z0_v, _const(r)))
                     builder.store(builder.fadd(builder.load(p), horizontal_sum(builder, sums[r * NK + c])), p)
             return context.get_dummy_value()
 
-        return types.void(A, i0, W, k0, j0, nvec, Z), codegen
+        return types.void(A, i0, W, k0, j0, nvec, Z, z0), codegen
 
     return tile
 
 
 def _make_grad_tile(NK, NV):
     @intrinsic
-    def tile(typingctx, A, R, n, G, k0, j0):
-        """G[k0 + c, j0 + 8 v + l] += sum_{i < n} R[k0 + c, i] A[i, j0 + 8 v + l], n >= 1."""
-        if not _f64_matrices(A, R, G):
+    def tile(typingctx, A, i0, R, n, G, k0, j0):
+        """G[k0 + c, j0 + 8 v + l] += sum_{i < n} R[k0 + c, i] A[i0 + i, j0 + 8 v + l], n >= 1.
+
+        A: any real dtype (converted to float64 as it is loaded), adjacent columns.
+        """
+        if not (_row_matrix(A) and _f64_matrices(R, G)):
             return None
 
         def codegen(context, builder, sig, args):
-            A_ty, R_ty, _, G_ty, _, _ = sig.args
-            A_v, R_v, n_v, G_v, k0_v, j0_v = args
+            A_ty, _, R_ty, _, G_ty, _, _ = sig.args
+            A_v, i0_v, R_v, n_v, G_v, k0_v, j0_v = args
             allow_512_bit(builder.function)
             fma = _fma(builder)
             zero = _const(0)
-            a0 = element_ptr_2d(context, builder, A_ty, A_v, zero, j0_v)
+            i8 = llir.IntType(8)
+            a0 = builder.bitcast(element_ptr_2d(context, builder, A_ty, A_v, i0_v, j0_v), i8.as_pointer())
             r0 = element_ptr_2d(context, builder, R_ty, R_v, k0_v, zero)
-            sa = row_stride_elements(context, builder, A_ty, A_v)
+            sa = row_stride_bytes(context, builder, A_ty, A_v)
             sr = row_stride_elements(context, builder, R_ty, R_v)
+            elem = context.get_data_type(A_ty.dtype).as_pointer()
 
             def step(i, accs):
-                a_row = builder.gep(a0, [builder.mul(i, sa)])
+                a_row = builder.bitcast(builder.gep(a0, [builder.mul(i, sa)]), elem)
                 r_col = builder.gep(r0, [i])
-                av = [builder.load(_vec_ptr(builder, a_row, _const(LANES * v)), align=8) for v in range(NV)]
+                av = [load_as_f64(builder, builder.gep(a_row, [_const(LANES * v)]), A_ty.dtype)
+                      for v in range(NV)]
                 rv = [splat(builder, builder.load(builder.gep(r_col, [builder.mul(sr, _const(c))])), V8F64)
                       for c in range(NK)]
                 return [builder.call(fma, [rv[c], av[v], accs[c * NV + v]])
@@ -127,34 +146,32 @@ def _make_grad_tile(NK, NV):
                     builder.store(builder.fadd(builder.load(p, align=8), sums[c * NV + v]), p, align=8)
             return context.get_dummy_value()
 
-        return types.void(A, R, n, G, k0, j0), codegen
+        return types.void(A, i0, R, n, G, k0, j0), codegen
 
     return tile
 
 
 # (rows, classes) of the logit tiles and (classes, vectors) of the gradient tiles, by nk
 _logit_1 = _make_logit_tile(8, 1)
-_logit_2 = _make_logit_tile(8, 2)
-_logit_3 = _make_logit_tile(4, 3)
 _logit_4 = _make_logit_tile(4, 4)
 _logit_5 = _make_logit_tile(4, 5)
 _grad_1 = _make_grad_tile(1, 8)
-_grad_2 = _make_grad_tile(2, 8)
-_grad_3 = _make_grad_tile(3, 6)
 _grad_4 = _make_grad_tile(4, 5)
 _grad_5 = _make_grad_tile(5, 4)
 _grad_1_tail = _make_grad_tile(1, 1)
-_grad_2_tail = _make_grad_tile(2, 1)
-_grad_3_tail = _make_grad_tile(3, 1)
 _grad_4_tail = _make_grad_tile(4, 1)
 _grad_5_tail = _make_grad_tile(5, 1)
 
 
 @jit
 def class_tile(K):
-    """Classes per tile for K classes: K itself up to 3, else 4 or 5, whichever pads less."""
-    if K <= 3:
-        return K
+    """Classes per tile for K classes: 1 for one logit, else 4 or 5, whichever pads less.
+
+    Each tile shape is code compiled into every kernel that uses the tiles, so there are
+    only three; two or three classes take a tile of four (one or two rows of zeros).
+    """
+    if K == 1:
+        return 1
     return 4 if -(-K // 4) * 4 < -(-K // 5) * 5 else 5
 
 
@@ -174,17 +191,19 @@ def padded_width(d):
 @jit
 def logit_rows(nk):
     """Rows of a logit tile: blocks are computed in groups of this many rows (8 or 4)."""
-    return 8 if nk <= 2 else 4
+    return 8 if nk == 1 else 4
 
 
 @jit
-def logits_block(A, nb, W, Z, nk):
-    """Z[k, i] += A[i] · W[k] for i < nb rounded up to ``logit_rows(nk)``, every k < Kp.
+def logits_block(A, i0, nb, W, Z, nk):
+    """Z[k, t] += A[i0 + t] · W[k] for t < nb rounded up to ``logit_rows(nk)``, every k < Kp.
 
-    A (BLOCK, dp), W (Kp, dp), Z (at least Kp, BLOCK) float64; rows of A past nb up to the
-    next multiple of 8 must be finite (zero).
+    A: the packed panel (BLOCK, dp) float64, or the rows of X themselves (any real dtype,
+    adjacent columns, width a multiple of 8, and the rounded-up rows present). W (Kp, dp),
+    Z (at least Kp, BLOCK) float64. Panel rows past nb up to the next multiple of 8 must be
+    finite (zero).
     """
-    nvec = A.shape[1] // LANES
+    nvec = W.shape[1] // LANES
     mr = logit_rows(nk)
     rows = -(-nb // mr) * mr
     n_chunks = -(-nvec // LOGIT_CHUNK)
@@ -193,53 +212,52 @@ def logits_block(A, nb, W, Z, nk):
         nv = min(per_chunk, nvec - c0)
         j0 = LANES * c0
         for k0 in range(0, W.shape[0], nk):
-            for i0 in range(0, rows, mr):
+            for t in range(0, rows, mr):
                 if nk == 5:
-                    _logit_5(A, i0, W, k0, j0, nv, Z)
+                    _logit_5(A, i0 + t, W, k0, j0, nv, Z, t)
                 elif nk == 4:
-                    _logit_4(A, i0, W, k0, j0, nv, Z)
-                elif nk == 3:
-                    _logit_3(A, i0, W, k0, j0, nv, Z)
-                elif nk == 2:
-                    _logit_2(A, i0, W, k0, j0, nv, Z)
+                    _logit_4(A, i0 + t, W, k0, j0, nv, Z, t)
                 else:
-                    _logit_1(A, i0, W, k0, j0, nv, Z)
+                    _logit_1(A, i0 + t, W, k0, j0, nv, Z, t)
 
 
 @jit
-def grad_block(A, nb, R, G, nk):
-    """G[k, :] += sum_{i < nb} R[k, i] A[i, :] for every k < Kp (nb >= 1).
+def grad_block(A, i0, nb, R, G, nk):
+    """G[k, :] += sum_{t < nb} R[k, t] A[i0 + t, :] for every k < Kp (nb >= 1).
 
-    A (BLOCK, dp), R (at least Kp, BLOCK), G (Kp, dp) float64.
+    A as in ``logits_block``; R (at least Kp, BLOCK), G (Kp, dp) float64.
     """
-    dp = A.shape[1]
-    nv = 4 if nk == 5 else 5 if nk == 4 else 6 if nk == 3 else 8
+    dp = G.shape[1]
+    nv = 4 if nk == 5 else 5 if nk == 4 else 8
     full = dp // (LANES * nv) * (LANES * nv)
     # column strips outermost: the strip of A (nb x 8 nv) stays in L1 across the classes
     for j0 in range(0, full, LANES * nv):
         for k0 in range(0, G.shape[0], nk):
             if nk == 5:
-                _grad_5(A, R, nb, G, k0, j0)
+                _grad_5(A, i0, R, nb, G, k0, j0)
             elif nk == 4:
-                _grad_4(A, R, nb, G, k0, j0)
-            elif nk == 3:
-                _grad_3(A, R, nb, G, k0, j0)
-            elif nk == 2:
-                _grad_2(A, R, nb, G, k0, j0)
+                _grad_4(A, i0, R, nb, G, k0, j0)
             else:
-                _grad_1(A, R, nb, G, k0, j0)
+                _grad_1(A, i0, R, nb, G, k0, j0)
     for j0 in range(full, dp, LANES):
         for k0 in range(0, G.shape[0], nk):
             if nk == 5:
-                _grad_5_tail(A, R, nb, G, k0, j0)
+                _grad_5_tail(A, i0, R, nb, G, k0, j0)
             elif nk == 4:
-                _grad_4_tail(A, R, nb, G, k0, j0)
-            elif nk == 3:
-                _grad_3_tail(A, R, nb, G, k0, j0)
-            elif nk == 2:
-                _grad_2_tail(A, R, nb, G, k0, j0)
+                _grad_4_tail(A, i0, R, nb, G, k0, j0)
             else:
-                _grad_1_tail(A, R, nb, G, k0, j0)
+                _grad_1_tail(A, i0, R, nb, G, k0, j0)
+
+
+@jit
+def reads_in_place(X, nb, nk):
+    """Whether the tiles can read a block of ``nb`` rows of X where it is, without packing.
+
+    Needs adjacent columns, a width of whole vectors (the padding columns would be the
+    next row's values, and past the last row outside X) and whole row tiles.
+    """
+    return (X.strides[1] == X.itemsize and X.shape[1] % LANES == 0
+            and nb % logit_rows(nk) == 0)
 
 
 @jit
