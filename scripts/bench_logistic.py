@@ -15,6 +15,8 @@ each figure is the best of ``--repeats`` runs, so a busy machine slows both side
 3. One fused loss + gradient pass against the NumPy expression it replaces (given the
    float64 array, and including the ``X / 255`` it needs on uint8 pixels), on all threads
    and on one thread each; fastlin reads the uint8 pixels, and once more the float64 array.
+   The sides take turns over several rounds, so slow spells of a shared machine fall on
+   both.
 
 Usage: python scripts/bench_logistic.py [--repeats 3] [--mnist DIR]
 """
@@ -58,6 +60,20 @@ def best_of(fn, repeats):
         out = fn()
         times.append(time.perf_counter() - t)
     return min(times), out
+
+
+def interleaved(fns, rounds, per_round):
+    """Best time of each function over ``rounds`` rounds that take the functions in turn.
+
+    Returns ({name: seconds}, {name: last result}).
+    """
+    best = {name: np.inf for name in fns}
+    out = {}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t, out[name] = best_of(fn, per_round)
+            best[name] = min(best[name], t)
+    return best, out
 
 
 def objective(Xf, y, coef, intercept, C=1.0):
@@ -162,24 +178,30 @@ def main():
     def fused():
         return LossGradState(W, b, True, 1 / 255).update(Xtr, ytr).finalize()
 
-    t_np, ref = best_of(lambda: numpy_loss_grad(Xtr_f, Y, W, b), 5 * r)
-    t_np_cast, _ = best_of(lambda: numpy_loss_grad(Xtr / 255.0, Y, W, b), 5 * r)
-    t_fused, got = best_of(fused, 5 * r)
-    t_fused64, got64 = best_of(lambda: LossGradState(W, b, True).update(Xtr_f, ytr).finalize(), 5 * r)
+    # The pass takes milliseconds, so machine noise moves single figures a lot: the sides
+    # are timed in interleaved rounds (settling between them) and each keeps its best.
+    from threadpoolctl import threadpool_limits
+
+    fns = {
+        "numpy": lambda: numpy_loss_grad(Xtr_f, Y, W, b),
+        "numpy with X / 255": lambda: numpy_loss_grad(Xtr / 255.0, Y, W, b),
+        "fastlin": fused,
+        "fastlin float64": lambda: LossGradState(W, b, True).update(Xtr_f, ytr).finalize(),
+    }
+    best, out = interleaved(fns, rounds=4 * r, per_round=5)
+    ref, got, got64 = out["numpy"], out["fastlin"], out["fastlin float64"]
     err = max(np.abs(g[2] - ref[1]).max() for g in (got, got64)) / np.abs(ref[1]).max()
     print(f"fused pass: loss rel. error {abs(got[0] - ref[0]) / ref[0]:.1e}, "
           f"gradient rel. error {err:.1e}")
-    rows.append(("loss+grad pass vs NumPy (float64 X given)", t_np, t_fused, 3.0))
-    rows.append(("loss+grad pass vs NumPy (incl. X / 255)", t_np_cast, t_fused, None))
-    rows.append(("  same, fastlin also given float64 X", t_np, t_fused64, None))
+    rows.append(("loss+grad pass vs NumPy (float64 X given)", best["numpy"], best["fastlin"], 3.0))
+    rows.append(("loss+grad pass vs NumPy (incl. X / 255)", best["numpy with X / 255"],
+                 best["fastlin"], None))
+    rows.append(("  same, fastlin also given float64 X", best["numpy"], best["fastlin float64"], None))
     # the same work on one core each (no BLAS or kernel threads): the arithmetic alone,
     # without the effect of how either side's threads fare on a shared machine
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(1), fastlin.threads(1):
-        t_np1, _ = best_of(lambda: numpy_loss_grad(Xtr_f, Y, W, b), 5 * r)
-        t_fused1, _ = best_of(fused, 5 * r)
-    rows.append(("  same, 1 thread each (float64 X given)", t_np1, t_fused1, None))
+        best1, _ = interleaved({"numpy": fns["numpy"], "fastlin": fused}, rounds=2 * r, per_round=5)
+    rows.append(("  same, 1 thread each (float64 X given)", best1["numpy"], best1["fastlin"], None))
 
     # ---- table -----------------------------------------------------------------------
     print()
