@@ -38,6 +38,11 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._numba import jit, pjit
+from .ir_helpers import allow_512_bit as _allow_512_bit
+from .ir_helpers import data_ptr as _data_ptr
+from .ir_helpers import emit_tile_loop as _emit_tile_loop
+from .ir_helpers import is_array as _is_array
+from .ir_helpers import splat as _splat
 
 BLOCK = 256
 """Row granularity of ``bounds`` and rows per float64 panel (a 256 x 800 float64 panel
@@ -59,60 +64,6 @@ when their non-zero entries are few enough (see ``_gram_few_rows``)."""
 
 # --------------------------------------------------------------------------------------
 # Micro-kernels in LLVM IR
-
-
-def _allow_512_bit(fn):
-    # Recent x86 CPUs are tuned with prefer-256-bit, under which LLVM splits 512-bit
-    # vectors in two. This per-function attribute makes them legal here only, so the
-    # tiles use zmm registers without touching how any other code is compiled (a global
-    # NUMBA_CPU_FEATURES="-prefer-256-bit" would change every Numba function in the
-    # process). llvmlite validates only keyword attributes, so the key="value" form is
-    # added to the underlying set and printed verbatim into the IR. Without AVX-512
-    # the attribute is ignored and the vectors are split.
-    set.add(fn.attributes, '"min-legal-vector-width"="512"')
-
-
-def _is_array(ty, dtype, ndim):
-    return isinstance(ty, types.Array) and ty.dtype == dtype and ty.ndim == ndim and ty.layout == "C"
-
-
-def _splat(builder, value, vec_type):
-    undef = ir.Constant(vec_type, ir.Undefined)
-    one = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
-    mask = ir.Constant(ir.VectorType(ir.IntType(32), vec_type.count), [0] * vec_type.count)
-    return builder.shuffle_vector(one, undef, mask)
-
-
-def _emit_tile_loop(builder, n_steps, acc_type, n_acc, step):
-    """Emit ``for k in range(n_steps)`` (n_steps >= 1) carrying ``n_acc`` vector sums.
-
-    ``step(k, accs) -> new accs`` emits one iteration. Returns the final sums.
-    """
-    i64 = ir.IntType(64)
-    entry = builder.basic_block
-    loop = builder.append_basic_block("tile.loop")
-    done = builder.append_basic_block("tile.done")
-    builder.branch(loop)
-    builder.position_at_end(loop)
-    k = builder.phi(i64)
-    k.add_incoming(ir.Constant(i64, 0), entry)
-    accs = []
-    for _ in range(n_acc):
-        phi = builder.phi(acc_type)
-        phi.add_incoming(ir.Constant(acc_type, None), entry)
-        accs.append(phi)
-    new = step(k, accs)
-    k_next = builder.add(k, ir.Constant(i64, 1))
-    k.add_incoming(k_next, builder.basic_block)
-    for phi, value in zip(accs, new):
-        phi.add_incoming(value, builder.basic_block)
-    builder.cbranch(builder.icmp_signed("<", k_next, n_steps), loop, done)
-    builder.position_at_end(done)
-    return new
-
-
-def _data_ptr(context, builder, ty, val, elem):
-    return builder.bitcast(context.make_array(ty)(context, builder, val).data, elem.as_pointer())
 
 
 def _u8_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n4):

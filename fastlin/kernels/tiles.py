@@ -8,7 +8,7 @@ count rounded up to a multiple of 8 (the padding is zero); coefficients ``W`` an
 class, ``Z[k, i]`` and ``R[k, i]`` of shape (Kp, BLOCK), so that the row-wise numerics
 that follow run along contiguous rows of the block and vectorise.
 
-The micro-kernels are written in LLVM IR (see ``fastlin.kernels.ir``) with 512-bit
+The micro-kernels are written in LLVM IR (see ``fastlin.kernels.ir_helpers``) with 512-bit
 vectors; the auto-vectoriser splits them in two on CPUs tuned for 256-bit vectors and turns
 register tiles into dot products with a reduction per pair.
 
@@ -31,7 +31,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._numba import jit
-from .ir import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop, horizontal_sum,
+from .ir_helpers import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop, horizontal_sum,
                  is_array, load_as_f64, row_stride_bytes, row_stride_elements, splat)
 
 LANES = 8
