@@ -92,4 +92,6 @@ def _newton_cg(fun, hessp, theta, f, g, tol, callback):
         steps += 1
         if callback is not None:
             callback(f)
+        if np.linalg.norm(g) > 0.5 * g_norm:
+            break  # the gradient has reached its rounding floor: more steps would not help
     return theta, f, steps

@@ -51,3 +51,17 @@ def test_no_newton_steps_after_max_iter_or_at_tolerance(rng):
     x, _, _ = optim.minimize(fun, counting, np.zeros(10), max_iter=500, tol=1e-6, memory=10)
     assert not calls  # L-BFGS met the tolerance by itself
     assert np.abs(fun(x)[1]).max() <= 1e-6
+
+
+def test_unreachable_tolerance_stops_at_the_rounding_floor(rng):
+    fun, hessp, x_star = _quadratic(rng, 30, 1e3, offset=1e8)
+    calls = []
+
+    def counting(x, v):
+        calls.append(1)
+        return hessp(x, v)
+
+    x, _, _ = optim.minimize(fun, counting, np.zeros(30), max_iter=1000, tol=1e-300, memory=10)
+    # a few Newton steps reach the floor and the loop stops instead of using all its steps
+    assert len(calls) <= 4 * optim.CG_ITERATIONS
+    np.testing.assert_allclose(x, x_star, rtol=0, atol=1e-9)

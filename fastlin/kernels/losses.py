@@ -1,15 +1,20 @@
 """Fused logits, cross-entropy loss and gradient for binary and multinomial logistic models.
 
-One pass per block of ``BLOCK`` rows: the rows are copied (as float64) into a per-part
-scratch panel, the logits of the block are computed from the panel, the loss and the
-residuals ``w_i * (p_i - y_i)`` are formed row by row, and the residuals are folded
-straight back into the gradient while the panel is still in cache. X is read from memory
-once per evaluation, whatever its dtype; uint8 pixels are converted block by block and
-never need a float copy of the whole matrix.
+One pass per block of ``BLOCK`` rows: the logits of the block are computed, the loss and
+the residuals ``w_i * (p_i - y_i)`` are formed row by row, and the residuals are folded
+straight back into the gradient while the block is still in cache. X is read from memory
+once per evaluation, whatever its dtype. The products are the register tiles of
+``fastlin.kernels.tiles``: C-ordered uint8, float32 and float64 rows whose width is a whole
+number of vectors are read where they are (uint8 pixels converted as they are loaded, so
+they never need a float copy); other inputs are copied block by block into a per-part
+float64 panel first.
 
-The products are the register tiles of ``fastlin.kernels.tiles``, on copies of W and G
-padded to whole tiles. ``scale`` is folded into that copy of W (``(s x) · w = x · (s w)``)
-and applied once to each part's gradient, so the panel holds the values of X unscaled.
+The tiles work on copies of W and G padded to whole tiles. ``scale`` is folded into that
+copy of W (``(s x) · w = x · (s w)``) and applied once to each part's gradient, so rows
+are read unscaled. Logits sit class by class (``Z[k, t]`` for block row t), so the
+row-wise numerics run along contiguous rows and vectorise: ``exp_nonpositive`` and
+``log_normal`` stand in for ``math.exp`` and ``math.log``, library calls LLVM cannot
+vectorise.
 
 Numerics. Binary: ``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)`` and a sigmoid that only ever
 exponentiates a non-positive number. Multinomial: log-sum-exp with the row maximum
@@ -35,8 +40,11 @@ from . import tiles
 jit_exact = jit(fastmath=set(FASTMATH - {"reassoc"}))
 
 BLOCK = 64
-"""Rows per packed block: 64 rows of 784 float64 pixels (400 kB) stay in L2."""
+"""Rows per block: 64 rows of 784 float64 pixels (400 kB) stay in L2."""
 
+ROW_VECTORS = 4
+"""Per-row working vectors kept under the logits in Z scratch (row maxima, sums, weights,
+true-class logits)."""
 
 
 def scratch_shapes(n_parts, n_out, n_features):
@@ -49,11 +57,6 @@ def scratch_shapes(n_parts, n_out, n_features):
     """
     return ((n_parts, BLOCK, int(tiles.padded_width(n_features))),
             (n_parts, int(tiles.padded_classes(n_out)) + ROW_VECTORS, BLOCK))
-
-
-ROW_VECTORS = 4
-"""Per-row working vectors kept under the logits in Z scratch (row maxima, sums, weights,
-true-class logits)."""
 
 
 # ---------------------------------------------------------------------------------------

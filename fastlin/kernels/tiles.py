@@ -1,4 +1,4 @@
-"""Register-tiled float64 products of a packed row block: logits ``Z = A Wᵀ`` and gradient
+"""Register-tiled float64 products of a block of rows: logits ``Z = A Wᵀ`` and gradient
 ``G += Rᵀ A``, the two products of every logistic loss/gradient pass.
 
 Shapes: a block ``A`` (BLOCK, dp) holds float64 rows whose width ``dp`` is the feature
@@ -31,8 +31,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._numba import jit
-from .ir_helpers import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop, horizontal_sum,
-                 is_array, load_as_f64, row_stride_bytes, row_stride_elements, splat)
+from .ir_helpers import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop,
+                         horizontal_sum, is_array, load_as_f64, row_stride_bytes,
+                         row_stride_elements, splat)
 
 LANES = 8
 """float64 lanes of a vector; row widths are padded to a multiple of this."""
