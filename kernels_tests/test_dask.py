@@ -21,7 +21,7 @@ distributed = pytest.importorskip("distributed")
 
 import fastlin  # noqa: E402
 import fastlin.dask as fd  # noqa: E402
-from fastlin.logistic import LogisticRegression, LossGradState, _encode  # noqa: E402
+from fastlin.logistic import LogisticRegression, LossGradState, _encode, hessp_sums  # noqa: E402
 from fastlin.preprocessing import StandardScaler  # noqa: E402
 from fastlin.stats import GramStats  # noqa: E402
 
@@ -222,6 +222,30 @@ def test_logistic_binary_sync_scheduler(rng):
     np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-10, atol=1e-10 * scale)
     np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10 * scale)
     np.testing.assert_array_equal(pred, ref.predict(X))
+
+
+@pytest.mark.parametrize("fit_b", [True, False])
+def test_hessian_products_sum_over_blocks(rng, fit_b):
+    """The Newton-CG finish's distributed Hessian-vector product equals the in-memory one
+    (Dask's in-process scheduler: the same block and merge code as on the cluster)."""
+    import dask
+
+    n, d, K = 1300, 7, 3
+    X = rng.standard_normal((n, d))
+    w = rng.uniform(0.5, 1.5, n)
+    W, V = rng.standard_normal((2, K, d))
+    b, vb = (rng.standard_normal((2, K)) if fit_b else np.zeros((2, K)))
+    ref = hessp_sums(X, w, W, b, V, vb, True)
+    blocks = (da.from_array(X, chunks=(400, -1)), da.zeros(n, chunks=400, dtype=np.int64),
+              da.from_array(w, chunks=400))
+    theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
+    with dask.config.set(scheduler="sync"):
+        got = fd._reduce(fd._hessp_block, blocks, fd._merge_pairs, split_every=2,
+                         kernel_threads=None, compute=True,
+                         extra=(theta_v, K, d, fit_b, True, 1.0))
+    # sums of the same rows in another grouping: rounding only
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-12, atol=1e-12 * np.abs(ref[0]).max())
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-12 * np.abs(ref[1]).max())
 
 
 def test_unknown_chunk_sizes(client, rng):
