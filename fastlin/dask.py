@@ -585,26 +585,13 @@ def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
     return hessp_sums(as_2d_array(X), w, W, b, V, vb, multinomial, x_scale)
 
 
-def _merge_pairs(*parts):
-    first = parts[0][0].copy()
-    second = parts[0][1].copy()
+def _merge_sums(*parts):
+    """Element-wise sum of equal-shaped tuples of numbers and arrays (inputs unchanged)."""
+    total = [np.copy(v) if isinstance(v, np.ndarray) else v for v in parts[0]]
     for p in parts[1:]:
-        first += p[0]
-        second += p[1]
-    return first, second
-
-
-def _merge_loss_grad(*parts):
-    loss = parts[0][0]
-    wsum = parts[0][1]
-    gW = parts[0][2].copy()
-    gb = parts[0][3].copy()
-    for p in parts[1:]:
-        loss += p[0]
-        wsum += p[1]
-        gW += p[2]
-        gb += p[3]
-    return loss, wsum, gW, gb
+        for i, v in enumerate(p):
+            total[i] += v
+    return tuple(total)
 
 
 def _broadcast(value):
@@ -622,7 +609,7 @@ def _broadcast(value):
 
 def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
     from . import optim
-    from .logistic import objective_hessp
+    from .logistic import objective_fun, objective_hessp
 
     dask, _ = _dask()
     model._check_params()
@@ -668,26 +655,18 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
         W0[:] = model.coef_
         b0[:] = model.intercept_
     fit_b = bool(model.fit_intercept)
-    inv_C = 0.0 if math.isinf(model.C) else 1.0 / float(model.C)
-    inv_sw = 1.0 / sw_sum
     x_scale = float(model.x_scale)
 
-    def fun(theta):
-        W = theta[: K * d].reshape(K, d)
+    def data_term(theta, W, b):
         shared = _broadcast(np.array(theta, dtype=np.float64))
-        loss, _, gW, gb = _reduce(_loss_grad_block, blocks, _merge_loss_grad,
+        loss, _, gW, gb = _reduce(_loss_grad_block, blocks, _merge_sums,
                                   compute=True, extra=(shared, K, d, fit_b, multinomial, x_scale),
                                   groups=groups, **opts)
-        f = (loss + 0.5 * inv_C * float(W.ravel() @ W.ravel())) * inv_sw
-        g = np.empty_like(theta)
-        g[: K * d] = ((gW + inv_C * W) * inv_sw).ravel()
-        if fit_b:
-            g[K * d:] = gb * inv_sw
-        return f, g
+        return loss, gW, gb
 
     def data_hessp(W, b, V, vb):
         theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
-        return _reduce(_hessp_block, blocks, _merge_pairs, compute=True,
+        return _reduce(_hessp_block, blocks, _merge_sums, compute=True,
                        extra=(_broadcast(theta_v), K, d, fit_b, multinomial, x_scale),
                        groups=groups, **opts)
 
@@ -695,7 +674,8 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
     theta0 = np.concatenate([W0.ravel(), b0]) if fit_b else W0.ravel().copy()
     history = []
     theta, fval, n_iter = optim.minimize(
-        fun, objective_hessp(data_hessp, K, d, model.C, sw_sum, fit_b), theta0,
+        objective_fun(data_term, K, d, model.C, sw_sum, fit_b),
+        objective_hessp(data_hessp, K, d, model.C, sw_sum, fit_b), theta0,
         max_iter=model.max_iter, tol=float(model.tol if model.tol is not None else 0.0),
         memory=model.lbfgs_memory, callback=history.append)
     W = theta[: K * d].reshape(K, d).copy()

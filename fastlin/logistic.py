@@ -21,6 +21,7 @@ Inputs of any supported dtype (uint8, integer, float32, float64) are read as the
 need a float copy.
 """
 
+import contextlib
 import math
 import numbers
 
@@ -234,6 +235,25 @@ class _Scratch:
         self.loss[:n_parts] = 0.0
 
 
+@contextlib.contextmanager
+def _parts(scratch, m, step):
+    """Row ranges for a parallel kernel over m rows, with zeroed scratch for them.
+
+    Yields (bounds, P, scratch). A few parts per thread, handed out one at a time: a
+    thread that the OS descheduled on a busy machine delays one small part, not half of
+    the pass. The parts depend only on the thread count, so the sums stay deterministic.
+    """
+    bounds = row_ranges(m, _PARTS_PER_THREAD * n_threads(), step)
+    P = bounds.shape[0] - 1
+    s = scratch.get(P)
+    s.zero(P)
+    old = numba.set_parallel_chunksize(1)
+    try:
+        yield bounds, P, s
+    finally:
+        numba.set_parallel_chunksize(old)
+
+
 class LossGradState:
     """Mergeable sums of a logistic model's loss and gradient over rows.
 
@@ -278,21 +298,10 @@ class LossGradState:
         m = X.shape[0] if rows is None else rows.shape[0]
         if m == 0:
             return self
-        # A few parts per thread, handed out one at a time: a thread that the OS
-        # descheduled on a busy machine delays one small part, not half of the pass. The
-        # parts depend only on the thread count, so the sums stay deterministic.
-        bounds = row_ranges(m, _PARTS_PER_THREAD * n_threads(),
-                            8 if rows is not None else _losses.BLOCK)
-        P = bounds.shape[0] - 1
-        s = self._scratch.get(P)
-        s.zero(P)
-        old = numba.set_parallel_chunksize(1)
-        try:
+        with _parts(self._scratch, m, 8 if rows is not None else _losses.BLOCK) as (bounds, P, s):
             _losses.loss_grad(X, y_idx, w, r, self.W, self.b, self.x_scale, bounds,
                               self.multinomial, self.want_grad,
                               s.A, s.Z, s.G, s.gb, s.loss)
-        finally:
-            numba.set_parallel_chunksize(old)
         self.loss_sum += float(s.loss[:P, 0].sum())
         self.weight_sum += float(s.loss[:P, 1].sum())
         if self.want_grad:
@@ -334,22 +343,41 @@ def hessp_sums(X, sample_weight, W, b, V, vb, multinomial, x_scale=1.0, _scratch
     n = X.shape[0]
     if n == 0:
         return HV, hvb
-    bounds = row_ranges(n, _PARTS_PER_THREAD * n_threads(), _losses.BLOCK)
-    P = bounds.shape[0] - 1
-    s = (_scratch if _scratch is not None else _Scratch(d, K)).get(P)
-    s.zero(P)
-    old = numba.set_parallel_chunksize(1)
-    try:
+    scratch = _scratch if _scratch is not None else _Scratch(d, K)
+    with _parts(scratch, n, _losses.BLOCK) as (bounds, P, s):
         _losses.hessp(X, _EMPTY_F if sample_weight is None else sample_weight,
                       np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64),
                       np.ascontiguousarray(V, dtype=np.float64), np.ascontiguousarray(vb, dtype=np.float64),
                       float(x_scale), bounds, bool(multinomial), s.A, s.Z, s.U, s.G, s.gb)
-    finally:
-        numba.set_parallel_chunksize(old)
     for p in range(P):  # fixed order: same bits for the same thread count
         HV += s.G[p]
         hvb += s.gb[p]
     return HV, hvb
+
+
+def objective_fun(data_term, K, d, C, sw_sum, fit_intercept):
+    """The L-BFGS objective and its gradient, from the data term's sums.
+
+    ``data_term(theta, W, b) -> (loss_sum, grad_W, grad_b)`` sums the weighted
+    cross-entropy and its gradient over all rows; the objective adds ``||W||^2 / (2 C)``
+    and divides by ``sw_sum``. theta = [W.ravel(), b] (b only with an intercept, else 0).
+    """
+    inv_C = 0.0 if math.isinf(C) else 1.0 / float(C)
+    inv_sw = 1.0 / sw_sum
+    zero_b = np.zeros(K)
+
+    def fun(theta):
+        W = theta[: K * d].reshape(K, d)
+        b = theta[K * d:] if fit_intercept else zero_b
+        loss, gW, gb = data_term(theta, W, b)
+        f = (loss + 0.5 * inv_C * float(W.ravel() @ W.ravel())) * inv_sw
+        g = np.empty_like(theta)
+        g[: K * d] = ((gW + inv_C * W) * inv_sw).ravel()
+        if fit_intercept:
+            g[K * d:] = gb * inv_sw
+        return f, g
+
+    return fun
 
 
 def objective_hessp(data_term, K, d, C, sw_sum, fit_intercept):
@@ -593,27 +621,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _objective(self, data, multinomial, K, d):
         """f(theta) and its gradient; theta = [W.ravel(), b] (b only with an intercept)."""
-        inv_C = 0.0 if math.isinf(self.C) else 1.0 / float(self.C)
-        inv_sw = 1.0 / data.sw_sum
         scratch = _Scratch(d, K)
-        fit_b = bool(self.fit_intercept)
-        zero_b = np.zeros(K)
 
-        def fun(theta):
-            W = theta[: K * d].reshape(K, d)
-            b = theta[K * d:] if fit_b else zero_b
+        def data_term(theta, W, b):
             state = LossGradState(W, b, multinomial, data.scale, True, scratch)
             for _, X, yi, w in data:
                 state.update(X, yi, w if w.size else None)
             loss, _, gW, gb = state.finalize()
-            f = (loss + 0.5 * inv_C * float(W.ravel() @ W.ravel())) * inv_sw
-            g = np.empty_like(theta)
-            g[: K * d] = ((gW + inv_C * W) * inv_sw).ravel()
-            if fit_b:
-                g[K * d:] = gb * inv_sw
-            return f, g
+            return loss, gW, gb
 
-        return fun
+        return objective_fun(data_term, K, d, self.C, data.sw_sum, bool(self.fit_intercept))
 
     def _hessp(self, data, multinomial, K, d):
         """(theta, v) -> Hessian of the objective at theta times v."""

@@ -180,7 +180,7 @@ def test_logistic_loss_gradient_and_fit(client, rng):
         X, _encode(y, np.arange(3)), w).finalize()
     yi = yd.map_blocks(fd._encode_block, np.arange(3), dtype=np.int64)
     loss, wsum, gW, gb = fd._reduce(
-        fd._loss_grad_block, (Xd, yi, wd), fd._merge_loss_grad, split_every=3,
+        fd._loss_grad_block, (Xd, yi, wd), fd._merge_sums, split_every=3,
         kernel_threads=None, compute=True, extra=(theta, K, d, True, True, 1.0))
     np.testing.assert_allclose(loss, ref[0], rtol=1e-12)
     np.testing.assert_allclose(wsum, ref[1], rtol=1e-12)
@@ -240,7 +240,7 @@ def test_hessian_products_sum_over_blocks(rng, fit_b):
               da.from_array(w, chunks=400))
     theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
     with dask.config.set(scheduler="sync"):
-        got = fd._reduce(fd._hessp_block, blocks, fd._merge_pairs, split_every=2,
+        got = fd._reduce(fd._hessp_block, blocks, fd._merge_sums, split_every=2,
                          kernel_threads=None, compute=True,
                          extra=(theta_v, K, d, fit_b, True, 1.0))
     # sums of the same rows in another grouping: rounding only

@@ -242,23 +242,12 @@ def _binary_rows(Z, nb, y, w, weighted, rows, i0, gb):
 
 
 @jit_exact
-def _softmax_rows(Z, nb, K, y, w, weighted, rows, i0, gb):
-    """Multinomial cross-entropy of a block; Z[:K, t] becomes w_t (softmax(z_t) - onehot(y_t)).
-
-    Z is (Kp + ROW_VECTORS, BLOCK) with the logits of row t in column t. Every step runs
-    along the rows of the block, so it vectorises; per row the classes are taken in order.
-    Returns (weighted loss sum, weight sum); ``gb`` (K,) accumulates the residual sums.
-    Rows K..Kp of Z (padding) are left as they are (zero logits, zero residuals).
-    """
+def _exp_shifted(Z, nb, K):
+    """Z[:K, t] becomes exp(z_t - max z_t); returns (m, s): Z's rows holding each row's
+    maximum and the sum of its exponentials (classes taken in order)."""
     Kp = Z.shape[0] - ROW_VECTORS
     m = Z[Kp]
     s = Z[Kp + 1]
-    wt = Z[Kp + 2]
-    zc = Z[Kp + 3]
-    _row_weights(nb, w, weighted, rows, i0, wt)
-    for t in range(nb):
-        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
-        zc[t] = Z[y[r], t]
     for t in range(nb):
         m[t] = Z[0, t]
     for k in range(1, K):
@@ -275,6 +264,26 @@ def _softmax_rows(Z, nb, K, y, w, weighted, rows, i0, gb):
         zk = Z[k]
         for t in range(nb):
             s[t] += zk[t]
+    return m, s
+
+
+@jit_exact
+def _softmax_rows(Z, nb, K, y, w, weighted, rows, i0, gb):
+    """Multinomial cross-entropy of a block; Z[:K, t] becomes w_t (softmax(z_t) - onehot(y_t)).
+
+    Z is (Kp + ROW_VECTORS, BLOCK) with the logits of row t in column t. Every step runs
+    along the rows of the block, so it vectorises; per row the classes are taken in order.
+    Returns (weighted loss sum, weight sum); ``gb`` (K,) accumulates the residual sums.
+    Rows K..Kp of Z (padding) are left as they are (zero logits, zero residuals).
+    """
+    Kp = Z.shape[0] - ROW_VECTORS
+    wt = Z[Kp + 2]
+    zc = Z[Kp + 3]
+    _row_weights(nb, w, weighted, rows, i0, wt)
+    for t in range(nb):
+        r = rows[i0 + t] if rows.shape[0] > 0 else i0 + t
+        zc[t] = Z[y[r], t]
+    m, s = _exp_shifted(Z, nb, K)
     # log(s) - (z_c - m): the row maximum never enters as a large term that cancels
     for t in range(nb):
         zc[t] = wt[t] * (log_normal(s[t]) - (zc[t] - m[t]))
@@ -456,23 +465,8 @@ def _hessian_rows(Z, U, nb, K, multinomial, w, weighted, rows, i0):
             # p (1 - p) as sigmoid(z) sigmoid(-z) keeps full relative accuracy in the tails
             u[t] = wt[t] * (sigmoid(z[t]) * sigmoid(-z[t])) * u[t]
         return
-    m = Z[Kp]
-    s = Z[Kp + 1]
     pu = Z[Kp + 3]
-    for t in range(nb):
-        m[t] = Z[0, t]
-    for k in range(1, K):
-        for t in range(nb):
-            m[t] = max(m[t], Z[k, t])
-    for k in range(K):
-        zk = Z[k]
-        for t in range(nb):
-            zk[t] = exp_nonpositive(zk[t] - m[t])
-    for t in range(nb):
-        s[t] = Z[0, t]
-    for k in range(1, K):
-        for t in range(nb):
-            s[t] += Z[k, t]
+    _, s = _exp_shifted(Z, nb, K)
     for t in range(nb):
         s[t] = 1.0 / s[t]
         pu[t] = 0.0
