@@ -129,7 +129,8 @@ def condition_report(stats, fit_intercept=True, feature_names=None, qr_stats=Non
 
     C, _, _, _ = stats.centred(fit_intercept)
     diag = np.diag(C)
-    constant = (diag <= 64 * np.finfo(np.float64).eps * stats.xtx_diag) | (diag <= 0)
+    scale = stats.shifted_diag if fit_intercept else stats.xtx_diag
+    constant = (diag <= 64 * np.finfo(np.float64).eps * scale) | (diag <= 0)
     active = ~constant
     sd = np.sqrt(diag[active])
     Cs = C[np.ix_(active, active)] / sd[:, None] / sd[None, :]

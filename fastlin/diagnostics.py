@@ -170,12 +170,7 @@ def centred_gram(stats, fit_intercept=True):
     """
     if stats.x_sum is None or stats.sum_w <= 0:
         raise ValueError("the statistics hold no rows with positive weight")
-    C = stats.xtx
-    if not fit_intercept:
-        return C, np.zeros(stats.n_features)
-    x_mean = stats.x_sum / stats.sum_w
-    C -= np.outer(stats.x_sum, x_mean)
-    return 0.5 * (C + C.T), x_mean
+    return stats.centred_x(fit_intercept)
 
 
 def hat_factor(stats, alpha=0.0, fit_intercept=True):
@@ -198,7 +193,7 @@ def hat_factor(stats, alpha=0.0, fit_intercept=True):
     alpha = check_real_scalar(alpha, "alpha", 0.0)
     C, x_mean = centred_gram(stats, fit_intercept)
     diag = np.diag(C).copy()
-    raw_diag = np.diag(stats.xtx)
+    raw_diag = stats.shifted_diag if fit_intercept else stats.xtx_diag
     constant = (diag <= 64 * np.finfo(np.float64).eps * raw_diag) | (diag <= 0)
     active = np.flatnonzero(~constant).astype(np.int64)
     inv_w = 1.0 / stats.sum_w if fit_intercept else 0.0
@@ -1077,7 +1072,8 @@ def _check_conditioning(final, steps, source, chunk_rows):
     C, _ = centred_gram(stats, fit_intercept)
     d = C.shape[0]
     diag = np.diag(C)
-    constant = (diag <= 64 * np.finfo(np.float64).eps * np.diag(stats.xtx)) | (diag <= 0)
+    scale = stats.shifted_diag if fit_intercept else stats.xtx_diag
+    constant = (diag <= 64 * np.finfo(np.float64).eps * scale) | (diag <= 0)
     active = np.flatnonzero(~constant)
     details = {"n_features": d, "constant_columns": int(constant.sum()), "source": where}
     if active.size == 0:
@@ -1343,9 +1339,10 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
         QQ += Q.T @ Q
         QY += Q.T @ task.targets(yc)
         q_sum += Q.sum(axis=0)
-    arrays = lin.to_arrays()
-    arrays.update(
-        xtx=np.block([[lin.xtx, XQ], [XQ.T, QQ]]), xty=np.vstack([lin.xty, QY]),
+    # Raw (unshifted) sums, bordered: the baseline is a diagnostic, not a fit to keep.
+    arrays = dict(
+        n_rows=np.int64(lin.n_rows), sum_w=np.float64(lin.sum_w), y_sum=lin.y_sum,
+        yty=lin.yty, xtx=np.block([[lin.xtx, XQ], [XQ.T, QQ]]), xty=np.vstack([lin.xty, QY]),
         x_sum=np.concatenate([lin.x_sum, q_sum]), float32_only=np.bool_(False))
     quad = GramStats.from_arrays(arrays)
 

@@ -4,13 +4,15 @@ The estimators hold an accumulator (:class:`~fastlin.stats.GramStats`, or
 :class:`~fastlin.tsqr.QRStats` with ``solver="qr"``) and a solution; they never loop
 over rows. ``partial_fit`` on chunks gives the same model as ``fit`` on all rows.
 
-Solvers: "auto" accumulates the Gram statistics and solves by Cholesky when the
-standardised centred Gram is well conditioned (reciprocal condition number at least
-``fastlin.solve.RCOND_QR``). Otherwise, when the rows can be read again (``fit`` on
-arrays, ``fit_chunks`` on a ChunkSource), it makes a second pass with TSQR, which loses
-half as many digits; when they cannot (``partial_fit``, one-shot iterables) it keeps the
-Gram solution (minimum norm when singular) and says so in a warning. ``solver_`` records
-the route taken.
+Solvers: "auto" accumulates the Gram statistics and solves them (Cholesky, or the
+minimum-norm eigen route when singular; see :mod:`fastlin.solve`). When the conditioning
+leaves fewer digits than a least-squares solve would keep and the rows can be read again
+(``fit`` on arrays, ``fit_chunks`` on a ChunkSource), passes over the rows refine the
+solution (corrected semi-normal equations, :mod:`fastlin.refine`); when those do not
+converge, or the rank cannot be told from the Gram, a TSQR pass decides. When the rows
+cannot be read again (``partial_fit``, one-shot iterables) the Gram solution is kept and
+a warning says so. ``solver_`` records the route taken ("cholesky", "minimum_norm",
+either with "+refine", or "qr").
 """
 
 import numbers
@@ -20,15 +22,48 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .solve import RCOND_QR, SOLVERS, RankDeficientWarning, warn_rank
+from .refine import refine
+from .solve import SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
 from ._validation import as_2d_array, check_finite
 
 _PREDICT_ROWS = 8192
 
 
+class _Solved:
+    """A fitted attribute that triggers a pending solve when read (see ``partial_fit``)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        if obj.__dict__.get("_pending"):
+            obj._solve_pending()
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(obj).__name__!r} object has no attribute {self.name!r}") from None
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = value
+
+    def __delete__(self, obj):
+        obj.__dict__.pop(self.name, None)
+
+
 class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Shared machinery of LinearRegression and Ridge (alpha comes from the subclass)."""
+
+    coef_ = _Solved()
+    intercept_ = _Solved()
+    rank_ = _Solved()
+    solver_ = _Solved()
+    rcond_ = _Solved()
+    refinement_passes_ = _Solved()
+    constant_columns_ = _Solved()
 
     def _alpha(self):
         raise NotImplementedError
@@ -72,10 +107,12 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return GramStats()
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Fold one more chunk of rows into the model and re-solve.
+        """Fold one more chunk of rows into the model.
 
-        Validation happens before any state changes: a chunk that raises leaves the
-        fitted model exactly as it was.
+        The solve is deferred until a fitted attribute (``coef_``, ``intercept_``, ...) is
+        first read, or ``predict`` is called, so a stream of chunks costs the
+        accumulation alone. Validation happens before any state changes: a chunk that
+        raises leaves the fitted model exactly as it was.
         """
         self._check_params()
         y_1d = _is_1d(y)
@@ -90,9 +127,11 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 f"y is {'1-D' if y_1d else '2-D'} but earlier chunks had "
                 f"{'1-D' if self._y_1d else '2-D'} targets"
             )
-        new = stats.copy() if stats is not None else self._new_stats()
+        # update validates before it changes anything, so a bad chunk leaves the model
+        # (and its statistics) as they were; the solve waits until it is needed.
+        new = stats if stats is not None else self._new_stats()
         new.update(X, y, sample_weight)
-        self._commit(new, y_1d)
+        self._defer(new, y_1d)
         return self
 
     def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
@@ -200,39 +239,41 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """Solve, then (only then) replace the fitted attributes.
 
         ``rows``, when given, is a callable returning the rows again as (X, y, w) chunks:
-        "auto" uses it for a TSQR pass when the normal equations are not trustworthy.
+        "auto" uses it for refinement passes, or a TSQR pass, when the Gram solution
+        says it needs them (``LinearSolution.needs``).
         """
         alpha = self._alpha() if alpha is None else alpha
         if self.solver == "qr":
             sol = _qr_solution(stats, alpha, self.fit_intercept)
             float32_only = False
         else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", RankDeficientWarning)
-                solver = "auto" if self.solver == "auto" else self.solver
-                sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
-                                     solver=solver, warn=False)
-            for w in caught:  # anything else the solve warned about goes on
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
+                                 solver=self.solver, warn=False)
             float32_only = stats.float32_only
-            # NaN rcond (Cholesky not completed) counts as ill conditioned too.
-            needs_qr = sol.solver == "minimum_norm" or not sol.rcond >= RCOND_QR
-            if self.solver == "auto" and needs_qr and rows is not None:
-                from .tsqr import QRStats
+            auto = self.solver == "auto"
+            if auto and sol.needs and rows is not None:
+                converged = False
+                if sol.needs == "refine":
+                    sol, converged = refine(sol, stats, rows, alpha, self.fit_intercept)
+                if not converged:
+                    from .tsqr import QRStats
 
-                qr_stats = QRStats(centre=bool(self.fit_intercept))
-                for Xc, yc, wc in rows():
-                    qr_stats.update(Xc, yc, wc)
-                sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
-            elif sol.rank < stats.n_features:
+                    qr_stats = QRStats(centre=bool(self.fit_intercept))
+                    for Xc, yc, wc in rows():
+                        qr_stats.update(Xc, yc, wc)
+                    sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
+            if sol.solver != "qr" and sol.rank < stats.n_features:
                 warn_rank(sol.rank, stats.n_features, sol.constant_columns, sol.null_columns,
                           alpha, sol.solver)
-            if self.solver == "auto" and needs_qr and rows is None and sol.solver == "cholesky":
+            if auto and sol.needs:
+                what = ("its rank cannot be told from the Gram statistics"
+                        if sol.needs == "qr" else "coefficients may have lost digits")
                 warnings.warn(
                     f"the normal equations are ill conditioned (reciprocal condition number "
-                    f"{sol.rcond:.2g}): coefficients may have lost digits; the rows are not "
-                    "available for a QR pass here (partial_fit / one-pass iterable), so fit "
-                    "with solver='qr' or use Ridge", RankDeficientWarning, stacklevel=3)
+                    f"{sol.rcond:.2g}): {what}; the rows are not available for another pass "
+                    "here (partial_fit / one-pass iterable), so fit with solver='qr', fit on "
+                    "arrays or a chunk source, or use Ridge", RankDeficientWarning,
+                    stacklevel=3)
         dtype = np.float32 if float32_only else np.float64
         coef = sol.coef.astype(dtype)
         intercept = sol.intercept.astype(dtype)
@@ -242,6 +283,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             intercept = 0.0  # as scikit-learn sets it, for single and multiple targets
         elif y_1d:
             intercept = intercept[0]
+        self.__dict__.pop("_pending", None)
         self.stats_ = stats
         self._y_1d = y_1d
         self.coef_ = coef
@@ -249,9 +291,21 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.rank_ = sol.rank
         self.solver_ = sol.solver
         self.rcond_ = sol.rcond
+        self.refinement_passes_ = sol.refinement_passes
         self.constant_columns_ = sol.constant_columns
         self.n_features_in_ = _n_features(stats)
         self.n_samples_seen_ = _n_rows(stats)
+
+    def _defer(self, stats, y_1d):
+        """Record new statistics; the solve happens when a fitted attribute is read."""
+        self.stats_ = stats
+        self._y_1d = y_1d
+        self.n_features_in_ = _n_features(stats)
+        self.n_samples_seen_ = _n_rows(stats)
+        self._pending = True
+
+    def _solve_pending(self):
+        self._commit(self.stats_, self._y_1d)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) or (n_samples, n_targets).

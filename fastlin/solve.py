@@ -6,12 +6,25 @@ Belsley recommends) and not an artefact of column units. Columns that are consta
 (zero centred variance) have coefficient 0 in the minimum-norm solution and are set
 aside before factorising; this is what makes MNIST's always-zero border pixels cheap.
 
-Route "cholesky": the hand-written kernel factorises the standardised system and LAPACK's
-``dpocon`` estimates its reciprocal condition number. If the factorisation fails or the
-system is too ill conditioned to trust, the route "minimum_norm" takes over: an
-eigendecomposition of the (small, d x d) system, eigenvalues below a relative threshold
-treated as zero, giving the solution ``numpy.linalg.lstsq`` gives on the centred data,
-with a :class:`RankDeficientWarning` naming the numerical rank.
+The route, judged against the rounding level of the statistics (``relative_accuracy``:
+eps for exact byte statistics, more for float blocks):
+
+* "cholesky": LAPACK ``dpotrf`` on the standardised system (faster than a hand-written
+  factorisation at every size benchmarked, ``scripts/bench_cholesky.py``) and ``dpocon``
+  for its reciprocal condition number; taken when the factorisation succeeds and the
+  condition leaves the answer meaningful.
+* "minimum_norm": otherwise a rank-revealing (pivoted) Cholesky factorisation of the
+  same system, pivots at the rounding level of the statistics treated as zero, and the
+  solution's part along the null space removed: the solution ``numpy.linalg.lstsq``
+  gives on the centred data, with a :class:`RankDeficientWarning` naming the numerical
+  rank. (An eigendecomposition would judge the rank the same way at 15-20 times the
+  cost: 85 ms against 5 ms for d = 668.)
+
+Each solution says what it still needs (``LinearSolution.needs``): "refine" when the
+conditioning leaves fewer digits than a least-squares solve would keep, so that passes
+over the rows (corrected semi-normal equations, :mod:`fastlin.refine`) should follow;
+"qr" when the kept part is conditioned within ``GAP`` of the rounding level, so that
+the rank cannot be told from the Gram and a TSQR pass should decide.
 """
 
 import dataclasses
@@ -20,14 +33,21 @@ import warnings
 import numpy as np
 from scipy.linalg import lapack
 
-from .kernels import cholesky as _chol
-
-RCOND_MIN = 1e-10
-"""Below this reciprocal condition number (standardised system) Cholesky is not trusted."""
+RCOND_MIN = 1e-12
+"""Below this reciprocal condition number (standardised system) Cholesky is not trusted:
+its errors (about eps / rcond) would be too large for refinement passes to remove."""
 
 RCOND_QR = 1e-8
-"""Below this, "auto" re-solves by QR when the rows can be read again: the normal
-equations square the condition number and would keep fewer than ~8 digits."""
+"""Kept for callers that judged conditioning by it: the normal equations keep fewer than
+~8 digits below this."""
+
+REFINE_TOL = 1e-7
+"""Refine by passes over the rows when (statistics' rounding level) / rcond exceeds this:
+the normal equations alone would lose more than ~7 of the digits lstsq keeps."""
+
+GAP = 100.0
+"""A kept block conditioned within this factor of the rank cut-off means no clear gap
+between kept and dropped directions: "qr"."""
 
 SOLVERS = ("auto", "cholesky", "minimum_norm", "qr")
 
@@ -47,10 +67,11 @@ class LinearSolution:
     rank : int
         Numerical rank of the (centred, regularised) system.
     solver : str
-        The route taken: "cholesky" or "minimum_norm".
+        The route taken: "cholesky", "minimum_norm" or "qr"; refined solutions add
+        "+refine".
     rcond : float
-        Estimated reciprocal condition number of the standardised system (1-norm),
-        NaN when the Cholesky route was not completed.
+        Estimated reciprocal condition number of the standardised system (1-norm for
+        Cholesky, of the kept block for minimum norm).
     constant_columns : ndarray of int
         Indices of columns with zero centred variance (zero coefficient).
     null_columns : ndarray of int
@@ -60,6 +81,13 @@ class LinearSolution:
         Weighted coefficient of determination on the rows folded in.
     residual_variance : ndarray of shape (n_targets,)
         Weighted residual sum of squares over (sum of weights - rank - intercept).
+    needs : str
+        "" when the solution is final, "refine" or "qr" as the module docstring says.
+    correct : callable or None
+        ``correct(g)`` solves the same (factored) system for a right-hand side g of
+        shape (n_features, n_targets): the step of a refinement pass.
+    refinement_passes : int
+        Passes over the rows made to refine this solution.
     """
 
     coef: np.ndarray
@@ -71,6 +99,9 @@ class LinearSolution:
     null_columns: np.ndarray
     r2: np.ndarray
     residual_variance: np.ndarray
+    needs: str = ""
+    correct: object = None
+    refinement_passes: int = 0
 
 
 def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
@@ -103,10 +134,11 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
     C, Cxy, x_mean, y_mean = stats.centred(fit_intercept)
     d = C.shape[0]
+    rel = stats.relative_accuracy
     diag = np.diag(C).copy()
-    raw_diag = stats.xtx_diag
-    # A centred variance that is a rounding residue of the raw second moment is zero.
-    constant = diag <= 64 * np.finfo(np.float64).eps * raw_diag
+    # A centred variance that is a rounding residue of the (shifted) second moment is zero.
+    scale_diag = stats.shifted_diag if fit_intercept else stats.xtx_diag
+    constant = diag <= 64 * np.finfo(np.float64).eps * scale_diag
     constant |= diag <= 0
     active = np.flatnonzero(~constant)
 
@@ -115,60 +147,133 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
     route = "cholesky"
     rank = active.size
     null_columns = np.zeros(0, dtype=np.int64)
+    needs = ""
+    correct = None
     if active.size:
         A = C[np.ix_(active, active)]
         A[np.diag_indices_from(A)] += alpha
         B = Cxy[active]
-        beta = None
+        scale = 1.0 / np.sqrt(np.diag(A))
+        S = A * scale[:, None] * scale[None, :]
+        solve_std = None
         if solver in ("auto", "cholesky"):
-            beta, rcond, info = _cholesky_route(A, B)
-            if beta is None and solver == "cholesky":
+            solve_std, rcond, info = _cholesky(S, rel)
+            if solve_std is None and solver == "cholesky":
                 why = (f"leading minor of order {info} is not positive definite" if info
-                       else f"reciprocal condition number {rcond:.3g} < {RCOND_MIN:g}")
+                       else f"reciprocal condition number {rcond:.3g} is below "
+                            f"{_rcond_floor(rel):g}")
                 raise np.linalg.LinAlgError(f"Cholesky route failed: {why}; use solver='auto'")
-        if beta is None:
+        Q = None
+        if solve_std is None:
             route = "minimum_norm"
-            beta, rank, null_local = _minimum_norm(A, B)
+            solve_std, rank, null_local, rcond, grey, N = _pivoted(S, rel)
             null_columns = active[null_local]
-        coef[active] = beta
+            if grey:
+                needs = "qr"
+            if N.shape[1]:
+                # The rank is judged on the standardised system, but the minimum norm is
+                # that of the coefficients in the data's own units (lstsq's): remove the
+                # solution's part along the null space mapped back to those units.
+                Q = np.linalg.qr(N * scale[:, None])[0]
+        if not needs and rel / rcond > REFINE_TOL:
+            needs = "refine"
+
+        def correct(g, _solve=solve_std, _scale=scale, _active=active, _Q=Q):
+            out = np.zeros_like(g)
+            x = _solve(g[_active] * _scale[:, None]) * _scale[:, None]
+            if _Q is not None:
+                x -= _Q @ (_Q.T @ x)
+            out[_active] = x
+            return out
+
+        coef[active] = correct(Cxy)[active]
     if warn and rank < d:
         warn_rank(rank, d, np.flatnonzero(constant), null_columns, alpha, route)
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(Cxy.shape[1])
     r2, resid_var = _fit_quality(stats, C, Cxy, coef, rank, fit_intercept)
     return LinearSolution(coef.T.copy(), intercept, int(rank), route, rcond,
-                          np.flatnonzero(constant), null_columns, r2, resid_var)
+                          np.flatnonzero(constant), null_columns, r2, resid_var, needs, correct)
 
 
-def _cholesky_route(A, B):
-    """Solve A beta = B by Cholesky of the unit-diagonal scaled A; None when not trusted."""
-    scale = 1.0 / np.sqrt(np.diag(A))
-    S = A * scale[:, None] * scale[None, :]
-    L = np.ascontiguousarray(S)
-    info = _chol.cholesky_inplace(L)
+def _rcond_floor(rel):
+    """Smallest reciprocal condition number at which a Cholesky solve is still trusted
+    (and refinement, whose passes shrink the error by about rel / rcond, converges)."""
+    return max(RCOND_MIN, 1e3 * rel)
+
+
+def _cholesky(S, rel):
+    """LAPACK Cholesky of the unit-diagonal S; ``(solve, rcond, info)``, solve None when
+    the factorisation fails or S is too ill conditioned to trust."""
+    L, info = lapack.dpotrf(S, lower=1, clean=0, overwrite_a=0)
     if info != 0:
         return None, float("nan"), int(info)
     anorm = np.abs(S).sum(axis=0).max()
     rcond, lapack_info = lapack.dpocon(L, anorm, uplo="L")
-    if lapack_info != 0 or not rcond >= RCOND_MIN:
-        return None, float(rcond), 0
-    rhs = np.ascontiguousarray(B * scale[:, None])
-    _chol.cholesky_solve_inplace(L, rhs)
-    return rhs * scale[:, None], float(rcond), 0
+    rcond = float(rcond)
+    if lapack_info != 0 or not rcond >= _rcond_floor(rel):
+        return None, rcond, 0
+
+    def solve(B):
+        x, _ = lapack.dpotrs(L, np.asfortranarray(B), lower=1)
+        return x
+
+    return solve, rcond, 0
 
 
-def _minimum_norm(A, B):
-    """Minimum-norm solution of A beta = B for symmetric positive semi-definite A."""
-    evals, evecs = np.linalg.eigh(A)
-    top = max(float(evals[-1]), 0.0)
-    # Eigenvalues of a Gram matrix carry absolute error ~ eps * largest: below a small
-    # multiple of that they cannot be told from zero.
-    keep = evals > top * A.shape[0] * np.finfo(np.float64).eps * 8
-    V = evecs[:, keep]
-    beta = V @ ((V.T @ B) / evals[keep][:, None])
+def _pivoted(S, rel):
+    """Minimum-norm solve of S x = B for symmetric positive semi-definite, unit-diagonal S.
+
+    LAPACK's pivoted Cholesky (``dpstrf``) factors the largest well-determined set of
+    columns, stopping when every remaining Schur complement pivot is at most ``tol``, the
+    larger of the factorisation's rounding (8 d eps) and the statistics' own (30 rel).
+    The remaining columns are linear combinations of the kept ones: null-space basis
+    N = P [-S11⁻¹ S12; I]. A solve returns the basic solution (zero on the dropped
+    columns); the caller removes its part along N in the data's units.
+
+    Returns ``(solve, rank, null_local, rcond, grey, N)``: ``rcond`` is the reciprocal
+    condition estimate of the kept block, ``grey`` is True when it sits within ``GAP`` of
+    the cut-off or the dropped part is more than ``tol / GAP`` away from zero (either
+    way the rank cannot be told from the Gram).
+    """
+    k = S.shape[0]
+    tol = max(8 * k * np.finfo(np.float64).eps, 30 * rel)
+    c, piv, r, info = lapack.dpstrf(S, lower=1, tol=tol)
+    if info < 0:
+        raise np.linalg.LinAlgError(f"dpstrf failed (info={info})")
+    piv = piv - 1
+    r = int(r)
+    p1, p2 = piv[:r], piv[r:]
+    L = np.ascontiguousarray(np.tril(c[:r, :r]))
+    if r:
+        anorm = np.abs(S[np.ix_(p1, p1)]).sum(axis=0).max()
+        rcond = float(lapack.dpocon(L, anorm, uplo="L")[0])
+    else:
+        rcond = float("nan")
+    grey = bool(r and (not rcond >= tol * GAP))
+    N = np.zeros((k, k - r))
+    if k - r:
+        S12 = S[np.ix_(p1, p2)]
+        N[p1] = -lapack.dpotrs(L, np.asfortranarray(S12), lower=1)[0]
+        N[p2, np.arange(k - r)] = 1.0
+        # The dropped part: the Schur complement S22 - S21 S11⁻¹ S12. Exact dependencies
+        # leave it at the statistics' rounding; a genuine direction just below the
+        # cut-off leaves it well above that, and only the rows can tell it from zero.
+        schur = np.diag(S)[p2] + np.einsum("ij,ij->j", S12, N[p1])
+        grey = grey or bool(np.max(np.abs(schur)) > tol / GAP)
+
+    def solve(B):
+        x = np.zeros((k, B.shape[1]))
+        if r:
+            x[p1] = lapack.dpotrs(L, np.asfortranarray(B[p1]), lower=1)[0]
+        return x
+
     # Columns with weight in the null space are the ones tied up in dependencies.
-    null = evecs[:, ~keep]
-    null_local = np.flatnonzero((null ** 2).sum(axis=1) > 0.1) if null.size else np.zeros(0, np.int64)
-    return beta, int(keep.sum()), null_local
+    if k - r:
+        Qn = np.linalg.qr(N)[0]
+        null_local = np.flatnonzero((Qn ** 2).sum(axis=1) > 0.1)
+    else:
+        null_local = np.zeros(0, np.int64)
+    return solve, r, null_local, rcond, grey, N
 
 
 def warn_rank(rank, d, constant, null_columns, alpha, route):
@@ -193,10 +298,7 @@ def _show(idx, limit=10):
 
 def _fit_quality(stats, C, Cxy, coef, rank, fit_intercept):
     """Weighted R² and residual variance per target, from the statistics alone."""
-    if fit_intercept:
-        tss = np.diag(stats.yty) - stats.y_sum ** 2 / stats.sum_w
-    else:
-        tss = np.diag(stats.yty).copy()
+    tss = stats.centred_yy(fit_intercept)
     # rss = yᵀy - 2 βᵀ Cxy + βᵀ C β, per target (C here is without alpha).
     rss = tss - 2 * np.einsum("dt,dt->t", coef, Cxy) + np.einsum("dt,dt->t", coef, C @ coef)
     rss = np.maximum(rss, 0.0)

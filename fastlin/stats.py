@@ -1,21 +1,53 @@
 """Gram statistics as a mergeable accumulator: ``update``, ``merge``, ``finalize``.
 
 ``GramStats`` holds, for rows seen so far (with weights w, all 1 when none are given):
-n, sum w, sum w x, sum w y, XᵀWX, XᵀWY and YᵀWY. Two states built from any split of
-the rows merge into the state of all rows; ``finalize`` solves for least squares or ridge
-coefficients with the intercept obtained by centring from the sums (no column of ones).
+n, sum w, and the sums sum w (x - s), sum w (y - u), Xₛᵀ W Xₛ, Xₛᵀ W Yₛ, Yₛᵀ W Yₛ of the
+rows taken about a per-column shift (s for X, u for Y). The shift is fixed by the first
+chunk: a column whose values sit far from zero compared with their spread (timestamps,
+ids, 1e9 + small integers) is shifted by its value in the first row, every other column
+by 0. Centring then subtracts two numbers of the size of the spread, not of the offset,
+so offsets of 1e12 standard deviations cost no digits. Two states merge by moving the
+other state's sums to this state's shift (exact for integer data).
 
-For uint8/int8 data without weights the statistics are exact integers (see
-``fastlin.kernels.gram``): the same bits for any chunking, thread count or merge order.
+The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
+(``scripts/bench_gram.py``) decide:
+
+* unweighted uint8/int8: the exact integer tiles of :mod:`fastlin.kernels.gram`, exact
+  integer statistics with the same bits for any chunk size, thread count or merge order;
+* float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
+  ``dgemm`` on blocks of rows, in float64;
+* float32: BLAS ``ssyrk``/``sgemm`` on blocks of at most ``FLOAT32_BLOCK`` rows, each
+  block's float32 sums added into float64 state. Each entry then carries an error of at
+  most ``FLOAT32_BLOCK * 2**-24`` relative to the matching entry of ``|Xₛ|ᵀ W |Xₛ|`` (the
+  float32 rounding of one block's products and sums) plus the float64 rounding of the
+  block sums; with ``FLOAT32_BLOCK = 2048`` that is at most 1.3e-4, and typically
+  ``sqrt(2048) * 2**-24 ≈ 3e-6``. NumPy's float32 ``X.T @ X`` accumulates every row in
+  float32, with a bound n times 2**-24.
+
+The finalized solve lives in :mod:`fastlin.solve`.
 """
 
 import numpy as np
+from scipy.linalg import blas
 
 from . import _threads
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .kernels import gram as _gram
 
 _EXACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8))
+
+FLOAT32_BLOCK = 2048
+"""Rows whose float32 products are summed in float32 before going into float64 sums."""
+
+_BLOCK_ELEMENTS = 1 << 20
+"""Elements of X copied at a time (8 MiB of float64) when a block must be shifted,
+weighted or converted before BLAS reads it."""
+
+_MAX_ABS = 1e150
+"""Largest magnitude accepted: squares of 1e150 and sums of 1e8 of them stay finite."""
+
+_SHIFT_ROWS = 256
+"""Rows of the first chunk that decide which columns are shifted."""
 
 
 class GramStats:
@@ -32,13 +64,14 @@ class GramStats:
         Rows folded in (rows with zero weight included).
     sum_w : float
         Sum of sample weights.
-    x_sum : ndarray of shape (n_features,), float64
-        Weighted column sums of X.
-    y_sum : ndarray of shape (n_targets,), float64
-    xtx : ndarray of shape (n_features, n_features), float64
-        XᵀWX, symmetric.
-    xty : ndarray of shape (n_features, n_targets), float64
-    yty : ndarray of shape (n_targets, n_targets), float64, symmetric.
+    x_shift : ndarray of shape (n_features,), float64
+        The value each column of X is taken about (0 for most columns; see the module
+        docstring). Fixed by the first chunk.
+    y_shift : ndarray of shape (n_targets,), float64
+    x_sum, y_sum, xtx, xty, yty : ndarray, float64
+        The raw (unshifted) weighted sums Σ w x, Σ w y, XᵀWX (symmetric), XᵀWY, YᵀWY,
+        rebuilt from the shifted sums on access. The solvers use :meth:`centred`, which
+        never forms them.
     float32_only : bool
         True while every chunk had float32 X (the estimators then return float32
         coefficients, as scikit-learn does).
@@ -50,19 +83,25 @@ class GramStats:
         self.n_rows = 0
         self.sum_w = 0.0
         self.float32_only = True
-        self.x_sum = self.y_sum = self.xty = None
-        # XᵀWX and YᵀWY are accumulated in their upper triangles only.
-        self._xtx_upper = self._yty_upper = None
+        self.float32_seen = False
+        self.exact = True
+        self.x_shift = self.y_shift = None
+        self._sx = self._sy = self._sxy = None
+        # Xₛᵀ W Xₛ and Yₛᵀ W Yₛ are accumulated in their upper triangles only.
+        self._sxx = self._syy = None
+        self._scratch = {}
         if n_features is not None and n_targets is not None:
             self._allocate(n_features, n_targets)
 
     def _allocate(self, d, t):
         self.n_features, self.n_targets = int(d), int(t)
-        self.x_sum = np.zeros(d)
-        self.y_sum = np.zeros(t)
-        self._xtx_upper = np.zeros((d, d))
-        self.xty = np.zeros((d, t))
-        self._yty_upper = np.zeros((t, t))
+        self.x_shift = np.zeros(d)
+        self.y_shift = np.zeros(t)
+        self._sx = np.zeros(d)
+        self._sy = np.zeros(t)
+        self._sxx = np.zeros((d, d))
+        self._sxy = np.zeros((d, t))
+        self._syy = np.zeros((t, t))
 
     # -- update ---------------------------------------------------------------------------
 
@@ -96,6 +135,8 @@ class GramStats:
             Y = np.ascontiguousarray(Y, dtype=np.float64)
         check_finite(X, "X")
         check_finite(Y, "y")
+        check_magnitude(X, "X")
+        check_magnitude(Y, "y")
         w = check_sample_weight(sample_weight, n)
         return X, Y, w
 
@@ -121,12 +162,46 @@ class GramStats:
         state is exactly as before the call.
         """
         X, Y, w = self.check_chunk(X, Y, sample_weight)
-        if self._xtx_upper is None:
+        if self._sxx is None:
             self._allocate(X.shape[1], Y.shape[1])
-        self._kernel_pass(X, Y, w)
+        if self.n_rows == 0 and self.sum_w == 0.0:
+            self.x_shift = _choose_shift(X, exact=X.dtype in _EXACT_DTYPES)
+            self.y_shift = _choose_shift(Y, exact=False)
+        if self.y_shift.any():
+            Y = Y - self.y_shift
+        exact = X.dtype in _EXACT_DTYPES and w is None
+        if exact:
+            self._kernel_pass(X, Y, w)
+        else:
+            self._blas_pass(X, Y, w)
         self.n_rows += X.shape[0]
         self.float32_only = self.float32_only and X.dtype == np.float32
+        self.float32_seen = self.float32_seen or X.dtype == np.float32
+        self.exact = self.exact and exact
         return self
+
+    @property
+    def relative_accuracy(self):
+        """Relative rounding level of the statistics, against which the solvers judge
+        ranks and conditioning: eps for exact (byte) statistics, eps * sqrt(n) for float64
+        blocks, and the float32 block bound (typical, not worst case) when any chunk was
+        float32."""
+        eps = np.finfo(np.float64).eps
+        if self.float32_seen:
+            return float(np.sqrt(FLOAT32_BLOCK) * 2.0 ** -24)
+        if self.exact:
+            return float(eps)
+        return float(eps * np.sqrt(max(self.n_rows, 1)))
+
+    def _buffer(self, key, shape, dtype=np.float64, zero=True):
+        """A scratch array owned by the state, reused across updates of the same shape."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+            self._scratch[key] = buf
+        elif zero:
+            buf.fill(0)
+        return buf
 
     def _kernel_pass(self, X, Y, w):
         n, d = X.shape
@@ -135,45 +210,130 @@ class GramStats:
         p = bounds.shape[0] - 1
         exact = w is None and X.dtype in _EXACT_DTYPES
         (p_shape, p_dtype), (a_shape, a_dtype) = _gram.scratch_shapes(d, p, w is not None, exact)
-        P = np.empty(p_shape, p_dtype)
-        A = np.empty(a_shape, a_dtype)
+        P = self._buffer("pack", p_shape, p_dtype, zero=False)
+        A = self._buffer("pack_w", a_shape, a_dtype, zero=False)
         w_arr = np.empty(0) if w is None else w
-        sw = np.zeros((p, 1))
         if p == 1:
             # One row range (small chunks): accumulate straight into the state, so a
             # chunk of a few rows costs no d x d temporaries.
-            _gram.gram_update(X, Y, w_arr, bounds, P, A, self._xtx_upper[None], self.xty[None],
-                              self.x_sum[None], self.y_sum[None], self._yty_upper[None], sw)
+            sw = np.zeros((1, 1))
+            _gram.gram_update(X, Y, w_arr, bounds, P, A, self._sxx[None], self._sxy[None],
+                              self._sx[None], self._sy[None], self._syy[None], sw)
             self.sum_w += float(sw[0, 0])
             return
-        xtx = np.zeros((p, d, d))
-        xty = np.zeros((p, d, t))
-        xs = np.zeros((p, d))
-        ys = np.zeros((p, t))
-        yty = np.zeros((p, t, t))
+        xtx = self._buffer("xtx", (p, d, d))
+        xty = self._buffer("xty", (p, d, t))
+        xs = self._buffer("xs", (p, d))
+        ys = self._buffer("ys", (p, t))
+        yty = self._buffer("yty", (p, t, t))
+        sw = np.zeros((p, 1))
         _gram.gram_update(X, Y, w_arr, bounds, P, A, xtx, xty, xs, ys, yty, sw)
         # Merge the per-thread parts in a fixed order: deterministic for a thread count.
-        self._xtx_upper += _sum_parts(xtx)
-        self.xty += _sum_parts(xty)
-        self.x_sum += _sum_parts(xs)
-        self.y_sum += _sum_parts(ys)
-        self._yty_upper += _sum_parts(yty)
-        self.sum_w += float(_sum_parts(sw)[0])
+        for k in range(p):
+            self._sxx += xtx[k]
+            self._sxy += xty[k]
+            self._sx += xs[k]
+            self._sy += ys[k]
+            self._syy += yty[k]
+            self.sum_w += float(sw[k, 0])
+
+    def _blas_pass(self, X, Y, w):
+        """Blocks of rows through BLAS syrk (XᵀX) and gemm (XᵀY and the sums)."""
+        n, d = X.shape
+        single = X.dtype == np.float32
+        dtype = np.float32 if single else np.float64
+        syrk = blas.ssyrk if single else blas.dsyrk
+        shifted = bool(self.x_shift.any())
+        direct = (w is None and not shifted and X.dtype == dtype
+                  and (X.flags.c_contiguous or X.flags.f_contiguous))
+        if single:
+            step = FLOAT32_BLOCK
+        elif direct:
+            step = n
+        else:
+            step = max(64, _BLOCK_ELEMENTS // d)
+        shift = self.x_shift.astype(dtype)
+        for r0 in range(0, n, step):
+            r1 = min(r0 + step, n)
+            Yb = Y[r0:r1]
+            if direct:
+                Xb = X[r0:r1]
+            else:
+                Xb = self._buffer("block", (step, d), dtype, zero=False)[:r1 - r0]
+                np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
+            if w is None:
+                Yw = np.concatenate([Yb, np.ones((r1 - r0, 1))], axis=1)
+                self.sum_w += float(r1 - r0)
+            else:
+                wb = w[r0:r1]
+                root = np.sqrt(wb)
+                Xb *= root[:, None].astype(dtype)
+                # Xb holds sqrt(w) x: its products with sqrt(w) y and sqrt(w) are the
+                # weighted cross sums and column sums.
+                Yw = np.concatenate([Yb * root[:, None], root[:, None]], axis=1)
+                self.sum_w += float(wb.sum())
+                Yb = Yw[:, :-1]
+            # syrk writes the lower triangle of the Fortran view, i.e. the upper triangle
+            # of the C-ordered state, in place (beta = 1).
+            if single:
+                part = syrk(1.0, _as_fortran_rows(Xb), trans=_trans(Xb), lower=1)
+                self._sxx += part.T
+            else:
+                syrk(1.0, _as_fortran_rows(Xb), beta=1.0, c=self._sxx.T, trans=_trans(Xb),
+                     lower=1, overwrite_c=1)
+            cross = Xb.T @ Yw.astype(dtype, copy=False)
+            self._sxy += cross[:, :-1]
+            self._sx += cross[:, -1]
+            self._sy += Yw[:, :-1].sum(axis=0) if w is None else Yb.T @ Yw[:, -1]
+            self._syy += np.triu(Yb.T @ Yb)
+
+    # -- raw statistics (rebuilt from the shifted ones) ------------------------------------
+
+    @property
+    def x_sum(self):
+        """Σ w x, shape (n_features,)."""
+        return None if self._sx is None else self._sx + self.sum_w * self.x_shift
+
+    @property
+    def y_sum(self):
+        """Σ w y, shape (n_targets,)."""
+        return None if self._sy is None else self._sy + self.sum_w * self.y_shift
 
     @property
     def xtx(self):
         """XᵀWX, symmetric, of shape (n_features, n_features)."""
-        return None if self._xtx_upper is None else _symmetrize(self._xtx_upper)
+        if self._sxx is None:
+            return None
+        return _unshift(_symmetrize(self._sxx), self._sx, self._sx, self.x_shift,
+                        self.x_shift, self.sum_w)
 
     @property
     def xtx_diag(self):
         """Diagonal of XᵀWX, shape (n_features,), without forming the full matrix."""
-        return None if self._xtx_upper is None else np.diag(self._xtx_upper).copy()
+        if self._sxx is None:
+            return None
+        s = self.x_shift
+        return np.diag(self._sxx) + 2 * s * self._sx + self.sum_w * s * s
+
+    @property
+    def shifted_diag(self):
+        """Σ w (x - x_shift)², shape (n_features,): the scale centring rounds against."""
+        return None if self._sxx is None else np.diag(self._sxx).copy()
+
+    @property
+    def xty(self):
+        """XᵀWY, of shape (n_features, n_targets)."""
+        if self._sxy is None:
+            return None
+        return _unshift(self._sxy, self._sx, self._sy, self.x_shift, self.y_shift, self.sum_w)
 
     @property
     def yty(self):
         """YᵀWY, symmetric, of shape (n_targets, n_targets)."""
-        return None if self._yty_upper is None else _symmetrize(self._yty_upper)
+        if self._syy is None:
+            return None
+        return _unshift(_symmetrize(self._syy), self._sy, self._sy, self.y_shift,
+                        self.y_shift, self.sum_w)
 
     # -- merge ------------------------------------------------------------------------------
 
@@ -181,52 +341,93 @@ class GramStats:
         """Add the statistics of ``other`` (rows disjoint from this state's) into self."""
         if not isinstance(other, GramStats):
             raise TypeError(f"can only merge GramStats, got {type(other).__name__}")
-        if other._xtx_upper is None:
+        if other._sxx is None:
             return self
-        if self._xtx_upper is None:
+        if self._sxx is None:
             self._allocate(other.n_features, other.n_targets)
         if (other.n_features, other.n_targets) != (self.n_features, self.n_targets):
             raise ValueError(
                 f"cannot merge statistics of {other.n_features} features / {other.n_targets} "
                 f"targets into {self.n_features} features / {self.n_targets} targets"
             )
-        self._xtx_upper += np.triu(other._xtx_upper)
-        self.xty += other.xty
-        self.x_sum += other.x_sum
-        self.y_sum += other.y_sum
-        self._yty_upper += np.triu(other._yty_upper)
+        if self.n_rows == 0 and self.sum_w == 0.0:
+            self.x_shift = other.x_shift.copy()
+            self.y_shift = other.y_shift.copy()
+        sx, sy, sxx, sxy, syy = other._moved_to(self.x_shift, self.y_shift)
+        self._sxx += sxx
+        self._sxy += sxy
+        self._sx += sx
+        self._sy += sy
+        self._syy += syy
         self.sum_w += other.sum_w
         self.n_rows += other.n_rows
         self.float32_only = self.float32_only and other.float32_only
+        self.float32_seen = self.float32_seen or other.float32_seen
+        self.exact = self.exact and other.exact
         return self
 
+    def _moved_to(self, x_shift, y_shift):
+        """This state's shifted sums re-expressed about other shifts (upper triangles).
+
+        With dx = x_shift_self - x_shift: Σ w (x - x_shift) = sx + W dx and
+        Σ w (x - x_shift)(y - y_shift)ᵀ = sxy + sx dyᵀ + dx syᵀ + W dx dyᵀ; exact for
+        integer data and integer shifts.
+        """
+        dx = self.x_shift - x_shift
+        dy = self.y_shift - y_shift
+        sxx, sxy, syy = np.triu(self._sxx), self._sxy, np.triu(self._syy)
+        if not (dx.any() or dy.any()):
+            return self._sx, self._sy, sxx, sxy, syy
+        W = self.sum_w
+        sxx = np.triu(_unshift(sxx + np.triu(sxx, 1).T, self._sx, self._sx, dx, dx, W))
+        sxy = _unshift(sxy, self._sx, self._sy, dx, dy, W)
+        syy = np.triu(_unshift(syy + np.triu(syy, 1).T, self._sy, self._sy, dy, dy, W))
+        return self._sx + W * dx, self._sy + W * dy, sxx, sxy, syy
+
     def copy(self):
-        """An independent copy of the state."""
+        """An independent copy of the state (scratch buffers are not shared)."""
         new = GramStats()
         new.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v)
-                             for k, v in self.__dict__.items()})
+                             for k, v in self.__dict__.items() if k != "_scratch"})
+        new._scratch = {}
         return new
 
     # -- finalize ---------------------------------------------------------------------------
 
+    def centred_x(self, fit_intercept=True):
+        """Centred Gram and means of X only: ``(C, x_mean)``.
+
+        With an intercept, C = Σ w (x - x̄)(x - x̄)ᵀ computed from the shifted sums
+        (Xₛᵀ W Xₛ - sₛ sₛᵀ / W), full and symmetric; without, the raw XᵀWX.
+        """
+        self._require_rows()
+        if not fit_intercept:
+            return self.xtx, np.zeros(self.n_features)
+        ms = self._sx / self.sum_w
+        C = _symmetrize(self._sxx)
+        C -= np.outer(self._sx, ms)
+        return 0.5 * (C + C.T), self.x_shift + ms
+
     def centred(self, fit_intercept=True):
         """Centred statistics ``(C, Cxy, x_mean, y_mean)`` for the solvers.
 
-        With an intercept: C = XᵀWX - s sᵀ / W (s the weighted column sums), Cxy alike,
-        means s / W. Without: the raw products and zero means.
+        With an intercept: C = Σ w (x - x̄)(x - x̄)ᵀ, Cxy = Σ w (x - x̄)(y - ȳ)ᵀ and the
+        means, from the shifted sums. Without: the raw products and zero means.
         """
         self._require_data()
         if not fit_intercept:
             d, t = self.n_features, self.n_targets
-            return self.xtx, self.xty.copy(), np.zeros(d), np.zeros(t)
-        x_mean = self.x_sum / self.sum_w
-        y_mean = self.y_sum / self.sum_w
-        C = self.xtx
-        # Solvers read one triangle, so the rounding asymmetry of the outer product is
-        # harmless and no symmetrising copy is made.
-        C -= np.outer(self.x_sum, x_mean)
-        Cxy = self.xty - np.outer(self.x_sum, y_mean)
-        return C, Cxy, x_mean, y_mean
+            return self.xtx, self.xty, np.zeros(d), np.zeros(t)
+        C, x_mean = self.centred_x(True)
+        Cxy = self._sxy - np.outer(self._sx, self._sy / self.sum_w)
+        return C, Cxy, x_mean, self.y_shift + self._sy / self.sum_w
+
+    def centred_yy(self, fit_intercept=True):
+        """Diagonal of the centred (or raw) YᵀWY: total sums of squares per target."""
+        self._require_data()
+        if not fit_intercept:
+            return np.diag(self.yty).copy()
+        return np.diag(self._syy) - self._sy ** 2 / self.sum_w
 
     def finalize(self, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
         """Solve for coefficients; see :func:`fastlin.solve.solve_gram`."""
@@ -235,55 +436,119 @@ class GramStats:
         return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver,
                           warn=warn)
 
-    def _require_data(self):
-        if self._xtx_upper is None or self.sum_w <= 0:
+    def _require_rows(self):
+        if self._sxx is None or self.sum_w <= 0:
             raise ValueError("no rows with positive weight have been folded in yet")
+
+    def _require_data(self):
+        self._require_rows()
         if self.n_targets == 0:
             raise ValueError("the statistics hold no targets (update was called without y)")
 
     # -- persistence (plain arrays, no pickle) ----------------------------------------------
 
     def to_arrays(self):
-        """The state as a dict of NumPy arrays (for ``np.savez``)."""
+        """The state as a dict of NumPy arrays (for ``np.savez``).
+
+        The sums are stored about ``x_shift`` / ``y_shift`` (also stored), so a saved
+        state loses no digits to large column offsets.
+        """
         self._require_allocated()
         return {
             "n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
             "float32_only": np.bool_(self.float32_only),
-            "x_sum": self.x_sum, "y_sum": self.y_sum, "xtx": np.triu(self._xtx_upper),
-            "xty": self.xty, "yty": np.triu(self._yty_upper),
+            "float32_seen": np.bool_(self.float32_seen), "exact": np.bool_(self.exact),
+            "x_shift": self.x_shift.copy(), "y_shift": self.y_shift.copy(),
+            "x_sum": self._sx.copy(), "y_sum": self._sy.copy(), "xtx": np.triu(self._sxx),
+            "xty": self._sxy.copy(), "yty": np.triu(self._syy),
         }
 
     @classmethod
     def from_arrays(cls, arrays):
-        """Rebuild a state from :meth:`to_arrays` output, checking shapes agree."""
+        """Rebuild a state from :meth:`to_arrays` output, checking shapes agree.
+
+        Arrays without ``x_shift`` / ``y_shift`` (raw sums) are read with zero shifts.
+        """
         xtx = np.asarray(arrays["xtx"], dtype=np.float64)
         xty = np.asarray(arrays["xty"], dtype=np.float64)
         d, t = xty.shape
         new = cls(d, t)
-        shapes = {"xtx": (d, d), "x_sum": (d,), "y_sum": (t,), "yty": (t, t)}
+        shapes = {"xtx": (d, d), "x_sum": (d,), "y_sum": (t,), "yty": (t, t),
+                  "x_shift": (d,), "y_shift": (t,)}
         for key, shape in shapes.items():
-            if np.shape(arrays[key]) != shape:
+            if key in arrays and np.shape(arrays[key]) != shape:
                 raise ValueError(f"statistic {key!r} has shape {np.shape(arrays[key])}, expected {shape}")
-        new._xtx_upper[...] = np.triu(xtx)
-        new.xty[...] = xty
-        new.x_sum[...] = arrays["x_sum"]
-        new.y_sum[...] = arrays["y_sum"]
-        new._yty_upper[...] = np.triu(arrays["yty"])
+        new._sxx[...] = np.triu(xtx)
+        new._sxy[...] = xty
+        new._sx[...] = arrays["x_sum"]
+        new._sy[...] = arrays["y_sum"]
+        new._syy[...] = np.triu(arrays["yty"])
+        if "x_shift" in arrays:
+            new.x_shift[...] = arrays["x_shift"]
+            new.y_shift[...] = arrays["y_shift"]
         new.n_rows = int(arrays["n_rows"])
         new.sum_w = float(arrays["sum_w"])
         new.float32_only = bool(arrays["float32_only"])
+        new.float32_seen = bool(arrays.get("float32_seen", new.float32_only))
+        new.exact = bool(arrays.get("exact", False))
         return new
 
     def _require_allocated(self):
-        if self._xtx_upper is None:
+        if self._sxx is None:
             raise ValueError("the statistics are empty: no chunk has been folded in")
 
 
-def _sum_parts(parts):
-    total = parts[0].copy()
-    for k in range(1, parts.shape[0]):
-        total += parts[k]
-    return total
+def check_magnitude(A, name):
+    """Refuse values whose squares (or sums of squares) would overflow float64.
+
+    Raises ``ValueError`` naming the column and its largest magnitude.
+    """
+    if A.dtype.kind != "f" or A.size == 0:
+        return
+    if max(-float(A.min()), float(A.max())) < _MAX_ABS:
+        return
+    big = np.abs(A).max(axis=0)
+    col = int(np.argmax(big))
+    raise ValueError(
+        f"{name} column {col} has a value of magnitude {float(big[col]):.3g}: squares and "
+        f"sums of squares of values above {_MAX_ABS:.0e} overflow float64; rescale that "
+        "column (e.g. divide by a power of 10)"
+    )
+
+
+def _choose_shift(A, exact):
+    """Per-column shift from the first rows of the first chunk (see the module docstring).
+
+    A column is shifted by its first value when its mean over the first rows is more
+    than twice their standard deviation away from zero; others (and exact byte data)
+    get 0, so that common data need no shifted copy before BLAS reads it.
+    """
+    d = A.shape[1]
+    if exact or d == 0:
+        return np.zeros(d)
+    head = np.asarray(A[:_SHIFT_ROWS], dtype=np.float64)
+    mean = head.mean(axis=0)
+    spread = head.std(axis=0)
+    far = np.abs(mean) > 2.0 * spread
+    shift = np.where(far, head[0], 0.0)
+    return shift
+
+
+def _as_fortran_rows(Xb):
+    """The operand BLAS syrk reads without a copy: Xbᵀ (F-ordered) for C-ordered rows."""
+    return Xb.T if Xb.flags.c_contiguous else Xb
+
+
+def _trans(Xb):
+    """syrk's ``trans`` for :func:`_as_fortran_rows`: 0 computes AAᵀ of Xbᵀ, 1 AᵀA."""
+    return 0 if Xb.flags.c_contiguous else 1
+
+
+def _unshift(M, a, b, da, db, W):
+    """M + a dbᵀ + da bᵀ + W da dbᵀ: sums about a shift moved by (da, db)."""
+    if not (np.any(da) or np.any(db)):
+        return M.copy()
+    return M + np.outer(a, db) + np.outer(da, b) + W * np.outer(da, db)
 
 
 def _symmetrize(upper):
