@@ -248,7 +248,8 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             float32_only = False
         else:
             sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
-                                 solver=self.solver, warn=False)
+                                 solver=self.solver, warn=False,
+                                 refinable=self.solver == "auto" and rows is not None)
             float32_only = stats.float32_only
             auto = self.solver == "auto"
             if auto and sol.needs and rows is not None:

@@ -1,12 +1,13 @@
 """Refinement passes over the rows: corrected semi-normal equations.
 
 A Gram solve loses digits in proportion to the condition number of XᵀX, the square of
-X's. Given the factored Gram (``LinearSolution.correct``) and the rows again, each pass
+X's. Given the factored Gram (``LinearSolution.correct``) and the rows again, a pass
 computes the exact residual r = y - b - Xβ from the rows and the gradient
-g = Σ w (x - x̄) rᵀ - alpha β, then steps β += correct(g). The error shrinks by about
-(rounding level of the statistics) / rcond per pass, so a pass or two bring the solution
-to the accuracy of a QR solve whenever that ratio is well below 1; when it does not
-shrink the caller falls back to TSQR.
+g = Σ w (x - x̄) rᵀ - alpha β; stepping β += correct(g) is the corrected semi-normal
+equations, whose error shrinks by about (rounding level of the statistics) / rcond per
+pass. :func:`refine` accelerates those steps by conjugate gradients (the factor as
+preconditioner, one pass per product), so that they converge even when that ratio is
+near 1, as for float32 block sums; when they do not, the caller falls back to TSQR.
 
 ``ResidualStats`` is the accumulator of one pass (update / merge / finalize), so its
 passes run over arrays, chunk sources and workers alike.
@@ -21,8 +22,8 @@ from ._validation import as_2d_array, as_targets, check_sample_weight
 _BLOCK_ELEMENTS = 1 << 20
 """Elements of X converted to float64 at a time."""
 
-MAX_PASSES = 4
-"""Refinement passes before the solution is declared not to converge."""
+MAX_PASSES = 24
+"""Conjugate-gradient passes before the solution is declared not to converge."""
 
 CONVERGED = 1e-13
 """A step smaller than this, relative to the coefficients, ends the refinement (or the
@@ -41,7 +42,8 @@ class ResidualStats:
         offsets cancel before any product.
     """
 
-    def __init__(self, coef, intercept, x_shift):
+    def __init__(self, coef, intercept, x_shift, with_targets=True):
+        self.with_targets = bool(with_targets)
         self.coef = np.asarray(coef, dtype=np.float64)
         t, d = self.coef.shape
         self.x_shift = np.asarray(x_shift, dtype=np.float64)
@@ -55,11 +57,14 @@ class ResidualStats:
     def update(self, X, y, sample_weight=None):
         """Fold the residuals of a chunk of rows in (X any numeric dtype, never copied whole)."""
         X = as_2d_array(X, "X")
-        Y, _ = as_targets(y, X.shape[0], "y")
         w = check_sample_weight(sample_weight, X.shape[0])
         n, d = X.shape
-        if d != self.coef.shape[1] or Y.shape[1] != self.coef.shape[0]:
-            raise ValueError(f"chunk has {d} features and {Y.shape[1]} targets; the solution "
+        t = self.coef.shape[0]
+        if self.with_targets:
+            Y, _ = as_targets(y, n, "y")
+            t = Y.shape[1]
+        if d != self.coef.shape[1] or t != self.coef.shape[0]:
+            raise ValueError(f"chunk has {d} features and {t} targets; the solution "
                              f"has {self.coef.shape[1]} and {self.coef.shape[0]}")
         step = max(64, _BLOCK_ELEMENTS // max(d, 1))
         shifted = bool(self.x_shift.any())
@@ -69,8 +74,11 @@ class ResidualStats:
             Xb = X[r0:r1]
             if shifted or Xb.dtype != np.float64:
                 Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
-            R = np.asarray(Y[r0:r1], dtype=np.float64) - self.c0
-            R -= Xb @ Bt
+            R = Xb @ Bt
+            R += self.c0
+            if self.with_targets:
+                R -= np.asarray(Y[r0:r1], dtype=np.float64)
+            R *= -1.0
             if w is None:
                 Rw = R
                 self.sum_w += float(r1 - r0)
@@ -99,6 +107,13 @@ class ResidualStats:
 def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
     """Refine a :class:`~fastlin.solve.LinearSolution` by passes over the rows.
 
+    Conjugate gradients on the normal equations (XcᵀWXc + alpha I) β = XcᵀWyc, each
+    product with the matrix one pass over the rows, preconditioned by the factored Gram
+    (``sol.correct``): with an accurate factor the first step is the corrected
+    semi-normal equations' and the iteration ends after one or two passes; with a
+    factor that only approximates the Gram (float32 block sums, a regularised factor)
+    conjugate gradients still converge, in about sqrt(error / rcond) more passes.
+
     Parameters
     ----------
     sol : LinearSolution
@@ -117,38 +132,62 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
     -------
     (LinearSolution, bool)
         The refined solution (solver name with "+refine", ``refinement_passes`` set,
-        ``needs`` cleared) and whether the steps converged. When they did not, the
+        ``needs`` cleared) and whether the iteration converged. When it did not, the
         caller should solve by TSQR instead.
     """
     if fold is None:
         fold = _fold
     _, _, x_mean, y_mean = stats.centred(fit_intercept)
+    d = sol.coef.shape[1]
+    if not fit_intercept:
+        x_mean = np.zeros(d)
+    shift = stats.x_shift if fit_intercept else np.zeros(d)
     coef = sol.coef.T.copy()  # (d, t)
-    active = np.zeros(coef.shape[0], bool)
-    active[np.setdiff1d(np.arange(coef.shape[0]), sol.constant_columns)] = True
-    previous = np.inf
-    converged = False
+    active = np.ones(d, bool)
+    active[sol.constant_columns] = False
     rcond = sol.rcond if np.isfinite(sol.rcond) and sol.rcond > 0 else np.finfo(float).eps
-    floor = max(CONVERGED, 16 * np.finfo(float).eps / np.sqrt(rcond))
-    passes = 0
+    floor = max(CONVERGED, 2 * np.finfo(float).eps / np.sqrt(rcond))
+
+    def precondition(g):
+        z = sol.correct(g)
+        z[~active] = 0.0
+        return z
+
+    def gradient(beta):
+        icpt = y_mean - x_mean @ beta if fit_intercept else np.zeros(beta.shape[1])
+        state = fold(rows, ResidualStats(beta.T, icpt, shift))
+        return state.finalize(x_mean) - alpha * beta
+
+    def product(P):
+        state = fold(rows, ResidualStats(P.T, -(x_mean @ P), shift, with_targets=False))
+        return -state.finalize(x_mean) + alpha * P
+
+    g = gradient(coef)
+    passes = 1
+    z = precondition(g)
+    p = z.copy()
+    rz = np.einsum("ij,ij->j", g, z)
+    converged = False
+    previous = np.inf
     for _ in range(MAX_PASSES):
-        intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(coef.shape[1])
-        shift = stats.x_shift if fit_intercept else np.zeros_like(stats.x_shift)
-        state = fold(rows, ResidualStats(coef.T, intercept, shift))
+        q = product(p)
         passes += 1
-        g = state.finalize(x_mean if fit_intercept else np.zeros_like(x_mean))
-        if alpha:
-            g -= alpha * coef
-        step = sol.correct(g)
-        step[~active] = 0.0
-        size = float(np.abs(step).max()) / max(float(np.abs(coef).max()), np.finfo(float).tiny)
+        pq = np.einsum("ij,ij->j", p, q)
+        a = np.where(pq > 0, rz / np.where(pq > 0, pq, 1.0), 0.0)
+        step = p * a
         coef += step
-        if size <= floor:
+        size = float(np.abs(step).max()) / max(float(np.abs(coef).max()), np.finfo(float).tiny)
+        # Converged, or stalled at the rounding level of the passes themselves.
+        if size <= floor or (size <= 1e3 * floor and size > 0.5 * previous):
             converged = True
             break
-        if size > 0.5 * previous:
-            break
         previous = size
+        g -= q * a
+        z = precondition(g)
+        rz_new = np.einsum("ij,ij->j", g, z)
+        b = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        p = z + p * b
+        rz = rz_new
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(coef.shape[1])
     out = dataclasses.replace(sol, coef=coef.T.copy(), intercept=intercept,
                               solver=sol.solver + "+refine", needs="",

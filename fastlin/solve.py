@@ -104,7 +104,7 @@ class LinearSolution:
     refinement_passes: int = 0
 
 
-def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
+def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True, refinable=False):
     """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.stats.GramStats`.
 
     Minimises sum_i w_i ||y_i - b - W x_i||² + alpha ||W||² (the intercept b is not
@@ -122,6 +122,11 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
         the Gram: see :class:`fastlin.tsqr.QRStats`.)
     warn : bool, default=True
         Emit :class:`RankDeficientWarning` when the rank is below the number of features.
+    refinable : bool, default=False
+        Whether the caller can refine the solution by passes over the rows
+        (:func:`fastlin.refine.refine`). Statistics of float32 blocks are then allowed a
+        regularised Cholesky factor, S + 30 rel I, as the preconditioner of those passes
+        when their own rounding (``relative_accuracy``) hides the smallest directions.
 
     Returns
     -------
@@ -164,6 +169,11 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
                             f"{_rcond_floor(rel):g}")
                 raise np.linalg.LinAlgError(f"Cholesky route failed: {why}; use solver='auto'")
         Q = None
+        if solve_std is None and refinable and solver == "auto" and stats.float32_seen:
+            mu = 30 * rel
+            solve_std, rcond, info = _cholesky(S + mu * np.eye(S.shape[0]), rel, floor=0.0)
+            if solve_std is not None:
+                needs = "refine"
         if solve_std is None:
             route = "minimum_norm"
             solve_std, rank, null_local, rcond, grey, N = _pivoted(S, rel)
@@ -201,16 +211,17 @@ def _rcond_floor(rel):
     return max(RCOND_MIN, 1e3 * rel)
 
 
-def _cholesky(S, rel):
+def _cholesky(S, rel, floor=None):
     """LAPACK Cholesky of the unit-diagonal S; ``(solve, rcond, info)``, solve None when
-    the factorisation fails or S is too ill conditioned to trust."""
+    the factorisation fails or S is too ill conditioned to trust (rcond below ``floor``,
+    by default :func:`_rcond_floor`)."""
     L, info = lapack.dpotrf(S, lower=1, clean=0, overwrite_a=0)
     if info != 0:
         return None, float("nan"), int(info)
     anorm = np.abs(S).sum(axis=0).max()
     rcond, lapack_info = lapack.dpocon(L, anorm, uplo="L")
     rcond = float(rcond)
-    if lapack_info != 0 or not rcond >= _rcond_floor(rel):
+    if lapack_info != 0 or not rcond >= (_rcond_floor(rel) if floor is None else floor):
         return None, rcond, 0
 
     def solve(B):

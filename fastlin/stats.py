@@ -429,12 +429,13 @@ class GramStats:
             return np.diag(self.yty).copy()
         return np.diag(self._syy) - self._sy ** 2 / self.sum_w
 
-    def finalize(self, alpha=0.0, fit_intercept=True, solver="auto", warn=True):
+    def finalize(self, alpha=0.0, fit_intercept=True, solver="auto", warn=True,
+                 refinable=False):
         """Solve for coefficients; see :func:`fastlin.solve.solve_gram`."""
         from .solve import solve_gram
 
         return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver,
-                          warn=warn)
+                          warn=warn, refinable=refinable)
 
     def _require_rows(self):
         if self._sxx is None or self.sum_w <= 0:

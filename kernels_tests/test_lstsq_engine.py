@@ -194,8 +194,12 @@ def test_ill_conditioned_full_rank_is_refined(rng):
     y = X @ [1.0, -2.0, 3.0, 0.5, 4.0, -4.0] + rng.standard_normal(n)
     ref = _lstsq_shifted(X, y)
     fit = fastlin.LinearRegression().fit(X, y)
-    assert fit.solver_.endswith("+refine") and 1 <= fit.refinement_passes_ <= 4
-    np.testing.assert_allclose(fit.coef_, ref, rtol=1e-9)
+    assert fit.solver_ == "cholesky+refine" and 2 <= fit.refinement_passes_ <= 6
+    # A least-squares solution itself moves by ~eps cond(X)² |r| / |X||β| ~ 1e-9 here:
+    # the coefficients agree to 1e-7 and the residual sums of squares to 1e-12.
+    np.testing.assert_allclose(fit.coef_, ref, rtol=1e-7)
+    rss_ref = _rss(X, y, ref, np.mean(y - X @ ref))
+    assert abs(_rss(X, y, fit.coef_, fit.intercept_) - rss_ref) <= 1e-12 * rss_ref
     plain = fastlin.LinearRegression(solver="cholesky").fit(X, y)
     # Without the passes the normal equations lose about 1e10 * eps of their digits.
     assert np.abs(plain.coef_ - ref).max() > 10 * np.abs(fit.coef_ - ref).max()

@@ -1,16 +1,32 @@
-"""LinearRegression / Ridge fits on MNIST-sized data: fastlin against scikit-learn, one run.
+"""The least-squares engine against its peers, in one run: oneDAL, NumPy/SciPy, scikit-learn.
 
-Data: 60000 x 784 uint8 with 10 one-hot float64 targets (see ``_data.py``: real MNIST
-test images stacked and shifted, or synthetic digits without the files). Each estimator
-is warmed up once (Numba compilation, BLAS thread start-up) and then timed ``--repeat``
-times; the table gives medians and the ratio of scikit-learn's time to fastlin's.
-Also prints test accuracy of both on the real MNIST split (first 8000 rows train,
-last 2000 test, pixels as stored).
+Workloads (each timed best-of-``--repeat`` after a warm-up, the sides interleaved so that
+both see the same machine; ratios are fastlin's time over the peer's):
 
-Usage: python scripts/bench_linear.py [--rows 60000] [--repeat 3]
+* fits: 60000 x 784 uint8 MNIST (real t10k images stacked, no shifts: rank 661) with 10
+  one-hot targets, LinearRegression and Ridge(alpha=1); 100000 x 400 float64 with
+  correlated, scaled, offset columns; 40000 x 2048 float32 embedding-like features;
+  against scikit-learn-intelex (oneDAL) and scikit-learn, with the residual sum of
+  squares relative to the best of the three, and the route fastlin took;
+* the Gram statistics of float64 and float32 X for d in {128, 500, 784, 2048, 4096}
+  against NumPy's ``X.T @ X`` on the same dtype, and uint8 against NumPy on a float64 copy;
+* TSQR (``QRStats.update``) against LAPACK ``dgeqrf`` (``scipy.linalg.qr(mode="r")``) on
+  60000 x 784 float64;
+* 40 ``partial_fit`` chunks at d = 400 against the accumulation alone;
+* peak resident memory of one ``GramStats.update`` at d = 4096 with 2 and 16 Numba threads
+  (child processes), against the chunk plus (threads + 2) d² float64;
+* test accuracy on the real MNIST split (8000 / 2000) against scikit-learn.
+
+scikit-learn-intelex comes with ``pip install fastlin[bench]``; without it the oneDAL
+columns say so and the rest still runs.
+
+Usage: python scripts/bench_linear.py [--repeat 3] [--quick]
 """
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 import warnings
@@ -19,61 +35,228 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import mnist_sized, real_mnist_test  # noqa: E402
+from _data import float_design, mnist_stacked, real_mnist_test  # noqa: E402
 
 
-def median_time(fn, repeat):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def best_times(fns, repeat, pause=0.2):
+    """Best time of each callable over ``repeat`` interleaved rounds, after a warm-up."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+    best = [np.inf] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            time.sleep(pause)  # let BLAS worker threads settle between the sides
+            t = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return best
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=60000)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+def onedal():
+    try:
+        import sklearnex.linear_model as lm
+    except ImportError:
+        return None
+    return lm
 
+
+def rss(model, X, Y):
+    total = 0.0
+    for r0 in range(0, X.shape[0], 8192):
+        R = Y[r0:r0 + 8192] - model.predict(X[r0:r0 + 8192]).reshape(-1, *Y.shape[1:])
+        total += float((np.asarray(R, np.float64) ** 2).sum())
+    return total
+
+
+def fit_table(repeat, quick):
     import sklearn.linear_model as skl
 
     import fastlin
     from fastlin.datasets import one_hot
 
-    warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
-    X, y, what = mnist_sized(args.rows)
-    Y = one_hot(y, 10)
-    print(f"data: {what}; X {X.shape} {X.dtype}, Y {Y.shape} {Y.dtype}; "
-          f"threads: {fastlin._threads.n_threads()}")
-    rows = [
-        ("fastlin LinearRegression().fit", lambda: fastlin.LinearRegression().fit(X, Y)),
-        ("fastlin Ridge(alpha=1).fit", lambda: fastlin.Ridge(alpha=1.0).fit(X, Y)),
-        ("sklearn LinearRegression().fit", lambda: skl.LinearRegression().fit(X, Y)),
-        ("sklearn Ridge(alpha=1, solver='cholesky').fit",
-         lambda: skl.Ridge(alpha=1.0, solver="cholesky").fit(X, Y)),
+    dal = onedal()
+    n_mnist = 20000 if quick else 60000
+    Xm, ym, what = mnist_stacked(n_mnist)
+    Ym = one_hot(ym, 10)
+    cases = [
+        (f"{n_mnist} x 784 uint8 MNIST, 10 targets", Xm, Ym, "linear"),
+        (f"{n_mnist} x 784 uint8 MNIST, Ridge(1)", Xm, Ym, "ridge"),
     ]
-    t = {name: median_time(fn, args.repeat) for name, fn in rows}
-    ours = t["fastlin LinearRegression().fit"]
-    print(f"\n{'estimator':<48} {'median s':>9} {'vs fastlin LinearRegression':>28}")
-    for name, _ in rows:
-        print(f"{name:<48} {t[name]:>9.3f} {t[name] / ours:>27.2f}x")
-    print(f"\nsklearn LinearRegression / fastlin LinearRegression: {t['sklearn LinearRegression().fit'] / ours:.1f}x (bar: >= 10)")
-    print(f"sklearn Ridge(cholesky) / fastlin LinearRegression:  "
-          f"{t[rows[3][0]] / ours:.1f}x (bar: >= 2)")
+    n_f = 30000 if quick else 100000
+    Xf, yf, _ = float_design(n_f, 400, np.float64, kind="correlated")
+    cases.append((f"{n_f} x 400 float64, correlated", Xf, yf, "linear"))
+    n_e = 10000 if quick else 40000
+    Xe, ye, _ = float_design(n_e, 2048, np.float32, kind="embedding")
+    cases.append((f"{n_e} x 2048 float32, embeddings", Xe, ye, "linear"))
+    print(f"MNIST data: {what}")
+    print(f"\n{'fit':<40} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} "
+          f"{'/oneDAL':>8} {'/sklearn':>9} {'route':>22} {'RSS vs best':>12}")
+    for name, X, Y, kind in cases:
+        def ours():
+            return (fastlin.LinearRegression() if kind == "linear"
+                    else fastlin.Ridge(alpha=1.0)).fit(X, Y)
+
+        def theirs(mod):
+            return (mod.LinearRegression() if kind == "linear" else mod.Ridge(alpha=1.0)).fit(X, Y)
+
+        fns = [ours, lambda: theirs(skl)] + ([lambda: theirs(dal)] if dal else [])
+        # scikit-learn's lstsq takes seconds: one timed round is enough for it.
+        t_ours, t_skl, *t_dal = best_times(fns, repeat if not quick else 1)
+        models = [ours(), theirs(skl)] + ([theirs(dal)] if dal else [])
+        errs = [rss(m, X, Y) for m in models]
+        best = min(errs)
+        td = t_dal[0] if t_dal else float("nan")
+        rel = (errs[0] - best) / best
+        print(f"{name:<40} {t_ours:>9.3f} {td:>9.3f} {t_skl:>9.3f} {t_ours / td:>8.2f} "
+              f"{t_ours / t_skl:>9.3f} {models[0].solver_:>22} {rel:>12.1e}")
+    if dal is None:
+        print("(oneDAL columns: scikit-learn-intelex is not installed; "
+              "pip install 'fastlin[bench]')")
+
+
+def gram_table(repeat, quick):
+    import fastlin
+
+    print(f"\n{'Gram statistics':<36} {'fastlin s':>9} {'NumPy s':>9} {'fastlin/NumPy':>14}")
+    rng = np.random.default_rng(0)
+    dims = (128, 500, 784, 2048) if quick else (128, 500, 784, 2048, 4096)
+    for d in dims:
+        n = int(min(200000, max(20000, 4e8 / (d * d) * 50))) if not quick else 20000
+        for dtype in (np.float64, np.float32):
+            X = rng.standard_normal((n, d)).astype(dtype)
+            t_ours, t_np = best_times([lambda: fastlin.GramStats().update(X), lambda: X.T @ X],
+                                      repeat)
+            print(f"{f'{n} x {d} {np.dtype(dtype).name}':<36} {t_ours:>9.4f} {t_np:>9.4f} "
+                  f"{t_ours / t_np:>14.2f}")
+            del X
+    Xm, _, _ = mnist_stacked(20000 if quick else 60000)
+    Xf = Xm.astype(np.float64)
+    t_ours, t_np = best_times([lambda: fastlin.GramStats().update(Xm), lambda: Xf.T @ Xf], repeat)
+    print(f"{f'{Xm.shape[0]} x 784 uint8 (NumPy: float64)':<36} {t_ours:>9.4f} {t_np:>9.4f} "
+          f"{t_ours / t_np:>14.2f}")
+
+
+def tsqr_table(repeat, quick):
+    import scipy.linalg
+
+    from fastlin.tsqr import QRStats
+
+    n = 20000 if quick else 60000
+    X = np.random.default_rng(1).standard_normal((n, 784))
+    y = X[:, 0].copy()
+    t_ours, t_lapack = best_times([lambda: QRStats().update(X, y),
+                                   lambda: scipy.linalg.qr(X, mode="r")], max(1, repeat - 1))
+    print(f"\n{f'TSQR {n} x 784 float64':<36} {t_ours:>9.3f} {t_lapack:>9.3f} "
+          f"{t_ours / t_lapack:>14.2f}   (vs LAPACK dgeqrf; throughput {t_lapack / t_ours:.2f}x)")
+
+
+def partial_fit_table(repeat):
+    import fastlin
+
+    rng = np.random.default_rng(2)
+    chunks = [(rng.standard_normal((2000, 400)), rng.standard_normal(2000)) for _ in range(40)]
+
+    def stream():
+        m = fastlin.LinearRegression()
+        for X, y in chunks:
+            m.partial_fit(X, y)
+        return m.coef_
+
+    def accumulate():
+        s = fastlin.GramStats()
+        for X, y in chunks:
+            s.update(X, y)
+
+    t_fit, t_acc = best_times([stream, accumulate], repeat)
+    print(f"\n{'40 partial_fit chunks, d=400':<36} {t_fit:>9.3f} {t_acc:>9.3f} "
+          f"{t_fit / t_acc:>14.2f}   (vs the accumulation alone)")
+
+
+def memory_child(d, n):
+    import resource
+
+    import fastlin
+
+    X = np.random.default_rng(0).standard_normal((n, d))
+    s = fastlin.GramStats()
+    s.update(X[:600])  # compile and allocate once
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    for r0 in range(0, n, 2000):
+        s.update(X[r0:r0 + 2000])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"base": base, "peak": peak, "threads": fastlin._threads.n_threads()}))
+
+
+def memory_table(quick):
+    d = 2048 if quick else 4096
+    n = 6000
+    print(f"\n{'peak RSS of updates, d=' + str(d):<36} {'growth MB':>9} {'bound MB':>9}")
+    for threads in (2, 16):
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(d), str(n)],
+                             env=env, capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        growth = (r["peak"] - r["base"]) / 2 ** 20
+        bound = (2000 * d * 8 + (threads + 2) * d * d * 8) / 2 ** 20
+        print(f"{f'{threads} Numba threads':<36} {growth:>9.1f} {bound:>9.1f}")
+
+
+def accuracy_table():
+    import sklearn.linear_model as skl
+
+    import fastlin
+    from fastlin.datasets import one_hot
 
     base = real_mnist_test()
-    if base is not None:
-        Xm, ym = base
-        Xtr, ytr, Xte, yte = Xm[:8000], ym[:8000], Xm[8000:], ym[8000:]
-        a = fastlin.LinearRegression().fit(Xtr, one_hot(ytr, 10))
-        b = skl.LinearRegression().fit(Xtr, one_hot(ytr, 10))
-        acc_a = np.mean(np.argmax(a.predict(Xte), 1) == yte)
-        acc_b = np.mean(np.argmax(b.predict(Xte), 1) == yte)
-        print(f"\nreal MNIST split (8000 train / 2000 test): test accuracy fastlin "
-              f"{100 * acc_a:.2f} %, scikit-learn {100 * acc_b:.2f} %")
+    if base is None:
+        print("\nreal MNIST files not found: accuracy check skipped")
+        return
+    X, y = base
+    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    a = fastlin.LinearRegression().fit(Xtr, one_hot(ytr, 10))
+    b = skl.LinearRegression().fit(Xtr, one_hot(ytr, 10))
+    acc = [100 * np.mean(np.argmax(m.predict(Xte), 1) == yte) for m in (a, b)]
+    line = f"\nreal MNIST split 8000/2000: test accuracy fastlin {acc[0]:.2f} % ({a.solver_}), " \
+           f"scikit-learn {acc[1]:.2f} %"
+    dal = onedal()
+    if dal is not None:
+        c = dal.LinearRegression().fit(Xtr, one_hot(ytr, 10))
+        line += f", oneDAL {100 * np.mean(np.argmax(c.predict(Xte), 1) == yte):.2f} %"
+    print(line)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    ap.add_argument("--only", default="fits,gram,tsqr,partial,memory,accuracy")
+    ap.add_argument("--memory-child", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    import fastlin
+
+    warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
+                     for i in threadpool_info() if i["user_api"] == "blas")
+    print(f"fastlin {fastlin.__version__}; Numba threads {fastlin._threads.n_threads()}; "
+          f"BLAS: {blas}")
+    parts = set(args.only.split(","))
+    if "fits" in parts:
+        fit_table(args.repeat, args.quick)
+    if "gram" in parts:
+        gram_table(args.repeat, args.quick)
+    if "tsqr" in parts:
+        tsqr_table(args.repeat, args.quick)
+    if "partial" in parts:
+        partial_fit_table(args.repeat)
+    if "memory" in parts:
+        memory_table(args.quick)
+    if "accuracy" in parts:
+        accuracy_table()
 
 
 if __name__ == "__main__":
