@@ -17,7 +17,12 @@ import dataclasses
 
 import numpy as np
 
+from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_sample_weight
+from .kernels import residual as _residual
+
+_IN_PLACE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
+"""Row dtypes the residual kernel reads without a copy (C order)."""
 
 _BLOCK_ELEMENTS = 1 << 20
 """Elements of X converted to float64 at a time."""
@@ -44,9 +49,9 @@ class ResidualStats:
 
     def __init__(self, coef, intercept, x_shift, with_targets=True):
         self.with_targets = bool(with_targets)
-        self.coef = np.asarray(coef, dtype=np.float64)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float64)
         t, d = self.coef.shape
-        self.x_shift = np.asarray(x_shift, dtype=np.float64)
+        self.x_shift = np.ascontiguousarray(x_shift, dtype=np.float64)
         # Prediction about the shift: b + sβ, so that r = y - c0 - (x - s)β.
         self.c0 = np.asarray(intercept, dtype=np.float64) + self.coef @ self.x_shift
         self.xr = np.zeros((d, t))
@@ -66,30 +71,36 @@ class ResidualStats:
         if d != self.coef.shape[1] or t != self.coef.shape[0]:
             raise ValueError(f"chunk has {d} features and {t} targets; the solution "
                              f"has {self.coef.shape[1]} and {self.coef.shape[0]}")
+        Y = np.ascontiguousarray(Y, dtype=np.float64) if self.with_targets else np.empty((0, 0))
+        w_arr = np.empty(0) if w is None else w
+        if X.dtype in _IN_PLACE and X.flags.c_contiguous:
+            self._fold(X, Y, w_arr)
+            return self
+        # Other dtypes and layouts: converted to C-ordered float64 a block at a time.
         step = max(64, _BLOCK_ELEMENTS // max(d, 1))
-        shifted = bool(self.x_shift.any())
-        Bt = self.coef.T
         for r0 in range(0, n, step):
             r1 = min(r0 + step, n)
-            Xb = X[r0:r1]
-            if shifted or Xb.dtype != np.float64:
-                Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
-            R = Xb @ Bt
-            R += self.c0
-            if self.with_targets:
-                R -= np.asarray(Y[r0:r1], dtype=np.float64)
-            R *= -1.0
-            if w is None:
-                Rw = R
-                self.sum_w += float(r1 - r0)
-            else:
-                wb = w[r0:r1]
-                Rw = R * wb[:, None]
-                self.sum_w += float(wb.sum())
-            self.xr += Xb.T @ Rw
-            self.r_sum += Rw.sum(axis=0)
-            self.rss += np.einsum("ij,ij->j", Rw, R)
+            self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64),
+                       Y[r0:r1] if self.with_targets else Y,
+                       w_arr[r0:r1] if w is not None else w_arr)
         return self
+
+    def _fold(self, X, Y, w):
+        n, d = X.shape
+        t = self.coef.shape[0]
+        bounds = row_ranges(n, n_threads(), 256)
+        p = bounds.shape[0] - 1
+        xr = np.zeros((p, t, d))
+        rsum = np.zeros((p, t))
+        rss = np.zeros((p, t))
+        sw = np.zeros(p)
+        _residual.residual_sums(X, Y, w, self.coef, self.c0, self.x_shift, self.with_targets,
+                                bounds, xr, rsum, rss, sw)
+        for k in range(p):  # fixed order: deterministic for a thread count
+            self.xr += xr[k].T
+            self.r_sum += rsum[k]
+            self.rss += rss[k]
+            self.sum_w += float(sw[k])
 
     def merge(self, other):
         """Add another pass's sums (disjoint rows, same solution)."""
@@ -147,6 +158,8 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
     active[sol.constant_columns] = False
     rcond = sol.rcond if np.isfinite(sol.rcond) and sol.rcond > 0 else np.finfo(float).eps
     floor = max(CONVERGED, 2 * np.finfo(float).eps / np.sqrt(rcond))
+    if stats.float32_only:
+        floor = max(floor, FLOAT32_CONVERGED)  # the coefficients are returned as float32
 
     def precondition(g):
         z = sol.correct(g)
@@ -193,6 +206,10 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
                               solver=sol.solver + "+refine", needs="",
                               refinement_passes=passes)
     return out, converged
+
+
+FLOAT32_CONVERGED = 1e-8
+"""Steps below this relative size no longer change float32 coefficients."""
 
 
 def _fold(rows, state):
