@@ -343,12 +343,23 @@ class QRStats:
             rank = d
         else:
             # Smallest singular value <= smallest |R_jj|: the factor is (nearly) singular.
-            # Its SVD gives the rank and the minimum-norm solution.
-            U, s, Vt = np.linalg.svd(R)
+            # Its SVD gives the rank and the minimum-norm solution. Rows of R that are
+            # exactly zero (features that never got a reflector: wide data leaves d - n
+            # of them) change neither the singular values nor the solution, so only the
+            # other rows are decomposed: 300 x 2048 data costs an SVD of about 600 x 2048,
+            # not 2048 x 2048.
+            rows = np.flatnonzero(np.any(R != 0.0, axis=1))
+            s = np.zeros(d)
+            if rows.size == 0:
+                rank = 0
+                coef = np.zeros((d, self.n_targets_))
+            else:
+                U, sk, Vt = np.linalg.svd(R[rows], full_matrices=False)
+                s[:sk.size] = sk
+                rank = int(np.count_nonzero(sk > rcond * sk[0])) if sk[0] > 0 else 0
+                proj = U[:, :rank].T @ Z[rows]
+                coef = Vt[:rank].T @ (proj / sk[:rank, None])
             singular_values = s
-            rank = int(np.count_nonzero(s > rcond * s[0])) if s[0] > 0 else 0
-            proj = U[:, :rank].T @ Z
-            coef = Vt[:rank].T @ (proj / s[:rank, None])
             if warn:
                 warnings.warn(
                     f"the design has numerical rank {rank} < {d} features (rcond={rcond:.3g}); "

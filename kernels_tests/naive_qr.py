@@ -65,3 +65,22 @@ def back_substitution(R, B):
 def lauchli(d, eps):
     """The Läuchli matrix: a row of ones over eps * I (d + 1, d)."""
     return np.vstack([np.ones((1, d)), eps * np.eye(d)])
+
+
+def lstsq_reference(X, Y, w=None, fit_intercept=True, rcond=None):
+    """Minimum-norm weighted least squares by ``numpy.linalg.lstsq`` on the centred design.
+
+    Returns ``(coef (d, t), intercept (t,), rss (t,), rank)``; rss is the weighted
+    residual sum of squares of the (centred, sqrt(w)-scaled) design at ``coef``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
+    if fit_intercept:
+        Xs, Ys, mx, my = centred_weighted(X, Y, w)
+    else:
+        s = np.ones(X.shape[0]) if w is None else np.sqrt(np.asarray(w, dtype=np.float64))
+        Xs, Ys = s[:, None] * X, s[:, None] * Y
+        mx, my = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+    coef, _, rank, _ = np.linalg.lstsq(Xs, Ys, rcond=rcond)
+    rss = ((Xs @ coef - Ys) ** 2).sum(0)
+    return coef, my - mx @ coef, rss, int(rank)

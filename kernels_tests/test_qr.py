@@ -258,3 +258,64 @@ def test_dense_qr_solve_on_ill_conditioned_designs(rng, design):
         ours.append(_rel_err(_dense_solve(A, b), beta))
         ref.append(_rel_err(np.linalg.lstsq(A, b, rcond=None)[0], beta))
     assert np.median(ours) <= 10 * np.median(ref) + 1e-12, (ours, ref)
+
+
+# --------------------------------------------------------------------------------------
+# Short panels, subnormals and the noise floor (the NaN / "SVD did not converge" defect)
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e-320])
+def test_subnormal_columns_give_finite_scaled_factor(rng, scale):
+    # 1 / scale of a subnormal overflows to inf; the reflector must scale up first.
+    A = rng.normal(size=(12, 3))
+    A2, _, tau = _dense(A * scale, np.ones((12, 1)))
+    assert np.isfinite(A2).all() and np.isfinite(tau).all()
+    R = np.triu(A2[:3])
+    Rn, _ = nq.sign_fix(R, np.linalg.qr(A, mode="r"))
+    # A value of 1e-320 carries about 10 significant bits, 1e-310 about 44.
+    assert_allclose(R / scale, Rn, atol=(3e-3 if scale < 1e-315 else 1e-9) * np.abs(Rn).max())
+    Rf, _, _ = _fold(np.zeros((3, 3)), np.zeros((3, 1)), A * scale, np.zeros((12, 1)))
+    assert np.isfinite(Rf).all()
+    Rfn, _ = nq.sign_fix(Rf, Rn)
+    assert_allclose(Rf / scale, Rfn, atol=(3e-3 if scale < 1e-315 else 1e-9) * np.abs(Rn).max())
+
+
+@pytest.mark.parametrize("n,d", [(8, 200), (1, 64), (3, 97), (44, 300)])
+def test_panel_shorter_than_factor_has_no_nan_and_no_subnormals(rng, n, d):
+    # The reported case: one chunk of 8 rows x 200 features onto a zero factor. Every
+    # column past the panel's rank used to reflect the previous columns' rounding noise,
+    # shrinking it by eps per n columns until 1 / scale overflowed.
+    rows = rng.normal(size=(n, d)) + 1.0
+    targ = rng.normal(size=(n, 2))
+    R, Z, rss = _fold(np.zeros((d, d)), np.zeros((d, 2)), rows, targ)
+    assert np.isfinite(R).all() and np.isfinite(Z).all() and np.isfinite(rss).all()
+    tiny = (np.abs(R) > 0) & (np.abs(R) < 1e-250)
+    assert not tiny.any()
+    G = rows.T @ rows
+    assert_allclose(R.T @ R, G, atol=1e-12 * np.abs(G).max())
+    atol = 1e-12 * np.abs(rows).max() * np.abs(targ).max() * n
+    assert_allclose(R.T @ Z, rows.T @ targ, atol=atol)
+    assert_allclose((Z ** 2).sum() + rss.sum(), (targ ** 2).sum(), rtol=1e-12)
+    # Folding more short panels on top keeps it so (7-row partial_fit chunks).
+    for _ in range(3):
+        more = rng.normal(size=(7, d))
+        R, Z, _ = _fold(R, Z, more, rng.normal(size=(7, 2)))
+        G += more.T @ more
+        assert np.isfinite(R).all()
+        assert not ((np.abs(R) > 0) & (np.abs(R) < 1e-250)).any()
+    assert_allclose(R.T @ R, G, atol=1e-12 * np.abs(G).max())
+
+
+def test_noise_floor_is_relative_to_each_column(rng):
+    # Column scales 1, 1e-150 and 1e150, and a column independent of the first only at
+    # 1e-10: none of them is rounding noise, so none may be dropped. R(A D) = R(A) D.
+    base = rng.normal(size=(40, 4))
+    base[:, 3] = base[:, 0] + 1e-10 * base[:, 3]
+    D = np.array([1.0, 1e-150, 1e150, 1.0])
+    R, _, _ = _fold(np.zeros((4, 4)), np.zeros((4, 1)), base * D, np.zeros((40, 1)))
+    Rn, _ = nq.sign_fix(R, np.linalg.qr(base, mode="r"))
+    scaled = np.triu(R) / D
+    assert_allclose(scaled[:3, :3], Rn[:3, :3], rtol=1e-12, atol=1e-12 * np.abs(Rn).max())
+    # The last column's own part is 1e-10 of its norm: relative accuracy about eps / 1e-10.
+    assert_allclose(scaled[3, 3], Rn[3, 3], rtol=1e-5)
+    assert abs(R[3, 3]) > 1e-11

@@ -24,7 +24,16 @@ Reflector convention: for a column with head ``alpha`` and tail ``x``,
 ``alpha - beta``), ``v = (1, x / (alpha - beta))`` and ``tau = (beta - alpha) / beta``.
 A column whose tail is exactly zero gets ``tau = 0`` and is left as it is, so zero
 columns never produce NaN. Norms are computed on values scaled by the column's largest
-magnitude, so they neither overflow nor underflow.
+magnitude, itself first scaled up by a power of two when it is tiny or subnormal, so
+neither the norm nor ``1 / scale`` overflows or underflows.
+
+In the TSQR fold, a column whose remaining part ``(R[j, j], panel tail)`` is at most eps
+times ``max |R[:j, j]|`` is rounding noise of a dependent column and is dropped (tail
+zeroed, ``tau = 0``) rather than reflected; see ``_floor``. Without that, a panel with
+fewer rows than the factor has (near-)zero rows (a first chunk shorter than d, wide data,
+7-row ``partial_fit`` chunks, rank-deficient data such as MNIST) re-reflected its noise
+column after column, shrinking it by eps every ``nk`` columns into subnormals: slow,
+and ``1 / scale`` of a subnormal overflowed, filling R with NaN.
 """
 
 import numpy as np
@@ -37,12 +46,26 @@ BLOCK = 256
 d up to 1000."""
 
 
+_TINY = 2.0 ** -600
+"""Below this largest magnitude a column is scaled up by ``_BIG`` before its norm is taken:
+``1 / scale`` of a subnormal scale would overflow to inf (and inf * 0 is NaN)."""
+_BIG = 2.0 ** 600
+_INV_BIG = 2.0 ** -600
+
+
 @jit
-def _reflector(alpha, x, n):
+def _reflector(alpha, x, n, floor):
     """Turn ``x[:n]`` into the tail of the reflector for column (alpha, x[:n]).
 
     Returns ``(beta, tau)``; ``x[:n]`` is overwritten with the reflector tail
     ``x / (alpha - beta)``. ``tau == 0`` (and ``x`` untouched) when the tail is zero.
+    When ``floor > 0`` and ``||(alpha, x)|| <= floor``, the tail is dropped instead:
+    ``x[:n]`` is zeroed and ``(alpha, 0.0)`` returned (see ``_floor``).
+
+    Safe for any finite input, subnormal included: a scale below ``_TINY`` is first
+    multiplied by ``_BIG`` (a power of two, so exactly), as LAPACK's dlarfg does, so that
+    neither ``1 / scale`` nor ``1 / (alpha - beta)`` overflows; the tail and tau do not
+    depend on that scaling, and beta is scaled back.
     """
     scale = 0.0
     for k in range(n):
@@ -54,6 +77,12 @@ def _reflector(alpha, x, n):
     a0 = abs(alpha)
     if a0 > scale:
         scale = a0
+    scaled = scale < _TINY
+    if scaled:
+        for k in range(n):
+            x[k] *= _BIG
+        alpha *= _BIG
+        scale *= _BIG
     inv = 1.0 / scale
     s = 0.0
     for k in range(n):
@@ -61,11 +90,43 @@ def _reflector(alpha, x, n):
         s += xs * xs
     h = alpha * inv
     norm = scale * np.sqrt(h * h + s)
+    if floor > 0.0 and (norm * _INV_BIG if scaled else norm) <= floor:
+        for k in range(n):
+            x[k] = 0.0
+        return alpha * _INV_BIG if scaled else alpha, 0.0
     beta = -norm if alpha >= 0.0 else norm
     f = 1.0 / (alpha - beta)
     for k in range(n):
         x[k] *= f
-    return beta, (beta - alpha) / beta
+    tau = (beta - alpha) / beta
+    if scaled:
+        beta *= _INV_BIG
+    return beta, tau
+
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@jit
+def _floor(R, j):
+    """Noise floor for column j of ``[R; panel]``: eps times ``max |R[:j, j]|``.
+
+    Orthogonal transformations keep each column's norm, which is at least
+    ``max |R[:j, j]|``. A remaining part ``(R[j, j], tail)`` below eps times that is
+    rounding noise of a column that depends on the columns before it, and dropping it
+    is a backward perturbation of eps relative to the column, below ``lstsq``'s rank
+    cut-off. Reflecting it instead is what went wrong: when the panel has fewer rows
+    than the factor has (near-)zero rows (first chunks, chunks shorter than d, wide
+    data, rank-deficient designs), each such reflector removes one direction of the
+    panel's noise, so every ``nk`` columns the noise shrank by another factor of eps,
+    into the subnormal range (slow, and ``1 / scale`` overflowed to inf, then NaN).
+    """
+    m = 0.0
+    for i in range(j):
+        a = abs(R[i, j])
+        if a > m:
+            m = a
+    return EPS * m
 
 
 DENSE_NB = 8
@@ -81,7 +142,7 @@ def _dense_reflect_in_panel(A, B, tau, v, w, j, c1, apply_b):
     n_tail = m - j - 1
     for i in range(n_tail):
         v[i] = A[j + 1 + i, j]
-    beta, tj = _reflector(A[j, j], v, n_tail)
+    beta, tj = _reflector(A[j, j], v, n_tail, 0.0)
     tau[j] = tj
     if tj == 0.0:
         return
@@ -231,7 +292,7 @@ def _fold_unblocked(R, Z, P, Q, n_valid, triangular, j_start):
     t = Z.shape[1]
     for j in range(j_start, d):
         nk = min(j + 1, n_valid) if triangular else n_valid
-        beta, tj = _reflector(R[j, j], P[j], nk)
+        beta, tj = _reflector(R[j, j], P[j], nk, _floor(R, j))
         if tj == 0.0:
             continue
         R[j, j] = beta
@@ -266,7 +327,7 @@ def _fold_blocked(R, Z, P, Q, nk, taus):
     while j0 + 4 <= d:
         for i in range(4):
             j = j0 + i
-            beta, tj = _reflector(R[j, j], P[j], nk)
+            beta, tj = _reflector(R[j, j], P[j], nk, _floor(R, j))
             taus[i] = tj
             if tj != 0.0:
                 R[j, j] = beta
@@ -385,7 +446,7 @@ def _pack_centred(X, Y, w, weighted, r0, r1, mx, my, P, Q, sw):
     """P[j, k] = sqrt(w) (X[r0+k, j] - mx[j]); Q[q, k] likewise for Y.
 
     Column by column (strided reads, contiguous writes): about 1.7x faster here than
-    row by row with strided writes. ``sw`` is (BLOCK,) scratch for the square roots.
+    row by row with strided writes. ``sw`` is (block,) scratch for the square roots.
     """
     d = X.shape[1]
     t = Y.shape[1]
@@ -444,7 +505,7 @@ def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
     """Fold the rows of X (n, d) and Y (n, t) into one triangular factor per row range.
 
     Range p (rows ``bounds[p]:bounds[p + 1]``) is folded into ``R_parts[p]``,
-    ``Z_parts[p]`` and ``rss_parts[p]`` in blocks of ``BLOCK`` rows, each row scaled by
+    ``Z_parts[p]`` and ``rss_parts[p]`` in blocks of ``P_parts.shape[2]`` rows, each row scaled by
     the square root of its weight. With ``centre`` each range is first centred about its
     own weighted mean (stored in ``mx_parts[p]``, ``my_parts[p]``; zeros otherwise), so
     the factor is that of the range's centred data; the caller merges ranges with the
@@ -458,13 +519,15 @@ def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
     w : (n,) float64 weights, or an empty array for unit weights
     bounds : (P + 1,) int64 row boundaries
     centre : bool
-    P_parts : (P, d, BLOCK) float64 scratch; Q_parts : (P, t, BLOCK) float64 scratch
+    P_parts : (P, d, block) float64 scratch; Q_parts : (P, t, block) float64 scratch; the
+        rows are folded ``block = P_parts.shape[2]`` at a time (``QRStats`` uses ``BLOCK``)
     R_parts : (P, d, d), Z_parts : (P, d, t), rss_parts : (P, t) float64, accumulated into
         (start from zeros for a fresh factor)
     mx_parts : (P, d), my_parts : (P, t), sw_parts : (P,) float64 outputs: range means and
         total weight
     """
     weighted = w.shape[0] > 0
+    block = P_parts.shape[2]
     for p in prange(bounds.shape[0] - 1):
         r_lo = bounds[p]
         r_hi = bounds[p + 1]
@@ -482,9 +545,9 @@ def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
             else:
                 sw = float(r_hi - r_lo)
         sw_parts[p] = sw
-        sqrt_w = np.empty(BLOCK)
-        for r0 in range(r_lo, r_hi, BLOCK):
-            r1 = min(r0 + BLOCK, r_hi)
+        sqrt_w = np.empty(block)
+        for r0 in range(r_lo, r_hi, block):
+            r1 = min(r0 + block, r_hi)
             _pack_centred(X, Y, w, weighted, r0, r1, mx, my, P_parts[p], Q_parts[p], sqrt_w)
             qr_fold_panel(R_parts[p], Z_parts[p], P_parts[p], Q_parts[p], r1 - r0, False,
                           rss_parts[p])
