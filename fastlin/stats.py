@@ -112,6 +112,14 @@ class GramStats:
         layout, never copied), Y as C-ordered float64 of shape (n, n_targets), w as
         float64 or None. Raises ``ValueError`` naming the problem.
         """
+        X, Y, w = self._check(X, Y, sample_weight)
+        if _checked_by_products(X):
+            check_finite(X, "X")
+            check_magnitude(X, "X")
+        return X, Y, w
+
+    def _check(self, X, Y, sample_weight):
+        """:meth:`check_chunk`, leaving float X to :func:`_check_products` (see there)."""
         X = as_2d_array(X, "X")
         n, d = X.shape
         if n == 0:
@@ -133,9 +141,10 @@ class GramStats:
                     f"{self.n_targets}"
                 )
             Y = np.ascontiguousarray(Y, dtype=np.float64)
-        check_finite(X, "X")
+        if not _checked_by_products(X):
+            check_finite(X, "X")
+            check_magnitude(X, "X")
         check_finite(Y, "y")
-        check_magnitude(X, "X")
         check_magnitude(Y, "y")
         w = check_sample_weight(sample_weight, n)
         return X, Y, w
@@ -161,8 +170,9 @@ class GramStats:
         All validation happens before any statistic changes: on ``ValueError`` the
         state is exactly as before the call.
         """
-        X, Y, w = self.check_chunk(X, Y, sample_weight)
-        if self._sxx is None:
+        X, Y, w = self._check(X, Y, sample_weight)
+        fresh = self._sxx is None
+        if fresh:
             self._allocate(X.shape[1], Y.shape[1])
         if self.n_rows == 0 and self.sum_w == 0.0:
             self.x_shift = _choose_shift(X, exact=X.dtype in _EXACT_DTYPES)
@@ -170,10 +180,15 @@ class GramStats:
         if self.y_shift.any():
             Y = Y - self.y_shift
         exact = X.dtype in _EXACT_DTYPES and w is None
-        if exact:
-            self._kernel_pass(X, Y, w)
-        else:
-            self._blas_pass(X, Y, w)
+        try:
+            if exact:
+                self._kernel_pass(X, Y, w)
+            else:
+                self._blas_pass(X, Y, w)  # raises, before any sum changes, on bad float X
+        except ValueError:
+            if fresh:  # the first chunk fixes the shape only once it has been folded in
+                self.__init__()
+            raise
         self.n_rows += X.shape[0]
         self.float32_only = self.float32_only and X.dtype == np.float32
         self.float32_seen = self.float32_seen or X.dtype == np.float32
@@ -237,22 +252,31 @@ class GramStats:
             self._syy += yty[k]
             self.sum_w += float(sw[k, 0])
 
-    def _blas_pass(self, X, Y, w):
-        """Blocks of rows through BLAS syrk (XᵀX) and gemm (XᵀY and the sums)."""
+    def _blas_pass(self, X, Y, w, force_double=False):
+        """Blocks of rows through BLAS syrk (XᵀX) and gemm (XᵀY, the sums), into scratch;
+        the state changes only after the result passed :func:`_check_products`."""
         n, d = X.shape
-        single = X.dtype == np.float32
+        t = Y.shape[1]
+        single = X.dtype == np.float32 and not force_double
         dtype = np.float32 if single else np.float64
         syrk = blas.ssyrk if single else blas.dsyrk
         shifted = bool(self.x_shift.any())
         direct = (w is None and not shifted and X.dtype == dtype
                   and (X.flags.c_contiguous or X.flags.f_contiguous))
+        sxx = self._buffer("sxx", (d, d))
         if single:
             step = FLOAT32_BLOCK
+            block_sxx = self._buffer("syrk32", (d, d), np.float32)
         elif direct:
             step = n
         else:
             step = max(64, _BLOCK_ELEMENTS // d)
         shift = self.x_shift.astype(dtype)
+        sxy = np.zeros((d, t))
+        sx = np.zeros(d)
+        sy = np.zeros(t)
+        syy = np.zeros((t, t))
+        sum_w = 0.0
         for r0 in range(0, n, step):
             r1 = min(r0 + step, n)
             Yb = Y[r0:r1]
@@ -262,30 +286,40 @@ class GramStats:
                 Xb = self._buffer("block", (step, d), dtype, zero=False)[:r1 - r0]
                 np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
             if w is None:
-                Yw = np.concatenate([Yb, np.ones((r1 - r0, 1))], axis=1)
-                self.sum_w += float(r1 - r0)
+                ones = np.ones((r1 - r0, 1), dtype)
+                sum_w += float(r1 - r0)
             else:
-                wb = w[r0:r1]
-                root = np.sqrt(wb)
-                Xb *= root[:, None].astype(dtype)
-                # Xb holds sqrt(w) x: its products with sqrt(w) y and sqrt(w) are the
-                # weighted cross sums and column sums.
-                Yw = np.concatenate([Yb * root[:, None], root[:, None]], axis=1)
-                self.sum_w += float(wb.sum())
-                Yb = Yw[:, :-1]
+                # Rows scaled by sqrt(w): their products are the weighted sums.
+                ones = np.sqrt(w[r0:r1])[:, None]
+                Xb *= ones.astype(dtype)
+                Yb = Yb * ones
+                sum_w += float(w[r0:r1].sum())
             # syrk writes the lower triangle of the Fortran view, i.e. the upper triangle
-            # of the C-ordered state, in place (beta = 1).
+            # of the C-ordered scratch; float32 blocks go through their own buffer and
+            # are then added in float64.
             if single:
-                part = syrk(1.0, _as_fortran_rows(Xb), trans=_trans(Xb), lower=1)
-                self._sxx += part.T
-            else:
-                syrk(1.0, _as_fortran_rows(Xb), beta=1.0, c=self._sxx.T, trans=_trans(Xb),
+                syrk(1.0, _as_fortran_rows(Xb), beta=0.0, c=block_sxx.T, trans=_trans(Xb),
                      lower=1, overwrite_c=1)
-            cross = Xb.T @ Yw.astype(dtype, copy=False)
-            self._sxy += cross[:, :-1]
-            self._sx += cross[:, -1]
-            self._sy += Yw[:, :-1].sum(axis=0) if w is None else Yb.T @ Yw[:, -1]
-            self._syy += np.triu(Yb.T @ Yb)
+                sxx += block_sxx
+            else:
+                syrk(1.0, _as_fortran_rows(Xb), beta=1.0, c=sxx.T, trans=_trans(Xb),
+                     lower=1, overwrite_c=1)
+            # One gemm gives XᵀY and the column sums (the ones, or sqrt(w), column).
+            cross = Xb.T @ np.concatenate([Yb, ones], axis=1).astype(dtype, copy=False)
+            sxy += cross[:, :t]
+            sx += cross[:, t]
+            sy += Yb.T @ ones[:, 0].astype(np.float64) if w is not None else Yb.sum(axis=0)
+            if t:
+                syy += np.triu(Yb.T @ Yb)
+        if not _check_products(X, sxx, sx, single):
+            # float32 squares overflowed for finite values: the chunk goes through float64.
+            return self._blas_pass(X, Y, w, force_double=True)
+        self._sxx += sxx
+        self._sxy += sxy
+        self._sx += sx
+        self._sy += sy
+        self._syy += syy
+        self.sum_w += sum_w
 
     # -- raw statistics (rebuilt from the shifted ones) ------------------------------------
 
@@ -499,6 +533,33 @@ class GramStats:
             raise ValueError("the statistics are empty: no chunk has been folded in")
 
 
+def _checked_by_products(X):
+    """Float chunks are validated by the BLAS pass's products (``_check_products``)."""
+    return X.dtype.kind == "f"
+
+
+def _check_products(X, sxx, sx, single):
+    """Validate X from its Gram products instead of another pass over it.
+
+    A NaN or inf anywhere in column j makes Σ x_j² non-finite, and a value whose square
+    nears overflow makes it at least 1e300, so the diagonal of XᵀX says whether X needs
+    a closer look; only then is X searched, to name the position or the column
+    (``ValueError``). Returns False when float32 products overflowed for values that
+    are finite in float64.
+    """
+    diag = np.diag(sxx)
+    if np.all(np.isfinite(diag)) and np.all(np.isfinite(sx)) and diag.max(initial=0.0) < 1e300:
+        return True
+    check_finite(X, "X")
+    check_magnitude(X, "X")
+    if single:
+        return False
+    j = int(np.argmax(~np.isfinite(diag) | (diag >= 1e300)))
+    raise ValueError(
+        f"X column {j}: its sum of squares overflows float64 (largest magnitude "
+        f"{float(np.abs(X[:, j]).max()):.3g}); rescale that column")
+
+
 def check_magnitude(A, name):
     """Refuse values whose squares (or sums of squares) would overflow float64.
 
@@ -528,8 +589,9 @@ def _choose_shift(A, exact):
     if exact or d == 0:
         return np.zeros(d)
     head = np.asarray(A[:_SHIFT_ROWS], dtype=np.float64)
-    mean = head.mean(axis=0)
-    spread = head.std(axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite X is refused later
+        mean = head.mean(axis=0)
+        spread = head.std(axis=0)
     far = np.abs(mean) > 2.0 * spread
     shift = np.where(far, head[0], 0.0)
     return shift
