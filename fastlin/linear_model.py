@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .refine import refine
-from .solve import SOLVERS, RankDeficientWarning, warn_rank
+from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
 from ._validation import as_2d_array, check_finite
 
@@ -226,47 +226,56 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
-    def fit_stats(self, stats, y_1d=False):
+    def fit_stats(self, stats, y_1d=False, fold=None):
         """Fit from already accumulated :class:`~fastlin.stats.GramStats` (e.g. merged
-        from several files or workers). The statistics are copied."""
+        from several files or workers). The statistics are copied.
+
+        ``fold``, optional: ``fold(state) -> state`` folds an accumulator over the same
+        rows again (see ``_commit``), for refinement or TSQR passes where needed.
+        """
         self._check_params()
         if not isinstance(stats, GramStats):
             raise TypeError(f"stats must be GramStats, got {type(stats).__name__}")
-        self._commit(stats.copy(), bool(y_1d))
+        self._commit(stats.copy(), bool(y_1d), fold=fold)
         return self
 
-    def _commit(self, stats, y_1d, alpha=None, rows=None):
+    def _commit(self, stats, y_1d, alpha=None, rows=None, fold=None):
         """Solve, then (only then) replace the fitted attributes.
 
-        ``rows``, when given, is a callable returning the rows again as (X, y, w) chunks:
-        "auto" uses it for refinement passes, or a TSQR pass, when the Gram solution
-        says it needs them (``LinearSolution.needs``).
+        ``rows``, when given, is a callable returning the rows again as (X, y, w) chunks;
+        ``fold``, when given instead, folds an accumulator over the same rows wherever
+        they live (``fold(state) -> state``, e.g. the Dask backend's). "auto" uses either
+        for refinement passes, or a TSQR pass, when the Gram solution says it needs
+        them (``LinearSolution.needs``).
         """
         alpha = self._alpha() if alpha is None else alpha
+        if fold is None and rows is not None:
+            fold = _loop_fold(rows)
         if self.solver == "qr":
             sol = _qr_solution(stats, alpha, self.fit_intercept)
             float32_only = False
         else:
             sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
                                  solver=self.solver, warn=False,
-                                 refinable=self.solver == "auto" and rows is not None)
+                                 refinable=self.solver == "auto" and fold is not None)
             float32_only = stats.float32_only
             auto = self.solver == "auto"
-            if auto and sol.needs and rows is not None:
+            if auto and sol.needs and fold is not None:
                 converged = False
                 if sol.needs == "refine":
-                    sol, converged = refine(sol, stats, rows, alpha, self.fit_intercept)
+                    sol, converged = refine(sol, stats, fold, alpha, self.fit_intercept)
                 if not converged:
                     from .tsqr import QRStats
 
-                    qr_stats = QRStats(centre=bool(self.fit_intercept))
-                    for Xc, yc, wc in rows():
-                        qr_stats.update(Xc, yc, wc)
+                    qr_stats = fold(QRStats(centre=bool(self.fit_intercept)))
                     sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
             if sol.solver != "qr" and sol.rank < stats.n_features:
                 warn_rank(sol.rank, stats.n_features, sol.constant_columns, sol.null_columns,
                           alpha, sol.solver)
-            if auto and sol.needs:
+            # Refinement asked for only by float32 rounding (a well-conditioned design)
+            # is not worth a warning; lost digits from the conditioning itself are.
+            eps = np.finfo(np.float64).eps
+            if auto and (sol.needs == "qr" or sol.needs and not eps / sol.rcond <= REFINE_TOL):
                 what = ("its rank cannot be told from the Gram statistics"
                         if sol.needs == "qr" else "coefficients may have lost digits")
                 warnings.warn(
@@ -406,6 +415,16 @@ class Ridge(_GramRegressor):
 
     def _alpha(self):
         return self.alpha
+
+
+def _loop_fold(rows):
+    """``fold(state)`` over the chunks that ``rows()`` yields, in order."""
+    def fold(state):
+        for Xc, yc, wc in rows():
+            state.update(Xc, yc, wc)
+        return state
+
+    return fold
 
 
 def _is_1d(y):

@@ -102,6 +102,19 @@ class ResidualStats:
             self.rss += rss[k]
             self.sum_w += float(sw[k])
 
+    def fresh(self):
+        """An empty state for the same solution (one per block of rows)."""
+        out = ResidualStats(self.coef, np.zeros(self.coef.shape[0]), self.x_shift,
+                            self.with_targets)
+        out.c0 = self.c0.copy()
+        return out
+
+    def copy(self):
+        """An independent copy of the state."""
+        out = self.fresh()
+        out.merge(self)
+        return out
+
     def merge(self, other):
         """Add another pass's sums (disjoint rows, same solution)."""
         self.xr += other.xr
@@ -115,7 +128,7 @@ class ResidualStats:
         return self.xr - np.outer(x_mean - self.x_shift, self.r_sum)
 
 
-def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
+def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
     """Refine a :class:`~fastlin.solve.LinearSolution` by passes over the rows.
 
     Conjugate gradients on the normal equations (XcᵀWXc + alpha I) β = XcᵀWyc, each
@@ -131,13 +144,12 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
         From :func:`fastlin.solve.solve_gram` on ``stats`` (its ``correct`` is used).
     stats : GramStats
         The statistics of the same rows (means and shift).
-    rows : callable
-        ``rows()`` yields the rows again as ``(X, y, sample_weight)`` chunks.
+    fold : callable
+        ``fold(state) -> state`` folds an accumulator (update / merge) over the rows
+        again: a loop over chunks in memory, a tree of tasks on Dask.
     alpha : float
         Ridge penalty of ``sol``.
     fit_intercept : bool
-    fold : callable, optional
-        ``fold(rows, state)`` drives a state over the rows (defaults to a plain loop).
 
     Returns
     -------
@@ -146,8 +158,6 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
         ``needs`` cleared) and whether the iteration converged. When it did not, the
         caller should solve by TSQR instead.
     """
-    if fold is None:
-        fold = _fold
     _, _, x_mean, y_mean = stats.centred(fit_intercept)
     d = sol.coef.shape[1]
     if not fit_intercept:
@@ -168,11 +178,11 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
 
     def gradient(beta):
         icpt = y_mean - x_mean @ beta if fit_intercept else np.zeros(beta.shape[1])
-        state = fold(rows, ResidualStats(beta.T, icpt, shift))
+        state = fold(ResidualStats(beta.T, icpt, shift))
         return state.finalize(x_mean) - alpha * beta
 
     def product(P):
-        state = fold(rows, ResidualStats(P.T, -(x_mean @ P), shift, with_targets=False))
+        state = fold(ResidualStats(P.T, -(x_mean @ P), shift, with_targets=False))
         return -state.finalize(x_mean) + alpha * P
 
     g = gradient(coef)
@@ -211,8 +221,3 @@ def refine(sol, stats, rows, alpha=0.0, fit_intercept=True, fold=None):
 FLOAT32_CONVERGED = 1e-8
 """Steps below this relative size no longer change float32 coefficients."""
 
-
-def _fold(rows, state):
-    for X, y, w in rows():
-        state.update(X, y, w)
-    return state
