@@ -16,6 +16,7 @@ passes run over arrays, chunk sources and workers alike.
 import dataclasses
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_sample_weight
@@ -185,6 +186,15 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
         state = fold(ResidualStats(P.T, -(x_mean @ P), shift, with_targets=False))
         return -state.finalize(x_mean) + alpha * P
 
+    # The passes run on Numba's threads; the small products between them would wake
+    # BLAS thread pools whose spinning slows the next pass, so BLAS runs on one thread.
+    with threadpool_limits(1, user_api="blas"):
+        return _conjugate_gradients(sol, coef, active, floor, precondition, gradient,
+                                    product, x_mean, y_mean, fit_intercept)
+
+
+def _conjugate_gradients(sol, coef, active, floor, precondition, gradient, product, x_mean,
+                         y_mean, fit_intercept):
     g = gradient(coef)
     passes = 1
     z = precondition(g)

@@ -285,32 +285,37 @@ class GramStats:
             else:
                 Xb = self._buffer("block", (step, d), dtype, zero=False)[:r1 - r0]
                 np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
+            # Targets, bordered by the ones (or sqrt(w)) column that makes column sums.
+            B = np.empty((r1 - r0, t + 1), order="F")
+            B[:, :t] = Yb
             if w is None:
-                ones = np.ones((r1 - r0, 1), dtype)
+                B[:, t] = 1.0
                 sum_w += float(r1 - r0)
             else:
                 # Rows scaled by sqrt(w): their products are the weighted sums.
-                ones = np.sqrt(w[r0:r1])[:, None]
-                Xb *= ones.astype(dtype)
-                Yb = Yb * ones
+                B[:, t] = np.sqrt(w[r0:r1])
+                B[:, :t] *= B[:, t:]
+                Xb *= B[:, t:].astype(dtype)
                 sum_w += float(w[r0:r1].sum())
+            # Every product goes through SciPy's BLAS: alternating it with NumPy's (another
+            # OpenBLAS build, with its own spinning threads) slowed each call 2-5x.
             # syrk writes the lower triangle of the Fortran view, i.e. the upper triangle
             # of the C-ordered scratch; float32 blocks go through their own buffer and
             # are then added in float64.
+            A, trans = _as_fortran_rows(Xb), _trans(Xb)
             if single:
-                syrk(1.0, _as_fortran_rows(Xb), beta=0.0, c=block_sxx.T, trans=_trans(Xb),
-                     lower=1, overwrite_c=1)
+                syrk(1.0, A, beta=0.0, c=block_sxx.T, trans=trans, lower=1, overwrite_c=1)
                 sxx += block_sxx
+                cross = blas.sgemm(1.0, A, B.astype(np.float32), trans_a=trans)
             else:
-                syrk(1.0, _as_fortran_rows(Xb), beta=1.0, c=sxx.T, trans=_trans(Xb),
-                     lower=1, overwrite_c=1)
-            # One gemm gives XᵀY and the column sums (the ones, or sqrt(w), column).
-            cross = Xb.T @ np.concatenate([Yb, ones], axis=1).astype(dtype, copy=False)
+                syrk(1.0, A, beta=1.0, c=sxx.T, trans=trans, lower=1, overwrite_c=1)
+                cross = blas.dgemm(1.0, A, B, trans_a=trans)
             sxy += cross[:, :t]
             sx += cross[:, t]
-            sy += Yb.T @ ones[:, 0].astype(np.float64) if w is not None else Yb.sum(axis=0)
+            border = blas.dsyrk(1.0, B, trans=1, lower=0)  # upper triangle, Fortran order
+            sy += border[:t, t]
             if t:
-                syy += np.triu(Yb.T @ Yb)
+                syy += np.triu(border[:t, :t])
         if not _check_products(X, sxx, sx, single):
             # float32 squares overflowed for finite values: the chunk goes through float64.
             return self._blas_pass(X, Y, w, force_double=True)

@@ -77,7 +77,7 @@ def test_merging_states_with_different_shifts(rng):
     Cw, Cxw, mw, _ = whole.centred()
     np.testing.assert_allclose(Ca, Cw, rtol=1e-12)
     np.testing.assert_allclose(Cxa, Cxw, rtol=1e-12)
-    np.testing.assert_allclose(ma, mw, rtol=1e-15)
+    np.testing.assert_allclose(ma, mw, rtol=1e-14)
 
 
 def test_integer_offsets_merge_exactly_in_any_order(rng):
