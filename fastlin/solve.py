@@ -155,13 +155,23 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True, r
     needs = ""
     correct = None
     if active.size:
-        A = C[np.ix_(active, active)]
-        A[np.diag_indices_from(A)] += alpha
-        B = Cxy[active]
-        scale = 1.0 / np.sqrt(np.diag(A))
-        S = A * scale[:, None] * scale[None, :]
+        S = C[np.ix_(active, active)] if active.size < d else C  # C is ours to overwrite
+        S[np.diag_indices_from(S)] += alpha
+        scale = 1.0 / np.sqrt(np.diag(S))
+        S *= scale[:, None]
+        S *= scale[None, :]
         solve_std = None
-        if solver in ("auto", "cholesky"):
+        # float32 block sums hide the smallest directions of their own design; when
+        # passes over the rows will follow, a regularised factor preconditions them.
+        precondition = refinable and solver == "auto" and stats.float32_seen
+        if precondition:
+            mu = 30 * rel
+            S[np.diag_indices_from(S)] += mu
+            solve_std, rcond, info = _cholesky(S, rel, floor=0.0)
+            S[np.diag_indices_from(S)] -= mu
+            if solve_std is not None:
+                needs = "refine"
+        if solve_std is None and solver in ("auto", "cholesky"):
             solve_std, rcond, info = _cholesky(S, rel)
             if solve_std is None and solver == "cholesky":
                 why = (f"leading minor of order {info} is not positive definite" if info
@@ -169,11 +179,6 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True, r
                             f"{_rcond_floor(rel):g}")
                 raise np.linalg.LinAlgError(f"Cholesky route failed: {why}; use solver='auto'")
         Q = None
-        if solve_std is None and refinable and solver == "auto" and stats.float32_seen:
-            mu = 30 * rel
-            solve_std, rcond, info = _cholesky(S + mu * np.eye(S.shape[0]), rel, floor=0.0)
-            if solve_std is not None:
-                needs = "refine"
         if solve_std is None:
             route = "minimum_norm"
             solve_std, rank, null_local, rcond, grey, N = _pivoted(S, rel)
@@ -197,10 +202,17 @@ def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True, r
             return out
 
         coef[active] = correct(Cxy)[active]
+        # βᵀ C β from the standardised system (C itself was overwritten by it):
+        # C_active = S / (scale scaleᵀ) - alpha I.
+        z = coef[active] / scale[:, None]
+        quad = np.einsum("at,at->t", z, S @ z) - alpha * np.einsum("at,at->t", coef[active],
+                                                                   coef[active])
+    else:
+        quad = np.zeros(Cxy.shape[1])
     if warn and rank < d:
         warn_rank(rank, d, np.flatnonzero(constant), null_columns, alpha, route)
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(Cxy.shape[1])
-    r2, resid_var = _fit_quality(stats, C, Cxy, coef, rank, fit_intercept)
+    r2, resid_var = _fit_quality(stats, quad, Cxy, coef, rank, fit_intercept)
     return LinearSolution(coef.T.copy(), intercept, int(rank), route, rcond,
                           np.flatnonzero(constant), null_columns, r2, resid_var, needs, correct)
 
@@ -215,7 +227,8 @@ def _cholesky(S, rel, floor=None):
     """LAPACK Cholesky of the unit-diagonal S; ``(solve, rcond, info)``, solve None when
     the factorisation fails or S is too ill conditioned to trust (rcond below ``floor``,
     by default :func:`_rcond_floor`)."""
-    L, info = lapack.dpotrf(S, lower=1, clean=0, overwrite_a=0)
+    # S is symmetric: its transpose is the Fortran-ordered array LAPACK reads.
+    L, info = lapack.dpotrf(S.T, lower=1, clean=0, overwrite_a=0)
     if info != 0:
         return None, float("nan"), int(info)
     anorm = np.abs(S).sum(axis=0).max()
@@ -307,11 +320,13 @@ def _show(idx, limit=10):
     return ", ".join(str(int(i)) for i in idx[:limit]) + (", ..." if len(idx) > limit else "")
 
 
-def _fit_quality(stats, C, Cxy, coef, rank, fit_intercept):
-    """Weighted R² and residual variance per target, from the statistics alone."""
+def _fit_quality(stats, quad, Cxy, coef, rank, fit_intercept):
+    """Weighted R² and residual variance per target, from the statistics alone.
+
+    ``quad`` is βᵀ C β per target (C the centred Gram, without alpha).
+    """
     tss = stats.centred_yy(fit_intercept)
-    # rss = yᵀy - 2 βᵀ Cxy + βᵀ C β, per target (C here is without alpha).
-    rss = tss - 2 * np.einsum("dt,dt->t", coef, Cxy) + np.einsum("dt,dt->t", coef, C @ coef)
+    rss = tss - 2 * np.einsum("dt,dt->t", coef, Cxy) + quad
     rss = np.maximum(rss, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(tss > 0, 1 - rss / np.where(tss > 0, tss, 1), np.where(rss > 0, 0.0, 1.0))

@@ -442,10 +442,11 @@ class GramStats:
         self._require_rows()
         if not fit_intercept:
             return self.xtx, np.zeros(self.n_features)
-        ms = self._sx / self.sum_w
         C = _symmetrize(self._sxx)
-        C -= np.outer(self._sx, ms)
-        return 0.5 * (C + C.T), self.x_shift + ms
+        # v vᵀ with v = s / sqrt(W) is exactly symmetric (a_i a_j == a_j a_i), so C is too.
+        v = self._sx / np.sqrt(self.sum_w)
+        C -= np.outer(v, v)
+        return C, self.x_shift + self._sx / self.sum_w
 
     def centred(self, fit_intercept=True):
         """Centred statistics ``(C, Cxy, x_mean, y_mean)`` for the solvers.
@@ -621,5 +622,6 @@ def _unshift(M, a, b, da, db, W):
 
 def _symmetrize(upper):
     """Full symmetric matrix from an accumulated upper triangle (lower part ignored)."""
-    U = np.triu(upper)
-    return U + np.triu(U, 1).T
+    C = np.triu(upper)
+    C += np.triu(C, 1).T
+    return C

@@ -272,3 +272,22 @@ def test_update_reuses_its_buffers(rng, dtype):
     per_thread = sum(v.nbytes for v in s._scratch.values())
     # Scratch is at most (threads) d x d float64 parts plus packing panels and one block.
     assert per_thread <= 2 * 40 * 40 * 8 + 8 * (1 << 20) + 2 * 1024 * 64 + 8 * 2 * 5000
+
+
+@pytest.mark.parametrize("alpha", [0.0, 3.0])
+@pytest.mark.parametrize("constant", [False, True])
+def test_fit_quality_from_statistics(rng, alpha, constant):
+    from sklearn.metrics import r2_score
+
+    X = rng.standard_normal((500, 6)) * [1, 10, 100, 1, 1, 1] + 1e6
+    if constant:
+        X[:, 2] = 7.0
+    Y = X @ rng.standard_normal((6, 2)) + rng.standard_normal((500, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RankDeficientWarning)
+        sol = GramStats().update(X, Y).finalize(alpha=alpha)
+    pred = (X - X[0]) @ sol.coef.T + (sol.intercept + X[0] @ sol.coef.T)
+    # R² and the residual variance come from the statistics alone, not a pass.
+    np.testing.assert_allclose(sol.r2, r2_score(Y, pred, multioutput="raw_values"), rtol=1e-9)
+    rss = ((Y - pred) ** 2).sum(axis=0)
+    np.testing.assert_allclose(sol.residual_variance, rss / (500 - sol.rank - 1), rtol=1e-7)
