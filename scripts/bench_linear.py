@@ -172,33 +172,47 @@ def partial_fit_table(repeat):
           f"{t_fit / t_acc:>14.2f}   (vs the accumulation alone)")
 
 
-def memory_child(d, n):
-    import resource
+def _high_water_mark():
+    """Peak resident set size (VmHWM) in bytes, from /proc."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
+
+def memory_child(d, n, kind):
     import fastlin
 
-    X = np.random.default_rng(0).standard_normal((n, d))
+    rng = np.random.default_rng(0)
+    X = (rng.integers(0, 256, size=(n, d), dtype=np.uint8) if kind == "uint8"
+         else rng.standard_normal((n, d)))
+    fastlin.GramStats().update(X[:600, :64])  # compile before the baseline
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the high-water mark to the current resident size
+    base = _high_water_mark()
     s = fastlin.GramStats()
-    s.update(X[:600])  # compile and allocate once
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     for r0 in range(0, n, 2000):
         s.update(X[r0:r0 + 2000])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _high_water_mark()
     print(json.dumps({"base": base, "peak": peak, "threads": fastlin._threads.n_threads()}))
 
 
 def memory_table(quick):
     d = 2048 if quick else 4096
     n = 6000
-    print(f"\n{'peak RSS of updates, d=' + str(d):<36} {'growth MB':>9} {'bound MB':>9}")
-    for threads in (2, 16):
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(d), str(n)],
-                             env=env, capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        growth = (r["peak"] - r["base"]) / 2 ** 20
-        bound = (2000 * d * 8 + (threads + 2) * d * d * 8) / 2 ** 20
-        print(f"{f'{threads} Numba threads':<36} {growth:>9.1f} {bound:>9.1f}")
+    print(f"\n{'peak RSS growth over 3 updates, d=' + str(d):<40} {'MB':>7} "
+          f"{'bound: chunk + (threads + 2) d² float64':>40}")
+    for kind in ("uint8", "float64"):
+        for threads in (2, 16):
+            env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+            out = subprocess.run([sys.executable, __file__, "--memory-child", str(d), str(n), kind],
+                                 env=env, capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            growth = (r["peak"] - r["base"]) / 2 ** 20
+            item = 1 if kind == "uint8" else 8
+            bound = (2000 * d * item + (threads + 2) * d * d * 8) / 2 ** 20
+            print(f"{f'{kind}, {threads} Numba threads':<40} {growth:>7.1f} {bound:>40.1f}")
 
 
 def accuracy_table():
@@ -230,10 +244,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     ap.add_argument("--only", default="fits,gram,tsqr,partial,memory,accuracy")
-    ap.add_argument("--memory-child", nargs=2, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
-        memory_child(*args.memory_child)
+        d, n, kind = args.memory_child
+        memory_child(int(d), int(n), kind)
         return
     import fastlin
 
