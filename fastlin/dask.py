@@ -345,6 +345,12 @@ def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=Non
                    kernel_threads=kernel_threads, compute=compute)
 
 
+def _state_block(i, X, y, w, template):
+    """A copy of the (empty) ``template`` accumulator with the block folded in."""
+    _check_rows(i, X, y=y, sample_weight=w)
+    return template.copy().update(X, y, w)
+
+
 def _qr_block(i, X, y, w, centre):
     from .tsqr import QRStats
 
@@ -493,7 +499,17 @@ def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_thread
         stats = gram_stats(X, y, sample_weight, **opts)
         y_nd = _to_dask_array(y, "y")
         y_1d = (np.ndim(y) if y_nd is None else y_nd.ndim) == 1
-        return model.fit_stats(stats, y_1d=y_1d)
+        # The same route as in memory: refinement or TSQR passes, where the solve asks
+        # for them, fold their accumulators over the blocks where they live.
+        Xd = _as_X(X)
+        arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
+                                                      ndims=(1,)))
+
+        def fold(template):
+            return _reduce(_state_block, arrays, _merge_states, extra=(template,), **opts,
+                           compute=True)
+
+        return model.fit_stats(stats, y_1d=y_1d, fold=fold)
     if isinstance(model, LogisticRegression):
         return _fit_logistic(model, X, y, sample_weight, persist=persist, **opts)
     if isinstance(model, StandardScaler):
@@ -608,8 +624,7 @@ def _broadcast(value):
 
 
 def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
-    from . import optim
-    from .logistic import objective_fun, objective_hessp
+    from .logistic import fit_lbfgs
 
     dask, _ = _dask()
     model._check_params()
@@ -671,15 +686,11 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
                        groups=groups, **opts)
 
     # The same objective, Hessian products and minimiser as LogisticRegression.fit in memory.
-    theta0 = np.concatenate([W0.ravel(), b0]) if fit_b else W0.ravel().copy()
     history = []
-    theta, fval, n_iter = optim.minimize(
-        objective_fun(data_term, K, d, model.C, sw_sum, fit_b),
-        objective_hessp(data_hessp, K, d, model.C, sw_sum, fit_b), theta0,
+    W, b, fval, n_iter = fit_lbfgs(
+        data_term, data_hessp, K, d, model.C, sw_sum, fit_b, W0, b0,
         max_iter=model.max_iter, tol=float(model.tol if model.tol is not None else 0.0),
         memory=model.lbfgs_memory, callback=history.append)
-    W = theta[: K * d].reshape(K, d).copy()
-    b = theta[K * d:].copy() if fit_b else np.zeros(K)
     model._commit(classes, W, b, d)
     model.n_iter_ = np.array([n_iter])
     model.objective_ = fval
