@@ -207,6 +207,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             "rank": int(self.rank_),
             "solver": self.solver_,
             "rcond": float(self.rcond_),
+            "refinement_passes": int(self.refinement_passes_),
             "metadata": metadata or {},
         }
         arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_),
@@ -504,6 +505,7 @@ def load(path):
         model.rank_ = int(header["rank"])
         model.solver_ = header["solver"]
         model.rcond_ = float(header["rcond"])
+        model.refinement_passes_ = int(header.get("refinement_passes", 0))
         model.constant_columns_ = arrays["constant_columns"]
         model.metadata_ = header.get("metadata", {})
         stats = persistence.stats_from(arrays, path)

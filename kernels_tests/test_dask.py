@@ -227,8 +227,11 @@ def test_logistic_loss_gradient_and_fit(client, rng):
             Xd, da.from_array(labels, chunks=500), wd)
         np.testing.assert_array_equal(model.classes_, ref.classes_)
         scale = np.abs(ref.coef_).max()
-        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-10, atol=1e-10 * scale)
-        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10 * scale)
+        # Both run one minimiser to the rounding floor of their gradients, which the
+        # blocks' summation order moves: coefficients agree to ~1e-10 of their scale
+        # (1.2e-10 seen for one grouping of the blocks), the objective to 1e-12.
+        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-9, atol=1e-9 * scale)
+        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-9, atol=1e-9 * scale)
         np.testing.assert_allclose(model.objective_, ref.objective_, rtol=1e-12)
         proba = model.predict_proba(Xd)
         assert isinstance(proba, da.Array)
