@@ -3,10 +3,11 @@
 ``GramStats`` holds, for rows seen so far (with weights w, all 1 when none are given):
 n, sum w, and the sums sum w (x - s), sum w (y - u), Xₛᵀ W Xₛ, Xₛᵀ W Yₛ, Yₛᵀ W Yₛ of the
 rows taken about a per-column shift (s for X, u for Y). The shift is fixed by the first
-chunk: a column whose values sit far from zero compared with their spread (timestamps,
-ids, 1e9 + small integers) is shifted by its value in the first row, every other column
-by 0. Centring then subtracts two numbers of the size of the spread, not of the offset,
-so offsets of 1e12 standard deviations cost no digits. Two states merge by moving the
+chunk: a column whose mean sits more than ``SHIFT_RATIO`` (64) standard deviations from
+zero (timestamps, ids, 1e9 + small integers) is shifted by its value in the first row,
+every other column by 0 (read as it is, losing at most 64² to centring, which the solvers
+count in ``relative_accuracy``). Centring then subtracts two numbers of the size of the
+spread, not of the offset, so offsets of 1e12 standard deviations cost no digits. Two states merge by moving the
 other state's sums to this state's shift (exact for integer data).
 
 The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
@@ -49,6 +50,10 @@ _MAX_ABS = 1e150
 _SHIFT_ROWS = 256
 """Rows of the first chunk that decide which columns are shifted."""
 
+SHIFT_RATIO = 64.0
+"""Columns whose |mean| exceeds this many standard deviations are accumulated about a
+shift (a shifted copy of each block); nearer ones are read as they are."""
+
 
 class GramStats:
     """Weighted Gram statistics of (X, Y) rows, updated chunk by chunk.
@@ -85,6 +90,7 @@ class GramStats:
         self.float32_only = True
         self.float32_seen = False
         self.exact = True
+        self.offset_ratio2 = 1.0
         self.x_shift = self.y_shift = None
         self._sx = self._sy = self._sxy = None
         # Xₛᵀ W Xₛ and Yₛᵀ W Yₛ are accumulated in their upper triangles only.
@@ -175,8 +181,8 @@ class GramStats:
         if fresh:
             self._allocate(X.shape[1], Y.shape[1])
         if self.n_rows == 0 and self.sum_w == 0.0:
-            self.x_shift = _choose_shift(X, exact=X.dtype in _EXACT_DTYPES)
-            self.y_shift = _choose_shift(Y, exact=False)
+            self.x_shift, self.offset_ratio2 = _choose_shift(X, exact=X.dtype in _EXACT_DTYPES)
+            self.y_shift, _ = _choose_shift(Y, exact=False)
         if self.y_shift.any():
             Y = Y - self.y_shift
         exact = X.dtype in _EXACT_DTYPES and w is None
@@ -203,10 +209,13 @@ class GramStats:
         float32."""
         eps = np.finfo(np.float64).eps
         if self.float32_seen:
-            return float(np.sqrt(FLOAT32_BLOCK) * 2.0 ** -24)
-        if self.exact:
-            return float(eps)
-        return float(eps * np.sqrt(max(self.n_rows, 1)))
+            base = np.sqrt(FLOAT32_BLOCK) * 2.0 ** -24
+        elif self.exact:
+            base = eps
+        else:
+            base = eps * np.sqrt(max(self.n_rows, 1))
+        # Columns read without a shift lose (mean / std)² of their digits to centring.
+        return float(max(base, eps * self.offset_ratio2))
 
     def _buffer(self, key, shape, dtype=np.float64, zero=True):
         """A scratch array owned by the state, reused across updates of the same shape."""
@@ -403,6 +412,7 @@ class GramStats:
         self.float32_only = self.float32_only and other.float32_only
         self.float32_seen = self.float32_seen or other.float32_seen
         self.exact = self.exact and other.exact
+        self.offset_ratio2 = max(self.offset_ratio2, other.offset_ratio2)
         return self
 
     def _moved_to(self, x_shift, y_shift):
@@ -499,6 +509,7 @@ class GramStats:
             "n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
             "float32_only": np.bool_(self.float32_only),
             "float32_seen": np.bool_(self.float32_seen), "exact": np.bool_(self.exact),
+            "offset_ratio2": np.float64(self.offset_ratio2),
             "x_shift": self.x_shift.copy(), "y_shift": self.y_shift.copy(),
             "x_sum": self._sx.copy(), "y_sum": self._sy.copy(), "xtx": np.triu(self._sxx),
             "xty": self._sxy.copy(), "yty": np.triu(self._syy),
@@ -532,6 +543,7 @@ class GramStats:
         new.float32_only = bool(arrays["float32_only"])
         new.float32_seen = bool(arrays.get("float32_seen", new.float32_only))
         new.exact = bool(arrays.get("exact", False))
+        new.offset_ratio2 = float(arrays.get("offset_ratio2", 1.0))
         return new
 
     def _require_allocated(self):
@@ -587,20 +599,25 @@ def check_magnitude(A, name):
 def _choose_shift(A, exact):
     """Per-column shift from the first rows of the first chunk (see the module docstring).
 
-    A column is shifted by its first value when its mean over the first rows is more
-    than twice their standard deviation away from zero; others (and exact byte data)
-    get 0, so that common data need no shifted copy before BLAS reads it.
+    Returns ``(shift, ratio2)``. A column is shifted by its first value when its mean
+    over the first rows is more than ``SHIFT_RATIO`` standard deviations away from zero;
+    others (and exact byte data) get 0, so that common data need no shifted copy before
+    BLAS reads it. Centring an unshifted column loses a factor (mean / std)² of its
+    digits, at most ``SHIFT_RATIO**2`` (about 3.6 digits); ``ratio2`` is the largest such
+    factor, which the solvers count in the statistics' rounding level.
     """
     d = A.shape[1]
     if exact or d == 0:
-        return np.zeros(d)
+        return np.zeros(d), 1.0
     head = np.asarray(A[:_SHIFT_ROWS], dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):  # non-finite X is refused later
-        mean = head.mean(axis=0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean = head.mean(axis=0)  # non-finite X is refused later
         spread = head.std(axis=0)
-    far = np.abs(mean) > 2.0 * spread
+        far = np.abs(mean) > SHIFT_RATIO * spread
+        ratio2 = np.where(far | (spread == 0), 0.0, (mean / spread) ** 2)
     shift = np.where(far, head[0], 0.0)
-    return shift
+    top = float(np.nanmax(ratio2)) if ratio2.size else 0.0
+    return shift, max(1.0, top if np.isfinite(top) else 1.0)
 
 
 def _as_fortran_rows(Xb):
