@@ -315,17 +315,16 @@ class GramStats:
             if single:
                 syrk(1.0, A, beta=0.0, c=block_sxx.T, trans=trans, lower=1, overwrite_c=1)
                 sxx += block_sxx
-                cross = blas.sgemm(1.0, A, B.astype(np.float32), trans_a=trans)
-            else:
-                syrk(1.0, A, beta=1.0, c=sxx.T, trans=trans, lower=1, overwrite_c=1)
-                cross = blas.dgemm(1.0, A, B, trans_a=trans)
-            sxy += cross[:, :t]
-            if single:
+                if t:
+                    sxy += blas.sgemm(1.0, A, B[:, :t].astype(np.float32), trans_a=trans)
                 # Column sums make the means, hence the intercept, which no refinement
                 # pass corrects: summed in float64, not in sgemm's float32.
                 rows = Xb if w is None else Xb * B[:, t:].astype(np.float32)
                 sx += np.add.reduce(rows, axis=0, dtype=np.float64)
             else:
+                syrk(1.0, A, beta=1.0, c=sxx.T, trans=trans, lower=1, overwrite_c=1)
+                cross = blas.dgemm(1.0, A, B, trans_a=trans)
+                sxy += cross[:, :t]
                 sx += cross[:, t]
             border = blas.dsyrk(1.0, B, trans=1, lower=0)  # upper triangle, Fortran order
             sy += border[:t, t]
