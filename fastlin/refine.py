@@ -21,12 +21,10 @@ from threadpoolctl import threadpool_limits
 from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_sample_weight
 from .kernels import residual as _residual
+from .stats import _BLOCK_ELEMENTS
 
 _IN_PLACE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 """Row dtypes the residual kernel reads without a copy (C order)."""
-
-_BLOCK_ELEMENTS = 1 << 20
-"""Elements of X converted to float64 at a time."""
 
 MAX_PASSES = 24
 """Conjugate-gradient passes before the solution is declared not to converge."""

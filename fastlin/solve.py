@@ -37,10 +37,6 @@ RCOND_MIN = 1e-12
 """Below this reciprocal condition number (standardised system) Cholesky is not trusted:
 its errors (about eps / rcond) would be too large for refinement passes to remove."""
 
-RCOND_QR = 1e-8
-"""Kept for callers that judged conditioning by it: the normal equations keep fewer than
-~8 digits below this."""
-
 REFINE_TOL = 1e-7
 """Refine by passes over the rows when (statistics' rounding level) / rcond exceeds this:
 the normal equations alone would lose more than ~7 of the digits lstsq keeps."""

@@ -42,7 +42,7 @@ FLOAT32_BLOCK = 2048
 
 _BLOCK_ELEMENTS = 1 << 20
 """Elements of X copied at a time (8 MiB of float64) when a block must be shifted,
-weighted or converted before BLAS reads it."""
+weighted or converted before BLAS (or the residual kernel) reads it."""
 
 _MAX_ABS = 1e150
 """Largest magnitude accepted: squares of 1e150 and sums of 1e8 of them stay finite."""
@@ -433,9 +433,9 @@ class GramStats:
         if not (dx.any() or dy.any()):
             return self._sx, self._sy, sxx, sxy, syy
         W = self.sum_w
-        sxx = np.triu(_unshift(sxx + np.triu(sxx, 1).T, self._sx, self._sx, dx, dx, W))
+        sxx = np.triu(_unshift(_symmetrize(sxx), self._sx, self._sx, dx, dx, W))
         sxy = _unshift(sxy, self._sx, self._sy, dx, dy, W)
-        syy = np.triu(_unshift(syy + np.triu(syy, 1).T, self._sy, self._sy, dy, dy, W))
+        syy = np.triu(_unshift(_symmetrize(syy), self._sy, self._sy, dy, dy, W))
         return self._sx + W * dx, self._sy + W * dy, sxx, sxy, syy
 
     def copy(self):
