@@ -41,6 +41,7 @@ def _parser():
     p = argparse.ArgumentParser(
         prog="fastlin",
         description="Exact one-pass linear models on data streamed from disk.",
+        allow_abbrev=False,
     )
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -61,16 +62,17 @@ def _parser():
     demo.set_defaults(run=_demo)
 
     fit = sub.add_parser(
-        "fit", help="fit a model on an IDX or .npy file and save it",
-        description="Stream X (IDX, raw or gzip, or .npy) and labels/targets in chunks, fit "
+        "fit", help="fit a model on an IDX, .npy, Parquet, Arrow or CSV file and save it",
+        allow_abbrev=False,
+        description="Stream X (IDX, raw or gzip, or .npy, with --labels; or a Parquet file or "
+        "directory, an Arrow/Feather file or a CSV file, with --target COLUMN) in chunks, fit "
         "least squares or ridge in one pass, and save the model as .npz. Integer class "
         "labels are one-hot encoded (one output per class; predictions take the argmax) "
-        "unless --targets raw is given.",
+        "unless --encoding raw is given.",
     )
-    fit.add_argument("--images", "-X", required=True, help="features: IDX or .npy file")
-    fit.add_argument("--labels", "-y", required=True, help="labels/targets: IDX or .npy file")
+    add_data_args(fit)
     _add_model_args(fit)
-    fit.add_argument("--targets", choices=["one-hot", "raw"], default="one-hot",
+    fit.add_argument("--encoding", choices=["one-hot", "raw"], default="one-hot",
                      help="one-hot: integer class labels, one output per class (default); "
                      "raw: regress on the values as given")
     fit.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
@@ -81,24 +83,25 @@ def _parser():
     fit.set_defaults(run=_fit)
 
     ev = sub.add_parser(
-        "evaluate", help="score a saved model on labelled data",
+        "evaluate", help="score a saved model on labelled data", allow_abbrev=False,
         description="Accuracy for one-hot (classification) models; R² and RMSE for raw "
         "targets. Streams the data in chunks.",
     )
     ev.add_argument("--model", "-m", required=True, help="model file written by 'fastlin fit'")
-    ev.add_argument("--images", "-X", required=True)
-    ev.add_argument("--labels", "-y", required=True)
+    add_data_args(ev)
     ev.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     ev.set_defaults(run=_evaluate)
 
     pr = sub.add_parser(
-        "predict", help="write predictions of a saved model to .npy",
+        "predict", help="write predictions of a saved model (.npy, .parquet or .csv)",
+        allow_abbrev=False,
         description="Predicted class labels (one-hot models) or predicted values (raw "
-        "targets) for every row, written chunk by chunk to a .npy file.",
+        "targets) for every row, written chunk by chunk; the format follows the output's "
+        "suffix: .npy, .parquet or .csv.",
     )
     pr.add_argument("--model", "-m", required=True)
-    pr.add_argument("--images", "-X", required=True)
-    pr.add_argument("--output", "-o", required=True, help=".npy file to write")
+    add_data_args(pr, labels=False)
+    pr.add_argument("--output", "-o", required=True, help=".npy, .parquet or .csv file to write")
     pr.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     pr.set_defaults(run=_predict)
 
@@ -106,6 +109,52 @@ def _parser():
 
     add_report_parser(sub)
     return p
+
+
+def add_data_args(p, labels=True, prefix=""):
+    """``--data`` (alias ``--images``/``-X``), ``--labels``/``-y`` for IDX and .npy data,
+    ``--target`` and ``--features`` for tables."""
+    flag = f"--{prefix}" if prefix else "--"
+    short = [] if prefix else ["--images", "-X"]
+    p.add_argument(f"{flag}data", *short, dest=f"{prefix.replace('-', '_')}data",
+                   required=not prefix, help="features: IDX, .npy, Parquet (file or "
+                   "directory), Arrow/Feather or CSV")
+    if labels:
+        p.add_argument(f"{flag}labels", *([] if prefix else ["-y"]),
+                       dest=f"{prefix.replace('-', '_')}labels",
+                       help="labels/targets of IDX or .npy data: IDX or .npy file")
+    if not prefix:
+        p.add_argument("--target", help="tables: the target column")
+        p.add_argument("--features", help="tables: feature columns, comma-separated, in "
+                       "order (default: every column but the target)")
+
+
+def open_data(args, prefix="", n_classes=None, labels=True):
+    """The chunk source named by the arguments of :func:`add_data_args`."""
+    from .io import open_source
+
+    key = prefix.replace("-", "_")
+    data = getattr(args, f"{key}data")
+    target = getattr(args, "target", None) if labels else None
+    features = getattr(args, "features", None)
+    if isinstance(features, str):
+        features = [c.strip() for c in features.split(",") if c.strip()]
+    label_file = getattr(args, f"{key}labels", None) if labels else None
+    if target is None and features is None:
+        if labels and label_file is None and _needs_labels(data):
+            raise ValueError(f"{data}: give --{prefix}labels (IDX or .npy data) or --target "
+                             "COLUMN (tables)")
+        return open_source(data, labels=label_file, n_classes=n_classes)
+    if label_file is not None:
+        raise ValueError("--labels goes with IDX or .npy data; a table names its target "
+                         "column with --target")
+    return open_source(data, target=target, features=features, n_classes=n_classes)
+
+
+def _needs_labels(data):
+    from .io.tabular import tabular_format
+
+    return not (os.path.exists(data) and tabular_format(data) is not None)
 
 
 def _add_model_args(p):
@@ -156,17 +205,18 @@ def _demo(args):
 
 
 def _fit(args):
-    from .io import open_source
-
+    _check_output(args.output)
     n_classes = None
-    source = open_source(args.images, labels=args.labels)
-    if args.targets == "one-hot":
+    source = open_data(args)
+    if not source.has_targets:
+        raise ValueError(f"{args.data}: no targets; give --target COLUMN")
+    if args.encoding == "one-hot":
         n_classes = source.n_classes or _n_classes(source)
-        source = open_source(args.images, labels=args.labels, n_classes=n_classes)
-    model, fit_s, notes = _fit_source(_make_model(args), source, args.chunk_rows, args.targets,
+        source = open_data(args, n_classes=n_classes)
+    model, fit_s, notes = _fit_source(_make_model(args), source, args.chunk_rows, args.encoding,
                                       n_classes, args.checkpoint, not args.quiet)
-    meta = {"targets": args.targets, "n_classes": n_classes,
-            "trained_on": os.path.abspath(args.images)}
+    meta = {"targets": args.encoding, "n_classes": n_classes,
+            "trained_on": os.path.abspath(args.data)}
     model.save(args.output, metadata=meta)
     _print_table([
         ("model", _describe(model)),
@@ -181,43 +231,133 @@ def _fit(args):
 
 
 def _evaluate(args):
-    from .io import open_source
     from .linear_model import load
 
     model = load(args.model)
     meta = getattr(model, "metadata_", {})
+    _default_features(args, model)
     if meta.get("targets") == "one-hot":
-        source = open_source(args.images, labels=args.labels, n_classes=meta["n_classes"])
-        _check_features(model, source, args.images)
+        source = open_data(args, n_classes=meta["n_classes"])
+        _check_features(model, source, args.data)
         acc = _accuracy(model, source, args.chunk_rows)
         _print_table([("rows", f"{source.n_rows}"), ("accuracy", f"{100 * acc:.2f} %")])
     else:
-        source = open_source(args.images, labels=args.labels)
-        _check_features(model, source, args.images)
+        source = open_data(args)
+        _check_features(model, source, args.data)
         r2, rmse = _regression_scores(model, source, args.chunk_rows)
         _print_table([("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"), ("RMSE", f"{rmse:.6g}")])
 
 
 def _predict(args):
-    from .io import open_source
     from .linear_model import load
 
     model = load(args.model)
-    source = open_source(args.images)
-    _check_features(model, source, args.images)
+    out_path = args.output
+    _check_output(out_path)
+    fmt = _output_format(out_path)
+    _default_features(args, model)
+    source = open_data(args, labels=False)
+    _check_features(model, source, args.data)
     one_hot = getattr(model, "metadata_", {}).get("targets") == "one-hot"
     n_out = 1 if np.ndim(model.coef_) == 1 else model.coef_.shape[0]
     shape = (source.n_rows,) if (one_hot or n_out == 1) else (source.n_rows, n_out)
     dtype = np.int64 if one_hot else model.coef_.dtype
-    out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=shape)
-    r0 = 0
-    for X, _ in source.iter_chunks(args.chunk_rows):
-        pred = model.predict(X)
-        out[r0:r0 + X.shape[0]] = np.argmax(pred, axis=1) if one_hot else pred
-        r0 += X.shape[0]
-    out.flush()
-    del out
-    _print_table([("rows", f"{source.n_rows}"), ("written", args.output)])
+    writer = _PredictionWriter(out_path, fmt, dtype, shape)
+    try:
+        for X, _ in source.iter_chunks(args.chunk_rows):
+            pred = model.predict(X)
+            writer.write(np.argmax(pred, axis=1) if one_hot else pred)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    _print_table([("rows", f"{source.n_rows}"), ("written", out_path)])
+
+
+def _output_format(path):
+    name = str(path).lower()
+    for suffix, fmt in ((".npy", "npy"), (".parquet", "parquet"), (".csv", "csv")):
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"{path}: the output must end in .npy, .parquet or .csv")
+
+
+class _PredictionWriter:
+    """Predictions chunk by chunk into .npy (a memory map), Parquet or CSV, written to a
+    temporary name and renamed into place only when complete."""
+
+    def __init__(self, path, fmt, dtype, shape):
+        self.path = path
+        self.fmt = fmt
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, self.tmp = tempfile.mkstemp(prefix=".fastlin-predict-", dir=directory,
+                                        suffix=os.path.splitext(path)[1])
+        os.close(fd)
+        self.row = 0
+        self.names = ["prediction"] if len(shape) == 1 else [f"prediction_{j}"
+                                                              for j in range(shape[1])]
+        self._writer = None
+        if fmt == "npy":
+            self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=dtype, shape=shape)
+
+    def write(self, pred):
+        pred = np.asarray(pred)
+        if self.fmt == "npy":
+            self._out[self.row:self.row + pred.shape[0]] = pred
+        else:
+            import pyarrow as pa
+
+            cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]
+            batch = pa.record_batch(cols, names=self.names)
+            if self._writer is None:
+                if self.fmt == "parquet":
+                    import pyarrow.parquet as pq
+
+                    self._writer = pq.ParquetWriter(self.tmp, batch.schema)
+                else:
+                    import pyarrow.csv as pacsv
+
+                    self._writer = pacsv.CSVWriter(self.tmp, batch.schema)
+            self._writer.write_batch(batch)
+        self.row += pred.shape[0]
+
+    def close(self):
+        if self.fmt == "npy":
+            self._out.flush()
+            del self._out
+        elif self._writer is not None:
+            self._writer.close()
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        try:
+            if self.fmt != "npy" and self._writer is not None:
+                self._writer.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_output(path):
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory; --output names the file to write")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ValueError(f"{path}: the directory {parent} does not exist")
+
+
+def _default_features(args, model):
+    """Tables: the model's own feature columns, in its order, unless --features is given."""
+    names = getattr(model, "feature_names_in_", None)
+    if args.features is None and names is not None and not _needs_labels(args.data):
+        args.features = [str(n) for n in names]
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -249,7 +389,7 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
 def _n_classes(source):
     y = source.targets()
     if y is None or y.ndim != 1 or y.dtype.kind not in "ui":
-        raise ValueError("one-hot targets need 1-D integer class labels; use --targets raw "
+        raise ValueError("one-hot targets need 1-D integer class labels; use --encoding raw "
                          "for real-valued targets")
     return int(y.max()) + 1
 

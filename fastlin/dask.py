@@ -492,6 +492,8 @@ def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_thread
     model
     """
     opts = dict(split_every=split_every, kernel_threads=kernel_threads)
+    names = X
+    X, y, sample_weight = _aligned(X, y, sample_weight)
     if isinstance(model, _GramRegressor):
         model._check_params()
         if y is None:
@@ -509,15 +511,68 @@ def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_thread
             return _reduce(_state_block, arrays, _merge_states, extra=(template,), **opts,
                            compute=True)
 
-        return model.fit_stats(stats, y_1d=y_1d, fold=fold)
+        return _named(model.fit_stats(stats, y_1d=y_1d, fold=fold), names)
     if isinstance(model, LogisticRegression):
-        return _fit_logistic(model, X, y, sample_weight, persist=persist, **opts)
+        return _named(_fit_logistic(model, X, y, sample_weight, persist=persist, **opts),
+                      names)
     if isinstance(model, StandardScaler):
-        return _fit_scaler(model, X, sample_weight, **opts)
+        return _named(_fit_scaler(model, X, sample_weight, **opts), names)
     raise TypeError(
         f"fastlin.dask.fit supports LinearRegression, Ridge, LogisticRegression and "
         f"StandardScaler, got {type(model).__name__}"
     )
+
+
+def _aligned(X, y, sample_weight):
+    """Dask DataFrame X with Dask Series y / weights: arrays cut from one frame.
+
+    Converted one by one, columns of the same ``read_parquet`` frame can come out in
+    different partitions (the reader fuses small files by the bytes of the columns it
+    reads), so the rows of X and y would not line up block for block. Taken from a single
+    frame, every block holds the same rows of each; X keeps its columns' dtype.
+    """
+    others = [v for v in (y, sample_weight) if v is not None]
+    if not (hasattr(X, "columns") and _is_dask_collection(X) and others
+            and all(_is_dask_collection(v) and hasattr(v, "to_frame") for v in others)):
+        return X, y, sample_weight
+    dask, da = _dask()
+    cols = list(X.columns)
+    frame = X
+    keys = []
+    for i, v in enumerate(others):
+        key = f"__fastlin_{i}"
+        frame = frame.assign(**{key: v})
+        keys.append(key)
+    parts = frame.to_delayed()
+    x_dtype = np.result_type(*[np.dtype(t) for t in X.dtypes])
+
+    def column_array(selection, dtype, ndim):
+        take = dask.delayed(_frame_block, pure=True)
+        blocks = [da.from_delayed(take(p, selection, dtype, ndim), dtype=dtype,
+                                  shape=(np.nan, len(selection)) if ndim == 2 else (np.nan,))
+                  for p in parts]
+        return da.concatenate(blocks, axis=0)
+
+    Xd = column_array(cols, x_dtype, 2)
+    arrays = [column_array([k], np.dtype(v.dtype), 1) for k, v in zip(keys, others)]
+    y_out = arrays.pop(0) if y is not None else None
+    w_out = arrays.pop(0) if sample_weight is not None else None
+    return Xd, y_out, w_out
+
+
+def _frame_block(part, columns, dtype, ndim):
+    values = part[columns].to_numpy(dtype=dtype)
+    return values[:, 0] if ndim == 1 else values
+
+
+def _named(model, X):
+    """``feature_names_in_`` from a Dask DataFrame's columns (e.g. ``dd.read_parquet``)."""
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        model.feature_names_in_ = np.asarray([str(c) for c in columns], dtype=object)
+    else:
+        model.__dict__.pop("feature_names_in_", None)
+    return model
 
 
 # -- scaler ------------------------------------------------------------------------------
@@ -792,8 +847,41 @@ class DaskLinearRegression(_DaskRegressorMixin, LinearRegression):
 
     ``fit`` with a Dask array (or DataFrame) X runs :func:`fastlin.dask.fit`: one pass,
     d x d statistics per block, tree-merged, solved on the client. ``predict`` on a Dask
-    array returns a Dask array. NumPy input takes the in-memory path.
+    array returns a Dask array. ``inference`` with Dask arrays folds its pass over the
+    blocks where they live. NumPy input takes the in-memory path.
     """
+
+    def inference(self, X=None, y=None, *, sample_weight=None, cov_type="nonrobust",
+                  use_t=None, feature_names=None, split_every=None, kernel_threads=None,
+                  **kwargs):
+        """See :meth:`fastlin.LinearRegression.inference`; Dask X and y are folded on
+        the workers (``split_every``, ``kernel_threads`` as in :func:`fit`)."""
+        if X is None or not _dask_input(X):
+            return super().inference(X, y, sample_weight=sample_weight, cov_type=cov_type,
+                                     use_t=use_t, feature_names=feature_names, **kwargs)
+        from .inference import regression_inference
+
+        _check_fitted(self)
+        Xd = _as_X(X)
+        arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
+                                                      ndims=(1,)))
+        if arrays[1] is None:
+            raise ValueError("y is required")
+
+        def fold(template):
+            return _reduce(_state_block, arrays, _merge_states, extra=(template,),
+                           split_every=split_every, kernel_threads=kernel_threads,
+                           compute=True)
+
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
+        intercept = np.broadcast_to(np.atleast_1d(np.asarray(self.intercept_, np.float64)),
+                                    (coef.shape[0],))
+        names = feature_names if feature_names is not None else getattr(
+            self, "feature_names_in_", None)
+        return regression_inference(self.stats_, coef, intercept,
+                                    fit_intercept=self.fit_intercept, rank=self.rank_,
+                                    y_1d=self._y_1d, names=names, cov_type=cov_type,
+                                    fold=fold, use_t=use_t)
 
 
 class DaskRidge(_DaskRegressorMixin, Ridge):

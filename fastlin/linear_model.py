@@ -97,6 +97,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         stats = self._new_stats().update(X, y, sample_weight)
         self._commit(stats, _is_1d(y), rows=lambda: [(X, y, sample_weight)])
+        self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _new_stats(self):
@@ -181,6 +182,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 for X, yc in chunks.iter_chunks(chunk_rows):
                     yield X, (yc if target_transform is None else target_transform(yc)), None
         self._commit(stats, y_1d, rows=rows)
+        _set_feature_names(self, chunks)
         return self
 
     def save(self, path, *, include_stats=False, metadata=None):
@@ -208,6 +210,8 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             "solver": self.solver_,
             "rcond": float(self.rcond_),
             "refinement_passes": int(self.refinement_passes_),
+            "feature_names": (None if getattr(self, "feature_names_in_", None) is None
+                              else [str(n) for n in self.feature_names_in_]),
             "metadata": metadata or {},
         }
         arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_),
@@ -394,6 +398,65 @@ class LinearRegression(_GramRegressor):
     def _alpha(self):
         return 0.0
 
+    def inference(self, X=None, y=None, *, sample_weight=None, cov_type="nonrobust",
+                  use_t=None, feature_names=None, chunk_rows=None, target_transform=None):
+        """Standard errors, tests and fit statistics, with statsmodels' names.
+
+        Parameters
+        ----------
+        X, y : optional
+            The rows the model was fitted on: arrays (with ``sample_weight`` if the fit
+            had weights), a chunk source (``fastlin.open_source``) with ``y=None``, or an
+            iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks. Without them,
+            classical inference comes from the statistics alone (no pass over the
+            rows); with them, one pass gives robust covariances and the exact residual
+            sum of squares.
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default "nonrobust"
+        use_t : bool, optional
+            t and F distributions; default True for "nonrobust", False otherwise.
+        feature_names : sequence of str, optional
+            Default ``feature_names_in_`` when the model has it, else x1, x2, ...
+        chunk_rows : int, optional
+            Rows per chunk for a chunk source.
+        target_transform : callable, optional
+            Applied to each y chunk of a source, as in ``fit_chunks``.
+
+        Returns
+        -------
+        fastlin.inference.RegressionInference
+            ``params`` (intercept first, named ``const``), ``bse``, ``tvalues``,
+            ``pvalues``, ``conf_int()``, ``rsquared``, ``rsquared_adj``, ``fvalue``,
+            ``f_pvalue``, ``llf``, ``aic``, ``bic``, ``df_resid``, ``scale``,
+            ``summary()``; one column per target for several targets. Sample weights
+            give weighted least squares.
+        """
+        from .inference import regression_inference
+
+        check_is_fitted(self, "coef_")
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
+        intercept = np.broadcast_to(np.atleast_1d(np.asarray(self.intercept_, np.float64)),
+                                    (coef.shape[0],))
+        from .streaming import data_fold
+
+        fold = None
+        if X is not None:
+            fold = data_fold(X, y, sample_weight, chunk_rows=chunk_rows,
+                             target_transform=target_transform)
+        elif y is not None or sample_weight is not None:
+            raise ValueError("y and sample_weight need X")
+        stats = self.stats_
+        if not isinstance(stats, GramStats):
+            if fold is None:
+                raise ValueError("solver='qr' keeps a TSQR factor, not Gram statistics: "
+                                 "pass the rows (X, y) so that they are folded first")
+            stats = fold(GramStats())
+        names = feature_names
+        if names is None:
+            names = getattr(self, "feature_names_in_", None)
+        return regression_inference(stats, coef, intercept, fit_intercept=self.fit_intercept,
+                                    rank=self.rank_, y_1d=self._y_1d, names=names,
+                                    cov_type=cov_type, fold=fold, use_t=use_t)
+
 
 class Ridge(_GramRegressor):
     """Ridge regression: least squares plus ``alpha * ||coef||²`` (intercept unpenalised).
@@ -426,6 +489,15 @@ def _loop_fold(rows):
         return state
 
     return fold
+
+
+def _set_feature_names(model, data):
+    """``feature_names_in_`` from a source that names its columns (Parquet, CSV, ...)."""
+    names = getattr(data, "feature_names", None)
+    if names is not None:
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    else:
+        model.__dict__.pop("feature_names_in_", None)
 
 
 def _is_1d(y):
@@ -508,6 +580,8 @@ def load(path):
         model.refinement_passes_ = int(header.get("refinement_passes", 0))
         model.constant_columns_ = arrays["constant_columns"]
         model.metadata_ = header.get("metadata", {})
+        if header.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
         stats = persistence.stats_from(arrays, path)
     except (KeyError, TypeError, ValueError) as exc:
         raise persistence.FileFormatError(f"{path}: corrupt model file ({exc})") from exc

@@ -682,6 +682,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             W, b, n_iter, history, stopped = self._fit_sgd(data, W, b, K > 1, alpha, rng, st)
             result = dict(loss_history_=history, stopped_early_=stopped, _sgd_state=st)
         self._commit(classes, W, b, d)
+        names = getattr(X, "feature_names", None)
+        if names is not None:  # a source that names its columns (Parquet, CSV, ...)
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         for name in ("_pf_rng", "_pf_split_seed", "_pf_calls", "_pf_best", "_pf_stopped"):
             self.__dict__.pop(name, None)  # a later partial_fit starts its own bookkeeping
         self.n_iter_ = np.array([n_iter])
@@ -951,6 +956,38 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._pf_stopped = self.stopped_early_
         self.loss_history_ = hist
         return self
+
+    def inference(self, X, y=None, *, sample_weight=None, feature_names=None, chunk_rows=None):
+        """Standard errors, z and p values from the Hessian at the fitted coefficients.
+
+        Binary models only. One pass over the rows the model was fitted on: arrays
+        (``y`` the labels, ``sample_weight`` the fit's weights), a chunk source or an
+        iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks. For an unpenalised
+        fit (``C=np.inf``) this is maximum-likelihood inference, as statsmodels'
+        ``Logit`` gives it; with a finite C the covariance is the inverse of the
+        penalised Hessian (``penalised`` is True). Accurate standard errors need an
+        accurate optimum: fit with a small ``tol``.
+
+        Returns
+        -------
+        fastlin.inference.LogitInference
+            ``params`` (intercept first, named ``const``), ``bse``, ``tvalues`` (z),
+            ``pvalues``, ``conf_int()``, ``llf``, ``llnull``, ``prsquared``, ``aic``,
+            ``bic``, ``summary()``.
+        """
+        from .inference import LogitHessianStats
+        from .streaming import data_fold
+
+        self._check_fitted()
+        if self.classes_.shape[0] != 2:
+            raise ValueError(f"inference is for binary models; this one has "
+                             f"{self.classes_.shape[0]} classes")
+        fold = data_fold(X, y, sample_weight, chunk_rows=chunk_rows)
+        state = fold(LogitHessianStats(self.coef_[0], self.intercept_[0], self.classes_,
+                                       self.x_scale))
+        names = feature_names if feature_names is not None else getattr(
+            self, "feature_names_in_", None)
+        return state.finalize(C=self.C, fit_intercept=self.fit_intercept, names=names)
 
     # -- prediction -----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """``fastlin report``: figures and the diagnostic checklist for a saved model and data.
 
-    fastlin report --model model.npz --images X.idx --labels y.idx -o DIR
+    fastlin report --model model.npz --data X.idx --labels y.idx -o DIR
 
 streams the data (IDX or .npy) in chunks and writes into DIR:
 
@@ -35,13 +35,16 @@ def add_report_parser(subparsers):
         "loss curve) as PNG files into a directory. Figures need matplotlib "
         "(pip install fastlin[plot]).",
     )
+    from .cli import add_data_args
+
     p.add_argument("--model", "-m", required=True, help="model file written by 'fastlin fit'")
-    p.add_argument("--images", "-X", required=True, help="features: IDX or .npy file")
-    p.add_argument("--labels", "-y", required=True, help="labels/targets: IDX or .npy file")
+    add_data_args(p)
     p.add_argument("--output", "-o", required=True, help="directory to write into (created)")
-    p.add_argument("--val-images", help="held-out features for the residual, calibration and "
-                   "baseline checks (default: hold out a fraction of --images)")
-    p.add_argument("--val-labels", help="held-out labels/targets")
+    p.add_argument("--val-data", "--val-images", dest="val_data",
+                   help="held-out features for the residual, calibration and baseline checks "
+                   "(default: hold out a fraction of --data); tables take --target and "
+                   "--features as --data does")
+    p.add_argument("--val-labels", help="held-out labels/targets of IDX or .npy data")
     p.add_argument("--chunk-rows", type=int, default=8192)
     p.add_argument("--top-k", type=int, default=10, help="features whose degree-2 terms form "
                    "the nonlinear baseline (default 10)")
@@ -54,22 +57,21 @@ def run_report(args):
     """Run ``fastlin report`` with parsed ``args``; returns the exit status (0)."""
     from . import diagnostics as D
     from .datasets import one_hot
-    from .io import open_source
+    from .cli import _default_features, open_data
     from .linear_model import load
 
     t0 = time.perf_counter()
-    if (args.val_images is None) != (args.val_labels is None):
-        raise ValueError("give both --val-images and --val-labels, or neither")
     model = load(args.model)
     meta = getattr(model, "metadata_", {}) or {}
     one_hot_model = meta.get("targets") == "one-hot"
     n_classes = meta.get("n_classes") if one_hot_model else None
-    source = open_source(args.images, labels=args.labels, n_classes=n_classes)
-    _check_features(model, source, args.images)
+    _default_features(args, model)
+    source = open_data(args, n_classes=n_classes)
+    _check_features(model, source, args.data)
     val = None
-    if args.val_images:
-        val = open_source(args.val_images, labels=args.val_labels, n_classes=n_classes)
-        _check_features(model, val, args.val_images)
+    if args.val_data:
+        val = open_data(args, prefix="val-", n_classes=n_classes)
+        _check_features(model, val, args.val_data)
     os.makedirs(args.output, exist_ok=True)
     transform = None
     if one_hot_model:
@@ -88,7 +90,7 @@ def run_report(args):
     fitted = Y_true - resid
     summary = D.residual_summary(model, source, chunk_rows=args.chunk_rows,
                                  target_transform=transform)
-    trained_here = _is_training_data(model, meta, source, args.images)
+    trained_here = _is_training_data(model, meta, source, args.data)
     proj = D.projection_check(model, source, chunk_rows=args.chunk_rows,
                               target_transform=transform, tol=1e-6)
     report.checks.append(_influence_check(inf, cooks))
@@ -102,7 +104,7 @@ def run_report(args):
     if figures:
         text += "\nfigures:\n" + "\n".join(f"  {os.path.basename(f)}" for f in figures) + "\n"
     out = report.to_dict()
-    out.update(model_file=os.path.abspath(args.model), data=os.path.abspath(args.images),
+    out.update(model_file=os.path.abspath(args.model), data=os.path.abspath(args.data),
                rows=source.n_rows, features=source.n_features, targets=targets,
                residual_summary=summary.to_dict(),
                figures=[os.path.basename(f) for f in figures])

@@ -69,6 +69,9 @@ class GramStats:
         Rows folded in (rows with zero weight included).
     sum_w : float
         Sum of sample weights.
+    sum_log_w : float
+        Sum of the logarithms of the sample weights (0 without weights; -inf when a
+        weight is 0), for the log-likelihood of weighted least squares.
     x_shift : ndarray of shape (n_features,), float64
         The value each column of X is taken about (0 for most columns; see the module
         docstring). Fixed by the first chunk.
@@ -87,6 +90,7 @@ class GramStats:
         self.n_targets = n_targets
         self.n_rows = 0
         self.sum_w = 0.0
+        self.sum_log_w = 0.0
         self.float32_only = True
         self.float32_seen = False
         self.exact = True
@@ -196,6 +200,10 @@ class GramStats:
                 self.__init__()
             raise
         self.n_rows += X.shape[0]
+        if w is not None:
+            # The Gaussian log-likelihood of weighted least squares needs Σ log w.
+            with np.errstate(divide="ignore"):
+                self.sum_log_w += float(np.log(w).sum())
         self.float32_only = self.float32_only and X.dtype == np.float32
         self.float32_seen = self.float32_seen or X.dtype == np.float32
         self.exact = self.exact and exact
@@ -413,6 +421,7 @@ class GramStats:
         self._sy += sy
         self._syy += syy
         self.sum_w += other.sum_w
+        self.sum_log_w += other.sum_log_w
         self.n_rows += other.n_rows
         self.float32_only = self.float32_only and other.float32_only
         self.float32_seen = self.float32_seen or other.float32_seen
@@ -463,6 +472,12 @@ class GramStats:
         C -= np.outer(v, v)
         return C, self.x_shift + self._sx / self.sum_w
 
+    def mean_parts(self):
+        """Weighted column means in two parts, ``(x_shift, x_mean - x_shift)``: rows
+        centred as ``(x - x_shift) - part`` lose no digits to large column offsets."""
+        self._require_rows()
+        return self.x_shift.copy(), self._sx / self.sum_w
+
     def centred(self, fit_intercept=True):
         """Centred statistics ``(C, Cxy, x_mean, y_mean)`` for the solvers.
 
@@ -512,6 +527,7 @@ class GramStats:
         self._require_allocated()
         return {
             "n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
+            "sum_log_w": np.float64(self.sum_log_w),
             "float32_only": np.bool_(self.float32_only),
             "float32_seen": np.bool_(self.float32_seen), "exact": np.bool_(self.exact),
             "offset_ratio2": np.float64(self.offset_ratio2),
@@ -545,6 +561,7 @@ class GramStats:
             new.y_shift[...] = arrays["y_shift"]
         new.n_rows = int(arrays["n_rows"])
         new.sum_w = float(arrays["sum_w"])
+        new.sum_log_w = float(arrays.get("sum_log_w", 0.0))
         new.float32_only = bool(arrays["float32_only"])
         new.float32_seen = bool(arrays.get("float32_seen", new.float32_only))
         new.exact = bool(arrays.get("exact", False))

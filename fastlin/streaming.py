@@ -104,20 +104,52 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     return stats, y_1d
 
 
+def data_fold(X, y=None, sample_weight=None, *, chunk_rows=None, target_transform=None):
+    """``fold(state) -> state``: fold an accumulator over rows given as arrays, a chunk
+    source, or an iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks.
+
+    Arrays are folded as one chunk (accumulators block their own rows); a source or an
+    iterable goes through :func:`accumulate`. A one-shot iterable can be folded once.
+    """
+    chunked = is_source(X) or (isinstance(X, (list, tuple)) and len(X) > 0
+                               and isinstance(X[0], tuple)) \
+        or not (hasattr(X, "shape") or isinstance(X, (list, tuple)))
+    if chunked:
+        if y is not None or sample_weight is not None:
+            raise ValueError("y and sample_weight come with the chunks of a source")
+
+        def fold(state):
+            return accumulate(X, state, chunk_rows=chunk_rows,
+                              target_transform=target_transform)[0]
+
+        return fold
+    if y is None:
+        raise ValueError("y is required with array X")
+
+    def fold(state):
+        return state.update(X, y if target_transform is None else target_transform(y),
+                            sample_weight)
+
+    return fold
+
+
 def _replace_state(stats, saved):
     stats.__dict__.update(saved.__dict__)
     return stats
 
 
 def _unpack(item):
-    if not isinstance(item, tuple) or len(item) not in (2, 3):
+    if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+        hint = (" (for DataFrames use fastlin.open_source(chunks, target=COLUMN))"
+                if hasattr(item, "columns") else "")
         raise ValueError(
             "each chunk must be a tuple (X, y) or (X, y, sample_weight), got "
-            f"{type(item).__name__}{'' if not isinstance(item, tuple) else f' of length {len(item)}'}"
+            f"{type(item).__name__}"
+            f"{'' if not isinstance(item, (tuple, list)) else f' of length {len(item)}'}{hint}"
         )
     if len(item) == 2:
         return item[0], item[1], None
-    return item
+    return tuple(item)
 
 
 def _is_source_damage(exc):

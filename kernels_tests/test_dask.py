@@ -366,3 +366,45 @@ def test_missing_dask_names_the_extra(monkeypatch, rng):
     monkeypatch.setitem(sys.modules, "dask.array", None)
     with pytest.raises(ImportError, match=r"pip install fastlin\[dask\]"):
         fd.gram_stats(rng.standard_normal((10, 2)), rng.standard_normal(10))
+
+
+def test_inference_on_workers_equals_in_memory(client, rng):
+    """Classical inference from the merged statistics and an HC3 pass folded over the
+    blocks where they live equal the in-memory results (1e-10: block summation order)."""
+    n, d = 3000, 5
+    X = rng.standard_normal((n, d)) + [0, 0, 0, 0, 1e6]
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n) * (1 + np.abs(X[:, 0]))
+    w = rng.uniform(0.5, 2.0, n)
+    ref = fastlin.LinearRegression().fit(X, y, sample_weight=w)
+    Xd, yd, wd = (da.from_array(a, chunks=700) if a.ndim == 1 else
+                  da.from_array(a, chunks=(700, -1)) for a in (X, y, w))
+    got = fd.DaskLinearRegression().fit(Xd, yd, sample_weight=wd)
+    for a, b in ((got.inference(), ref.inference()),
+                 (got.inference(Xd, yd, sample_weight=wd, cov_type="HC3"),
+                  ref.inference(X, y, sample_weight=w, cov_type="HC3"))):
+        for name in ("params", "bse", "pvalues", "rsquared", "fvalue", "llf", "scale"):
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=RTOL_FLOAT,
+                                       err_msg=name)
+
+
+def test_parquet_directory_on_a_cluster(client, rng, tmp_path):
+    """``dask.dataframe.read_parquet`` on a directory of files: the fit equals the
+    in-memory one bit for bit (uint8 columns, exact statistics) and keeps the names."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    dd = pytest.importorskip("dask.dataframe")
+    X, y = _uint8_data(rng, n=2400, d=8)
+    names = [f"px{j}" for j in range(8)]
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, r0 in enumerate(range(0, 2400, 800)):
+        cols = {n: X[r0:r0 + 800, j] for j, n in enumerate(names)}
+        cols["y"] = y[r0:r0 + 800]
+        pq.write_table(pa.table(cols), folder / f"part-{i}.parquet")
+    df = dd.read_parquet(str(folder))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
+        got = fd.DaskLinearRegression().fit(df[names], df["y"])
+        ref = fastlin.LinearRegression().fit(X, y)
+    np.testing.assert_array_equal(got.coef_, ref.coef_)
+    assert list(got.feature_names_in_) == names

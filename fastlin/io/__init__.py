@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_dtype, as_2d_array, as_targets
+from .._validation import check_dtype, as_2d_array, as_targets
 
 __all__ = [
     "DataSourceError",
@@ -1083,21 +1083,51 @@ def from_arrays(X, y=None, *, n_classes=None):
     return ArraySource(X, y, n_classes=n_classes)
 
 
-def open_source(data, labels=None, *, n_classes=None):
+def open_source(data, labels=None, *, target=None, features=None, n_classes=None):
     """Any supported input as a :class:`ChunkSource`.
 
     Parameters
     ----------
     data : ChunkSource, array-like, or str / path-like
-        A path is opened by content: gzip or raw IDX, or ``.npy``.
+        A path is opened by its suffix for tables (``.parquet`` or a directory of
+        Parquet files, ``.arrow`` / ``.feather``, ``.csv`` / ``.csv.gz``; see
+        :mod:`fastlin.io.tabular`), else by content: gzip or raw IDX, or ``.npy``.
     labels : str, path-like or array-like, optional
-        Not allowed when ``data`` is already a ChunkSource.
+        Targets of an IDX, ``.npy`` or array source. Not allowed when ``data`` is
+        already a ChunkSource.
+    target : str, optional
+        Tables: the name of the target column.
+    features : sequence of str, optional
+        Tables: the feature columns, in order (default: all but the target).
     n_classes : int, optional
 
     Returns
     -------
     ChunkSource
     """
+    if isinstance(data, (str, os.PathLike)) and Path(data).exists():
+        from .tabular import TabularSource, tabular_format
+
+        path = Path(data)
+        fmt = None
+        if not path.is_dir() or any(tabular_format(p) == "parquet" for p in path.iterdir()
+                                    if p.is_file()):
+            fmt = tabular_format(path)
+        if fmt is not None:
+            if labels is not None:
+                raise ValueError(f"{path} is a table: name its target column with target=, "
+                                 "not labels=")
+            return TabularSource(path, target, features, n_classes=n_classes, format=fmt)
+    if _is_chunk_iterable(data):
+        from .chunks import IterableChunks
+
+        if labels is not None:
+            raise ValueError("labels come with the chunks of an iterable (X, y) or with "
+                             "target= for DataFrames")
+        return IterableChunks(data, target=target, features=features)
+    if target is not None or features is not None:
+        raise ValueError("target= and features= name columns of a table (Parquet, Arrow, "
+                         "CSV) or of DataFrame chunks; for IDX, .npy and arrays give labels=")
     if isinstance(data, ChunkSource):
         if labels is not None:
             raise ValueError("labels cannot be added to an existing ChunkSource; open it with labels")
@@ -1119,6 +1149,29 @@ def open_source(data, labels=None, *, n_classes=None):
             return open_npy(path, labels, n_classes=n_classes)
         return open_idx(path, labels, n_classes=n_classes)
     return from_arrays(data, labels, n_classes=n_classes)
+
+
+def _is_chunk_iterable(data):
+    """An iterator, a reader of DataFrames, or a list of (X, y) chunks or DataFrames,
+    as opposed to an array-like of rows."""
+    if isinstance(data, (str, os.PathLike, np.ndarray, ChunkSource)) or hasattr(
+            data, "__array__"):
+        return False
+    if hasattr(data, "columns"):  # a single DataFrame is a table in memory, not chunks
+        return False
+    if hasattr(data, "__next__"):
+        return True
+    if isinstance(data, (list, tuple)) and len(data) > 0:
+        first = data[0]
+        if hasattr(first, "columns"):
+            return True
+        if not (isinstance(first, (tuple, list)) and len(first) in (2, 3)):
+            return False
+        try:
+            return np.ndim(first[0]) == 2
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def read_idx(path):

@@ -1,0 +1,463 @@
+"""Tabular sources: Parquet (a file or a directory of files), Arrow IPC / Feather, CSV.
+
+Rows are streamed with pyarrow (the ``arrow`` extra): Parquet by row group
+(``ParquetFile.iter_batches`` over the feature columns only), Arrow IPC files by record
+batch from a memory map, CSV (optionally gzip-compressed) with pyarrow's streaming reader.
+Each chunk is a fresh C-ordered (rows, n_features) array in the columns' common dtype:
+uint8 columns stay uint8, so the exact byte kernels apply.
+
+The target column, one value per row, is read whole when the source is opened (as the
+targets of the IDX and ``.npy`` sources are), which also counts the rows of a CSV file.
+
+What is checked when, and what an error names:
+
+* at open: the file's format (Parquet footer, IPC magic), the target and feature columns
+  (a missing column lists those present; a non-numeric feature column names its type),
+  nulls in Parquet and IPC feature columns (file, row group or batch, global row, column)
+  and in the target;
+* while streaming a CSV file: values that do not parse as the column's type and ragged
+  rows (pyarrow's message, with the file), nulls (file, global row, column).
+
+A source is identified for checkpoints by each file's path, size, modification time and
+content fingerprint, plus the Parquet metadata (rows and row groups per file), the
+columns and the target; a rewritten file raises ``SourceChangedError`` at the next read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import (
+    ChunkSource,
+    DataSourceError,
+    LabelError,
+    _check_labels,
+    _FileBacked,
+    _FileRecord,
+    _native,
+    _Targets,
+)
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow",
+           ".ipc": "arrow", ".csv": "csv", ".csv.gz": "csv", ".tsv": "csv", ".tsv.gz": "csv"}
+
+
+def tabular_format(path):
+    """'parquet', 'arrow' or 'csv' from a path's suffix (a directory: Parquet), else None."""
+    path = Path(path)
+    if path.is_dir():
+        return "parquet"
+    name = path.name.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FORMATS[suffix]
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head == b"ARROW1":
+        return "arrow"
+    return None
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+    except ImportError:
+        raise ImportError("Parquet, Arrow and CSV sources need pyarrow: "
+                          "pip install 'fastlin[arrow]'") from None
+    return pyarrow
+
+
+def _numeric_dtype(field, path):
+    """NumPy dtype of a numeric Arrow field, or a DataSourceError naming the column."""
+    pa = _pyarrow()
+    t = field.type
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_boolean(t):
+        return np.dtype(np.uint8)
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        dt = np.dtype(t.to_pandas_dtype())
+        return np.dtype(np.float32) if dt == np.float16 else dt
+    raise DataSourceError(
+        f"{path}: column {field.name!r} has type {field.type}; feature columns must be "
+        "numeric (integer, floating or boolean): choose columns with features=[...]")
+
+
+class TabularSource(_FileBacked, ChunkSource):
+    """Rows of a Parquet file or directory, an Arrow IPC / Feather file, or a CSV file.
+
+    Parameters
+    ----------
+    path : str or path-like
+    target : str, optional
+        Name of the target column (read whole at open). None: a source without targets.
+    features : sequence of str, optional
+        Feature columns, in this order. Default: every column but the target, in file
+        order.
+    n_classes : int, optional
+        Check that every target is an integer in ``[0, n_classes)``.
+    format : {"parquet", "arrow", "csv"}, optional
+        Default: from the suffix (``.parquet``, ``.arrow``/``.feather``, ``.csv``,
+        ``.csv.gz``) or the file's magic bytes.
+
+    Attributes
+    ----------
+    feature_names : list of str
+        The feature columns, in chunk order (estimators fitted from the source take them
+        as ``feature_names_in_``).
+    target_name : str or None
+    files : list of Path
+    """
+
+    def __init__(self, path, target=None, features=None, *, n_classes=None, format=None):
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"data file not found: {path}")
+        fmt = format or tabular_format(path)
+        if fmt not in ("parquet", "arrow", "csv"):
+            raise DataSourceError(f"{path}: not a Parquet, Arrow IPC or CSV file")
+        self.kind = fmt
+        self.path = path
+        self.files = _files(path, fmt)
+        self._open_args = (path.absolute(),)
+        self._open_kwargs = {"target": target, "features": None if features is None
+                             else list(features), "n_classes": n_classes, "format": fmt}
+        schema = self._schema()
+        names = schema.names
+        if target is not None and target not in names:
+            raise DataSourceError(f"{path}: no column {target!r}; the columns are "
+                                  f"{_show(names)}")
+        if features is None:
+            features = [c for c in names if c != target]
+        else:
+            features = [str(c) for c in features]
+            missing = [c for c in features if c not in names]
+            if missing:
+                raise DataSourceError(f"{path}: no column(s) {_show(missing)}; the columns are "
+                                      f"{_show(names)}")
+            if len(set(features)) != len(features):
+                raise DataSourceError(f"{path}: features name a column twice: {features}")
+            if target is not None and target in features:
+                raise DataSourceError(f"{path}: the target column {target!r} is also a feature")
+        if not features:
+            raise DataSourceError(f"{path}: no feature columns (the columns are "
+                                  f"{_show(names)})")
+        dtypes = [_numeric_dtype(schema.field(c), path) for c in features]
+        self.feature_names = features
+        self.target_name = target
+        self._arrow_types = {c: schema.field(c).type for c in features}
+        self._offsets = self._row_counts()  # per file: global first row
+        n_rows = int(self._offsets[-1])
+        self._check_nulls(features)
+        targets = None
+        if target is not None:
+            y = self._read_target(target)
+            if y.shape[0] != n_rows:  # CSV: the target pass counts the rows
+                n_rows = y.shape[0]
+                self._offsets = np.array([0, n_rows])
+            if n_classes is not None:
+                _check_labels(y, n_classes, f"{path}: column {target!r}")
+            targets = _Targets(y, {"kind": fmt, "column": target})
+        elif fmt == "csv":
+            n_rows = self._count_csv_rows()
+            self._offsets = np.array([0, n_rows])
+        records = [_FileRecord(f) for f in self.files]
+        super().__init__(n_rows, len(features), np.result_type(*dtypes), (len(features),),
+                         targets, n_classes, records)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _schema(self):
+        pa = _pyarrow()
+        f0 = self.files[0]
+        try:
+            if self.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                schema = pq.ParquetFile(f0).schema_arrow
+                for f in self.files[1:]:
+                    other = pq.ParquetFile(f).schema_arrow
+                    if not other.equals(schema):
+                        raise DataSourceError(f"{f}: its columns differ from those of {f0}")
+                return schema
+            if self.kind == "arrow":
+                return pa.ipc.open_file(pa.memory_map(str(f0))).schema
+            return self._csv_reader(f0).schema
+        except DataSourceError:
+            raise
+        except (pa.ArrowException, OSError) as exc:
+            raise DataSourceError(f"{f0}: cannot read it as {self.kind}: {_one_line(exc)}") \
+                from exc
+
+    def _row_counts(self):
+        """Global first row of each file (and the total), from the metadata."""
+        counts = []
+        for f in self.files:
+            if self.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                counts.append(pq.ParquetFile(f).metadata.num_rows)
+            elif self.kind == "arrow":
+                reader = self._ipc(f)
+                counts.append(sum(reader.get_batch(i).num_rows
+                                  for i in range(reader.num_record_batches)))
+            else:
+                counts.append(0)  # counted by the target pass, or a pass of its own
+        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def _ipc(self, f):
+        pa = _pyarrow()
+        try:
+            return pa.ipc.open_file(pa.memory_map(str(f)))
+        except (pa.ArrowException, OSError) as exc:
+            raise DataSourceError(f"{f}: cannot read it as Arrow IPC: {_one_line(exc)}") from exc
+
+    def _csv_reader(self, f, column_types=None, include=None):
+        pa = _pyarrow()
+        import pyarrow.csv as pacsv
+
+        parse = pacsv.ParseOptions(delimiter="\t" if ".tsv" in f.name.lower() else ",")
+        convert = pacsv.ConvertOptions(column_types=column_types or {},
+                                       include_columns=include or [])
+        stream = pa.input_stream(str(f), compression="detect")
+        return pacsv.open_csv(stream, parse_options=parse, convert_options=convert)
+
+    def _check_nulls(self, features):
+        """Parquet and IPC: a null in a feature column is an error at open."""
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            for fi, f in enumerate(self.files):
+                pf = pq.ParquetFile(f)
+                md = pf.metadata
+                index = {md.schema.column(i).name: i for i in range(md.num_columns)}
+                row0 = int(self._offsets[fi])
+                for g in range(md.num_row_groups):
+                    rg = md.row_group(g)
+                    for c in features:
+                        stats = rg.column(index[c]).statistics if c in index else None
+                        if stats is not None and stats.null_count == 0:
+                            continue
+                        col = pf.read_row_group(g, columns=[c]).column(0)
+                        if col.null_count:
+                            i = _first_null(col)
+                            raise DataSourceError(
+                                f"{f}: row group {g}, row {row0 + i} (global), column {c!r} "
+                                "is null; features must have no missing values")
+                    row0 += rg.num_rows
+        elif self.kind == "arrow":
+            for fi, f in enumerate(self.files):
+                reader = self._ipc(f)
+                row0 = int(self._offsets[fi])
+                for b in range(reader.num_record_batches):
+                    batch = reader.get_batch(b)
+                    for c in features:
+                        col = batch.column(batch.schema.get_field_index(c))
+                        if col.null_count:
+                            raise DataSourceError(
+                                f"{f}: record batch {b}, row {row0 + _first_null(col)} "
+                                f"(global), column {c!r} is null; features must have no "
+                                "missing values")
+                    row0 += batch.num_rows
+
+    def _read_target(self, target):
+        pa = _pyarrow()
+        parts = []
+        for f in self.files:
+            try:
+                if self.kind == "parquet":
+                    import pyarrow.parquet as pq
+
+                    col = pq.read_table(f, columns=[target]).column(0)
+                elif self.kind == "arrow":
+                    reader = self._ipc(f)
+                    col = pa.chunked_array([reader.get_batch(i).column(
+                        reader.schema.get_field_index(target))
+                        for i in range(reader.num_record_batches)],
+                        type=reader.schema.field(target).type)
+                else:
+                    import pyarrow.csv as pacsv
+
+                    col = pacsv.read_csv(
+                        pa.input_stream(str(f), compression="detect"),
+                        parse_options=pacsv.ParseOptions(
+                            delimiter="\t" if ".tsv" in f.name.lower() else ","),
+                        convert_options=pacsv.ConvertOptions(include_columns=[target])
+                    ).column(0)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataSourceError(f"{f}: cannot read column {target!r}: "
+                                      f"{_one_line(exc)}") from exc
+            if col.null_count:
+                row = int(sum(p.shape[0] for p in parts)) + _first_null(col)
+                raise LabelError(f"{f}: column {target!r} is null at row {row} (global); "
+                                 "every row needs a target")
+            t = col.type
+            if pa.types.is_dictionary(t):
+                col = col.cast(t.value_type)
+                t = t.value_type
+            if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
+                raise LabelError(f"{f}: target column {target!r} has type {t}; it must be "
+                                 "numeric (encode class names as integers)")
+            parts.append(np.asarray(col.to_numpy(zero_copy_only=False)))
+        y = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return y.view(np.uint8) if y.dtype == np.bool_ else y
+
+    def _count_csv_rows(self):
+        rows = 0
+        for _, batch in self._csv_batches(self.files[0], [self.feature_names[0]]):
+            rows += batch.num_rows
+        return rows
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _csv_batches(self, f, columns):
+        pa = _pyarrow()
+        types = {c: self._arrow_types[c] for c in columns}
+        reader = self._csv_reader(f, types, columns)
+        row = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as exc:
+                raise DataSourceError(f"{f}: after row {row}: {_one_line(exc)}") from exc
+            yield row, batch
+            row += batch.num_rows
+
+    def _batches(self, start_row, stop_row, hint):
+        """(global first row, RecordBatch of the feature columns) covering the range."""
+        cols = self.feature_names
+        for fi, f in enumerate(self.files):
+            f0, f1 = int(self._offsets[fi]), int(self._offsets[fi + 1])
+            if f1 <= start_row or f0 >= stop_row:
+                continue
+            if self.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                # One row group at a time and no read-ahead: memory holds one group.
+                pf = pq.ParquetFile(f, pre_buffer=False)
+                row = f0
+                for g in range(pf.metadata.num_row_groups):
+                    n = pf.metadata.row_group(g).num_rows
+                    if row + n > start_row and row < stop_row:
+                        at = row
+                        for batch in pf.iter_batches(batch_size=hint, row_groups=[g],
+                                                     columns=cols, use_threads=True):
+                            yield at, batch
+                            at += batch.num_rows
+                    row += n
+            elif self.kind == "arrow":
+                reader = self._ipc(f)
+                row = f0
+                for b in range(reader.num_record_batches):
+                    batch = reader.get_batch(b)
+                    if row + batch.num_rows > start_row and row < stop_row:
+                        yield row, batch.select(cols)
+                    row += batch.num_rows
+            else:
+                for row, batch in self._csv_batches(f, cols):
+                    for c, name in zip(batch.columns, cols):
+                        if c.null_count:
+                            raise DataSourceError(
+                                f"{f}: row {row + _first_null(c)} (global), column {name!r} "
+                                "is empty; features must have no missing values")
+                    yield f0 + row, batch
+
+    def _iter_x(self, chunk_rows, start_row, stop_row):
+        d = self.n_features
+        out = None
+        filled = 0
+        out_row = start_row
+        for row, batch in self._batches(start_row, stop_row, chunk_rows):
+            lo = max(start_row - row, 0)
+            hi = min(stop_row - row, batch.num_rows)
+            if hi <= lo:
+                continue
+            block = _to_rows(batch.slice(lo, hi - lo), self.dtype)
+            pos = 0
+            while pos < block.shape[0]:
+                if out is None:
+                    out = np.empty((min(chunk_rows, stop_row - out_row), d), self.dtype)
+                    filled = 0
+                take = min(out.shape[0] - filled, block.shape[0] - pos)
+                out[filled:filled + take] = block[pos:pos + take]
+                filled += take
+                pos += take
+                if filled == out.shape[0]:
+                    yield out_row, out
+                    out_row += filled
+                    out = None
+        if out is not None and filled:
+            yield out_row, out[:filled]
+
+    def _x_identity(self):
+        ident = {"kind": self.kind, "columns": self.feature_names,
+                 "files": [r.identity() for r in self._records[:len(self.files)]]}
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            ident["parquet"] = [[pq.ParquetFile(f).metadata.num_rows,
+                                 pq.ParquetFile(f).metadata.num_row_groups]
+                                for f in self.files]
+        return ident
+
+
+def _files(path, fmt):
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.is_file() and tabular_format(p) == "parquet"
+                       and not p.name.startswith((".", "_")))
+        if not files:
+            raise DataSourceError(f"{path}: a directory with no Parquet files")
+        return files
+    return [path]
+
+
+def _to_rows(batch, dtype):
+    """A RecordBatch as a C-ordered (rows, columns) array of ``dtype``."""
+    if batch.num_rows == 0:
+        return np.empty((0, batch.num_columns), dtype)
+    try:
+        A = np.asarray(batch.to_tensor(row_major=True))
+    except Exception:  # types to_tensor cannot combine: column by column
+        A = np.empty((batch.num_rows, batch.num_columns), dtype)
+        for j, col in enumerate(batch.columns):
+            A[:, j] = np.asarray(col.to_numpy(zero_copy_only=False))
+    if A.dtype != dtype:
+        A = A.astype(dtype)
+    return _native(A)
+
+
+def _first_null(col):
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    mask = pc.is_null(col)
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    return int(np.flatnonzero(mask.to_numpy(zero_copy_only=False))[0])
+
+
+def _show(names, limit=12):
+    names = list(names)
+    s = ", ".join(repr(n) for n in names[:limit])
+    return s + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split())
+
+
+def open_table(path, target=None, features=None, *, n_classes=None, format=None):
+    """Open a Parquet file or directory, an Arrow IPC / Feather file or a CSV file as a
+    chunk source; see :class:`TabularSource`."""
+    return TabularSource(os.fspath(path), target, features, n_classes=n_classes, format=format)
+
+
+__all__ = ["TabularSource", "open_table", "tabular_format"]
