@@ -124,6 +124,8 @@ def add_data_args(p, labels=True, prefix=""):
                        dest=f"{prefix.replace('-', '_')}labels",
                        help="labels/targets of IDX or .npy data: IDX or .npy file")
     if not prefix:
+        p.add_argument("--dataset", help="HDF5 (.h5) or Zarr (.zarr): the array of features; "
+                       "--labels then names the array of targets in the same file")
         p.add_argument("--target", help="tables: the target column")
         p.add_argument("--features", help="tables: feature columns, comma-separated, in "
                        "order (default: every column but the target)")
@@ -144,7 +146,8 @@ def open_data(args, prefix="", n_classes=None, labels=True):
         if labels and label_file is None and _needs_labels(data):
             raise ValueError(f"{data}: give --{prefix}labels (IDX or .npy data) or --target "
                              "COLUMN (tables)")
-        return open_source(data, labels=label_file, n_classes=n_classes)
+        return open_source(data, labels=label_file, dataset=getattr(args, "dataset", None),
+                           n_classes=n_classes)
     if label_file is not None:
         raise ValueError("--labels goes with IDX or .npy data; a table names its target "
                          "column with --target")

@@ -299,3 +299,56 @@ def test_command_line_on_tables(tmp_path, rng, capsys):
     assert cli.main(["fit", "--data", str(path), "--target", "label", "-o", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert not list(tmp_path.glob(".fastlin-predict-*"))
+
+
+# -- array stores read by slicing: HDF5, Zarr ------------------------------------------------
+
+
+class _Sliced:
+    """The interface of an HDF5 dataset: shape, dtype, row slicing; counts the rows read."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.dtype, self.rows_read = a, a.shape, a.dtype, 0
+
+    def __getitem__(self, key):
+        out = self.a[key]
+        self.rows_read += out.shape[0] if np.ndim(out) else 1
+        return out
+
+
+def test_sliced_arrays_are_read_a_chunk_at_a_time(rng):
+    X, y = _pixels(rng, n=2000, d=16)
+    store = _Sliced(X.reshape(2000, 4, 4))
+    src = fastlin.open_source(store, y)
+    assert src.shape == (2000, 16) and src.item_shape == (4, 4)
+    store.rows_read = 0
+    first = next(src.iter_chunks(256))[0]
+    assert store.rows_read == 256
+    np.testing.assert_array_equal(first, X[:256])
+    with pytest.warns(fastlin.RankDeficientWarning):
+        got = fastlin.LinearRegression().fit_chunks(src, chunk_rows=300)
+    with pytest.warns(fastlin.RankDeficientWarning):
+        ref = fastlin.LinearRegression().fit(X, y)
+    np.testing.assert_array_equal(got.coef_, ref.coef_)
+
+
+def test_hdf5_and_zarr_files(tmp_path, rng):
+    h5py = pytest.importorskip("h5py")
+    zarr = pytest.importorskip("zarr")
+    X, y = _pixels(rng, n=1500, d=10)
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["X"] = X
+        f["y"] = y
+    z = zarr.open_group(str(tmp_path / "d.zarr"), mode="w")
+    z.create_array("X", shape=X.shape, dtype=X.dtype, chunks=(256, 10))[:] = X
+    z.create_array("y", shape=y.shape, dtype=y.dtype)[:] = y
+    for name in ("d.h5", "d.zarr"):
+        src = fastlin.open_source(tmp_path / name, "y", dataset="X", n_classes=10)
+        assert src.kind == ("hdf5" if name == "d.h5" else "zarr")
+        Xs, ys = src.read_all()
+        np.testing.assert_array_equal(Xs, X)
+        np.testing.assert_array_equal(ys, y)
+        copy = pickle.loads(pickle.dumps(src))
+        assert copy.identity() == src.identity()
+        with pytest.raises(DataSourceError, match="no array 'nope'"):
+            fastlin.open_source(tmp_path / name, "y", dataset="nope")

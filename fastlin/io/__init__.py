@@ -1080,10 +1080,15 @@ def from_arrays(X, y=None, *, n_classes=None):
     """
     if n_classes is not None:
         n_classes = _check_int(n_classes, "n_classes", low=1)
+    from .sliced import SlicedSource, is_sliceable
+
+    if is_sliceable(X):  # an HDF5 dataset, a Zarr array: read a chunk at a time
+        return SlicedSource(X, y, n_classes=n_classes)
     return ArraySource(X, y, n_classes=n_classes)
 
 
-def open_source(data, labels=None, *, target=None, features=None, n_classes=None):
+def open_source(data, labels=None, *, target=None, features=None, dataset=None,
+                n_classes=None):
     """Any supported input as a :class:`ChunkSource`.
 
     Parameters
@@ -1099,6 +1104,10 @@ def open_source(data, labels=None, *, target=None, features=None, n_classes=None
         Tables: the name of the target column.
     features : sequence of str, optional
         Tables: the feature columns, in order (default: all but the target).
+    dataset : str, optional
+        HDF5 files (``.h5``) and Zarr stores (``.zarr``): the array of features;
+        ``labels`` then names the array of targets in the same file (see
+        :mod:`fastlin.io.sliced`).
     n_classes : int, optional
 
     Returns
@@ -1106,9 +1115,14 @@ def open_source(data, labels=None, *, target=None, features=None, n_classes=None
     ChunkSource
     """
     if isinstance(data, (str, os.PathLike)) and Path(data).exists():
+        from .sliced import StoreSource, store_format
         from .tabular import TabularSource, tabular_format
 
         path = Path(data)
+        if store_format(path) is not None:
+            return StoreSource(path, dataset, labels, n_classes=n_classes)
+        if dataset is not None:
+            raise ValueError(f"{path}: dataset= names an array of an HDF5 file or Zarr store")
         fmt = None
         if not path.is_dir() or any(tabular_format(p) == "parquet" for p in path.iterdir()
                                     if p.is_file()):
