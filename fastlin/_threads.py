@@ -8,6 +8,7 @@ unless the user chose a layer explicitly through ``NUMBA_THREADING_LAYER``.
 
 import contextlib
 import os
+import threading
 
 import numba
 
@@ -51,3 +52,23 @@ def row_ranges(n_rows, n_parts, block):
     per = -(-n_blocks // n_parts) if n_blocks else 0
     bounds = [min(p * per * block, n_rows) for p in range(n_parts + 1)]
     return np.asarray(bounds, dtype=np.int64)
+
+
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model):
+    """The model's own re-entrant lock: ``partial_fit`` calls from several Python threads
+    on one model run one after the other, so every chunk is counted."""
+    lock = model.__dict__.get("_partial_fit_lock")
+    if lock is None:
+        with _LOCKS_GUARD:
+            lock = model.__dict__.setdefault("_partial_fit_lock", threading.RLock())
+    return lock
+
+
+def drop_lock(state):
+    """A pickled or copied model leaves its lock behind (locks do not pickle); the copy
+    makes its own on first use."""
+    state.pop("_partial_fit_lock", None)
+    return state

@@ -19,7 +19,7 @@ def as_2d_array(X, name="X", allow_1d_columns=False):
     problem for complex, object or string dtypes, 1-D input (with the reshape that fixes
     it) and arrays of more than two dimensions.
     """
-    arr = np.asarray(X)
+    arr = _native(np.asarray(X))
     if arr.dtype == np.bool_:
         arr = arr.view(np.uint8)
     check_dtype(arr, name)
@@ -41,7 +41,7 @@ def as_2d_array(X, name="X", allow_1d_columns=False):
 
 def as_targets(y, n_rows, name="y"):
     """Return targets as a 2-D array of shape (n_rows, n_targets) and whether y was 1-D."""
-    arr = np.asarray(y)
+    arr = _native(np.asarray(y))
     if arr.dtype == np.bool_:
         arr = arr.view(np.uint8)
     check_dtype(arr, name)
@@ -57,6 +57,86 @@ def as_targets(y, n_rows, name="y"):
     if arr.shape[1] == 0:
         raise ValueError(f"{name} has zero columns (shape {arr.shape}); need at least one target")
     return arr, was_1d
+
+
+def _native(arr):
+    """``arr`` in native byte order (a copy only for big-endian data, e.g. from old files)."""
+    if arr.dtype.isnative or arr.dtype.kind not in "biufc":
+        return arr
+    return arr.astype(arr.dtype.newbyteorder("="))
+
+
+# -- the estimators' edge: scikit-learn's validation, fastlin's dtypes and layouts ---------
+
+
+def _validate(estimator, X, y, reset, **kw):
+    """``sklearn.utils.validation.validate_data``, leaving the estimator as it was when it
+    raises (it sets ``n_features_in_`` / ``feature_names_in_`` on ``reset`` before the
+    checks that may fail)."""
+    from sklearn.utils.validation import validate_data
+
+    saved = {k: estimator.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
+             if k in estimator.__dict__}
+    try:
+        return validate_data(estimator, X, y, reset=reset, **kw)
+    except BaseException:
+        for k in ("n_features_in_", "feature_names_in_"):
+            estimator.__dict__.pop(k, None)
+        estimator.__dict__.update(saved)
+        raise
+
+
+_EDGE = dict(dtype="numeric", accept_sparse=False, ensure_all_finite=False, order=None,
+             copy=False)
+
+
+def _edge_array(X, name="X"):
+    X = _native(X)
+    if X.dtype == np.bool_:
+        return X.view(np.uint8)
+    if X.dtype == np.float16:
+        return X.astype(np.float32)
+    return X
+
+
+def edge_X(estimator, X, *, reset, ensure_min_samples=1):
+    """X at an estimator's edge, as scikit-learn validates it (``validate_data``).
+
+    Sets (``reset``) or checks ``n_features_in_`` and ``feature_names_in_``; refuses
+    sparse, complex, empty and non-2-D input with scikit-learn's messages; converts
+    object arrays of numbers, pandas nullable columns and booleans, and big-endian data
+    to native order. uint8, integer, float32 and float64 arrays in C or Fortran order are
+    not copied. NaN and inf are left to the accumulators, which name their position.
+    """
+    X = _validate(estimator, X, "no_validation", reset, ensure_min_samples=ensure_min_samples,
+                  **_EDGE)
+    return _edge_array(X)
+
+
+def edge_Xy(estimator, X, y, *, reset, classifier=False, ensure_min_samples=1):
+    """(X, y) at an estimator's edge; see :func:`edge_X`.
+
+    Regressors: y numeric, 1-D or 2-D (object arrays of numbers become float64).
+    Classifiers: y 1-D labels of any kind (numbers, strings, booleans, categories), a
+    column vector raveled; continuous targets raise scikit-learn's "Unknown label type".
+    """
+    if y is not None:
+        yv = np.asarray(y) if not hasattr(y, "dtype") or hasattr(y, "to_numpy") else y
+        if getattr(yv, "dtype", None) is not None and np.dtype(yv.dtype).kind == "f":
+            check_finite(np.asarray(yv), "y")  # names the position, before sklearn's check
+    if classifier:
+        X, y = _validate(estimator, X, y, reset, ensure_min_samples=ensure_min_samples,
+                         multi_output=False, y_numeric=False, **_EDGE)
+        from sklearn.utils.multiclass import check_classification_targets
+
+        check_classification_targets(y)
+        if y.dtype == np.bool_ or y.dtype.kind in "biuf":
+            y = _native(y)
+    else:
+        X, y = _validate(estimator, X, y, reset, ensure_min_samples=ensure_min_samples,
+                         multi_output=True, y_numeric=True, **_EDGE)
+        y = _edge_array(np.asarray(y))
+    return _edge_array(X), y
 
 
 def check_dtype(arr, name):

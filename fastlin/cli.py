@@ -27,6 +27,9 @@ def main(argv=None):
     from .io import DataSourceError
     from .persistence import FileFormatError
 
+    # The commands read chunks as arrays in the columns the model was fitted on (by name
+    # for tables), so scikit-learn's note that arrays carry no names says nothing here.
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     try:
         return args.run(args) or 0
     except (DataSourceError, FileFormatError, FileNotFoundError, ValueError) as exc:

@@ -25,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 from .refine import refine
 from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
-from ._validation import as_2d_array, check_finite
+from ._threads import drop_lock, model_lock
+from ._validation import check_finite, edge_X, edge_Xy
 
 _PREDICT_ROWS = 8192
 
@@ -95,9 +96,9 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self
         """
         self._check_params()
+        X, y = edge_Xy(self, X, y, reset=True)
         stats = self._new_stats().update(X, y, sample_weight)
         self._commit(stats, _is_1d(y), rows=lambda: [(X, y, sample_weight)])
-        self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _new_stats(self):
@@ -116,24 +117,35 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         raises leaves the fitted model exactly as it was.
         """
         self._check_params()
-        y_1d = _is_1d(y)
-        stats = getattr(self, "stats_", None)
-        if stats is None and hasattr(self, "coef_"):
-            raise ValueError(
-                "this model was loaded without its statistics, so partial_fit cannot "
-                "continue it; save it with include_stats=True, or fit afresh"
-            )
-        if stats is not None and y_1d != self._y_1d:
-            raise ValueError(
-                f"y is {'1-D' if y_1d else '2-D'} but earlier chunks had "
-                f"{'1-D' if self._y_1d else '2-D'} targets"
-            )
-        # update validates before it changes anything, so a bad chunk leaves the model
-        # (and its statistics) as they were; the solve waits until it is needed.
-        new = stats if stats is not None else self._new_stats()
-        new.update(X, y, sample_weight)
-        self._defer(new, y_1d)
+        with model_lock(self):  # several threads feeding one model: every chunk counts
+            stats = self.__dict__.get("stats_")
+            if stats is None and hasattr(self, "coef_"):
+                raise ValueError(
+                    "this model was loaded without its statistics, so partial_fit cannot "
+                    "continue it; save it with include_stats=True, or fit afresh"
+                )
+            X, y = edge_Xy(self, X, y, reset=stats is None)
+            y_1d = _is_1d(y)
+            if stats is not None and y_1d != self._y_1d:
+                raise ValueError(
+                    f"y is {'1-D' if y_1d else '2-D'} but earlier chunks had "
+                    f"{'1-D' if self._y_1d else '2-D'} targets"
+                )
+            # update validates before it changes anything, so a bad chunk leaves the model
+            # (and its statistics) as they were; the solve waits until it is needed.
+            new = stats if stats is not None else self._new_stats()
+            try:
+                new.update(X, y, sample_weight)
+            except BaseException:
+                if stats is None:  # the first chunk: validation set what it may not keep
+                    for k in ("n_features_in_", "feature_names_in_"):
+                        self.__dict__.pop(k, None)
+                raise
+            self._defer(new, y_1d)
         return self
+
+    def __getstate__(self):
+        return drop_lock(super().__getstate__())
 
     def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
                    checkpoint_every=1, verbose=False):
@@ -329,12 +341,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         time, so memory stays bounded for memory-mapped input.
         """
         check_is_fitted(self, "coef_")
-        X = as_2d_array(X, "X")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this model was fitted with "
-                f"{self.n_features_in_}"
-            )
+        X = edge_X(self, X, reset=False)
         check_finite(X, "X")
         W = np.atleast_2d(self.coef_).astype(np.float64)
         b = np.atleast_1d(self.intercept_).astype(np.float64)
@@ -598,10 +605,16 @@ class RidgeCV(_GramRegressor):
     alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
         Candidate penalties, each >= 0.
     fit_intercept : bool, default=True
-    cv : {"loo", "gcv"}, default="loo"
-        "loo": exact leave-one-out mean squared error (a second pass over the rows, no
-        n x n matrix). "gcv": generalised cross-validation from the statistics alone,
-        which also works with ``partial_fit`` and ``fit_chunks`` on one-pass iterables.
+    cv : None, "loo", "gcv", int, cross-validation splitter or iterable, default=None
+        None: exact leave-one-out when the rows can be read again (``fit`` on arrays,
+        ``fit_chunks`` on a chunk source) and GCV under ``partial_fit``. "loo": exact
+        leave-one-out mean squared error (a second pass over the rows, no n x n matrix).
+        "gcv": generalised cross-validation from the statistics alone, which also works
+        with ``partial_fit`` and ``fit_chunks`` on one-pass iterables. An int (k-fold),
+        a scikit-learn splitter or an iterable of (train, test) index arrays (``fit`` on
+        arrays only): Gram statistics of each training fold and one eigendecomposition
+        give every alpha's coefficients; the score is the test fold's mean squared error,
+        weighted by ``sample_weight``, averaged over folds.
     alpha_per_target : bool, default=False
         Choose an alpha for each target instead of one minimising the mean over targets.
 
@@ -609,55 +622,90 @@ class RidgeCV(_GramRegressor):
     ----------
     alpha_ : float or ndarray of shape (n_targets,)
     cv_results_ : ndarray of shape (n_alphas, n_targets)
-        Mean squared leave-one-out error (or GCV score) per alpha and target.
+        Mean squared leave-one-out (or cross-validation) error, or GCV score, per alpha
+        and target.
     best_score_ : float or ndarray
         Minus the chosen mean squared error (scikit-learn's sign convention).
     coef_, intercept_, n_features_in_, stats_ : as for :class:`Ridge`.
     """
 
-    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, cv="loo",
+    solver = "auto"  # the chosen alpha goes through Ridge's solver route
+
+    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, cv=None,
                  alpha_per_target=False):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.cv = cv
         self.alpha_per_target = alpha_per_target
-        self.solver = "auto"
 
     def _alpha(self):
         return 0.0
 
     def _check_params(self):
         super()._check_params()
-        if self.cv not in ("loo", "gcv"):
-            raise ValueError(f"cv must be 'loo' or 'gcv', got {self.cv!r}")
+        if isinstance(self.cv, str) and self.cv not in ("loo", "gcv"):
+            raise ValueError(f"cv must be None, 'loo', 'gcv', an int, a splitter or an "
+                             f"iterable of (train, test) splits, got {self.cv!r}")
         from .path import _check_alphas
 
         _check_alphas(self.alphas)
 
     def fit(self, X, y, sample_weight=None):
         self._check_params()
+        X, y = edge_Xy(self, X, y, reset=True)
         stats = GramStats().update(X, y, sample_weight)
-        rows = None
-        if self.cv == "loo":
+        rows = scores = None
+        if self.cv is None or self.cv == "loo":
             def rows():
-                for r0 in range(0, np.shape(X)[0], _PREDICT_ROWS):
+                for r0 in range(0, X.shape[0], _PREDICT_ROWS):
                     w = None if sample_weight is None else np.asarray(sample_weight)[r0:r0 + _PREDICT_ROWS]
-                    yield X[r0:r0 + _PREDICT_ROWS], np.asarray(y)[r0:r0 + _PREDICT_ROWS], w
-        self._select(stats, _is_1d(y), rows)
+                    yield X[r0:r0 + _PREDICT_ROWS], y[r0:r0 + _PREDICT_ROWS], w
+        elif self.cv != "gcv":
+            scores = self._fold_scores(X, y, sample_weight)
+        self._select(stats, _is_1d(y), rows, scores)
         return self
+
+    def _fold_scores(self, X, y, sample_weight):
+        """Mean over folds of each alpha's weighted test mean squared error, (n_alphas, t)."""
+        from sklearn.model_selection import check_cv
+
+        from .path import _check_alphas, ridge_path
+
+        alphas = _check_alphas(self.alphas)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        Y = y.reshape(len(y), -1)
+        total, n_folds = 0.0, 0
+        for train, test in check_cv(self.cv).split(X, y):
+            wt = None if w is None else w[train]
+            fold = GramStats().update(X[train], Y[train], wt)
+            coefs, intercepts = ridge_path(fold, alphas, self.fit_intercept)
+            Xt = np.asarray(X[test], dtype=np.float64)
+            pred = np.einsum("nd,atd->ant", Xt, coefs) + intercepts[:, None, :]
+            err = (pred - Y[test][None]) ** 2
+            ww = np.ones(len(test)) if w is None else w[test]
+            if ww.sum() <= 0:
+                continue
+            total = total + np.einsum("ant,n->at", err, ww) / ww.sum()
+            n_folds += 1
+        if n_folds == 0:
+            raise ValueError("every cross-validation test fold has zero total weight")
+        return total / n_folds
 
     def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, verbose=False):
         """Fit from a chunk source; "loo" reads it twice, so it must be a ChunkSource."""
         from .streaming import accumulate, is_source
 
         self._check_params()
+        if self.cv not in (None, "loo", "gcv"):
+            raise ValueError(f"fit_chunks chooses alpha by leave-one-out or GCV; cv={self.cv!r} "
+                             "needs arrays (fit)")
         if self.cv == "loo" and not is_source(chunks):
             raise ValueError("cv='loo' needs a second pass over the rows: pass a ChunkSource "
                              "(fastlin.io.open_source), or use cv='gcv'")
         stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
                                  target_transform=target_transform, verbose=verbose)
         rows = None
-        if self.cv == "loo":
+        if self.cv == "loo" or (self.cv is None and is_source(chunks)):
             def rows():
                 for item in chunks.iter_chunks(chunk_rows):
                     yc = item[1] if target_transform is None else target_transform(item[1])
@@ -666,21 +714,28 @@ class RidgeCV(_GramRegressor):
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
-        if self.cv != "gcv":
-            raise ValueError("partial_fit keeps no rows for leave-one-out; use cv='gcv'")
+        """Fold a chunk in and choose alpha by GCV (``cv`` None or "gcv": the rows are
+        not kept, so leave-one-out and fold scores are not available here)."""
+        if self.cv is not None and self.cv != "gcv":
+            raise ValueError(f"partial_fit keeps no rows for cv={self.cv!r}; use cv='gcv' "
+                             "(or the default cv=None)")
         self._check_params()
-        stats = getattr(self, "stats_", None)
-        new = stats.copy() if stats is not None else GramStats()
-        new.update(X, y, sample_weight)
-        self._select(new, _is_1d(y), None)
+        with model_lock(self):
+            stats = self.__dict__.get("stats_")
+            X, y = edge_Xy(self, X, y, reset=stats is None)
+            new = stats.copy() if stats is not None else GramStats()
+            new.update(X, y, sample_weight)
+            self._select(new, _is_1d(y), None)
         return self
 
-    def _select(self, stats, y_1d, rows):
+    def _select(self, stats, y_1d, rows, scores=None):
         from .path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
 
         alphas = _check_alphas(self.alphas)
         eigen = ridge_eigen(stats, self.fit_intercept)
-        if rows is None:
+        if scores is not None:
+            pass
+        elif rows is None:
             scores = gcv_scores(eigen, alphas)
         else:
             loo = LOOStats(eigen, alphas)

@@ -37,8 +37,9 @@ from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
 from . import optim
-from ._threads import n_threads, row_ranges
-from ._validation import as_2d_array, check_finite, check_real_scalar, check_sample_weight
+from ._threads import drop_lock, model_lock, n_threads, row_ranges
+from ._validation import (as_2d_array, check_finite, check_real_scalar, check_sample_weight,
+                          edge_X, edge_Xy)
 from .kernels import losses as _losses
 from .kernels import sgd as _sgd
 
@@ -73,8 +74,6 @@ def _labels_1d(y, n_rows, name="y"):
         raise ValueError(f"X and {name} have different numbers of rows: X has {n_rows}, {name} has {y.shape[0]}")
     if y.dtype.kind == "f":
         check_finite(y, name)
-    if y.dtype.kind == "O":
-        raise ValueError(f"{name} has object dtype; pass integer, float, bool or string labels")
     return y
 
 
@@ -195,8 +194,34 @@ class _Data:
         self.n_rows = n_rows
         self.sw_sum = sw_sum
 
+    class_weight = None
+
+    def class_sums(self):
+        """Per class: rows and sum of sample weights (float64 arrays over ``classes``)."""
+        K = self.classes.shape[0]
+        counts, sums = np.zeros(K), np.zeros(K)
+        for _, _, yi, w in self._raw():
+            counts += np.bincount(yi, minlength=K)
+            sums += np.bincount(yi, weights=w if w.size else None, minlength=K)
+        return counts, sums
+
+    def weigh_classes(self, cw):
+        """Multiply every row's weight by its class's weight ``cw`` (array over classes)."""
+        _, sums = self.class_sums()
+        self.class_weight = np.asarray(cw, dtype=np.float64)
+        self.sw_sum = float(sums @ self.class_weight)
+        if self.sw_sum <= 0:
+            raise ValueError("class_weight leaves no row with positive weight")
+
     def __iter__(self):
         """Yield (chunk index, X, y_idx, w) with w an empty array for unit weights."""
+        cw = self.class_weight
+        for i, X, yi, w in self._raw():
+            if cw is not None:
+                w = cw[yi] * (w if w.size else 1.0)
+            yield i, X, yi, w
+
+    def _raw(self):
         if self.blocks is not None:
             for i, (X, yi, w) in enumerate(self.blocks):
                 yield i, X, yi, w
@@ -548,6 +573,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         problems such as raw pixels: on 8000 MNIST digits at C=1, 100 iterations end 4e-5
         relative above the minimum with 10 pairs and 6e-6 with 60 (scikit-learn's own
         100 iterations: 1.2e-2). The minimiser is the same.
+    class_weight : "balanced", dict or None, default None
+        Weights per class, multiplying the sample weights in ``fit`` (as scikit-learn's):
+        ``{label: weight}`` (absent labels weigh 1), or "balanced",
+        ``n_samples / (n_classes * count(label))``. ``partial_fit`` takes a dict only.
     verbose : int, default 0
         When > 0, a tqdm progress bar over iterations (lbfgs) or epochs (sgd).
 
@@ -572,7 +601,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  power_t=0.5, batch_size=256, alpha=None, momentum=0.9, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, shuffle=True, random_state=None, warm_start=False,
-                 lbfgs_memory=60, verbose=0):
+                 lbfgs_memory=60, class_weight=None, verbose=0):
         self.C = C
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -596,6 +625,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.lbfgs_memory = lbfgs_memory
+        self.class_weight = class_weight
         self.verbose = verbose
 
     # -- parameters -----------------------------------------------------------------------
@@ -657,13 +687,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        from_source = y is None and not _is_array_like(X)
+        if not from_source:
+            X, y = edge_Xy(self, X, y, reset=True, classifier=True)
         data = _Data(X, y, sample_weight, float(self.x_scale))
         classes = data.classes
         if classes.shape[0] < 2:
             raise ValueError(
-                f"y has a single class ({classes[0]!r}); logistic regression needs at least two"
-                if classes.shape[0] == 1 else "y has no labels"
+                f"y has 1 class ({classes[0]!r}); logistic regression needs at least two "
+                "classes" if classes.shape[0] == 1 else "y has no labels"
             )
+        self._apply_class_weight(data)
         K = 1 if classes.shape[0] == 2 else classes.shape[0]
         d = data.n_features
         W = np.zeros((K, d))
@@ -681,12 +715,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             rng = np.random.default_rng(self.random_state)
             W, b, n_iter, history, stopped = self._fit_sgd(data, W, b, K > 1, alpha, rng, st)
             result = dict(loss_history_=history, stopped_early_=stopped, _sgd_state=st)
-        self._commit(classes, W, b, d)
-        names = getattr(X, "feature_names", None)
-        if names is not None:  # a source that names its columns (Parquet, CSV, ...)
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        else:
-            self.__dict__.pop("feature_names_in_", None)
+        self._commit(classes, W, b, d, float32=not from_source and X.dtype == np.float32)
+        if from_source:  # a source that names its columns (Parquet, CSV, ...) or not
+            names = getattr(X, "feature_names", None)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            else:
+                self.__dict__.pop("feature_names_in_", None)
         for name in ("_pf_rng", "_pf_split_seed", "_pf_calls", "_pf_best", "_pf_stopped"):
             self.__dict__.pop(name, None)  # a later partial_fit starts its own bookkeeping
         self.n_iter_ = np.array([n_iter])
@@ -694,10 +729,36 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             setattr(self, k, v)
         return self
 
-    def _commit(self, classes, W, b, d):
+    def _apply_class_weight(self, data):
+        cw = self.class_weight
+        if cw is None:
+            return
+        classes = data.classes
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be 'balanced', a dict or None, got {cw!r}")
+            counts, _ = data.class_sums()
+            with np.errstate(divide="ignore"):
+                vec = np.where(counts > 0, counts.sum() / (classes.shape[0] * counts), 0.0)
+        elif isinstance(cw, dict):
+            unknown = [k for k in cw if not np.any(classes == k)]
+            if unknown:
+                raise ValueError(f"class_weight names label(s) {unknown!r} not in the classes "
+                                 f"{classes.tolist()!r}")
+            vec = np.array([float(cw.get(c.item() if hasattr(c, "item") else c, 1.0))
+                            for c in classes])
+            if not np.all(np.isfinite(vec)) or (vec < 0).any():
+                raise ValueError(f"class_weight values must be finite and >= 0, got {cw!r}")
+        else:
+            raise ValueError(f"class_weight must be 'balanced', a dict or None, got {cw!r}")
+        data.weigh_classes(vec)
+
+    def _commit(self, classes, W, b, d, float32=False):
+        # float32 in, float32 out, as scikit-learn's estimators do; the fit runs in float64.
+        dtype = np.float32 if float32 else np.float64
         self.classes_ = classes
-        self.coef_ = W
-        self.intercept_ = b
+        self.coef_ = W.astype(dtype, copy=False)
+        self.intercept_ = b.astype(dtype, copy=False)
         self.n_features_in_ = d
 
     def _sgd_alpha(self, n_rows):
@@ -877,7 +938,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                    "validation": np.asarray(hist_va) if hist_va else _EMPTY_F}
         return W, b, n_epochs, history, stopped
 
+    def __getstate__(self):
+        return drop_lock(super().__getstate__())
+
     def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of mini-batch updates over the rows of one chunk; see
+        :meth:`_partial_fit`. Calls from several threads run one after the other."""
+        with model_lock(self):
+            return self._partial_fit(X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch updates over the rows of one chunk.
 
         Parameters
@@ -906,14 +976,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             cls = self.classes_
         else:
             cls = None
-        Xa = _check_X(X, "X", self.n_features_in_ if fitted else None)
-        yl = _labels_1d(y, Xa.shape[0])
+        Xa, yl = edge_Xy(self, X, y, reset=not fitted, classifier=True)
+        check_finite(Xa, "X")
+        yl = _labels_1d(yl, Xa.shape[0])
         if cls is None:
             cls = np.unique(yl)
         hint = "" if classes is not None or not fitted else (
             "; pass classes= with every label on the first partial_fit call")
         _encode(yl, cls, hint)
         data = _Data(Xa, yl, sample_weight, float(self.x_scale), classes=cls)
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' needs every row at once; partial_fit "
+                             "takes a dict of class weights")
+        self._apply_class_weight(data)
         if cls.shape[0] < 2:
             raise ValueError(
                 f"only one class ({cls[0]!r}) is known; pass classes= with every label on the "
@@ -923,9 +998,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if fitted and getattr(self, "_pf_stopped", False):
             return self
         if fitted and hasattr(self, "_sgd_state") and self._sgd_state["VW"].shape == (K, d):
-            W, b, st = self.coef_.copy(), self.intercept_.copy(), self._sgd_state
+            W, b, st = self.coef_.astype(np.float64), self.intercept_.astype(np.float64), \
+                self._sgd_state
         elif fitted:
-            W, b, st = self.coef_.copy(), self.intercept_.copy(), self._new_sgd_state(K, d)
+            W, b, st = self.coef_.astype(np.float64), self.intercept_.astype(np.float64), \
+                self._new_sgd_state(K, d)
         else:
             W, b, st = np.zeros((K, d)), np.zeros(K), self._new_sgd_state(K, d)
         if not hasattr(self, "_pf_rng") or not fitted:
@@ -939,7 +1016,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tr, vl, vw = self._epoch(data, W, b, K > 1, alpha, self._pf_rng, st,
                                  self._pf_split_seed + self._pf_calls, total)
         self._pf_calls += 1
-        self._commit(cls, W, b, d)
+        self._commit(cls, W, b, d, float32=Xa.dtype == np.float32)
         self._sgd_state = st
         self.n_iter_ = np.array([self._pf_calls])
         hist = self.loss_history_
@@ -999,7 +1076,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         self._check_fitted()
-        X = _check_X(X, "X", self.n_features_in_)
+        X = edge_X(self, X, reset=False)
+        check_finite(X, "X")
         W = np.ascontiguousarray(self.coef_, dtype=np.float64)
         b = np.ascontiguousarray(self.intercept_, dtype=np.float64)
         n = X.shape[0]
@@ -1014,17 +1092,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         Z = self._logits(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
+        return (Z[:, 0] if Z.shape[1] == 1 else Z).astype(self.coef_.dtype, copy=False)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes); each row sums to 1."""
+        """Class probabilities, shape (n_samples, n_classes); each row sums to 1. float32
+        for a model fitted on float32 X, else float64."""
         Z = self._logits(X)
         out = np.empty((Z.shape[0], self.classes_.shape[0]))
         if Z.shape[1] == 1:
             _losses.sigmoid_pair(np.ascontiguousarray(Z[:, 0]), out)
         else:
             _losses.softmax_rows(Z, out)
-        return out
+        return out.astype(self.coef_.dtype, copy=False)
 
     def predict_log_proba(self, X):
         """Log class probabilities, shape (n_samples, n_classes), finite for finite logits."""
@@ -1034,7 +1113,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             _losses.log_sigmoid_pair(np.ascontiguousarray(Z[:, 0]), out)
         else:
             _losses.log_softmax_rows(Z, out)
-        return out
+        return out.astype(self.coef_.dtype, copy=False)
 
     def predict(self, X):
         """Most probable class label of each row, shape (n_samples,)."""

@@ -13,8 +13,8 @@ from itertools import combinations, combinations_with_replacement
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
-from ._threads import n_threads, row_ranges
-from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from ._threads import drop_lock, model_lock, n_threads, row_ranges
+from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
 from .kernels import moments as _mk
 from .kernels import polynomial as _pk
 
@@ -223,7 +223,7 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _reset(self):
         for name in ("scale_", "mean_", "var_", "n_samples_seen_", "n_features_in_", "moments_",
-                     "_weighted"):
+                     "_weighted", "feature_names_in_"):
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -256,15 +256,26 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
-        X = as_2d_array(X, "X")
-        if hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but StandardScaler is expecting "
-                f"{self.n_features_in_} features as input"
-            )
-        moments = self.moments_.copy() if hasattr(self, "moments_") else Moments()
-        moments.update(X, sample_weight)
-        return self._set_from_moments(moments, weighted=sample_weight is not None)
+        with model_lock(self):
+            first = not hasattr(self, "moments_")
+            X = edge_X(self, X, reset=first)
+            moments = Moments() if first else self.moments_.copy()
+            try:
+                moments.update(X, sample_weight)
+            except BaseException:
+                if first:
+                    for k in ("n_features_in_", "feature_names_in_"):
+                        self.__dict__.pop(k, None)
+                raise
+            return self._set_from_moments(moments, weighted=sample_weight is not None)
+
+    def __getstate__(self):
+        return drop_lock(super().__getstate__())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks a missing value, as in scikit-learn
+        return tags
 
     def merge(self, other):
         """Fold the statistics of another fitted StandardScaler into this one."""
@@ -321,13 +332,8 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _prepare(self, X, copy):
         self._check_fitted()
-        X = as_2d_array(X, "X")
+        X = edge_X(self, X, reset=False)
         _reject_inf(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but StandardScaler is expecting "
-                f"{self.n_features_in_} features as input"
-            )
         copy = self.copy if copy is None else copy
         if X.dtype.kind != "f":
             return X.astype(np.float64)
@@ -436,7 +442,7 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Record the number of input features and build the term table."""
-        X = as_2d_array(X, "X")
+        X = edge_X(self, X, reset=True)
         lo, hi = _parse_degree(self.degree, self.include_bias)
         parent, feat, select, powers = _term_table(
             X.shape[1], lo, hi, bool(self.interaction_only), bool(self.include_bias))
@@ -451,13 +457,12 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("This PolynomialFeatures instance is not fitted yet; call 'fit'")
-        X = as_2d_array(X, "X")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but PolynomialFeatures is expecting "
-                f"{self.n_features_in_} features as input"
-            )
-        return X
+        return edge_X(self, X, reset=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN propagates to the terms that hold it
+        return tags
 
     def transform(self, X):
         """Expand X.
@@ -487,12 +492,9 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("This PolynomialFeatures instance is not fitted yet; call 'fit'")
-        if input_features is None:
-            input_features = [f"x{i}" for i in range(self.n_features_in_)]
-        elif len(input_features) != self.n_features_in_:
-            raise ValueError(
-                f"input_features has {len(input_features)} names, expected {self.n_features_in_}"
-            )
+        from sklearn.utils.validation import _check_feature_names_in
+
+        input_features = _check_feature_names_in(self, input_features)
         names = []
         for row in self.powers_:
             inds = np.flatnonzero(row)

@@ -182,7 +182,7 @@ def test_failed_partial_fit_leaves_model_unchanged(rng):
     bad[4, 1] = np.nan
     with pytest.raises(ValueError, match=r"NaN at position \(4, 1\)"):
         m.partial_fit(bad, y)
-    with pytest.raises(ValueError, match="earlier chunks had 3"):
+    with pytest.raises(ValueError, match="X has 2 features, but LinearRegression is expecting 3"):
         m.partial_fit(X[:, :2], y)
     with pytest.raises(ValueError, match="2-D but earlier chunks had 1-D"):
         m.partial_fit(X, y[:, None])
@@ -197,7 +197,7 @@ def test_predict_errors(rng):
     with pytest.raises(NotFittedError):
         fastlin.LinearRegression().predict(X)
     m = fastlin.LinearRegression().fit(X, y)
-    with pytest.raises(ValueError, match="X has 4 features, but this model was fitted with 3"):
+    with pytest.raises(ValueError, match="X has 4 features, but LinearRegression is expecting 3"):
         m.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="reshape"):
         m.predict(np.ones(3))

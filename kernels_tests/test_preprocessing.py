@@ -163,7 +163,7 @@ def test_scaler_errors(rng):
 
     with pytest.raises(NotFittedError):
         StandardScaler().transform(bad)
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         StandardScaler().fit(np.ones(5))
 
 
