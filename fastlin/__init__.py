@@ -38,6 +38,7 @@ _LAZY = {
     "one_hot": "datasets",
     "LogisticRegression": "logistic",
     "LossGradState": "logistic",
+    "SGDRegressor": "sgd_regressor",
     "check_grad": "gradcheck",
     "diagnose": "diagnostics",
     "influence": "diagnostics",

@@ -1,0 +1,601 @@
+"""Least squares by full-batch or mini-batch gradient descent.
+
+:class:`SGDRegressor` minimises, at every step, the (weighted) mean of ``0.5 * r^2`` over
+the step's rows plus ``alpha / 2 * ||W||^2`` (intercept unpenalised), with ``r = x_scale *
+X W^T + b - y``, using the update rules of :mod:`fastlin.kernels.sgd` (plain SGD, momentum,
+Adam) and their schedules. ``batch_size=None`` is gradient descent: one step per
+iteration from the gradient over all rows. An int is mini-batch SGD over a shuffled order,
+``ceil(n / batch_size)`` steps per epoch.
+
+Each pass over rows is one read of them by :func:`fastlin.kernels.squared_loss.loss_grad`
+(loss and gradient together), and the steps of a mini-batch epoch run in the compiled
+:func:`fastlin.kernels.squared_loss.sgd_epoch`. uint8, float32 and float64 rows are read
+as they are (``x_scale`` multiplies every value as it is read); other dtypes are copied to
+float64 first. Predictions come from the linear-predictor kernel the logistic model uses,
+:func:`fastlin.kernels.losses.logits`.
+
+Results are deterministic for a given ``random_state`` and thread count: the parts a pass
+is split into depend only on the row count and the thread count, and their sums are merged
+in a fixed order. Batches of fewer than ``2 * MIN_PART_ROWS`` rows (512) are not split, so
+mini-batch fits with such batches give the same bits on any number of threads.
+"""
+
+import copy
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
+
+from ._threads import n_threads, row_ranges
+from ._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
+                          check_sample_weight, edge_X, edge_Xy)
+from .kernels import losses as _losses
+from .kernels import squared_loss as _sq
+from .logistic import _OPTIMIZERS, _SCHEDULES, _check_X, _progress
+
+__all__ = ["SGDRegressor"]
+
+_EMPTY_F = np.empty(0, dtype=np.float64)
+_EMPTY_I = np.empty(0, dtype=np.int64)
+_KERNEL_DTYPES = (np.uint8, np.float32, np.float64)
+_PARTS_PER_THREAD = 2
+_LARGEST_SQUARABLE = math.sqrt(np.finfo(np.float64).max)  # about 1.34e154
+
+# name: (lower bound, lower bound allowed, upper bound excluded or None)
+_REAL_PARAMS = {
+    "alpha": (0.0, True, None),
+    "eta0": (0.0, False, None),
+    "power_t": (0.0, True, None),
+    "momentum": (0.0, True, 1.0),
+    "beta_1": (0.0, True, 1.0),
+    "beta_2": (0.0, True, 1.0),
+    "epsilon": (0.0, False, None),
+    "validation_fraction": (0.0, False, 1.0),
+    "x_scale": (0.0, False, None),
+}
+_BOOL_PARAMS = ("fit_intercept", "early_stopping", "shuffle", "warm_start")
+_SEED_TYPES = (numbers.Integral, np.random.Generator, np.random.BitGenerator,
+               np.random.SeedSequence)
+
+
+# ---------------------------------------------------------------------------------------
+# data
+
+
+def _kernel_rows(X):
+    """X as the kernels read it: uint8, float32 or float64 in C order, native byte order.
+
+    Arrays already laid out so are returned as they are; others are copied (other
+    dtypes to float64), since each layout and dtype would be one more compiled kernel.
+    """
+    if X.dtype.type in _KERNEL_DTYPES and X.dtype.isnative:
+        return np.ascontiguousarray(X)
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+def _check_values(arr, name, scale=1.0, search=True):
+    """Refuse NaN, inf, and values whose squares overflow float64 (the loss squares
+    residuals), from one minimum and one maximum of the array.
+
+    Integer arrays are cleared by their dtype's range where it suffices. With
+    ``search=False`` float arrays are left alone: the first pass over them shows whether
+    they need looking at (see ``SGDRegressor._check_result``).
+    """
+    if arr.size == 0:
+        return
+    if arr.dtype.kind in "ui":
+        info = np.iinfo(arr.dtype)
+        if max(-float(info.min), float(info.max)) * scale < _LARGEST_SQUARABLE:
+            return
+    elif not search:
+        return
+    lo, hi = float(arr.min()), float(arr.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(arr, name)  # names the first NaN or inf
+    largest = max(-lo, hi) * scale
+    if largest >= _LARGEST_SQUARABLE:
+        scaled = " (times x_scale)" if scale != 1.0 else ""
+        raise ValueError(
+            f"{name} has values of magnitude {largest:.3g}{scaled}; squares of values above "
+            f"{_LARGEST_SQUARABLE:.3g} overflow float64, so the squared loss cannot be formed. "
+            f"Rescale {name}")
+
+
+def _part_bounds(m):
+    """Boundaries of the parts a pass over m rows is split into (whole row blocks).
+
+    A few parts per thread, but no part of fewer than ``MIN_PART_ROWS`` rows: a pass over
+    fewer rows runs on one thread, where starting the others would cost more than it saves.
+    """
+    parts = max(1, min(_PARTS_PER_THREAD * n_threads(), m // _sq.MIN_PART_ROWS))
+    return row_ranges(m, parts, _sq.BLOCK)
+
+
+class _Chunk:
+    """Validated rows of one fit or partial_fit call, their training/validation split, and
+    the kernels' part layout and scratch for them.
+
+    ``train`` is None when every row trains (the kernels then read X in order), else the
+    sorted int64 training rows; ``val`` the validation rows (possibly empty).
+    """
+
+    def __init__(self, X, Y, w, scale, train, val, batch_size):
+        self.X, self.Y, self.w, self.scale = X, Y, w, scale
+        self.train, self.val = train, val
+        self._order = None
+        m = X.shape[0] if train is None else train.shape[0]
+        self.m = m
+        self.bs = m if batch_size is None else min(int(batch_size), m)
+        self.steps = -(-m // self.bs)
+        self.bounds_full = _part_bounds(self.bs)
+        self.bounds_last = _part_bounds(m - (self.steps - 1) * self.bs)
+        P = max(self.bounds_full.shape[0], self.bounds_last.shape[0],
+                _part_bounds(val.shape[0]).shape[0]) - 1
+        t, d = Y.shape[1], X.shape[1]
+        self.G = np.zeros((P, t, d))
+        self.gb = np.zeros((P, t))
+        self.loss = np.zeros((P, 2))
+
+    def order(self, rng, shuffle):
+        """Positions the epoch's batches take, in turn (empty: the rows of X in order).
+
+        A shuffled order starts from the rows in order every epoch, so that it depends on
+        the epoch's seed alone (a fit's epochs and partial_fit calls then agree).
+        """
+        if not shuffle:
+            return _EMPTY_I if self.train is None else self.train
+        if self._order is None:
+            self._order = np.empty(self.m, dtype=np.int64)
+        if self.train is None:
+            self._order[:] = np.arange(self.m)
+        else:
+            self._order[:] = self.train
+        _sq.shuffle(self._order, int(rng.integers(2**63 - 1)))
+        return self._order
+
+    def validation_loss(self, W, b):
+        """Weighted mean of ``0.5 r^2`` over the validation rows (nan when they weigh 0)."""
+        bounds = _part_bounds(self.val.shape[0])
+        P = bounds.shape[0] - 1
+        self.loss[:P] = 0.0
+        _sq.loss_grad(self.X, self.Y, self.w, self.val, W, b, self.scale, bounds, False,
+                      self.G, self.gb, self.loss)
+        total, wsum = self.loss[:P].sum(axis=0)
+        return float(total / wsum) if wsum > 0 else math.nan
+
+
+class _OptState:
+    """Optimiser state carried from step to step: moments and the step count."""
+
+    def __init__(self, t, d):
+        self.VW = np.zeros((t, d))
+        self.Vb = np.zeros(t)
+        self.MW = np.zeros((t, d))
+        self.Mb = np.zeros(t)
+        self.t = 0
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+
+class _Stopper:
+    """The ``tol`` / ``n_iter_no_change`` rule on a monitored loss.
+
+    Stops once the loss has failed ``n_iter_no_change`` times in a row to fall below the
+    best value so far minus ``tol``; remembers the coefficients of the best value when
+    ``keep_best``. With ``tol=None`` it never stops.
+    """
+
+    def __init__(self, tol, patience, keep_best):
+        self.tol = tol
+        self.patience = patience
+        self.keep_best = keep_best
+        self.best = math.inf
+        self.stall = 0
+        self.best_params = None
+
+    def update(self, value, W, b):
+        if self.tol is None:
+            return False
+        self.stall = 0 if value < self.best - self.tol else self.stall + 1
+        if value < self.best:
+            self.best = value
+            if self.keep_best:
+                self.best_params = (W.copy(), b.copy())
+        return self.stall >= self.patience
+
+
+# ---------------------------------------------------------------------------------------
+# the estimator
+
+
+class SGDRegressor(RegressorMixin, BaseEstimator):
+    """Linear least squares fitted by gradient descent (full batch) or mini-batch SGD.
+
+    Each step minimises the weighted mean over its rows of ``0.5 * r^2`` plus
+    ``alpha / 2 * ||W||^2``, with ``r = x_scale * X @ coef_.T + intercept_ - y``; the
+    intercept is not penalised and is updated like a coefficient of a column of ones.
+
+    Parameters
+    ----------
+    alpha : float, default 0.0
+        L2 penalty strength.
+    fit_intercept : bool, default True
+    batch_size : int or None, default None
+        None: full-batch gradient descent, one step per iteration from all rows. An int:
+        mini-batch SGD, ``ceil(n_samples / batch_size)`` steps per epoch over a shuffled
+        order (the last batch is the remainder).
+    max_iter : int, default 1000
+        Iterations (full batch) or epochs (mini-batch).
+    tol : float or None, default 1e-4
+        Stop once the monitored loss (validation loss with early stopping, else the
+        training loss of the iteration or epoch) has not fallen below its best value minus
+        ``tol`` for ``n_iter_no_change`` iterations/epochs in a row. An absolute
+        tolerance, as scikit-learn's. None runs all ``max_iter``.
+    optimizer : {"sgd", "momentum", "adam"}, default "sgd"
+    learning_rate : {"constant", "invscaling", "cosine"}, default "constant"
+        Step size of step t (0-based): ``eta0``; ``eta0 / (t + 1) ** power_t``; or
+        ``eta0 * (1 + cos(pi * t / T)) / 2`` over ``T = max_iter * steps per epoch`` steps.
+    eta0 : float, default 0.01
+        Initial step size. Gradient descent on the squared loss converges for
+        ``eta0 < 2 / L``, with L the largest eigenvalue of the (scaled) weighted mean of
+        ``[1, x] [1, x]^T``; standardised features have L of about ``1 + n_features``
+        at worst, often far less.
+    power_t : float, default 0.5
+    momentum : float, default 0.9
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's moment decays and denominator guard.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows (chosen at random, seeded), monitor
+        their mean loss after each iteration/epoch, stop by the ``tol`` rule and keep the
+        best coefficients. Under ``partial_fit`` each chunk holds out the same fraction, and
+        once stopped further calls leave the model unchanged (``stopped_early_``).
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 5
+    shuffle : bool, default True
+        Shuffle the rows before every mini-batch epoch (no effect on full batch).
+    random_state : int, numpy Generator or None, default None
+        Seeds the shuffles and the validation split. A Generator is copied at the start of
+        each ``fit`` (and of the first ``partial_fit``) and never advanced itself, so
+        repeated fits with it give the same model, as with an int.
+    x_scale : float, default 1.0
+        Every X value is multiplied by it as it is read; the model is that of
+        ``x_scale * X`` (``1 / 255`` fits uint8 pixels without a float copy).
+    warm_start : bool, default False
+        Start ``fit`` from the previous coefficients when features and targets match
+        (the optimiser state starts afresh).
+    verbose : int, default 0
+        When > 0, a tqdm progress bar over iterations/epochs.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) for 1-D y, else (n_targets, n_features)
+    intercept_ : float for 1-D y, else ndarray of shape (n_targets,)
+    n_features_in_ : int
+    n_iter_ : int
+        Iterations or epochs of the last ``fit``; ``partial_fit`` calls so far.
+    t_ : int
+        Steps (coefficient updates) taken.
+    loss_history_ : dict
+        ``"train"``: full batch, the objective (``0.5 * mean r^2`` plus penalty) at the
+        coefficients before each step; mini-batch, per epoch the weighted mean over the
+        steps of the batch objective before each step. ``"validation"``: mean loss of the
+        held-out rows after each iteration/epoch with early stopping, else empty.
+    stopped_early_ : bool
+        Whether the ``tol`` rule ended the fit (or, under ``partial_fit``, stopped it).
+
+    Notes
+    -----
+    With ``alpha=0``, ``learning_rate="constant"`` and ``batch_size=None`` the iterates
+    are those of ``theta -= eta0 * Xa.T @ (Xa @ theta - y) / n`` with ``Xa = [1, X]``, to
+    rounding.
+    """
+
+    def __init__(self, *, alpha=0.0, fit_intercept=True, batch_size=None, max_iter=1000,
+                 tol=1e-4, optimizer="sgd", learning_rate="constant", eta0=0.01,
+                 power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
+                 shuffle=True, random_state=None, x_scale=1.0, warm_start=False, verbose=0):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.x_scale = x_scale
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def _check_params(self):
+        for name in _BOOL_PARAMS:
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("max_iter", "n_iter_no_change", "batch_size"):
+            v = getattr(self, name)
+            if name == "batch_size" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                none = " or None" if name == "batch_size" else ""
+                raise ValueError(f"{name} must be an integer >= 1{none}, got {v!r}")
+        if self.tol is not None:
+            check_real_scalar(self.tol, "tol", 0.0)
+        for name, (low, low_inclusive, high) in _REAL_PARAMS.items():
+            v = check_real_scalar(getattr(self, name), name, low, low_inclusive)
+            if high is not None and v >= high:
+                raise ValueError(f"{name} must be < {high}, got {getattr(self, name)!r}")
+        for name, choices in (("optimizer", _OPTIMIZERS), ("learning_rate", _SCHEDULES)):
+            v = getattr(self, name)
+            if not isinstance(v, str) or v not in choices:
+                raise ValueError(f"{name} must be one of {sorted(choices)}, got {v!r}")
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, _SEED_TYPES)):
+            raise ValueError(
+                f"random_state must be None, an int or a numpy Generator, got {rs!r}")
+        if isinstance(rs, numbers.Integral) and rs < 0:
+            raise ValueError(f"random_state must be a non-negative int, got {rs!r}")
+
+    # -- data -----------------------------------------------------------------------------
+
+    def _validate_data(self, X, y, sample_weight, n_features=None, n_targets=None):
+        """(X for the kernels, Y (n, t) float64, whether y was 1-D, weights or empty)."""
+        # scikit-learn's validation at the edge (feature names, sparse, complex, empty);
+        # a first call that fails later leaves no feature count or names behind.
+        X, y = edge_Xy(self, X, y, reset=n_features is None)
+        X = as_2d_array(X, "X")
+        n, d = X.shape
+        if n == 0:
+            raise ValueError(f"X has 0 rows (shape {X.shape}); need at least one sample")
+        if d == 0:
+            raise ValueError(f"X has 0 features (shape {X.shape}); need at least one")
+        if n_features is not None and d != n_features:
+            raise ValueError(f"X has {d} features, but the model expects {n_features}")
+        Y, y_1d = as_targets(y, n)
+        if n_targets is not None and Y.shape[1] != n_targets:
+            raise ValueError(
+                f"y has {Y.shape[1]} target(s), but the model was fitted with {n_targets}")
+        w = check_sample_weight(sample_weight, n)
+        # float X is checked by the first epoch's sums instead of a pass of its own
+        _check_values(X, "X", float(self.x_scale), search=False)
+        _check_values(Y, "y")
+        Y = np.ascontiguousarray(Y, dtype=np.float64)
+        return _kernel_rows(X), Y, y_1d, (_EMPTY_F if w is None else w)
+
+    def _chunk(self, X, Y, w, split_seed, index):
+        """The rows of one call split into training and validation rows.
+
+        With early stopping, ``round(validation_fraction * n)`` rows (at least 1, and at
+        most n - 1) chosen by a generator seeded from (split_seed, index) are held out.
+        """
+        n = X.shape[0]
+        train, val = None, _EMPTY_I
+        if self.early_stopping and n >= 2:
+            n_val = min(max(1, round(float(self.validation_fraction) * n)), n - 1)
+            perm = np.random.default_rng([split_seed, index]).permutation(n)
+            val = np.sort(perm[:n_val]).astype(np.int64)
+            train = np.sort(perm[n_val:]).astype(np.int64)
+        return _Chunk(X, Y, w, float(self.x_scale), train, val, self.batch_size)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _epoch(self, chunk, W, b, st, rng, total_steps):
+        """One epoch (one step for full batch); returns the training objective."""
+        order = chunk.order(rng, bool(self.shuffle) and self.batch_size is not None)
+        objective, wsum, steps = _sq.sgd_epoch(
+            chunk.X, chunk.Y, chunk.w, order, chunk.bounds_full, chunk.bounds_last, W, b,
+            st.VW, st.Vb, st.MW, st.Mb, chunk.G, chunk.gb, chunk.loss, chunk.m, chunk.bs,
+            chunk.scale, _OPTIMIZERS[self.optimizer], _SCHEDULES[self.learning_rate],
+            float(self.eta0), float(self.power_t), int(total_steps), int(st.t),
+            float(self.alpha), bool(self.fit_intercept), float(self.momentum),
+            float(self.beta_1), float(self.beta_2), float(self.epsilon))
+        st.t += int(steps)
+        return float(objective / wsum) if wsum > 0 else math.nan
+
+    def _check_result(self, chunk, losses, W, b, when):
+        """Refuse bad X, or a diverged fit, once an epoch's results are not finite.
+
+        Every training row enters the epoch's loss and coefficients, and the validation
+        rows the validation loss, so a NaN or inf in X makes them non-finite: X is then
+        searched, to name the problem (``ValueError``). Clean data that gives non-finite
+        results has diverged. Either way nothing has been committed yet.
+        """
+        if all(math.isfinite(v) for v in losses) and np.isfinite(W).all() and np.isfinite(b).all():
+            return
+        _check_values(chunk.X, "X", chunk.scale)
+        raise ValueError(
+            f"gradient descent diverged at {when} (loss {', '.join(f'{v:.3g}' for v in losses)}, "
+            f"coefficients {'finite' if np.isfinite(W).all() else 'not finite'}); lower eta0, "
+            "or scale X (x_scale, StandardScaler)")
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit by ``max_iter`` iterations (full batch) or epochs (mini-batch) at most.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            uint8, float32 or float64 C-ordered arrays are read in place; other dtypes and
+            layouts are copied to float64 (C order).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative; a step's loss is the weighted mean over its rows.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, Y, y_1d, w = self._validate_data(X, y, sample_weight)
+        if self.early_stopping and X.shape[0] < 2:
+            raise ValueError("early_stopping holds out validation_fraction of the rows and "
+                             f"needs at least 2 rows, got {X.shape[0]}")
+        t, d = Y.shape[1], X.shape[1]
+        W, b = np.zeros((t, d)), np.zeros(t)
+        if self.warm_start and hasattr(self, "coef_") and self._shape() == (t, d):
+            W[:] = np.reshape(self.coef_, (t, d))
+            b[:] = np.reshape(self.intercept_, t)
+        rng = self._new_rng()
+        chunk = self._chunk(X, Y, w, int(rng.integers(2**63 - 1)), 0)
+        st = _OptState(t, d)
+        total = int(self.max_iter) * chunk.steps
+        stopper = _Stopper(self.tol, int(self.n_iter_no_change), bool(self.early_stopping))
+        unit = "iteration" if self.batch_size is None else "epoch"
+        hist_tr, hist_va = [], []
+        stopped = False
+        bar = _progress(self.verbose, self.max_iter, "sgd")
+        try:
+            for it in range(int(self.max_iter)):
+                tr = self._epoch(chunk, W, b, st, rng, total)
+                hist_tr.append(tr)
+                monitored = tr
+                if self.early_stopping:
+                    monitored = chunk.validation_loss(W, b)
+                    hist_va.append(monitored)
+                self._check_result(chunk, [tr, monitored], W, b, f"{unit} {it + 1}")
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({"train": f"{tr:.5g}", **(
+                        {"val": f"{monitored:.5g}"} if self.early_stopping else {})})
+                if stopper.update(monitored, W, b):
+                    stopped = True
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        if stopper.best_params is not None:
+            W, b = stopper.best_params
+        self._commit(W, b, y_1d)
+        self.__dict__.pop("_pf", None)  # a later partial_fit starts its own bookkeeping
+        self._opt_state = st
+        self.n_iter_ = len(hist_tr)
+        self.t_ = st.t
+        self.loss_history_ = {"train": np.asarray(hist_tr),
+                              "validation": np.asarray(hist_va) if hist_va else _EMPTY_F}
+        self.stopped_early_ = stopped
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over the rows of one chunk (one step when ``batch_size`` is None).
+
+        Continues from the current coefficients and optimiser state (after ``fit`` too).
+        Every check runs before anything changes: a call that raises leaves the model,
+        and its random generator, as they were.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The number of targets must stay the same from call to call; the shape of
+            ``coef_`` follows the call that created the model.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        fitted = hasattr(self, "coef_")
+        shape = self._shape() if fitted else None
+        X, Y, y_1d, w = self._validate_data(X, y, sample_weight,
+                                            shape[1] if fitted else None,
+                                            shape[0] if fitted else None)
+        pf = getattr(self, "_pf", None)
+        if pf is not None and pf["stopped"]:
+            return self
+        t, d = Y.shape[1], X.shape[1]
+        # everything below works on copies, committed only once the epoch has succeeded
+        if pf is None:
+            rng = self._new_rng()
+            pf = {"rng": rng, "split_seed": int(rng.integers(2**63 - 1)), "calls": 0,
+                  "stopper": _Stopper(self.tol, int(self.n_iter_no_change), False),
+                  "stopped": False, "history": {"train": _EMPTY_F, "validation": _EMPTY_F}}
+        else:
+            pf = copy.deepcopy(pf)
+        if fitted:
+            W = np.reshape(self.coef_, (t, d)).astype(np.float64)
+            b = np.reshape(self.intercept_, t).astype(np.float64)
+            st = self._opt_state.copy()
+            y_1d = self.coef_.ndim == 1
+        else:
+            W, b, st = np.zeros((t, d)), np.zeros(t), _OptState(t, d)
+        chunk = self._chunk(X, Y, w, pf["split_seed"], pf["calls"])
+        total = int(self.max_iter) * chunk.steps
+        tr = self._epoch(chunk, W, b, st, pf["rng"], total)
+        hist = pf["history"]
+        hist["train"] = np.append(hist["train"], tr)
+        losses = [tr]
+        if self.early_stopping and chunk.val.shape[0]:
+            va = chunk.validation_loss(W, b)
+            losses.append(va)
+            hist["validation"] = np.append(hist["validation"], va)
+            pf["stopped"] = pf["stopper"].update(va, W, b)
+        self._check_result(chunk, losses, W, b, f"partial_fit call {pf['calls'] + 1}")
+        pf["calls"] += 1
+        self._commit(W, b, y_1d)
+        self._opt_state = st
+        self._pf = pf
+        self.n_iter_ = pf["calls"]
+        self.t_ = st.t
+        self.loss_history_ = {k: v.copy() for k, v in hist.items()}
+        self.stopped_early_ = pf["stopped"]
+        return self
+
+    def _new_rng(self):
+        # a copy, so that the model never advances a Generator it was given, and a call
+        # that fails leaves it as it was
+        return np.random.default_rng(copy.deepcopy(self.random_state))
+
+    def _shape(self):
+        """(n_targets, n_features) of the fitted model."""
+        c = self.coef_
+        return (1, c.shape[0]) if c.ndim == 1 else c.shape
+
+    def _commit(self, W, b, y_1d):
+        if not self.fit_intercept:
+            b = np.zeros_like(b)
+        self.coef_ = W[0].copy() if y_1d else W
+        self.intercept_ = float(b[0]) if y_1d else b
+        self.n_features_in_ = W.shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one coefficient row per target column
+        return tags
+
+    # -- prediction -----------------------------------------------------------------------
+
+    def predict(self, X):
+        """``x_scale * X @ coef_.T + intercept_``: shape (n_samples,) for a model fitted on
+        1-D y, else (n_samples, n_targets)."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
+        X = _kernel_rows(_check_X(edge_X(self, X, reset=False), "X", self.n_features_in_))
+        t, d = self._shape()
+        W = np.ascontiguousarray(np.reshape(self.coef_, (t, d)), dtype=np.float64)
+        b = np.ascontiguousarray(np.reshape(self.intercept_, t), dtype=np.float64)
+        n = X.shape[0]
+        Z = np.empty((n, t))
+        if n:
+            bounds = row_ranges(n, n_threads(), _losses.BLOCK)
+            a_shape, z_shape = _losses.scratch_shapes(bounds.shape[0] - 1, t, d)
+            _losses.logits(X, W, b, float(self.x_scale), bounds, np.empty(a_shape),
+                           np.empty(z_shape), Z)
+        return Z[:, 0] if self.coef_.ndim == 1 else Z
