@@ -228,6 +228,9 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         }
         arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_),
                   "constant_columns": self.constant_columns_}
+        if hasattr(self, "alpha_"):  # RidgeCV: the choice and its scores
+            arrays.update(alpha=np.asarray(self.alpha_), cv_results=self.cv_results_,
+                          best_score=np.asarray(self.best_score_))
         if include_stats:
             if not isinstance(self.stats_, GramStats):
                 raise ValueError("include_stats saves Gram statistics; a solver='qr' model "
@@ -555,7 +558,7 @@ def _source_has_2d_targets(chunks, target_transform):
 
 
 def load(path):
-    """Load a model saved with ``save`` (LinearRegression or Ridge) from ``path``.
+    """Load any fastlin estimator saved with its ``save`` method from ``path``.
 
     Raises
     ------
@@ -565,7 +568,11 @@ def load(path):
     from . import persistence
 
     header, arrays = persistence.read(path, "model")
-    classes = {"LinearRegression": LinearRegression, "Ridge": Ridge}
+    if header.get("layout") == "attributes":
+        from .model_files import load_estimator
+
+        return load_estimator(header, arrays, path)
+    classes = {"LinearRegression": LinearRegression, "Ridge": Ridge, "RidgeCV": RidgeCV}
     name = header.get("estimator")
     if name not in classes:
         raise persistence.FileFormatError(f"{path}: unknown estimator {name!r}")
@@ -587,6 +594,12 @@ def load(path):
         model.refinement_passes_ = int(header.get("refinement_passes", 0))
         model.constant_columns_ = arrays["constant_columns"]
         model.metadata_ = header.get("metadata", {})
+        if "alpha" in arrays:
+            alpha = arrays["alpha"]
+            model.alpha_ = float(alpha) if alpha.ndim == 0 else alpha
+            model.cv_results_ = arrays["cv_results"]
+            best = arrays["best_score"]
+            model.best_score_ = float(best) if best.ndim == 0 else best
         if header.get("feature_names") is not None:
             model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
         stats = persistence.stats_from(arrays, path)

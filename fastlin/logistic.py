@@ -37,6 +37,7 @@ from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
 from . import optim
+from ._saveable import Saveable
 from ._threads import drop_lock, model_lock, n_threads, row_ranges
 from ._validation import (as_2d_array, check_finite, check_real_scalar, check_sample_weight,
                           edge_X, edge_Xy)
@@ -509,7 +510,7 @@ def fit_lbfgs(data_term, data_hessp, K, d, C, sw_sum, fit_intercept, W0, b0, *, 
 # the estimator
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     """Binary and multinomial logistic regression (L2-penalised cross-entropy).
 
     Parameters

@@ -13,6 +13,7 @@ from itertools import combinations, combinations_with_replacement
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
+from ._saveable import Saveable
 from ._threads import drop_lock, model_lock, n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
 from .kernels import moments as _mk
@@ -189,7 +190,7 @@ def _is_constant(var, mean, n):
     return var <= n * _EPS * var + (n * mean * _EPS) ** 2
 
 
-class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Standardise features by removing the mean and scaling to unit variance.
 
     A drop-in for ``sklearn.preprocessing.StandardScaler`` on dense arrays: the same
@@ -417,7 +418,7 @@ def _term_table(n_features, lo, hi, interaction_only, include_bias):
     return parent, feat, select, powers
 
 
-class PolynomialFeatures(TransformerMixin, BaseEstimator):
+class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
     """Polynomial and interaction features, in scikit-learn's column order.
 
     Parameters

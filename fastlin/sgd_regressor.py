@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from ._saveable import Saveable
 from ._threads import n_threads, row_ranges
 from ._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
                           check_sample_weight, edge_X, edge_Xy)
@@ -211,7 +212,7 @@ class _Stopper:
 # the estimator
 
 
-class SGDRegressor(RegressorMixin, BaseEstimator):
+class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
     """Linear least squares fitted by gradient descent (full batch) or mini-batch SGD.
 
     Each step minimises the weighted mean over its rows of ``0.5 * r^2`` plus

@@ -1,0 +1,27 @@
+"""``save`` / ``load`` methods shared by the estimators; the file format itself lives in
+:mod:`fastlin.model_files` (imported only when a model is saved or loaded)."""
+
+
+class Saveable:
+    """``save`` / ``load`` for estimators written by ``fastlin.model_files``."""
+
+    def save(self, path, *, metadata=None):
+        """Save the fitted estimator to a versioned, pickle-free ``.npz`` file (see
+        :mod:`fastlin.model_files`); ``fastlin.load(path)`` reads it back.
+
+        metadata : dict, optional
+            JSON-serialisable user data stored in the header (``metadata_`` on load).
+        """
+        from .model_files import save_estimator
+
+        save_estimator(self, path, metadata)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator saved by :meth:`save`; the class must match."""
+        from .linear_model import load
+
+        model = load(path)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
