@@ -721,12 +721,11 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
         meat, ssr = state.finalize()
         ssr_exact = True
     elif np.any(rounding > SSR_DIGITS * np.maximum(ssr, np.finfo(np.float64).tiny)):
-        import warnings
+        from ._warnings import warn
 
-        warnings.warn(
-            "the residual sum of squares from the Gram statistics may have lost digits "
-            "(the fit explains almost all of the variance); inference(X, y) computes it "
-            "from the rows", UserWarning, stacklevel=3)
+        warn("the residual sum of squares from the Gram statistics may have lost digits "
+             "(the fit explains almost all of the variance); inference(X, y) computes it "
+             "from the rows", UserWarning)
     k_const = int(fit_intercept)
     full_rank = rank + k_const
     identified = np.concatenate([[True] * k_const, ident]).astype(bool)

@@ -16,7 +16,6 @@ either with "+refine", or "qr").
 """
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
@@ -26,6 +25,7 @@ from .refine import refine
 from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
 from ._threads import drop_lock, model_lock
+from ._warnings import warn
 from ._validation import check_finite, edge_X, edge_Xy
 
 _PREDICT_ROWS = 8192
@@ -298,12 +298,11 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             if auto and (sol.needs == "qr" or sol.needs and not eps / sol.rcond <= REFINE_TOL):
                 what = ("its rank cannot be told from the Gram statistics"
                         if sol.needs == "qr" else "coefficients may have lost digits")
-                warnings.warn(
+                warn(
                     f"the normal equations are ill conditioned (reciprocal condition number "
                     f"{sol.rcond:.2g}): {what}; the rows are not available for another pass "
                     "here (partial_fit / one-pass iterable), so fit with solver='qr', fit on "
-                    "arrays or a chunk source, or use Ridge", RankDeficientWarning,
-                    stacklevel=3)
+                    "arrays or a chunk source, or use Ridge", RankDeficientWarning)
         dtype = np.float32 if float32_only else np.float64
         coef = sol.coef.astype(dtype)
         intercept = sol.intercept.astype(dtype)

@@ -58,8 +58,11 @@ _EMPTY_I = np.empty(0, dtype=np.int64)
 
 
 def _check_X(X, name="X", n_features=None):
+    from .stats import check_magnitude
+
     X = as_2d_array(X, name)
     check_finite(X, name)
+    check_magnitude(X, name)  # logits of such values overflow: a named error, not zeros
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features}")
     return X

@@ -20,13 +20,25 @@ from .kernels import moments as _mk
 from .kernels import polynomial as _pk
 
 _EPS = np.finfo(np.float64).eps
+_HUGE = 1e150
 
 
 def _reject_inf(X, name="X"):
-    """NaN marks a missing value here (as in scikit-learn); inf is an error."""
-    if X.dtype.kind == "f" and X.size and np.isinf(X).any():
+    """NaN marks a missing value here (as in scikit-learn); inf is an error, and so are
+    values whose squares overflow (the variance would be inf and the scale meaningless)."""
+    if X.dtype.kind != "f" or not X.size:
+        return
+    if np.isinf(X).any():
         pos = tuple(int(i) for i in np.argwhere(np.isinf(X))[0])
         raise ValueError(f"{name} contains {'inf' if X[pos] > 0 else '-inf'} at position {pos}")
+    if X.dtype.itemsize < 8:
+        return  # float32 squares are summed in float64: no finite float32 overflows them
+    big = np.fmax.reduce(np.abs(X), axis=0)  # fmax skips NaN, the missing values
+    if np.fmax.reduce(big) >= _HUGE:
+        col = int(np.nanargmax(big))
+        raise ValueError(f"{name} column {col} has a value of magnitude {float(big[col]):.3g}: "
+                         f"squares of values above {_HUGE:.0e} overflow float64; rescale that "
+                         "column")
 
 
 class Moments:

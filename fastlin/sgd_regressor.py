@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
 from ._saveable import Saveable
-from ._threads import n_threads, row_ranges
+from ._threads import drop_lock, model_lock, n_threads, row_ranges
 from ._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
                           check_sample_weight, edge_X, edge_Xy)
 from .kernels import losses as _losses
@@ -491,7 +491,23 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         self.stopped_early_ = stopped
         return self
 
+    def __getstate__(self):
+        return drop_lock(super().__getstate__())
+
     def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over the rows of one chunk; see :meth:`_partial_fit`. Calls from
+        several threads on one model run one after the other."""
+        with model_lock(self):
+            first = not hasattr(self, "coef_")
+            try:
+                return self._partial_fit(X, y, sample_weight)
+            except BaseException:
+                if first:  # validation recorded the feature count of a chunk never used
+                    for k in ("n_features_in_", "feature_names_in_"):
+                        self.__dict__.pop(k, None)
+                raise
+
+    def _partial_fit(self, X, y, sample_weight=None):
         """One epoch over the rows of one chunk (one step when ``batch_size`` is None).
 
         Continues from the current coefficients and optimiser state (after ``fit`` too).

@@ -28,10 +28,11 @@ the rank cannot be told from the Gram and a TSQR pass should decide.
 """
 
 import dataclasses
-import warnings
 
 import numpy as np
 from scipy.linalg import lapack
+
+from ._warnings import warn
 
 RCOND_MIN = 1e-12
 """Below this reciprocal condition number (standardised system) Cholesky is not trusted:
@@ -308,7 +309,7 @@ def warn_rank(rank, d, constant, null_columns, alpha, route):
         parts.append("the minimum-norm least-squares solution was returned")
     if alpha == 0:
         parts.append("consider Ridge (alpha > 0)")
-    warnings.warn("; ".join(parts), RankDeficientWarning, stacklevel=5)
+    warn("; ".join(parts), RankDeficientWarning)
 
 
 def _show(idx, limit=10):
