@@ -1,19 +1,52 @@
 """Thread-count and threading-layer control for the parallel kernels.
 
 Numba's default ``workqueue`` layer aborts the whole process when two Python threads
-launch parallel kernels at the same time (threaded Dask workers, web servers). fastlin
-therefore asks for the ``threadsafe`` layer (TBB, shipped as a dependency, or OpenMP)
-unless the user chose a layer explicitly through ``NUMBA_THREADING_LAYER``.
+launch parallel kernels at the same time (threaded Dask workers, web servers), and GNU
+OpenMP breaks a ``fork`` after a parallel region (the child hangs or is killed). TBB is
+both thread-safe and fork-safe, so fastlin uses it where the ``tbb`` wheel exists (Linux,
+Windows and macOS on x86_64; installed as a dependency there). The wheel puts
+``libtbb`` in the environment's ``lib`` folder, which the loader does not search, so
+Numba's TBB layer fails to import ("Unknown import problem") unless the library is
+loaded first: :func:`_preload_tbb` does that. Where TBB is absent (aarch64, Apple
+Silicon) the ``threadsafe`` choice falls back to OpenMP: thread-safe, but a forked child
+must not run kernels (use the ``spawn`` or ``forkserver`` start method there).
+A layer chosen through ``NUMBA_THREADING_LAYER`` is left alone.
 """
 
 import contextlib
+import ctypes
+import glob
 import os
+import sys
 import threading
 
 import numba
 
+
+def _preload_tbb():
+    """Load the TBB runtime the ``tbb`` wheel installed, so that Numba's layer imports.
+    True when a library was loaded (or none is needed)."""
+    names = {"linux": "libtbb.so.12*", "darwin": "libtbb.12*.dylib", "win32": "tbb12.dll"}
+    pattern = names.get(sys.platform)
+    if pattern is None:
+        return False
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable))}
+    for root in roots:
+        for sub in ("lib", "Library/bin", "Library/lib"):
+            for path in sorted(glob.glob(os.path.join(root, sub, pattern))):
+                try:
+                    ctypes.CDLL(path, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+                    return True
+                except OSError:
+                    continue
+    return False
+
+
 if "NUMBA_THREADING_LAYER" not in os.environ:
+    TBB_LOADED = _preload_tbb()
     numba.config.THREADING_LAYER = "threadsafe"
+else:
+    TBB_LOADED = False
 
 
 def n_threads():

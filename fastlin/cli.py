@@ -1,12 +1,17 @@
 """The ``fastlin`` command line: ``demo``, ``fit``, ``evaluate``, ``predict``, ``report``.
 
 Every command streams its input in chunks (constant memory). Bad input files end the
-command with exit status 2 and one line on stderr naming the file and the problem.
+command with exit status 2 and one line on stderr naming the file and the problem; output
+paths and label files are checked before the pass over the data starts.
 """
 
 import argparse
+import functools
+import json
+import math
 import os
 import resource
+import secrets
 import sys
 import tempfile
 import time
@@ -46,6 +51,9 @@ def _parser():
         description="Exact one-pass linear models on data streamed from disk.",
         allow_abbrev=False,
     )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"fastlin {__version__}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -71,16 +79,23 @@ def _parser():
         "directory, an Arrow/Feather file or a CSV file, with --target COLUMN) in chunks, fit "
         "least squares or ridge in one pass, and save the model as .npz. Integer class "
         "labels are one-hot encoded (one output per class; predictions take the argmax) "
-        "unless --encoding raw is given.",
+        "unless --encoding raw is given. Give --n-classes: without it the number of "
+        "classes is inferred from the largest label (with a warning), so one corrupt "
+        "label byte adds classes to the model.",
     )
     add_data_args(fit)
     _add_model_args(fit)
     fit.add_argument("--encoding", choices=["one-hot", "raw"], default="one-hot",
                      help="one-hot: integer class labels, one output per class (default); "
                      "raw: regress on the values as given")
+    fit.add_argument("--n-classes", type=_positive_int, metavar="N",
+                     help="one-hot: labels must lie in 0..N-1; a label outside is refused "
+                     "with its file and byte offset (default: inferred from the labels, "
+                     "with a warning)")
     fit.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     fit.add_argument("--checkpoint", help="save the statistics here during the pass and "
-                     "resume from it if it exists")
+                     "resume from it if it exists (it must come from the same data and "
+                     "options); deleted when the pass completes")
     fit.add_argument("--output", "-o", required=True, help="model file to write (.npz)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_fit)
@@ -93,6 +108,8 @@ def _parser():
     ev.add_argument("--model", "-m", required=True, help="model file written by 'fastlin fit'")
     add_data_args(ev)
     ev.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    ev.add_argument("--json", action="store_true", help="print the scores as one JSON object: "
+                    "rows and accuracy (a fraction in [0, 1]), or rows, r2 and rmse")
     ev.set_defaults(run=_evaluate)
 
     pr = sub.add_parser(
@@ -149,6 +166,10 @@ def open_data(args, prefix="", n_classes=None, labels=True):
         if labels and label_file is None and _needs_labels(data):
             raise ValueError(f"{data}: give --{prefix}labels (IDX or .npy data) or --target "
                              "COLUMN (tables)")
+        # HDF5 and Zarr name an array inside --data with --labels, not a file.
+        if label_file is not None and getattr(args, "dataset", None) is None \
+                and not os.path.exists(label_file):
+            raise FileNotFoundError(f"--{prefix}labels {label_file}: no such file")
         return open_source(data, labels=label_file, dataset=getattr(args, "dataset", None),
                            n_classes=n_classes)
     if label_file is not None:
@@ -161,6 +182,16 @@ def _needs_labels(data):
     from .io.tabular import tabular_format
 
     return not (os.path.exists(data) and tabular_format(data) is not None)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def _add_model_args(p):
@@ -211,13 +242,19 @@ def _demo(args):
 
 
 def _fit(args):
-    _check_output(args.output)
-    n_classes = None
-    source = open_data(args)
+    _check_output(args.output, inputs=(args.data, args.labels, args.checkpoint))
+    if args.checkpoint is not None:
+        _check_output(args.checkpoint, inputs=(args.data, args.labels), flag="--checkpoint")
+        if os.path.abspath(args.checkpoint) == os.path.abspath(args.output):
+            raise ValueError(f"{args.output}: --checkpoint and --output must be different files")
+    if args.n_classes is not None and args.encoding != "one-hot":
+        raise ValueError("--n-classes goes with --encoding one-hot")
+    n_classes = args.n_classes if args.encoding == "one-hot" else None
+    source = open_data(args, n_classes=n_classes)
     if not source.has_targets:
         raise ValueError(f"{args.data}: no targets; give --target COLUMN")
-    if args.encoding == "one-hot":
-        n_classes = source.n_classes or _n_classes(source)
+    if args.encoding == "one-hot" and n_classes is None:
+        n_classes = _infer_n_classes(source, args.labels or args.target or args.data)
         source = open_data(args, n_classes=n_classes)
     model, fit_s, notes = _fit_source(_make_model(args), source, args.chunk_rows, args.encoding,
                                       n_classes, args.checkpoint, not args.quiet)
@@ -232,8 +269,6 @@ def _fit(args):
         ("rows/s", f"{source.n_rows / fit_s:,.0f}"),
         ("saved", args.output),
     ] + notes)
-    if args.checkpoint and os.path.exists(args.checkpoint):
-        os.unlink(args.checkpoint)  # the model is saved; the pass is complete
 
 
 def _evaluate(args):
@@ -246,12 +281,24 @@ def _evaluate(args):
         source = open_data(args, n_classes=meta["n_classes"])
         _check_features(model, source, args.data)
         acc = _accuracy(model, source, args.chunk_rows)
-        _print_table([("rows", f"{source.n_rows}"), ("accuracy", f"{100 * acc:.2f} %")])
+        if args.json:
+            print(json.dumps({"rows": source.n_rows, "accuracy": _finite(acc)}))
+        else:
+            _print_table([("rows", f"{source.n_rows}"), ("accuracy", f"{100 * acc:.2f} %")])
     else:
         source = open_data(args)
         _check_features(model, source, args.data)
         r2, rmse = _regression_scores(model, source, args.chunk_rows)
-        _print_table([("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"), ("RMSE", f"{rmse:.6g}")])
+        if args.json:
+            print(json.dumps({"rows": source.n_rows, "r2": _finite(r2), "rmse": _finite(rmse)}))
+        else:
+            _print_table([("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"),
+                          ("RMSE", f"{rmse:.6g}")])
+
+
+def _finite(x):
+    """JSON has no NaN: an undefined score (e.g. R² of constant targets) is null."""
+    return float(x) if math.isfinite(x) else None
 
 
 def _predict(args):
@@ -259,7 +306,7 @@ def _predict(args):
 
     model = load(args.model)
     out_path = args.output
-    _check_output(out_path)
+    _check_output(out_path, inputs=(args.data, args.model))
     fmt = _output_format(out_path)
     _default_features(args, model)
     source = open_data(args, labels=False)
@@ -295,10 +342,7 @@ class _PredictionWriter:
     def __init__(self, path, fmt, dtype, shape):
         self.path = path
         self.fmt = fmt
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, self.tmp = tempfile.mkstemp(prefix=".fastlin-predict-", dir=directory,
-                                        suffix=os.path.splitext(path)[1])
-        os.close(fd)
+        self.tmp = _create_temporary(path)
         self.row = 0
         self.names = ["prediction"] if len(shape) == 1 else [f"prediction_{j}"
                                                               for j in range(shape[1])]
@@ -333,7 +377,6 @@ class _PredictionWriter:
             del self._out
         elif self._writer is not None:
             self._writer.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
         os.replace(self.tmp, self.path)
 
     def abort(self):
@@ -345,18 +388,39 @@ class _PredictionWriter:
                 os.unlink(self.tmp)
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temporary(path):
+    """An empty new file next to ``path``, created with mode 0o666 so that the umask
+    applies as it does to ``open()`` (``tempfile.mkstemp`` would force 0o600)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+                                      f"{os.path.splitext(path)[1]}")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"{directory}: could not create a temporary file for {path}")
 
 
-def _check_output(path):
+def _check_output(path, inputs=(), flag="--output"):
+    """Refuse, before any work, an output that cannot be written or would replace an input."""
     if os.path.isdir(path):
-        raise ValueError(f"{path} is a directory; --output names the file to write")
+        raise ValueError(f"{path} is a directory; {flag} names the file to write")
     parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
+    if not os.path.exists(parent):
         raise ValueError(f"{path}: the directory {parent} does not exist")
+    if not os.path.isdir(parent):
+        raise ValueError(f"{path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: no permission to write in {parent}")
+    if os.path.exists(path):
+        for other in inputs:
+            if other is not None and os.path.exists(other) and os.path.samefile(path, other):
+                raise ValueError(f"{path}: {flag} is the input file {other}; it would be "
+                                 "replaced")
 
 
 def _default_features(args, model):
@@ -375,8 +439,8 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
 
     transform = None
     if targets == "one-hot":
-        def transform(y):
-            return one_hot(y, n_classes)
+        # A partial, not a closure: a checkpoint records it as one_hot(n_classes=N).
+        transform = functools.partial(one_hot, n_classes=n_classes)
     notes = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RankDeficientWarning)
@@ -392,12 +456,53 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
     return model, fit_s, notes
 
 
-def _n_classes(source):
+def _infer_n_classes(source, name):
+    """``max(label) + 1``, with a warning on stderr that says so, and a louder one when
+    label values in between never occur (what one corrupt label byte looks like)."""
     y = source.targets()
     if y is None or y.ndim != 1 or y.dtype.kind not in "ui":
         raise ValueError("one-hot targets need 1-D integer class labels; use --encoding raw "
                          "for real-valued targets")
-    return int(y.max()) + 1
+    if y.size == 0:
+        raise ValueError(f"{name}: no labels")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0:
+        # Opening with this count refuses the negative label with its row and offset.
+        return max(hi + 1, 1)
+    n_classes = hi + 1
+    _warn(f"inferred {n_classes} classes from the labels ({lo}..{hi}) of {name}; pass "
+          "--n-classes to fix it")
+    values, counts = np.unique(np.asarray(y), return_counts=True)
+    missing = n_classes - values.size
+    if missing:
+        absent = np.setdiff1d(np.arange(n_classes), values, assume_unique=True) \
+            if n_classes <= 1 << 24 else None
+        which = "" if absent is None else f" ({_ranges(absent)})"
+        top = int(counts[-1])
+        _warn(f"{missing} of the {n_classes} label values 0..{hi} never occur{which}, and "
+              f"the largest label {hi} is in {top} row{'s' if top != 1 else ''}: a corrupt "
+              f"label file? The model gets {n_classes} outputs; pass --n-classes N to "
+              "refuse labels >= N")
+    return n_classes
+
+
+def _ranges(values, limit=4):
+    """``[1, 2, 3, 7, 9, 10]`` -> ``"1..3, 7, 9..10"`` (the first ``limit`` runs)."""
+    runs = []
+    start = prev = int(values[0])
+    for v in values[1:]:
+        v = int(v)
+        if v != prev + 1:
+            runs.append((start, prev))
+            start = v
+        prev = v
+    runs.append((start, prev))
+    text = ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs[:limit])
+    return text + (f", ... ({len(runs) - limit} more runs)" if len(runs) > limit else "")
+
+
+def _warn(message):
+    print(f"fastlin: warning: {message}", file=sys.stderr)
 
 
 def _accuracy(model, source, chunk_rows):

@@ -148,7 +148,7 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return drop_lock(super().__getstate__())
 
     def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
-                   checkpoint_every=1, verbose=False):
+                   checkpoint_every=1, keep_checkpoint=False, verbose=False):
         """Fit in one pass over a chunk source, in constant memory.
 
         Parameters
@@ -162,7 +162,11 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Applied to each y chunk, e.g. ``fastlin.datasets.one_hot``.
         checkpoint : path, optional
             Save the statistics there after every ``checkpoint_every`` chunks and resume
-            from it if it exists (ChunkSource only); see :mod:`fastlin.streaming`.
+            from it if it exists (ChunkSource only); see :mod:`fastlin.streaming`. The
+            checkpoint records the estimator, its parameters and the target transform;
+            resuming with others is refused. It is deleted once the model is solved.
+        keep_checkpoint : bool, default=False
+            Keep the checkpoint after a successful fit.
         verbose : bool, default=False
             Show a progress bar (rows/s).
 
@@ -180,9 +184,13 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         if checkpoint is not None and self.solver == "qr":
             raise ValueError("checkpoints hold Gram statistics; solver='qr' cannot use them")
+        # The checkpoint records the estimator and its settings (a resume with others is
+        # refused) and is kept until the model is solved, so a failing solve loses no pass.
+        meta = {"estimator": type(self).__name__, "params": _json_params(self)}
         stats, y_1d = accumulate(chunks, self._new_stats(), chunk_rows=chunk_rows,
                                  target_transform=target_transform, checkpoint=checkpoint,
-                                 checkpoint_every=checkpoint_every, verbose=verbose,
+                                 checkpoint_every=checkpoint_every, checkpoint_meta=meta,
+                                 keep_checkpoint=True, verbose=verbose,
                                  desc=type(self).__name__)
         if _n_rows(stats) == 0:
             raise ValueError("the chunk source yielded no rows")
@@ -195,6 +203,10 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     yield X, (yc if target_transform is None else target_transform(yc)), None
         self._commit(stats, y_1d, rows=rows)
         _set_feature_names(self, chunks)
+        if checkpoint is not None and not keep_checkpoint:
+            from .persistence import remove_checkpoint
+
+            remove_checkpoint(checkpoint)
         return self
 
     def save(self, path, *, include_stats=False, metadata=None):
@@ -498,6 +510,11 @@ def _loop_fold(rows):
         return state
 
     return fold
+
+
+def _json_params(model):
+    return {k: (v if isinstance(v, (bool, int, float, str, type(None))) else repr(v))
+            for k, v in model.get_params(deep=False).items()}
 
 
 def _set_feature_names(model, data):

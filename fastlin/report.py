@@ -15,10 +15,15 @@ streams the data (IDX or .npy) in chunks and writes into DIR:
 
 For one-hot models (saved by ``fastlin fit`` with ``metadata["targets"] == "one-hot"``) the
 residual and influence figures use the output of each row's true class.
+
+Without matplotlib the checklist is written all the same and the figures are skipped (with
+a note). Exit status: 0 when no check fails (warnings included), 1 when at least one check
+FAILs (the checklist is written and the failed checks are named on stderr), 2 for bad input.
 """
 
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -33,7 +38,12 @@ def add_report_parser(subparsers):
         "regularisation, residual structure, calibration, a nonlinear baseline, influence, "
         "projection) and the figures that apply (residuals, influence, reliability, fit, "
         "loss curve) as PNG files into a directory. Figures need matplotlib "
-        "(pip install fastlin[plot]).",
+        "(pip install fastlin[plot]); without it they are skipped and the checklist is "
+        "still written.",
+        epilog="exit status: 0 when no check fails (warnings included); 1 when a check "
+        "FAILs (the checklist is still written, and the failed checks are named on stderr), "
+        "so that scripts and CI can stop on a failing model; 2 for bad input files or "
+        "arguments.",
     )
     from .cli import add_data_args
 
@@ -54,7 +64,8 @@ def add_report_parser(subparsers):
 
 
 def run_report(args):
-    """Run ``fastlin report`` with parsed ``args``; returns the exit status (0)."""
+    """Run ``fastlin report`` with parsed ``args``; returns the exit status: 0, or 1 when a
+    check of the checklist fails."""
     from . import diagnostics as D
     from .datasets import one_hot
     from .cli import _default_features, open_data
@@ -66,6 +77,8 @@ def run_report(args):
     one_hot_model = meta.get("targets") == "one-hot"
     n_classes = meta.get("n_classes") if one_hot_model else None
     _default_features(args, model)
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise ValueError(f"{args.output} is a file; --output names the directory to write into")
     source = open_data(args, n_classes=n_classes)
     _check_features(model, source, args.data)
     val = None
@@ -97,17 +110,22 @@ def run_report(args):
     report.checks.append(_projection_check(proj, trained_here))
 
     figures = []
+    skipped = None
     if not args.no_figures:
-        figures = _figures(args.output, model, source, report, inf, resid, stud, cooks, fitted,
-                           one_hot_model, args.chunk_rows)
+        skipped = _missing_matplotlib()
+        if skipped is None:
+            figures = _figures(args.output, model, source, report, inf, resid, stud, cooks,
+                               fitted, one_hot_model, args.chunk_rows)
     text = report.to_text() + "\n\n" + str(summary) + "\n"
     if figures:
         text += "\nfigures:\n" + "\n".join(f"  {os.path.basename(f)}" for f in figures) + "\n"
+    if skipped:
+        text += f"\nfigures skipped: {skipped}\n"
     out = report.to_dict()
     out.update(model_file=os.path.abspath(args.model), data=os.path.abspath(args.data),
                rows=source.n_rows, features=source.n_features, targets=targets,
                residual_summary=summary.to_dict(),
-               figures=[os.path.basename(f) for f in figures])
+               figures=[os.path.basename(f) for f in figures], figures_skipped=skipped)
     txt_path = os.path.join(args.output, "checklist.txt")
     json_path = os.path.join(args.output, "checklist.json")
     with open(txt_path, "w") as fh:
@@ -118,7 +136,25 @@ def run_report(args):
     print()
     print(f"wrote {txt_path}, {json_path}" + (f" and {len(figures)} figure(s)" if figures else "")
           + f" in {time.perf_counter() - t0:.2f} s")
+    if skipped:
+        print(f"figures skipped: {skipped}")
+    failed = [c.name for c in report.checks if c.status == "fail"]
+    if failed:
+        print(f"fastlin: {len(failed)} check{'s' if len(failed) != 1 else ''} failed: "
+              f"{', '.join(failed)} (exit status 1; see {txt_path})", file=sys.stderr)
+        return 1
     return 0
+
+
+def _missing_matplotlib():
+    """Why the figures cannot be drawn (matplotlib missing or broken), or None."""
+    try:
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    except ImportError as exc:
+        return (f"matplotlib is not available ({exc}); pip install fastlin[plot] for the "
+                "figures")
+    return None
 
 
 def _check_features(model, source, path):
@@ -284,7 +320,6 @@ def _column(source, j, chunk_rows):
 def main(argv=None):
     """``python -m fastlin.report ...``: the report command on its own (same arguments)."""
     import argparse
-    import sys
 
     from .io import DataSourceError
     from .persistence import FileFormatError
@@ -305,6 +340,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import sys
-
     sys.exit(main())

@@ -5,9 +5,13 @@ A *chunk source* is either a :class:`fastlin.io.ChunkSource` (anything with
 checkpointed and resumed, or any iterable of ``(X, y)`` / ``(X, y, sample_weight)``
 tuples, which is folded in as it comes.
 
-Checkpoints hold the accumulator state after whole chunks, the rows consumed and the
-source's identity; a resumed pass skips the rows already folded in and, because uint8
-statistics are exact integers, ends with the same bits as an uninterrupted pass.
+Checkpoints hold the accumulator state after whole chunks, the rows consumed, the
+source's identity and what the statistics were made with (the target transform, the shape
+of the transformed targets, the caller's ``checkpoint_meta``). A resumed pass skips the
+rows already folded in and, because uint8 statistics are exact integers, ends with the
+same bits as an uninterrupted pass. A checkpoint made with anything different is refused
+(:class:`fastlin.persistence.CheckpointMismatchError`) and left as it is. A pass that ends
+without error deletes its checkpoint unless asked to keep it.
 
 A pass commits nothing until the source is exhausted without error. When the source
 itself reports damage (a gzip CRC mismatch surfaces only at the end of the stream), the
@@ -26,7 +30,8 @@ def is_source(obj):
 
 
 def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpoint=None,
-               checkpoint_every=1, verbose=False, desc="fit"):
+               checkpoint_every=1, checkpoint_meta=None, keep_checkpoint=False, verbose=False,
+               desc="fit"):
     """Fold every chunk of ``chunks`` into ``stats`` (updated in place).
 
     Parameters
@@ -39,9 +44,19 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     target_transform : callable, optional
         Applied to each y chunk (e.g. :func:`fastlin.datasets.one_hot`).
     checkpoint : path, optional
-        For a ChunkSource: resume from this file when it exists (the source identity must
-        match), and save the state to it every ``checkpoint_every`` chunks and at the
-        end. Atomic writes: a kill at any moment leaves the previous checkpoint intact.
+        For a ChunkSource: resume from this file when it exists, and save the state to it
+        every ``checkpoint_every`` chunks. Resuming needs the same source identity, the
+        same target transform (by :func:`fastlin.persistence.describe_transform`), targets
+        of the same shape and the same ``checkpoint_meta``; otherwise
+        :class:`fastlin.persistence.CheckpointMismatchError` (a ValueError) names what
+        differs and the file is left untouched. Atomic writes: a kill at any moment leaves
+        the previous checkpoint intact.
+    checkpoint_meta : dict, optional
+        JSON-serialisable settings recorded in the checkpoint and compared on resume
+        (e.g. the estimator's class name and ``get_params()``).
+    keep_checkpoint : bool, default False
+        Keep the checkpoint (holding every row) after a pass that ended without error;
+        by default it is deleted then.
     verbose : bool
         A tqdm progress bar in rows (rows/s).
 
@@ -49,16 +64,27 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     -------
     stats : the accumulator
     y_1d : bool or None
-        Whether the y chunks were 1-D (None when no chunk was read in this pass).
+        Whether the y chunks were 1-D (None when no chunk was read in this pass and the
+        checkpoint did not record it).
     """
     from . import persistence
 
     start_row = 0
     identity = None
+    saved_targets = None
+    meta = None
     if is_source(chunks):
         identity = chunks.identity()
+        if checkpoint is not None:
+            try:
+                meta = persistence._jsonable(checkpoint_meta or {})
+            except TypeError as exc:
+                raise ValueError(f"checkpoint_meta must be JSON-serialisable: {exc}") from None
         if checkpoint is not None and os.path.exists(checkpoint):
-            saved, start_row, _ = persistence.load_checkpoint(checkpoint, identity)
+            saved, start_row, header = persistence.load_checkpoint(
+                checkpoint, identity, target_transform=target_transform, extra=meta,
+                check_made_with=True)
+            saved_targets = header["made_with"].get("targets")
             stats = _replace_state(stats, saved)
         iterator = chunks.iter_chunks(chunk_rows, start_row=start_row)
         total = chunks.n_rows
@@ -73,6 +99,7 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     since_save = 0
     wrote_checkpoint = False
     y_1d = None
+    targets = saved_targets
     try:
         for item in iterator:
             X, y, w = _unpack(item)
@@ -82,6 +109,9 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
             if y_1d is not None and ndim_1 != y_1d:
                 raise ValueError(f"y chunk at row {rows} is {'1-D' if ndim_1 else '2-D'}, "
                                  f"earlier chunks were {'1-D' if y_1d else '2-D'}")
+            if y_1d is None and checkpoint is not None:
+                targets = persistence.describe_targets(y)
+                persistence.check_targets(checkpoint, saved_targets, targets)
             y_1d = ndim_1
             stats.update(X, y, w)
             rows += np.shape(X)[0]
@@ -89,18 +119,28 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
             if bar is not None:
                 bar.update(np.shape(X)[0])
             if checkpoint is not None and since_save >= checkpoint_every:
-                persistence.save_checkpoint(checkpoint, stats, rows, identity)
+                persistence.save_checkpoint(checkpoint, stats, rows, identity, meta,
+                                            target_transform=target_transform,
+                                            targets=targets)
                 wrote_checkpoint = True
                 since_save = 0
     except ValueError as exc:
         if checkpoint is not None and wrote_checkpoint and _is_source_damage(exc):
-            _remove(checkpoint)
+            persistence.remove_checkpoint(checkpoint)
         raise
     finally:
         if bar is not None:
             bar.close()
-    if checkpoint is not None and since_save:
-        persistence.save_checkpoint(checkpoint, stats, rows, identity)
+    if checkpoint is not None:
+        if keep_checkpoint:
+            if since_save:
+                persistence.save_checkpoint(checkpoint, stats, rows, identity, meta,
+                                            target_transform=target_transform,
+                                            targets=targets)
+        else:
+            persistence.remove_checkpoint(checkpoint)
+    if y_1d is None and isinstance(saved_targets, dict):
+        y_1d = saved_targets.get("ndim") == 1
     return stats, y_1d
 
 
@@ -158,13 +198,6 @@ def _is_source_damage(exc):
     except ImportError:  # pragma: no cover - io is part of the package
         return False
     return isinstance(exc, DataSourceError)
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _progress(verbose, total, initial, desc):

@@ -87,10 +87,13 @@ def test_report_raw_single_feature(tmp_path, rng):
     write_idx(tmp_path / "t.idx", t)
     fastlin.LinearRegression().fit(x, t).save(tmp_path / "m.npz", metadata={"targets": "raw"})
     res = _run(["-m", "m.npz", "-X", "x.idx", "-y", "t.idx", "-o", "rep"], tmp_path)
-    assert res.returncode == 0, res.stderr
     data = json.loads((tmp_path / "rep" / "checklist.json").read_text())
     checks = {c["name"]: c for c in data["checks"]}
-    assert checks["residual structure"]["status"] in ("warn", "fail")
+    # A straight line through a parabola: the checklist says FAIL and so does the exit status.
+    failed = [n for n, c in checks.items() if c["status"] == "fail"]
+    assert checks["residual structure"]["status"] == "fail" and data["status"] == "fail"
+    assert res.returncode == 1, res.stderr
+    assert f"failed: {', '.join(failed)}" in res.stderr
     assert checks["projection"]["status"] == "skip"  # not known to be the training rows
     assert "fit.png" in data["figures"]
     _assert_png_not_blank(tmp_path / "rep" / "fit.png")
@@ -122,3 +125,67 @@ def test_cli_report_when_registered(one_hot_files):
                          env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert (d / "out2" / "checklist.json").exists()
+
+
+def _hide_matplotlib(monkeypatch):
+    """Make ``import matplotlib`` (and any submodule already imported) fail, as when it is
+    not installed."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+
+
+def test_report_without_matplotlib_writes_the_checklist(one_hot_files, capsys, monkeypatch):
+    from fastlin import cli
+
+    d = one_hot_files
+    monkeypatch.chdir(d)
+    _hide_matplotlib(monkeypatch)
+    code = cli.main(["report", "-m", "m.npz", "-X", "x.idx", "-y", "y.idx", "-o", "out"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "figures skipped: matplotlib is not available" in out
+    assert "pip install fastlin[plot]" in out
+    text = (d / "out" / "checklist.txt").read_text()
+    assert "overall" in text and "figures skipped: matplotlib is not available" in text
+    data = json.loads((d / "out" / "checklist.json").read_text())
+    assert data["figures"] == [] and "matplotlib" in data["figures_skipped"]
+    assert sorted(p.name for p in (d / "out").iterdir()) == ["checklist.json", "checklist.txt"]
+
+
+def test_failing_checklist_exits_1_and_names_the_failed_checks(tmp_path, rng, capsys):
+    from fastlin import report
+
+    x = rng.uniform(-2, 2, size=(300, 1))
+    t = 1 + x[:, 0] - 0.8 * x[:, 0] ** 2 + 0.1 * rng.normal(size=300)
+    write_idx(tmp_path / "x.idx", x)
+    write_idx(tmp_path / "t.idx", t)
+    fastlin.LinearRegression().fit(x, t).save(tmp_path / "m.npz", metadata={"targets": "raw"})
+    code = report.main(["-m", str(tmp_path / "m.npz"), "-X", str(tmp_path / "x.idx"),
+                        "-y", str(tmp_path / "t.idx"), "-o", str(tmp_path / "rep"),
+                        "--no-figures"])
+    out, err = capsys.readouterr()
+    data = json.loads((tmp_path / "rep" / "checklist.json").read_text())
+    failed = [c["name"] for c in data["checks"] if c["status"] == "fail"]
+    assert code == 1 and failed and "residual structure" in failed
+    assert err.strip().splitlines() == [
+        f"fastlin: {len(failed)} check{'s' if len(failed) > 1 else ''} failed: "
+        f"{', '.join(failed)} (exit status 1; see {tmp_path / 'rep' / 'checklist.txt'})"]
+    with pytest.raises(SystemExit):
+        report.main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 when no check fails" in help_text
+    assert "1 when a check FAILs" in help_text
+
+
+def test_report_output_that_is_a_file_is_refused(one_hot_files, capsys, monkeypatch):
+    from fastlin import report
+
+    d = one_hot_files
+    monkeypatch.chdir(d)
+    (d / "taken").write_text("keep")
+    assert report.main(["-m", "m.npz", "-X", "x.idx", "-y", "y.idx", "-o", "taken"]) == 2
+    assert "taken is a file" in capsys.readouterr().err
+    assert (d / "taken").read_text() == "keep"

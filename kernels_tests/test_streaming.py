@@ -1,5 +1,6 @@
 """Out-of-core fits: file sources, checkpoints and resume, persistence, the command line."""
 
+import functools
 import json
 import os
 import signal
@@ -13,8 +14,11 @@ import pytest
 
 import fastlin
 from fastlin import io as fio
+from fastlin import persistence
 from fastlin.datasets import one_hot
-from fastlin.persistence import FileFormatError
+from fastlin.persistence import CheckpointMismatchError, FileFormatError
+from fastlin.stats import GramStats
+from fastlin.streaming import accumulate
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastlin.solve.RankDeficientWarning")
 
@@ -88,17 +92,20 @@ def test_checkpoint_resume_gives_same_bits(idx_files):
         model.fit_chunks(src, chunk_rows=500, target_transform=flaky, checkpoint=ck)
     assert not hasattr(model, "coef_")
     assert ck.exists()
-    resumed = fastlin.LinearRegression().fit_chunks(src, chunk_rows=500, target_transform=_onehot10,
+    # The same transform (it no longer fails): a checkpoint resumes only with what made it.
+    resumed = fastlin.LinearRegression().fit_chunks(src, chunk_rows=500, target_transform=flaky,
                                                     checkpoint=ck)
     np.testing.assert_array_equal(resumed.coef_, ref.coef_)
     assert resumed.n_samples_seen_ == 3000
+    assert not ck.exists()  # a completed pass deletes its checkpoint
 
 
 def test_checkpoint_for_another_source_is_refused(idx_files, rng):
     X, y, d = idx_files
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "ck.npz"
-    fastlin.LinearRegression().fit_chunks(src, chunk_rows=1000, target_transform=_onehot10, checkpoint=ck)
+    accumulate(src, GramStats(), chunk_rows=1000, target_transform=_onehot10, checkpoint=ck,
+               keep_checkpoint=True, checkpoint_meta=LR_META)
     X2, y2 = _digits_like(rng, 3000)
     other = fio.from_arrays(X2, y2, n_classes=10)
     with pytest.raises(FileFormatError, match="checkpoint was written for source"):
@@ -148,6 +155,251 @@ def test_sigkill_at_random_chunk_then_resume_equals_uninterrupted(idx_files, rng
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     np.testing.assert_array_equal(np.load(d / "coef.npy"), ref.coef_)
+    # The finished pass deleted its checkpoint, and the temporary of a write the kill
+    # interrupted (if it hit one) was swept by the next write.
+    assert not os.path.exists(ck)
+    assert not [p for p in os.listdir(d) if ".tmp-" in p]
+
+
+# What LinearRegression().fit_chunks records in its checkpoints.
+LR_META = {"estimator": "LinearRegression", "params": {"fit_intercept": True, "solver": "auto"}}
+
+
+def _partial_checkpoint(src, ck, transform, meta=LR_META, chunks=3, chunk_rows=500):
+    """A checkpoint as a pass killed after ``chunks`` chunks leaves it."""
+    calls = {"n": 0}
+
+    class Stop(Exception):
+        pass
+
+    def stopping(yc):
+        calls["n"] += 1
+        if calls["n"] > chunks:
+            raise Stop
+        return yc
+
+    class Cut:
+        def identity(self):
+            return src.identity()
+
+        def iter_chunks(self, chunk_rows, start_row=0):
+            for X, y in src.iter_chunks(chunk_rows, start_row=start_row):
+                yield X, stopping(y)
+
+        n_rows = src.n_rows
+
+    with pytest.raises(Stop):
+        accumulate(Cut(), GramStats(), chunk_rows=chunk_rows, target_transform=transform,
+                   checkpoint=ck, checkpoint_meta=meta)
+    return ck.read_bytes()
+
+
+class _OneHotObject:
+    """A callable object: described by its type alone, so only the targets check can tell
+    two instances apart."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, y):
+        return one_hot(y, self.n)
+
+
+@pytest.mark.parametrize("made, used, shown", [
+    (functools.partial(one_hot, n_classes=10), functools.partial(one_hot, n_classes=12),
+     "one_hot(n_classes=10)"),
+    (lambda y: one_hot(y, 10), lambda y: one_hot(y, 12), "constants 10"),
+    (_onehot10, None, "_onehot10"),
+    (None, _onehot10, "target_transform=None"),
+])
+def test_checkpoint_made_with_another_target_transform_is_refused(idx_files, made, used,
+                                                                   shown):
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "fit.ckpt.npz"
+    before = _partial_checkpoint(src, ck, made)
+    model = fastlin.LinearRegression()
+    with pytest.raises(ValueError, match=r"checkpoint fit\.ckpt\.npz was made with "
+                       r"target_transform=.* but this fit uses target_transform=") as err:
+        model.fit_chunks(src, chunk_rows=500, target_transform=used, checkpoint=ck)
+    assert isinstance(err.value, CheckpointMismatchError)
+    assert shown in str(err.value) and "delete it or pass the same" in str(err.value)
+    assert ck.read_bytes() == before  # the progress it holds is not thrown away
+    assert not hasattr(model, "coef_")
+    assert sorted(p.name for p in d.iterdir() if ".tmp-" in p.name) == []
+
+
+def test_checkpoint_with_targets_of_another_shape_is_refused(idx_files):
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "ck.npz"
+    before = _partial_checkpoint(src, ck, _OneHotObject(10))
+    model = fastlin.LinearRegression()
+    with pytest.raises(CheckpointMismatchError, match=r"made with targets of shape \(rows, 10\) "
+                       r"\(2-D\) but this fit gives targets of shape \(rows, 12\)"):
+        model.fit_chunks(src, chunk_rows=500, target_transform=_OneHotObject(12), checkpoint=ck)
+    assert ck.read_bytes() == before and not hasattr(model, "coef_")
+    # The same kind of object with the same output resumes.
+    resumed = fastlin.LinearRegression().fit_chunks(src, chunk_rows=500,
+                                                    target_transform=_OneHotObject(10),
+                                                    checkpoint=ck)
+    ref = fastlin.LinearRegression().fit(X, one_hot(y, 10))
+    np.testing.assert_array_equal(resumed.coef_, ref.coef_)
+
+
+def test_checkpoint_meta_must_match(idx_files):
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "ck.npz"
+    meta = {"estimator": "Ridge", "params": {"alpha": 1.0, "fit_intercept": True}}
+    before = _partial_checkpoint(src, ck, _onehot10, meta=meta)
+    other = {"estimator": "Ridge", "params": {"alpha": 2.0, "fit_intercept": True}}
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"made with other settings \(params\.alpha: 1\.0 in the "
+                       r"checkpoint, 2\.0 now\)"):
+        accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck,
+                   checkpoint_meta=other)
+    with pytest.raises(CheckpointMismatchError, match="estimator: \"Ridge\" in the checkpoint, "
+                       "absent now"):
+        accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck)
+    with pytest.raises(ValueError, match="checkpoint_meta must be JSON-serialisable"):
+        accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck,
+                   checkpoint_meta={"f": object()})
+    assert ck.read_bytes() == before
+    # numpy scalars are JSON values here (get_params() may hold them).
+    same = {"estimator": "Ridge", "params": {"alpha": np.float64(1.0), "fit_intercept": True}}
+    stats, y_1d = accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10,
+                             checkpoint=ck, checkpoint_meta=same)
+    ref = GramStats().update(X, one_hot(y, 10))
+    for k, v in ref.to_arrays().items():
+        np.testing.assert_array_equal(stats.to_arrays()[k], v, err_msg=k)
+    assert y_1d is False and not ck.exists()
+
+
+def test_old_checkpoint_without_its_recipe_is_refused(idx_files):
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "ck.npz"
+    persistence.write(ck, "checkpoint", {"rows_consumed": 500, "source": src.identity(),
+                                         "extra": {}},
+                      persistence.stats_arrays(GramStats().update(X[:500], one_hot(y[:500], 10))))
+    before = ck.read_bytes()
+    with pytest.raises(CheckpointMismatchError, match="does not record the target transform"):
+        fastlin.LinearRegression().fit_chunks(src, target_transform=_onehot10, checkpoint=ck)
+    assert ck.read_bytes() == before
+
+
+def test_finished_pass_deletes_its_checkpoint_unless_kept(idx_files):
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "ck.npz"
+    ref = GramStats().update(X, one_hot(y, 10))
+    model = fastlin.LinearRegression().fit_chunks(src, chunk_rows=700, target_transform=_onehot10,
+                                                  checkpoint=ck)
+    assert model.n_samples_seen_ == 3000 and not ck.exists()
+    assert not [p for p in d.iterdir() if ".tmp-" in p.name]
+    stats, y_1d = accumulate(src, GramStats(), chunk_rows=700, target_transform=_onehot10,
+                             checkpoint=ck, keep_checkpoint=True)
+    _, rows, header = persistence.load_checkpoint(ck)
+    assert rows == 3000 and header["made_with"]["targets"] == {"ndim": 2, "columns": [10]}
+    assert "_onehot10" in header["made_with"]["target_transform"]
+    # Resuming a checkpoint that holds every row reads nothing and still knows y was 2-D.
+    again, y_1d = accumulate(src, GramStats(), chunk_rows=700, target_transform=_onehot10,
+                             checkpoint=ck)
+    assert y_1d is False and not ck.exists()
+    for k, v in ref.to_arrays().items():
+        np.testing.assert_array_equal(again.to_arrays()[k], v, err_msg=k)
+
+
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_checkpoint_writes_sweep_temporaries_of_dead_processes(tmp_path, rng):
+    X = rng.standard_normal((50, 3))
+    stats = GramStats().update(X, X[:, 0])
+    ck = tmp_path / "ck.npz"
+    dead = tmp_path / f".ck.npz.tmp-{_dead_pid()}-0000.npz"
+    mine = tmp_path / f".ck.npz.tmp-{os.getpid()}-0000.npz"  # an earlier process, same pid
+    alive = tmp_path / f".ck.npz.tmp-{os.getppid()}-0000.npz"  # a live writer
+    unrelated = tmp_path / f".other.npz.tmp-{_dead_pid()}-0000.npz"
+    for p in (dead, mine, alive, unrelated):
+        p.write_bytes(b"partial")
+    persistence.save_checkpoint(ck, stats, 50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ck.name, alive.name,
+                                                                 unrelated.name])
+    assert persistence.load_checkpoint(ck)[1] == 50
+
+
+def test_failed_write_leaves_no_temporary_and_the_old_checkpoint(tmp_path, rng, monkeypatch):
+    X = rng.standard_normal((50, 3))
+    ck = tmp_path / "ck.npz"
+    persistence.save_checkpoint(ck, GramStats().update(X, X[:, 0]), 50)
+    before = ck.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        persistence.save_checkpoint(ck, GramStats().update(X, X[:, 1]), 100)
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"] and ck.read_bytes() == before
+
+
+KILL_IN_WRITE = textwrap.dedent(
+    """
+    import os, sys, time
+    import numpy as np
+    from fastlin import persistence
+    from fastlin.stats import GramStats
+
+    def stuck(fd):
+        print("writing", flush=True)
+        time.sleep(600)
+
+    persistence.os.fsync = stuck
+    X = np.random.default_rng(0).standard_normal((100, 4))
+    persistence.save_checkpoint(sys.argv[1], GramStats().update(X, X[:, 0]), 100)
+    """
+)
+
+
+def test_sigkill_inside_a_checkpoint_write_leaves_a_temporary_the_next_write_removes(
+        tmp_path, rng):
+    ck = tmp_path / "ck.npz"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_IN_WRITE, str(ck)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    left = [p.name for p in tmp_path.iterdir()]
+    assert left == [f".ck.npz.tmp-{proc.pid}-{left[0].rsplit('-', 1)[1]}"] and not ck.exists()
+    X = rng.standard_normal((30, 4))
+    persistence.save_checkpoint(ck, GramStats().update(X, X[:, 0]), 30)
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_honour_the_umask(tmp_path, rng, umask):
+    X = rng.standard_normal((40, 3))
+    model = fastlin.LinearRegression().fit(X, X @ [1.0, 2.0, 3.0])
+    old = os.umask(umask)
+    try:
+        model.save(tmp_path / "m.npz")
+        persistence.save_checkpoint(tmp_path / "ck.npz", model.stats_, 40)
+        fio.write_idx(tmp_path / "raw", X)
+        fio.write_idx(tmp_path / "gz", X, compress=True)
+        with fio.IDXWriter(tmp_path / "spooled", (3,), np.float64, compress=True) as w:
+            w.write(X)  # no n_items: spooled to a second temporary first
+    finally:
+        os.umask(old)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["ck.npz", "gz", "m.npz", "raw", "spooled"]  # no temporaries left
+    for name in names:
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
 def test_corrupt_gzip_leaves_no_model_and_no_checkpoint(idx_files):

@@ -48,6 +48,10 @@ def test_concurrent_calls_from_python_threads():
     assert proc.returncode == 0, proc.stderr[-3000:]
     layer = proc.stdout.split("layer", 1)[1].strip()
     assert layer in ("tbb", "omp"), layer
+    import fastlin._threads as th
+
+    if th.TBB_LOADED:
+        assert layer == "tbb", layer
 
 
 def test_thread_count_follows_numba_setting():
@@ -60,3 +64,56 @@ def test_thread_count_follows_numba_setting():
         assert numba.get_num_threads() == 1
         assert fastlin._threads.n_threads() == 1
     assert numba.get_num_threads() == before
+
+
+FORK_SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing as mp
+    import numpy as np
+    import numba
+    import fastlin
+    from fastlin.stats import GramStats
+
+    X = np.random.default_rng(3).integers(0, 256, size=(4000, 40)).astype(np.uint8)
+    ref = GramStats().update(X).xtx  # a parallel kernel has run in the parent
+
+    def child(i):
+        return GramStats().update(X).xtx
+
+    if __name__ == "__main__":
+        for method in METHODS:
+            with mp.get_context(method).Pool(2) as pool:
+                out = pool.map(child, range(4), chunksize=1)
+            assert all(np.array_equal(o, ref) for o in out), method
+        print("layer", numba.threading_layer())
+    """
+)
+
+
+def _pool_run(methods, tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(FORK_SCRIPT.replace("METHODS", repr(methods)))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_spawned_workers_after_a_fit(tmp_path):
+    proc = _pool_run(["spawn"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_forked_workers_after_a_fit(tmp_path):
+    """TBB is fork-safe; where fastlin falls back to OpenMP (no tbb wheel) the README says
+    to use spawn, and this test is skipped."""
+    import importlib.util
+
+    import fastlin._threads as th
+
+    if not th.TBB_LOADED and importlib.util.find_spec("tbb") is None:
+        import pytest
+
+        pytest.skip("no TBB runtime on this platform: fork after a parallel kernel is unsafe")
+    proc = _pool_run(["fork"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("layer", 1)[1].strip() == "tbb"

@@ -57,9 +57,9 @@ import hashlib
 import math
 import numbers
 import os
+import secrets
 import shutil
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -1204,6 +1204,20 @@ def read_idx(path):
 # --------------------------------------------------------------------------- writing
 
 
+def _create_part(directory, name, suffix):
+    """A new temporary file ``(fd, Path)`` in ``directory``, created with mode 0o666 so
+    that the umask applies as it does to ``open()`` (``tempfile.mkstemp`` forces 0o600,
+    which would make every renamed-into-place file private whatever the umask)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = Path(directory) / f".{name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{directory}: could not create a temporary file for {name}")
+
+
 class IDXWriter:
     """Write an IDX file chunk by chunk; the header gets the final item count.
 
@@ -1255,17 +1269,19 @@ class IDXWriter:
         directory = self.path.parent if str(self.path.parent) else Path(".")
         if not directory.is_dir():
             raise FileNotFoundError(f"directory does not exist: {directory}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=directory)
-        self._tmp = Path(tmp)
+        fd, self._tmp = _create_part(directory, self.path.name, ".part")
         self._file = os.fdopen(fd, "wb")
         self._payload_tmp = None
         self._gz = None
         self._closed = False
         if self.compress and self.n_items is None:
             # The count must precede the payload inside the gzip stream: spool raw first.
-            fd2, tmp2 = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".raw.part",
-                                         dir=directory)
-            self._payload_tmp = Path(tmp2)
+            try:
+                fd2, self._payload_tmp = _create_part(directory, self.path.name, ".raw.part")
+            except BaseException:
+                self._file.close()
+                self._tmp.unlink(missing_ok=True)
+                raise
             self._out = os.fdopen(fd2, "wb")
         elif self.compress:
             self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._file,
