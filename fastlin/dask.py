@@ -665,16 +665,27 @@ def _merge_sums(*parts):
     return tuple(total)
 
 
-def _broadcast(value):
-    """``value`` once per worker: scattered with a distributed client, else in the graph."""
+def _broadcast(value, attempts=3):
+    """``value`` once per worker: scattered with a distributed client, else in the graph.
+
+    A worker lost while the value is being broadcast fails the scatter with a closed
+    connection (``CommClosedError``, an ``OSError``): the scatter is tried again on the
+    workers that remain, and after ``attempts`` failures the value goes into the graph,
+    from where the scheduler ships it to whichever worker runs a task.
+    """
     dask, _ = _dask()
     if dask.config.get("scheduler", None) == "dask.distributed":
         try:
             from distributed import default_client
 
-            return default_client().scatter(value, broadcast=True, hash=False)
+            client = default_client()
         except (ImportError, ValueError):
-            pass
+            return dask.delayed(value)
+        for _ in range(attempts):
+            try:
+                return client.scatter(value, broadcast=True, hash=False)
+            except OSError:
+                continue
     return dask.delayed(value)
 
 

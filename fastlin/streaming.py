@@ -20,6 +20,7 @@ this pass is deleted before the error propagates.
 """
 
 import os
+import re
 
 import numpy as np
 
@@ -113,7 +114,10 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
                 targets = persistence.describe_targets(y)
                 persistence.check_targets(checkpoint, saved_targets, targets)
             y_1d = ndim_1
-            stats.update(X, y, w)
+            try:
+                stats.update(X, y, w)
+            except ValueError as exc:
+                raise _located(exc, chunks, rows) from exc
             rows += np.shape(X)[0]
             since_save += 1
             if bar is not None:
@@ -171,6 +175,27 @@ def data_fold(X, y=None, sample_weight=None, *, chunk_rows=None, target_transfor
                             sample_weight)
 
     return fold
+
+
+_POSITION = re.compile(r"(X[^,]*?) contains (\S+) at position \((\d+), (\d+)\)")
+
+
+def _located(exc, chunks, row0):
+    """The same error, placed in the whole source: a chunk's (i, j) becomes the global row
+    (and, for files, the file and byte offset); other messages name the chunk's rows."""
+    msg = str(exc)
+    locate = getattr(chunks, "locate", None)
+    m = _POSITION.search(msg)
+    if m is not None:
+        i, j = int(m.group(3)), int(m.group(4))
+        where = locate(row0 + i, j) if locate is not None else f"row {row0 + i}, column {j}"
+        new = msg.replace(m.group(0), f"{m.group(1)} contains {m.group(2)} at {where}")
+    else:
+        new = f"chunk starting at row {row0}: {msg}"
+    try:
+        return type(exc)(new)
+    except TypeError:
+        return ValueError(new)
 
 
 def _replace_state(stats, saved):

@@ -114,3 +114,17 @@ def test_rank_warnings_point_at_the_caller(rng):
         m.coef_  # the lazy solve warns here
     ranks = [w for w in caught if issubclass(w.category, fastlin.RankDeficientWarning)]
     assert len(ranks) == 2 and all(w.filename == __file__ for w in ranks)
+
+
+def test_streamed_errors_name_file_global_row_and_byte_offset(rng, tmp_path):
+    X = rng.standard_normal((10000, 30))
+    X[7777, 12] = np.nan
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", X[:, 0].copy())
+    src = fastlin.open_source(tmp_path / "x.npy", labels=tmp_path / "y.npy")
+    offset = 128 + (7777 * 30 + 12) * 8  # the .npy header of this array is 128 bytes
+    with pytest.raises(ValueError, match=rf"x\.npy: row 7777, column 12 \(byte offset {offset}\)"):
+        fastlin.LinearRegression().fit_chunks(src, chunk_rows=2000)
+    chunks = [(X[r:r + 3000], X[r:r + 3000, 0]) for r in range(0, 10000, 3000)]
+    with pytest.raises(ValueError, match=r"NaN at row 7777, column 12"):
+        fastlin.LinearRegression().fit_chunks(chunks)

@@ -18,6 +18,13 @@ ESTIMATORS = [
     # Full-batch gradient descent: deterministic, so weights equal repeated rows.
     fastlin.SGDRegressor(max_iter=50),
 ]
+try:  # the Dask estimators take NumPy input down the in-memory path
+    import fastlin.dask as _fd
+
+    ESTIMATORS += [_fd.DaskLinearRegression(), _fd.DaskRidge(),
+                   _fd.DaskLogisticRegression(max_iter=50), _fd.DaskStandardScaler()]
+except ImportError:
+    pass
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -651,6 +651,10 @@ class ChunkSource:
             y = np.concatenate(y_parts) if y_parts else np.array(self.targets())
         return X, y
 
+    def locate(self, row, col=None):
+        """Where row ``row`` (global), column ``col`` of X lives, for error messages."""
+        return f"row {row}" + ("" if col is None else f", column {col}")
+
     # -- for subclasses -------------------------------------------------------------
 
     def _check_range(self, chunk_rows, start_row, stop_row):
@@ -912,6 +916,17 @@ class NpySource(_FileBacked, ChunkSource):
                          records=[self._record])
         self._X = X
 
+    def locate(self, row, col=None):
+        where = f"{self._record.path}: row {row}"
+        if col is None:
+            return where
+        offset = getattr(self._X, "offset", None)
+        if offset is None:
+            return f"{where}, column {col}"
+        n, d = self._X.shape
+        item = (row * d + col) if not self._X.flags.f_contiguous or d == 1 else (col * n + row)
+        return f"{where}, column {col} (byte offset {offset + item * self._X.itemsize})"
+
     def _iter_x(self, chunk_rows, start_row, stop_row):
         X = self._X
         for r0 in range(start_row, stop_row, chunk_rows):
@@ -967,6 +982,14 @@ class IDXSource(_FileBacked, ChunkSource):
         targets = _targets_from(labels, header.shape[0], n_classes, str(path))
         super().__init__(header.shape[0], n_features, header.dtype, item_shape, targets,
                          n_classes, records=[self._record])
+
+    def locate(self, row, col=None):
+        where = f"{self._record.path}: item {row}"
+        if col is None:
+            return where
+        offset = self.header.header_bytes + (row * self.n_features + col) * self.dtype.itemsize
+        stream = " of the decompressed stream" if self.header.compressed else ""
+        return f"{where}, value {col} (byte offset {offset}{stream})"
 
     @property
     def compressed(self):

@@ -396,6 +396,12 @@ class TabularSource(_FileBacked, ChunkSource):
         if out is not None and filled:
             yield out_row, out[:filled]
 
+    def locate(self, row, col=None):
+        fi = int(np.searchsorted(self._offsets, row, side="right")) - 1
+        f = self.files[min(max(fi, 0), len(self.files) - 1)]
+        where = f"{f}: row {row} (global)"
+        return where if col is None else f"{where}, column {self.feature_names[col]!r}"
+
     def _x_identity(self):
         ident = {"kind": self.kind, "columns": self.feature_names,
                  "files": [r.identity() for r in self._records[:len(self.files)]]}
