@@ -10,8 +10,66 @@ compiled kernel is still deterministic for a fixed thread count.
 """
 
 import functools
+import hashlib
+import os
 
 from numba import njit
+from numba.core import caching as _caching
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _tree_stamp():
+    """Hash of every kernel source (``kernels/*.py``) and of these settings.
+
+    Numba stamps a cached kernel with its own file only, so an edit to a tile or helper
+    in another file left callers running stale machine code. fastlin's kernels are
+    stamped with this hash as well: any edit to any kernel file recompiles them all.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    kernels = os.path.join(_PACKAGE, "kernels")
+    for name in sorted(os.listdir(kernels)):
+        if name.endswith(".py"):
+            h.update(name.encode())
+            with open(os.path.join(kernels, name), "rb") as fh:
+                h.update(fh.read())
+    with open(os.path.abspath(__file__), "rb") as fh:
+        h.update(fh.read())
+    return h.hexdigest()
+
+
+TREE_STAMP = _tree_stamp()
+
+
+class _TreeStamped:
+    """A cache locator for fastlin's own kernels: Numba's, with the tree's stamp added."""
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not os.path.abspath(py_file).startswith(_PACKAGE + os.sep):
+            return None  # other code keeps Numba's own locators
+        return super().from_function(py_func, py_file)
+
+    def get_source_stamp(self):
+        return (super().get_source_stamp(), TREE_STAMP)
+
+
+def _install_locators():
+    """Put the tree-stamped locators ahead of Numba's; False when this Numba's caching
+    module has another shape (then caches are stamped per file, as Numba does)."""
+    impl = getattr(_caching, "CacheImpl", None) or getattr(_caching, "_CacheImpl", None)
+    names = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+    bases = [getattr(_caching, n, None) or getattr(_caching, "_" + n, None) for n in names]
+    classes = getattr(impl, "_locator_classes", None)
+    if classes is None or None in bases:
+        return False
+    if not any(getattr(c, "_fastlin", False) for c in classes):
+        classes[:0] = [type(f"Fastlin{b.__name__}", (_TreeStamped, b), {"_fastlin": True})
+                       for b in bases]
+    return True
+
+
+TREE_STAMPED = _install_locators()
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
