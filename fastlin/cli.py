@@ -445,7 +445,7 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RankDeficientWarning)
         t0 = time.perf_counter()
-        model.fit_chunks(source, chunk_rows=chunk_rows, target_transform=transform,
+        model.fit(source, chunk_rows=chunk_rows, target_transform=transform,
                          checkpoint=checkpoint, verbose=verbose)
         fit_s = time.perf_counter() - t0
     for w in caught:

@@ -378,7 +378,7 @@ def _moments_block(i, X, w):
     from .preprocessing import Moments
 
     _check_rows(i, X, sample_weight=w)
-    return Moments().update(X, w)
+    return Moments().update(X, sample_weight=w)
 
 
 def moments(X, sample_weight=None, *, split_every=None, kernel_threads=None, compute=True):

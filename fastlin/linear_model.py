@@ -7,7 +7,7 @@ over rows. ``partial_fit`` on chunks gives the same model as ``fit`` on all rows
 Solvers: "auto" accumulates the Gram statistics and solves them (Cholesky, or the
 minimum-norm eigen route when singular; see :mod:`fastlin.solve`). When the conditioning
 leaves fewer digits than a least-squares solve would keep and the rows can be read again
-(``fit`` on arrays, ``fit_chunks`` on a ChunkSource), passes over the rows refine the
+(``fit`` on arrays or on a ChunkSource), passes over the rows refine the
 solution (corrected semi-normal equations, :mod:`fastlin.refine`); when those do not
 converge, or the rank cannot be told from the Gram, a TSQR pass decides. When the rows
 cannot be read again (``partial_fit``, one-shot iterables) the Gram solution is kept and
@@ -80,21 +80,40 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on all rows at once.
+    def fit(self, X, y=None, sample_weight=None, **source_options):
+        """Fit on all rows: arrays, or a chunk source streamed in one pass.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a chunk source
             uint8, integer, float32 or float64, C or Fortran order (never copied whole).
+            A chunk source (``fastlin.open_source``: IDX, .npy, Parquet, CSV, ...) or an
+            iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks, with ``y=None``,
+            is folded in one pass in constant memory; the model is replaced only once
+            the whole pass succeeded.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative; integer weights give the model of repeated rows.
+
+        **source_options
+            For a chunk source only: ``chunk_rows`` (rows per chunk), ``target_transform``
+            (applied to each y chunk, e.g. ``fastlin.datasets.one_hot``), ``checkpoint``
+            (a path: save the statistics every ``checkpoint_every`` chunks and resume
+            from it; it records the estimator, its parameters and the transform, a resume
+            with others is refused, and it is deleted once the model is solved unless
+            ``keep_checkpoint=True``), ``verbose`` (a progress bar with rows/s).
 
         Returns
         -------
         self
         """
+        from .streaming import is_chunked
+
+        if y is None and sample_weight is None and is_chunked(X):
+            return self._fit_source(X, **source_options)
+        if source_options:
+            raise TypeError(f"{', '.join(sorted(source_options))}: options of a chunk source; "
+                            "X is an array here")
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = self._new_stats().update(X, y, sample_weight)
@@ -147,8 +166,16 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
-                   checkpoint_every=1, keep_checkpoint=False, verbose=False):
+    def fit_chunks(self, chunks, **options):
+        """Deprecated spelling of ``fit(source, **options)``."""
+        import warnings
+
+        warnings.warn("fit_chunks(source) is now fit(source); fit_chunks will be removed",
+                      FutureWarning, stacklevel=2)
+        return self._fit_source(chunks, **options)
+
+    def _fit_source(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
+                    checkpoint_every=1, keep_checkpoint=False, verbose=False):
         """Fit in one pass over a chunk source, in constant memory.
 
         Parameters
@@ -440,7 +467,7 @@ class LinearRegression(_GramRegressor):
         chunk_rows : int, optional
             Rows per chunk for a chunk source.
         target_transform : callable, optional
-            Applied to each y chunk of a source, as in ``fit_chunks``.
+            Applied to each y chunk of a source, as in ``fit``.
 
         Returns
         -------
@@ -636,10 +663,10 @@ class RidgeCV(_GramRegressor):
     fit_intercept : bool, default=True
     cv : None, "loo", "gcv", int, cross-validation splitter or iterable, default=None
         None: exact leave-one-out when the rows can be read again (``fit`` on arrays,
-        ``fit_chunks`` on a chunk source) and GCV under ``partial_fit``. "loo": exact
+        ``fit`` on a chunk source) and GCV under ``partial_fit``. "loo": exact
         leave-one-out mean squared error (a second pass over the rows, no n x n matrix).
         "gcv": generalised cross-validation from the statistics alone, which also works
-        with ``partial_fit`` and ``fit_chunks`` on one-pass iterables. An int (k-fold),
+        with ``partial_fit`` and ``fit`` on one-pass iterables. An int (k-fold),
         a scikit-learn splitter or an iterable of (train, test) index arrays (``fit`` on
         arrays only): Gram statistics of each training fold and one eigendecomposition
         give every alpha's coefficients; the score is the test fold's mean squared error,
@@ -679,7 +706,16 @@ class RidgeCV(_GramRegressor):
 
         _check_alphas(self.alphas)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, **source_options):
+        """Fit on arrays, or on a chunk source with ``y=None`` (``chunk_rows``,
+        ``target_transform``, ``verbose``)."""
+        from .streaming import is_chunked
+
+        if y is None and sample_weight is None and is_chunked(X):
+            return self._fit_source(X, **source_options)
+        if source_options:
+            raise TypeError(f"{', '.join(sorted(source_options))}: options of a chunk source; "
+                            "X is an array here")
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = GramStats().update(X, y, sample_weight)
@@ -720,13 +756,13 @@ class RidgeCV(_GramRegressor):
             raise ValueError("every cross-validation test fold has zero total weight")
         return total / n_folds
 
-    def fit_chunks(self, chunks, *, chunk_rows=None, target_transform=None, verbose=False):
+    def _fit_source(self, chunks, *, chunk_rows=None, target_transform=None, verbose=False):
         """Fit from a chunk source; "loo" reads it twice, so it must be a ChunkSource."""
         from .streaming import accumulate, is_source
 
         self._check_params()
         if self.cv not in (None, "loo", "gcv"):
-            raise ValueError(f"fit_chunks chooses alpha by leave-one-out or GCV; cv={self.cv!r} "
+            raise ValueError(f"a chunk source chooses alpha by leave-one-out or GCV; cv={self.cv!r} "
                              "needs arrays (fit)")
         if self.cv == "loo" and not is_source(chunks):
             raise ValueError("cv='loo' needs a second pass over the rows: pass a ChunkSource "

@@ -73,8 +73,8 @@ class Moments:
         self._mean_lo = np.zeros(d)  # mean = mean_ + _mean_lo, to twice the precision
         self.m2_ = np.zeros(d)
 
-    def update(self, X, sample_weight=None):
-        """Fold a chunk of rows in.
+    def update(self, X, y=None, sample_weight=None):
+        """Fold a chunk of rows in (``y`` is ignored: the accumulators' one signature).
 
         Parameters
         ----------
@@ -240,12 +240,15 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
             if hasattr(self, name):
                 delattr(self, name)
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, chunk_rows=None, verbose=False):
         """Compute the mean and standard deviation of X.
 
         Parameters
         ----------
-        X : array of shape (n_samples, n_features)
+        X : array of shape (n_samples, n_features), or a chunk source
+            A chunk source (``fastlin.open_source``) or an iterable of ``(X, y)`` /
+            ``(X, y, sample_weight)`` chunks is folded in one pass (``chunk_rows``,
+            ``verbose``: a progress bar).
         y : ignored
         sample_weight : array of shape (n_samples,) or None
 
@@ -253,6 +256,19 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self
         """
+        from .streaming import accumulate, is_chunked
+
+        if sample_weight is None and is_chunked(X):
+            moments, _ = accumulate(X, Moments(), chunk_rows=chunk_rows, verbose=verbose,
+                                    desc=type(self).__name__)
+            if moments.n_rows_ == 0:
+                raise ValueError("the chunk source yielded no rows")
+            self._reset()
+            self._set_from_moments(moments, weighted=False)
+            names = getattr(X, "feature_names", None)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            return self
         self._reset()
         return self.partial_fit(X, y, sample_weight)
 
@@ -274,7 +290,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
             X = edge_X(self, X, reset=first)
             moments = Moments() if first else self.moments_.copy()
             try:
-                moments.update(X, sample_weight)
+                moments.update(X, sample_weight=sample_weight)
             except BaseException:
                 if first:
                     for k in ("n_features_in_", "feature_names_in_"):

@@ -25,6 +25,27 @@ import re
 import numpy as np
 
 
+def is_chunked(data):
+    """A chunk source or an iterable of chunks, as opposed to an array of rows."""
+    if is_source(data):
+        return True
+    if isinstance(data, (np.ndarray, str, bytes)) or hasattr(data, "__array__") \
+            or hasattr(data, "columns") or hasattr(data, "shape"):
+        return False
+    if hasattr(data, "__next__"):
+        return True
+    if isinstance(data, (list, tuple)):
+        if data and hasattr(data[0], "columns"):
+            return True  # DataFrame chunks (refused with a pointer to open_source(target=))
+        if not data or not isinstance(data[0], (tuple, list)) or len(data[0]) not in (2, 3):
+            return False
+        try:
+            return np.ndim(data[0][0]) == 2
+        except (TypeError, ValueError):
+            return False
+    return hasattr(data, "__iter__")  # a re-iterable of chunks (fastlin.io's wrappers)
+
+
 def is_source(obj):
     """True for checkpointable chunk sources (``fastlin.io.ChunkSource`` and alikes)."""
     return hasattr(obj, "iter_chunks") and hasattr(obj, "identity")

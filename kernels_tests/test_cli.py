@@ -48,11 +48,11 @@ def no_fit(monkeypatch):
     """Fail the test if a fit starts: for checks that must come before the pass."""
     calls = []
 
-    def fit_chunks(self, *args, **kwargs):
+    def fit_source(self, *args, **kwargs):
         calls.append(args)
         raise AssertionError("the fit started")
 
-    monkeypatch.setattr(fastlin.LinearRegression, "fit_chunks", fit_chunks)
+    monkeypatch.setattr(fastlin.LinearRegression, "_fit_source", fit_source)
     return calls
 
 

@@ -124,7 +124,7 @@ def test_streamed_errors_name_file_global_row_and_byte_offset(rng, tmp_path):
     src = fastlin.open_source(tmp_path / "x.npy", labels=tmp_path / "y.npy")
     offset = 128 + (7777 * 30 + 12) * 8  # the .npy header of this array is 128 bytes
     with pytest.raises(ValueError, match=rf"x\.npy: row 7777, column 12 \(byte offset {offset}\)"):
-        fastlin.LinearRegression().fit_chunks(src, chunk_rows=2000)
+        fastlin.LinearRegression().fit(src, chunk_rows=2000)
     chunks = [(X[r:r + 3000], X[r:r + 3000, 0]) for r in range(0, 10000, 3000)]
     with pytest.raises(ValueError, match=r"NaN at row 7777, column 12"):
-        fastlin.LinearRegression().fit_chunks(chunks)
+        fastlin.LinearRegression().fit(chunks)

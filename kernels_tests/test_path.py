@@ -105,17 +105,17 @@ def test_ridgecv_gcv_streams_and_loo_needs_rows(rng):
         part.partial_fit(X[r0:r0 + 30], y[r0:r0 + 30])
     assert part.alpha_ == full.alpha_
     np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-10)
-    loo = fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit_chunks(fio.from_arrays(X, y), chunk_rows=25)
+    loo = fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit(fio.from_arrays(X, y), chunk_rows=25)
     ref = fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit(X, y)
     np.testing.assert_allclose(loo.cv_results_, ref.cv_results_, rtol=1e-10)
     with pytest.raises(ValueError, match="needs a second pass"):
-        fastlin.RidgeCV(cv="loo").fit_chunks([(X, y)])
+        fastlin.RidgeCV(cv="loo").fit([(X, y)])
     with pytest.raises(ValueError, match="use cv='gcv'"):
         fastlin.RidgeCV(cv="loo").partial_fit(X, y)
     # The default takes leave-one-out where the rows can be read again, GCV where not.
     assert fastlin.RidgeCV(alphas=[0.1, 1, 10]).partial_fit(X, y).alpha_ == full.alpha_
     np.testing.assert_array_equal(
-        fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit_chunks([(X, y)]).cv_results_, full.cv_results_)
+        fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit([(X, y)]).cv_results_, full.cv_results_)
     with pytest.raises(ValueError, match=r"alphas\[1\] = -1"):
         fastlin.RidgeCV(alphas=[1, -1]).fit(X, y)
 

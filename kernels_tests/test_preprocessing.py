@@ -37,7 +37,7 @@ def test_moments_weighted_and_nan(rng):
     X[5, 0] = np.nan
     X[::7, 2] = np.nan
     w = rng.uniform(0.0, 2.0, size=600)
-    cnt, mean, var = Moments().update(X, w).finalize()
+    cnt, mean, var = Moments().update(X, sample_weight=w).finalize()
     for j in range(3):
         ok = ~np.isnan(X[:, j])
         mj = np.average(X[ok, j], weights=w[ok])

@@ -50,7 +50,7 @@ def test_streaming_fit_equals_in_memory_bitwise(idx_files, names, chunk_rows):
     X, y, d = idx_files
     mem = fastlin.LinearRegression().fit(X, one_hot(y, 10))
     src = fio.open_source(d / names[0], labels=d / names[1], n_classes=10)
-    stream = fastlin.LinearRegression().fit_chunks(src, chunk_rows=chunk_rows,
+    stream = fastlin.LinearRegression().fit(src, chunk_rows=chunk_rows,
                                                    target_transform=_onehot10)
     for key in ("xtx", "xty", "x_sum", "y_sum", "yty"):
         assert np.array_equal(getattr(stream.stats_, key), getattr(mem.stats_, key)), key
@@ -58,19 +58,21 @@ def test_streaming_fit_equals_in_memory_bitwise(idx_files, names, chunk_rows):
     np.testing.assert_array_equal(stream.intercept_, mem.intercept_)
 
 
-def test_fit_chunks_accepts_plain_iterables(rng):
+def test_fit_accepts_plain_iterables(rng):
     X = rng.standard_normal((500, 4))
     y = X @ [1.0, -2.0, 0.5, 3.0] + 0.7
     w = rng.uniform(0.5, 1.5, 500)
     chunks = ((X[i:i + 64], y[i:i + 64], w[i:i + 64]) for i in range(0, 500, 64))
-    a = fastlin.Ridge(alpha=0.1).fit_chunks(chunks)
+    a = fastlin.Ridge(alpha=0.1).fit(chunks)
     b = fastlin.Ridge(alpha=0.1).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
     assert a.coef_.shape == (4,)
     with pytest.raises(ValueError, match="each chunk must be a tuple"):
-        fastlin.Ridge().fit_chunks([X])
+        fastlin.Ridge().fit(iter([X]))
+    with pytest.raises(ValueError, match="requires y"):  # a list of arrays is an array
+        fastlin.Ridge().fit([X])
     with pytest.raises(ValueError, match="checkpoint needs a ChunkSource"):
-        fastlin.Ridge().fit_chunks([(X, y)], checkpoint="x.npz")
+        fastlin.Ridge().fit([(X, y)], checkpoint="x.npz")
 
 
 def test_checkpoint_resume_gives_same_bits(idx_files):
@@ -89,11 +91,11 @@ def test_checkpoint_resume_gives_same_bits(idx_files):
 
     model = fastlin.LinearRegression()
     with pytest.raises(KeyboardInterrupt):
-        model.fit_chunks(src, chunk_rows=500, target_transform=flaky, checkpoint=ck)
+        model.fit(src, chunk_rows=500, target_transform=flaky, checkpoint=ck)
     assert not hasattr(model, "coef_")
     assert ck.exists()
     # The same transform (it no longer fails): a checkpoint resumes only with what made it.
-    resumed = fastlin.LinearRegression().fit_chunks(src, chunk_rows=500, target_transform=flaky,
+    resumed = fastlin.LinearRegression().fit(src, chunk_rows=500, target_transform=flaky,
                                                     checkpoint=ck)
     np.testing.assert_array_equal(resumed.coef_, ref.coef_)
     assert resumed.n_samples_seen_ == 3000
@@ -109,7 +111,7 @@ def test_checkpoint_for_another_source_is_refused(idx_files, rng):
     X2, y2 = _digits_like(rng, 3000)
     other = fio.from_arrays(X2, y2, n_classes=10)
     with pytest.raises(FileFormatError, match="checkpoint was written for source"):
-        fastlin.LinearRegression().fit_chunks(other, target_transform=_onehot10, checkpoint=ck)
+        fastlin.LinearRegression().fit(other, target_transform=_onehot10, checkpoint=ck)
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -126,7 +128,7 @@ KILL_SCRIPT = textwrap.dedent(
         time.sleep(slow)
         return one_hot(y, 10)
 
-    m = fastlin.LinearRegression().fit_chunks(src, chunk_rows=200, target_transform=transform,
+    m = fastlin.LinearRegression().fit(src, chunk_rows=200, target_transform=transform,
                                               checkpoint=ck)
     np.save(d + "/coef.npy", m.coef_)
     """
@@ -161,7 +163,7 @@ def test_sigkill_at_random_chunk_then_resume_equals_uninterrupted(idx_files, rng
     assert not [p for p in os.listdir(d) if ".tmp-" in p]
 
 
-# What LinearRegression().fit_chunks records in its checkpoints.
+# What LinearRegression().fit(source) records in its checkpoints.
 LR_META = {"estimator": "LinearRegression", "params": {"fit_intercept": True, "solver": "auto"}}
 
 
@@ -221,7 +223,7 @@ def test_checkpoint_made_with_another_target_transform_is_refused(idx_files, mad
     model = fastlin.LinearRegression()
     with pytest.raises(ValueError, match=r"checkpoint fit\.ckpt\.npz was made with "
                        r"target_transform=.* but this fit uses target_transform=") as err:
-        model.fit_chunks(src, chunk_rows=500, target_transform=used, checkpoint=ck)
+        model.fit(src, chunk_rows=500, target_transform=used, checkpoint=ck)
     assert isinstance(err.value, CheckpointMismatchError)
     assert shown in str(err.value) and "delete it or pass the same" in str(err.value)
     assert ck.read_bytes() == before  # the progress it holds is not thrown away
@@ -237,10 +239,10 @@ def test_checkpoint_with_targets_of_another_shape_is_refused(idx_files):
     model = fastlin.LinearRegression()
     with pytest.raises(CheckpointMismatchError, match=r"made with targets of shape \(rows, 10\) "
                        r"\(2-D\) but this fit gives targets of shape \(rows, 12\)"):
-        model.fit_chunks(src, chunk_rows=500, target_transform=_OneHotObject(12), checkpoint=ck)
+        model.fit(src, chunk_rows=500, target_transform=_OneHotObject(12), checkpoint=ck)
     assert ck.read_bytes() == before and not hasattr(model, "coef_")
     # The same kind of object with the same output resumes.
-    resumed = fastlin.LinearRegression().fit_chunks(src, chunk_rows=500,
+    resumed = fastlin.LinearRegression().fit(src, chunk_rows=500,
                                                     target_transform=_OneHotObject(10),
                                                     checkpoint=ck)
     ref = fastlin.LinearRegression().fit(X, one_hot(y, 10))
@@ -285,7 +287,7 @@ def test_old_checkpoint_without_its_recipe_is_refused(idx_files):
                       persistence.stats_arrays(GramStats().update(X[:500], one_hot(y[:500], 10))))
     before = ck.read_bytes()
     with pytest.raises(CheckpointMismatchError, match="does not record the target transform"):
-        fastlin.LinearRegression().fit_chunks(src, target_transform=_onehot10, checkpoint=ck)
+        fastlin.LinearRegression().fit(src, target_transform=_onehot10, checkpoint=ck)
     assert ck.read_bytes() == before
 
 
@@ -294,7 +296,7 @@ def test_finished_pass_deletes_its_checkpoint_unless_kept(idx_files):
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "ck.npz"
     ref = GramStats().update(X, one_hot(y, 10))
-    model = fastlin.LinearRegression().fit_chunks(src, chunk_rows=700, target_transform=_onehot10,
+    model = fastlin.LinearRegression().fit(src, chunk_rows=700, target_transform=_onehot10,
                                                   checkpoint=ck)
     assert model.n_samples_seen_ == 3000 and not ck.exists()
     assert not [p for p in d.iterdir() if ".tmp-" in p.name]
@@ -411,7 +413,7 @@ def test_corrupt_gzip_leaves_no_model_and_no_checkpoint(idx_files):
     model = fastlin.LinearRegression()
     with pytest.raises(fio.DataSourceError):
         src = fio.open_source(d / "bad.gz", labels=d / "lbl.gz", n_classes=10)
-        model.fit_chunks(src, chunk_rows=300, target_transform=_onehot10, checkpoint=ck)
+        model.fit(src, chunk_rows=300, target_transform=_onehot10, checkpoint=ck)
     assert not hasattr(model, "coef_")
     assert not ck.exists()
 
@@ -503,3 +505,18 @@ def test_cli_demo_small():
         assert key in r.stdout
     acc = float(r.stdout.split("test accuracy")[1].split("%")[0])
     assert 60 < acc < 100
+
+
+def test_fit_takes_sources_everywhere_and_fit_chunks_is_deprecated(rng):
+    X = rng.standard_normal((600, 4))
+    y = X @ [1.0, -1.0, 2.0, 0.5] + rng.standard_normal(600)
+    src = fio.from_arrays(X, y)
+    for cls in (fastlin.LinearRegression, fastlin.Ridge, fastlin.RidgeCV):
+        np.testing.assert_allclose(cls().fit(src, chunk_rows=128).coef_, cls().fit(X, y).coef_,
+                                   rtol=1e-12)
+    scaler = fastlin.StandardScaler().fit(src, chunk_rows=100)
+    np.testing.assert_allclose(scaler.mean_, fastlin.StandardScaler().fit(X).mean_, rtol=1e-12)
+    with pytest.raises(TypeError, match="options of a chunk source"):
+        fastlin.LinearRegression().fit(X, y, chunk_rows=10)
+    with pytest.warns(FutureWarning, match="now fit"):
+        fastlin.LinearRegression().fit_chunks(src)

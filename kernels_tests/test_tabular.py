@@ -65,13 +65,13 @@ def test_models_from_parquet_equal_in_memory(pixel_parquet):
     with pytest.warns(fastlin.RankDeficientWarning):
         ref = fastlin.LinearRegression().fit(X, Y)
     with pytest.warns(fastlin.RankDeficientWarning):
-        got = fastlin.LinearRegression().fit_chunks(src, target_transform=lambda t: np.eye(10)[t],
+        got = fastlin.LinearRegression().fit(src, target_transform=lambda t: np.eye(10)[t],
                                                     chunk_rows=512)
     np.testing.assert_array_equal(got.coef_, ref.coef_)
     np.testing.assert_array_equal(got.intercept_, ref.intercept_)
     assert list(got.feature_names_in_) == src.feature_names
     with pytest.warns(fastlin.RankDeficientWarning):
-        ridge = fastlin.Ridge(alpha=3.0).fit_chunks(src, chunk_rows=999)
+        ridge = fastlin.Ridge(alpha=3.0).fit(src, chunk_rows=999)
     with pytest.warns(fastlin.RankDeficientWarning):
         np.testing.assert_array_equal(ridge.coef_, fastlin.Ridge(alpha=3.0).fit(X, y).coef_)
     log_ref = fastlin.LogisticRegression(x_scale=1 / 255, max_iter=30).fit(X, y)
@@ -115,7 +115,7 @@ def test_csv_float_fit_equals_in_memory(tmp_path, rng, name):
                                                                 "f5"])
     order = [3, 0, 1, 2, 4, 5]
     assert src.n_rows == n and src.dtype == np.float64
-    got = fastlin.LinearRegression().fit_chunks(src, chunk_rows=400)
+    got = fastlin.LinearRegression().fit(src, chunk_rows=400)
     ref = fastlin.LinearRegression().fit(X[:, order], y)
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
     # The intercept is ȳ - x̄ᵀβ: relative to the terms it cancels (an offset of 1e6).
@@ -231,7 +231,7 @@ def test_iterables_of_frames_lists_and_tensors(tmp_path, rng):
     frame.to_csv(csv, index=False, float_format="%.17g")
     ref = fastlin.LinearRegression().fit(X, y)
     chunks = fastlin.open_source(pd.read_csv(csv, chunksize=500), target="y")
-    got = fastlin.LinearRegression().fit_chunks(chunks)
+    got = fastlin.LinearRegression().fit(chunks)
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
     assert list(got.feature_names_in_) == list("abcd")
     with pytest.raises(DataSourceError, match="one-shot"):
@@ -245,17 +245,17 @@ def test_iterables_of_frames_lists_and_tensors(tmp_path, rng):
             return self.a if dtype is None else self.a.astype(dtype)
 
     lists = [[Tensor(X[r:r + 300]), Tensor(y[r:r + 300])] for r in range(0, n, 300)]
-    got = fastlin.LinearRegression().fit_chunks(fastlin.open_source(lists))
+    got = fastlin.LinearRegression().fit(fastlin.open_source(lists))
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
-    got = fastlin.LinearRegression().fit_chunks([list(c) for c in
+    got = fastlin.LinearRegression().fit([list(c) for c in
                                                  [(X[:900], y[:900]), (X[900:], y[900:])]])
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
     nullable = frame.astype({"a": "Float64"})
     nullable.loc[7, "a"] = pd.NA
     with pytest.raises(DataSourceError, match=r"column 'a' is missing at row 7"):
-        fastlin.LinearRegression().fit_chunks(fastlin.open_source([nullable], target="y"))
+        fastlin.LinearRegression().fit(fastlin.open_source([nullable], target="y"))
     with pytest.raises(ValueError, match="open_source"):
-        fastlin.LinearRegression().fit_chunks([frame])
+        fastlin.LinearRegression().fit([frame])
 
 
 def test_command_line_on_tables(tmp_path, rng, capsys):
@@ -326,7 +326,7 @@ def test_sliced_arrays_are_read_a_chunk_at_a_time(rng):
     assert store.rows_read == 256
     np.testing.assert_array_equal(first, X[:256])
     with pytest.warns(fastlin.RankDeficientWarning):
-        got = fastlin.LinearRegression().fit_chunks(src, chunk_rows=300)
+        got = fastlin.LinearRegression().fit(src, chunk_rows=300)
     with pytest.warns(fastlin.RankDeficientWarning):
         ref = fastlin.LinearRegression().fit(X, y)
     np.testing.assert_array_equal(got.coef_, ref.coef_)

@@ -37,13 +37,13 @@ warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
 d, chunk_rows = sys.argv[1], int(sys.argv[2])
 tr = lambda y: one_hot(y, 10)
 Xs, ys = synthetic_digits(2 * chunk_rows, seed=1)
-fastlin.LinearRegression().fit_chunks(fio.from_arrays(Xs, ys), chunk_rows=chunk_rows,
+fastlin.LinearRegression().fit(fio.from_arrays(Xs, ys), chunk_rows=chunk_rows,
                                       target_transform=tr)
 del Xs, ys
 after_warmup = rss()
 train = load_mnist(d, subset="train").train
 t0 = time.perf_counter()
-m = fastlin.LinearRegression().fit_chunks(train, chunk_rows=chunk_rows, target_transform=tr)
+m = fastlin.LinearRegression().fit(train, chunk_rows=chunk_rows, target_transform=tr)
 fit_s = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"after_import": after_import, "after_warmup": after_warmup, "peak": peak,
@@ -101,7 +101,7 @@ def main():
     Y = one_hot(y, 10)
 
     def stream():
-        fastlin.LinearRegression().fit_chunks(src, chunk_rows=args.chunk_rows,
+        fastlin.LinearRegression().fit(src, chunk_rows=args.chunk_rows,
                                               target_transform=lambda yc: one_hot(yc, 10))
 
     def memory():

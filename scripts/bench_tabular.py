@@ -4,7 +4,7 @@ Data: the real MNIST test set stacked without shifts (uint8 pixels as 784 uint8 
 plus a label column; ``_data.mnist_stacked``), written as Parquet (row groups of 10000
 rows), Arrow IPC and CSV in a temporary directory. For each format:
 
-* streamed: ``LinearRegression().fit_chunks(fastlin.open_source(path, target="label"))``
+* streamed: ``LinearRegression().fit(fastlin.open_source(path, target="label"))``
 * whole:    pyarrow reads the whole table, converts it to one (n, 784) uint8 array
             (``RecordBatch.to_tensor``), and ``LinearRegression().fit`` fits it in memory
 
@@ -85,7 +85,7 @@ def speed_table(folder, X, y, repeat, formats):
     for fmt, path in paths.items():
         def streamed():
             src = fastlin.open_source(path, target="label")
-            return fastlin.LinearRegression().fit_chunks(src)
+            return fastlin.LinearRegression().fit(src)
 
         def whole():
             Xw, yw = _read_whole(path, fmt)
@@ -110,7 +110,7 @@ def memory_child(path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
-        fastlin.LinearRegression().fit_chunks(fastlin.open_source(path, target="label"),
+        fastlin.LinearRegression().fit(fastlin.open_source(path, target="label"),
                                               chunk_rows=8192)
     print(json.dumps({"peak_kb": _peak_kb()}))
 
