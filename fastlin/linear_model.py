@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from .refine import refine
 from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
+from ._saveable import Saveable
 from ._threads import drop_lock, model_lock
 from ._warnings import warn
 from ._validation import check_finite, edge_X, edge_Xy
@@ -55,7 +56,7 @@ class _Solved:
         obj.__dict__.pop(self.name, None)
 
 
-class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Shared machinery of LinearRegression and Ridge (alpha comes from the subclass)."""
 
     coef_ = _Solved()
@@ -276,14 +277,6 @@ class _GramRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                                  "holds a TSQR factor instead")
             arrays.update(persistence.stats_arrays(self.stats_))
         persistence.write(path, "model", header, arrays)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved by :meth:`save`; the class must match (see ``fastlin.load``)."""
-        model = load(path)
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
 
     def fit_stats(self, stats, y_1d=False, fold=None):
         """Fit from already accumulated :class:`~fastlin.stats.GramStats` (e.g. merged
