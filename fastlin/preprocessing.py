@@ -178,6 +178,29 @@ class Moments:
             out.m2_[:] = self.m2_
         return out
 
+    def to_arrays(self):
+        """The state as plain arrays (checkpoints, persistence, transport)."""
+        out = {"n_rows": np.int64(self.n_rows_)}
+        if self.n_features_ is not None:
+            out.update(count=self.count_.copy(), mean=self.mean_.copy(),
+                       mean_lo=self._mean_lo.copy(), m2=self.m2_.copy())
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """Rebuild a state from :meth:`to_arrays` output."""
+        new = cls()
+        new.n_rows_ = int(arrays["n_rows"])
+        if "count" in arrays:
+            d = np.shape(arrays["count"])[0]
+            new._init_state(d)
+            for key, attr in (("count", "count_"), ("mean", "mean_"), ("mean_lo", "_mean_lo"),
+                              ("m2", "m2_")):
+                if np.shape(arrays[key]) != (d,):
+                    raise ValueError(f"{key} has shape {np.shape(arrays[key])}, expected {(d,)}")
+                getattr(new, attr)[:] = arrays[key]
+        return new
+
     def finalize(self, ddof=0):
         """Return ``(count, mean, var)``, each of shape (n_features,), float64.
 

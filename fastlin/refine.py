@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._threads import n_threads, row_ranges
-from ._validation import as_2d_array, as_targets, check_sample_weight
+from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .kernels import residual as _residual
 from .stats import _BLOCK_ELEMENTS
 
@@ -71,6 +71,10 @@ class ResidualStats:
             raise ValueError(f"chunk has {d} features and {t} targets; the solution "
                              f"has {self.coef.shape[1]} and {self.coef.shape[0]}")
         Y = np.ascontiguousarray(Y, dtype=np.float64) if self.with_targets else np.empty((0, 0))
+        # Two reductions per chunk: cheap next to the pass, and a chunk with inf or NaN is
+        # refused by position before it reaches the sums.
+        check_finite(X, "X")
+        check_finite(Y, "y")
         w_arr = np.empty(0) if w is None else w
         if X.dtype in _IN_PLACE and X.flags.c_contiguous:
             self._fold(X, Y, w_arr)

@@ -275,6 +275,34 @@ class QRStats:
             out.rss_[:] = self.rss_
         return out
 
+    def to_arrays(self):
+        """The state as plain arrays (checkpoints, persistence, transport)."""
+        out = {"centre": np.bool_(self.centre), "n_samples": np.int64(self.n_samples_),
+               "sum_weights": np.float64(self.sum_weights_),
+               "targets_1d": np.int8(-1 if self.targets_1d_ is None else self.targets_1d_)}
+        if self.n_features_ is not None:
+            out.update(mean_x=self.mean_x_.copy(), mean_y=self.mean_y_.copy(), R=self.R_.copy(),
+                       Z=self.Z_.copy(), rss=self.rss_.copy())
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """Rebuild a state from :meth:`to_arrays` output."""
+        new = cls(centre=bool(arrays["centre"]))
+        new.n_samples_ = int(arrays["n_samples"])
+        new.sum_weights_ = float(arrays["sum_weights"])
+        flag = int(arrays["targets_1d"])
+        new.targets_1d_ = None if flag < 0 else bool(flag)
+        if "R" in arrays:
+            d, t = np.shape(arrays["Z"])
+            new._init_state(d, t)
+            new.mean_x_[:] = arrays["mean_x"]
+            new.mean_y_[:] = arrays["mean_y"]
+            new.R_[:] = arrays["R"]
+            new.Z_[:] = arrays["Z"]
+            new.rss_[:] = arrays["rss"]
+        return new
+
     # ---------------------------------------------------------------- finalize
     def factor(self, alpha=0.0, fit_intercept=True):
         """The triangular system that ``finalize`` solves.
