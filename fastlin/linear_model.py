@@ -786,13 +786,33 @@ class RidgeCV(_GramRegressor):
             self._select(new, _is_1d(y), None)
         return self
 
-    def _select(self, stats, y_1d, rows, scores=None):
+    def fit_stats(self, stats, y_1d=False, fold=None):
+        """Choose alpha and fit from accumulated :class:`~fastlin.stats.GramStats` (e.g.
+        merged from workers). With ``fold`` (``fold(state) -> state`` over the same rows,
+        as ``fastlin.dask.fit`` passes it), ``cv`` None or "loo" scores exact
+        leave-one-out in that pass; without it, or with "gcv", GCV from the statistics."""
+        self._check_params()
+        if not isinstance(stats, GramStats):
+            raise TypeError(f"stats must be GramStats, got {type(stats).__name__}")
+        if self.cv not in (None, "loo", "gcv"):
+            raise ValueError(f"cv={self.cv!r} needs the rows as arrays (fit); statistics "
+                             "choose alpha by leave-one-out or GCV")
+        if self.cv == "loo" and fold is None:
+            raise ValueError("cv='loo' needs a pass over the rows: pass fold=, or use "
+                             "cv='gcv'")
+        loo_fold = fold if self.cv in (None, "loo") else None
+        self._select(stats.copy(), bool(y_1d), None, fold=loo_fold)
+        return self
+
+    def _select(self, stats, y_1d, rows, scores=None, fold=None):
         from .path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
 
         alphas = _check_alphas(self.alphas)
         eigen = ridge_eigen(stats, self.fit_intercept)
         if scores is not None:
             pass
+        elif fold is not None:
+            scores = fold(LOOStats(eigen, alphas)).finalize()
         elif rows is None:
             scores = gcv_scores(eigen, alphas)
         else:

@@ -178,6 +178,14 @@ class LOOStats:
         self.n_rows += X.shape[0]
         return self
 
+    def copy(self):
+        """An independent copy (the decomposition is shared: it is never changed)."""
+        new = LOOStats.__new__(LOOStats)
+        new.__dict__.update(self.__dict__)
+        new.sq_err = self.sq_err.copy()
+        new.undefined = self.undefined.copy()
+        return new
+
     def merge(self, other):
         """Add another LOOStats built from the same decomposition and alphas."""
         if other.eigen is not self.eigen and not np.array_equal(other.alphas, self.alphas):

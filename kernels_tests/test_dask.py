@@ -431,3 +431,18 @@ def test_broadcast_survives_a_lost_worker(client, rng, monkeypatch):
     # The same minimiser from the same start; blocks merge in another grouping, so the
     # stopping point agrees to the optimiser's tolerance, not to the bit.
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-8)
+
+
+def test_ridgecv_on_a_cluster_chooses_alpha_like_in_memory(client, rng):
+    """fd.fit(RidgeCV(...)) is a ridge fit with alpha_, the leave-one-out pass folded on
+    the workers (not least squares without alpha_)."""
+    X = rng.standard_normal((2000, 6))
+    X[:, 5] = X[:, 4] + 0.01 * rng.standard_normal(2000)
+    y = X @ [1.0, 0.0, -1.0, 0.5, 2.0, -2.0] + rng.standard_normal(2000)
+    Xd, yd = da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500)
+    for cv in (None, "gcv"):
+        ref = fastlin.RidgeCV(alphas=[0.01, 1.0, 1000.0], cv=cv).fit(X, y)
+        got = fd.fit(fastlin.RidgeCV(alphas=[0.01, 1.0, 1000.0], cv=cv), Xd, yd)
+        assert got.alpha_ == ref.alpha_
+        np.testing.assert_allclose(got.cv_results_, ref.cv_results_, rtol=1e-10)
+        np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-10)
