@@ -539,10 +539,15 @@ def _aligned(X, y, sample_weight):
     cols = list(X.columns)
     frame = X
     keys = []
-    for i, v in enumerate(others):
-        key = f"__fastlin_{i}"
-        frame = frame.assign(**{key: v})
-        keys.append(key)
+    try:
+        for i, v in enumerate(others):
+            key = f"__fastlin_{i}"
+            frame = frame.assign(**{key: v})
+            keys.append(key)
+    except (ValueError, TypeError, NotImplementedError):
+        # Frames Dask cannot align (unknown divisions of different origins): converted
+        # one by one, their blocks are checked row for row on the workers instead.
+        return X, y, sample_weight
     parts = frame.to_delayed()
     x_dtype = np.result_type(*[np.dtype(t) for t in X.dtypes])
 
