@@ -71,24 +71,32 @@ class ResidualStats:
             raise ValueError(f"chunk has {d} features and {t} targets; the solution "
                              f"has {self.coef.shape[1]} and {self.coef.shape[0]}")
         Y = np.ascontiguousarray(Y, dtype=np.float64) if self.with_targets else np.empty((0, 0))
-        # Two reductions per chunk: cheap next to the pass, and a chunk with inf or NaN is
-        # refused by position before it reaches the sums.
-        check_finite(X, "X")
         check_finite(Y, "y")
         w_arr = np.empty(0) if w is None else w
+        sums = [np.zeros((d, t)), np.zeros(t), np.zeros(t), 0.0]
         if X.dtype in _IN_PLACE and X.flags.c_contiguous:
-            self._fold(X, Y, w_arr)
-            return self
-        # Other dtypes and layouts: converted to C-ordered float64 a block at a time.
-        step = max(64, _BLOCK_ELEMENTS // max(d, 1))
-        for r0 in range(0, n, step):
-            r1 = min(r0 + step, n)
-            self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64),
-                       Y[r0:r1] if self.with_targets else Y,
-                       w_arr[r0:r1] if w is not None else w_arr)
+            self._fold(X, Y, w_arr, sums)
+        else:
+            # Other dtypes and layouts: converted to C-ordered float64 a block at a time.
+            step = max(64, _BLOCK_ELEMENTS // max(d, 1))
+            for r0 in range(0, n, step):
+                r1 = min(r0 + step, n)
+                self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64),
+                           Y[r0:r1] if self.with_targets else Y,
+                           w_arr[r0:r1] if w is not None else w_arr, sums)
+        # X is judged by the sums it produced (no pass of its own: these passes are the
+        # refinement's whole cost); only a chunk that broke them is searched.
+        if not all(np.isfinite(s).all() for s in sums[:3]):
+            check_finite(X, "X")  # names the position of a NaN or inf
+            raise ValueError("the residual sums overflowed float64 on this chunk: rescale X")
+        self.xr += sums[0]
+        self.r_sum += sums[1]
+        self.rss += sums[2]
+        self.sum_w += sums[3]
         return self
 
-    def _fold(self, X, Y, w):
+    def _fold(self, X, Y, w, sums):
+        """Add a block's sums into ``sums`` = [xr (d, t), r_sum, rss, sum_w]."""
         n, d = X.shape
         t = self.coef.shape[0]
         bounds = row_ranges(n, n_threads(), 256)
@@ -100,10 +108,10 @@ class ResidualStats:
         _residual.residual_sums(X, Y, w, self.coef, self.c0, self.x_shift, self.with_targets,
                                 bounds, xr, rsum, rss, sw)
         for k in range(p):  # fixed order: deterministic for a thread count
-            self.xr += xr[k].T
-            self.r_sum += rsum[k]
-            self.rss += rss[k]
-            self.sum_w += float(sw[k])
+            sums[0] += xr[k].T
+            sums[1] += rsum[k]
+            sums[2] += rss[k]
+            sums[3] += float(sw[k])
 
     def fresh(self):
         """An empty state for the same solution (one per block of rows)."""
