@@ -352,3 +352,17 @@ def test_hdf5_and_zarr_files(tmp_path, rng):
         assert copy.identity() == src.identity()
         with pytest.raises(DataSourceError, match="no array 'nope'"):
             fastlin.open_source(tmp_path / name, "y", dataset="nope")
+
+
+def test_dataframe_chunks_with_string_labels(rng):
+    X = rng.standard_normal((300, 3))
+    frame = pd.DataFrame(X, columns=list("abc"))
+    frame["label"] = np.where(X[:, 0] > 0, "yes", "no")
+    chunks = [frame[i:i + 100] for i in range(0, 300, 100)]
+    m = fastlin.LogisticRegression().fit(fastlin.open_source(chunks, target="label"))
+    ref = fastlin.LogisticRegression().fit(X, frame["label"].to_numpy())
+    assert list(m.classes_) == ["no", "yes"] and list(m.feature_names_in_) == list("abc")
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    frame["b"] = frame["b"].astype(str)
+    with pytest.raises(DataSourceError, match="column 'b' has dtype"):
+        fastlin.LinearRegression().fit(fastlin.open_source([frame], target="a"))

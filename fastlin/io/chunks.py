@@ -30,8 +30,12 @@ def _as_array(value, what, index):
                               f"({type(value).__name__}: {exc})") from exc
 
 
-def _frame_values(frame, what, index):
-    """A DataFrame or Series as one NumPy array; nullable columns must hold no NA."""
+def _frame_values(frame, what, index, labels=False):
+    """A DataFrame or Series as one NumPy array; nullable columns must hold no NA.
+
+    Features must be numeric; targets (``labels``) may be any labels (strings,
+    categories): the estimator decides what it accepts.
+    """
     cols = frame.columns if hasattr(frame, "columns") else [getattr(frame, "name", what)]
     try:
         if frame.isna().to_numpy().any():
@@ -40,6 +44,8 @@ def _frame_values(frame, what, index):
             c = int(np.argwhere(mask)[0][1]) if mask.ndim == 2 else 0
             raise DataSourceError(f"chunk {index}: {what} column {cols[c]!r} is missing at "
                                   f"row {r} of the chunk; fill or drop missing values first")
+        if labels and not hasattr(frame, "columns") and not hasattr(frame.dtype, "numpy_dtype"):
+            return np.asarray(frame.to_numpy())
         dtypes = list(frame.dtypes) if hasattr(frame, "columns") else [frame.dtype]
         numeric = [np.dtype(getattr(t, "numpy_dtype", t)) for t in dtypes]
         for t, c in zip(numeric, cols):
@@ -122,7 +128,7 @@ class IterableChunks:
         self._names(features, i)
         frame = frame.rename(columns=str)
         return (_frame_values(frame[features], "X", i),
-                _frame_values(frame[self.target], "y", i), None)
+                _frame_values(frame[self.target], "y", i, labels=True), None)
 
     def _names(self, names, i):
         if self.feature_names is None:
