@@ -362,7 +362,8 @@ def test_dataframe_chunks_with_string_labels(rng):
     m = fastlin.LogisticRegression().fit(fastlin.open_source(chunks, target="label"))
     ref = fastlin.LogisticRegression().fit(X, frame["label"].to_numpy())
     assert list(m.classes_) == ["no", "yes"] and list(m.feature_names_in_) == list("abc")
-    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    # Chunks sum the loss in another order: the same minimum to the optimiser's tolerance.
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-8, atol=1e-8 * np.abs(ref.coef_).max())
     frame["b"] = frame["b"].astype(str)
     with pytest.raises(DataSourceError, match="column 'b' has dtype"):
         fastlin.LinearRegression().fit(fastlin.open_source([frame], target="a"))
