@@ -47,11 +47,16 @@ def _frame_values(frame, what, index, labels=False):
         if labels and not hasattr(frame, "columns") and not hasattr(frame.dtype, "numpy_dtype"):
             return np.asarray(frame.to_numpy())
         dtypes = list(frame.dtypes) if hasattr(frame, "columns") else [frame.dtype]
-        numeric = [np.dtype(getattr(t, "numpy_dtype", t)) for t in dtypes]
-        for t, c in zip(numeric, cols):
-            if t.kind not in "biuf":
+        numeric = []
+        for t, c in zip(dtypes, cols):
+            try:
+                nt = np.dtype(getattr(t, "numpy_dtype", t))
+            except TypeError:  # pandas' own dtypes (strings, categories) have no NumPy one
+                nt = None
+            if nt is None or nt.kind not in "biuf":
                 raise DataSourceError(f"chunk {index}: {what} column {c!r} has dtype {t}; "
                                       "it must be numeric")
+            numeric.append(nt)
         return frame.to_numpy(dtype=np.result_type(*numeric) if numeric else None)
     except DataSourceError:
         raise
