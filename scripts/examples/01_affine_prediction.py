@@ -7,22 +7,19 @@ An affine function of three features is recovered exactly from noise-free rows, 
     python scripts/examples/01_affine_prediction.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 
 NAME = Path(__file__).stem
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     # y = 2 x0 - x1 + 0.5 x2 + 3, no noise: 8 rows in general position determine it.
     w, b = np.array([2.0, -1.0, 0.5]), 3.0

@@ -7,12 +7,12 @@ normal equations solved with NumPy and ``numpy.linalg.lstsq`` agree.
     python scripts/examples/02_closed_form.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 
 NAME = Path(__file__).stem
@@ -40,10 +40,7 @@ def check(name, model, X, y, known_intercept, known_coef, known_atol):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     output = np.array([13.11, 14.35, 17.09, 20.25, 24.58, 28.20])[:, None]
     cost = np.array([29.45, 31.40, 38.01, 43.65, 50.25, 56.09])

@@ -9,22 +9,19 @@ the same answers from streaming passes.
     python scripts/examples/03_projection.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(3)
     n = 15
@@ -82,10 +79,7 @@ def main(argv=None):
     ax2.set_title("the residual is orthogonal to every column")
     ax2.legend()
     fig.tight_layout()
-    path = args.out / f"{NAME}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    print(f"wrote {path}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ theta_k - theta* = (I - step * H)^k (theta_0 - theta*), H = A^T A / n, A = [1, X
     python scripts/examples/04_gradient_descent.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 
 NAME = Path(__file__).stem
@@ -36,10 +36,7 @@ def gradient_descent(X, y, step, n_steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(4)
     n = 50

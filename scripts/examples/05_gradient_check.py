@@ -10,7 +10,6 @@ grows as h shrinks.
     python scripts/examples/05_gradient_check.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +18,13 @@ from scipy import optimize
 from scipy.special import expit
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(5)
     n, d = 40, 3
@@ -103,10 +100,7 @@ def main(argv=None):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = args.out / f"{NAME}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    print(f"wrote {path}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

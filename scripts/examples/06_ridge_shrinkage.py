@@ -9,23 +9,20 @@ eigendecomposition of the Gram matrix.
     python scripts/examples/06_ridge_shrinkage.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 KNOWN = {0.0: [0.2, 0.94], 0.1: [0.2144, 0.9321], 1.0: [0.2582, 0.8909], 10.0: [0.2304, 0.6974]}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     X = np.array([[1, 1], [1, 2], [1, 3], [1, 4]], dtype=float)
     y = np.array([1.2, 1.9, 3.2, 3.9])
@@ -64,10 +61,7 @@ def main(argv=None):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ predictions do not change.
     python scripts/examples/07_conditioning.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +17,14 @@ from matplotlib.figure import Figure
 from sklearn.pipeline import make_pipeline
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 NAMES = ["temperature", "pressure", "time"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(7)
     n = 200
@@ -88,10 +85,7 @@ def main(argv=None):
     ax.set_title("conditioning of a design with units and offsets")
     ax.legend()
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ agrees with scikit-learn's.
     python scripts/examples/08_logistic.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +18,14 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.metrics import log_loss
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 C = 1.0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(8)
     n = 80
@@ -77,10 +74,7 @@ def main(argv=None):
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center right")
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

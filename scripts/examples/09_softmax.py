@@ -8,7 +8,6 @@ when a constant is added to every logit, and the cross-entropy -mean(log P[i, y_
     python scripts/examples/09_softmax.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.metrics import log_loss
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 C = 1.0
@@ -26,10 +26,7 @@ COLOURS = ["tab:blue", "tab:orange", "tab:green"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     rng = np.random.default_rng(9)
     centres = np.array([[0.0, 2.0], [-2.0, -1.0], [2.0, -1.0]])
@@ -76,10 +73,7 @@ def main(argv=None):
     ax.set_title(f"softmax regression: regions and confidence (cross-entropy {ce:.3f})")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

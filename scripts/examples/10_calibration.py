@@ -9,7 +9,6 @@ classifier on 20000 rows with edges that are finer where its predictions crowd.
     python scripts/examples/10_calibration.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from scipy.special import expit, logit
 from sklearn.metrics import brier_score_loss, log_loss
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 
 NAME = Path(__file__).stem
@@ -36,10 +36,7 @@ def numpy_table(y, p, edges):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.4])
     correct = np.array([1, 1, 0, 1, 0])

@@ -9,13 +9,13 @@ with NumPy.
     python scripts/examples/11_linear_probe.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 import fastlin
+from _gallery import parse_out, save
 
 NAME = Path(__file__).stem
 ALPHAS = [1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]
@@ -32,10 +32,7 @@ def numpy_probe(H, labels, H_val, alpha):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     images, labels = fastlin.synthetic_digits(3000, seed=11)
     pixels = images / 255.0
@@ -74,10 +71,7 @@ def main(argv=None):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":

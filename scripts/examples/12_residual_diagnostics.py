@@ -9,22 +9,19 @@ Cook's distance D_i = e_i^2 h_i / (p s^2 (1 - h_i)^2) single out the far-out poi
     python scripts/examples/12_residual_diagnostics.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 
 NAME = Path(__file__).stem
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figures (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv, what="the figures")
 
     rng = np.random.default_rng(12)
     n = 200

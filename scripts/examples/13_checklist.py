@@ -9,13 +9,13 @@ for a saved model and data files.
     python scripts/examples/13_checklist.py [--out DIR]
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import make_pipeline
 
 import fastlin
+from _gallery import parse_out
 from fastlin import plot
 from fastlin.cli import main as fastlin_cli
 
@@ -29,10 +29,7 @@ def make_data(rng, n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure and the report (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv, what="the figure and the report")
 
     rng = np.random.default_rng(13)
     X, y = make_data(rng, 1500)

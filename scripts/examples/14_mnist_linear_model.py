@@ -17,7 +17,6 @@ fastlin returns the minimum-norm solution, as lstsq does.
     python scripts/examples/14_mnist_linear_model.py [--out DIR]
 """
 
-import argparse
 import os
 import time
 import warnings
@@ -27,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import fastlin
+from _gallery import parse_out, save
 from fastlin.datasets import MNISTNotFoundError, load_mnist, load_mnist_test, one_hot
 
 NAME = Path(__file__).stem
@@ -54,10 +54,7 @@ def load_data():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help="folder for the figure (default: ./fastlin-figures)")
-    args = parser.parse_args(argv)
+    args = parse_out(__doc__, argv)
 
     X_tr, y_tr, X_te, y_te, name, where = load_data()
     print(f"{name} ({where}): {X_tr.shape[0]} training and {X_te.shape[0]} test images of "
@@ -114,10 +111,7 @@ def main(argv=None):
     ax.set_title(f"one-hot least squares, {name}\n"
                  f"train {train_acc:.2f} %, test {test_acc:.2f} % (test confusion matrix)")
     fig.tight_layout()
-    out = args.out / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    save(fig, args.out, NAME)
 
 
 if __name__ == "__main__":
