@@ -19,12 +19,14 @@ from numba.core import caching as _caching
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _tree_stamp():
+@functools.cache
+def tree_stamp():
     """Hash of every kernel source (``kernels/*.py``) and of these settings.
 
     Numba stamps a cached kernel with its own file only, so an edit to a tile or helper
     in another file left callers running stale machine code. fastlin's kernels are
     stamped with this hash as well: any edit to any kernel file recompiles them all.
+    Computed when a kernel is first compiled or loaded, not at import.
     """
     h = hashlib.blake2b(digest_size=16)
     kernels = os.path.join(_PACKAGE, "kernels")
@@ -38,9 +40,6 @@ def _tree_stamp():
     return h.hexdigest()
 
 
-TREE_STAMP = _tree_stamp()
-
-
 class _TreeStamped:
     """A cache locator for fastlin's own kernels: Numba's, with the tree's stamp added."""
 
@@ -51,7 +50,7 @@ class _TreeStamped:
         return super().from_function(py_func, py_file)
 
     def get_source_stamp(self):
-        return (super().get_source_stamp(), TREE_STAMP)
+        return (super().get_source_stamp(), tree_stamp())
 
 
 def _install_locators():

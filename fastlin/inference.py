@@ -417,45 +417,47 @@ def _table(title, left, right, names, params, bse, tvals, pvals, ci, alpha, stat
 # -- the bread: centred Gram and its (pseudo-)inverse ---------------------------------------
 
 
-def _pinv_centred(stats, fit_intercept, rank):
-    """(C⁺ (d, d), x̄ (d,), identified (d,) bool, rank) from Gram statistics.
+def _pinv_psd(H, active, rank=None):
+    """``(H⁺ (d, d), identified (d,) bool, rank)`` for a symmetric PSD ``H``, restricted to
+    the coordinates ``active`` (the others get zero rows and columns).
 
-    ``rank`` is the numerical rank the fit found for the centred design (constant
-    columns excluded). Full rank: the inverse through Cholesky of the standardised C.
-    Otherwise the pseudo-inverse over the ``rank`` largest eigenvalues of C (data units,
-    the metric of the minimum-norm solution).
+    With ``rank`` (the numerical rank a fit found) equal to the active size, or without
+    ``rank`` when the standardised block is well conditioned: the inverse through
+    Cholesky of the standardised block. Otherwise the pseudo-inverse over the ``rank``
+    largest eigenvalues (or those above the rounding level) in the units of ``H``, the
+    metric of the minimum-norm solution. A coordinate is identified when its unit vector
+    lies in the kept space.
     """
-    C, x_mean = stats.centred_x(fit_intercept)
-    d = C.shape[0]
-    diag = np.diag(C).copy()
-    raw = stats.shifted_diag if fit_intercept else stats.xtx_diag
-    active = np.flatnonzero((diag > 64 * np.finfo(np.float64).eps * raw) & (diag > 0))
+    d = H.shape[0]
     P = np.zeros((d, d))
     identified = np.zeros(d, dtype=bool)
     if active.size == 0:
-        return P, x_mean, identified, 0
-    A = C[np.ix_(active, active)]
-    rank = min(int(rank), active.size)
-    if rank == active.size:
+        return P, identified, 0
+    block = np.ix_(active, active)
+    A = H[block]
+    if rank is None or rank >= active.size:
         s = 1.0 / np.sqrt(np.diag(A))
         S = A * s[:, None] * s[None, :]
         try:
             L = sla.cholesky(S, lower=True, check_finite=False)
+            ok = rank is not None or sla.lapack.dpocon(
+                L, float(np.abs(S).sum(axis=0).max()), uplo="L")[0] > 1e-12
         except np.linalg.LinAlgError:
-            L = None
-        if L is not None:
+            ok = False
+        if ok:
             inv = sla.cho_solve((L, True), np.eye(active.size), check_finite=False)
-            P[np.ix_(active, active)] = inv * s[:, None] * s[None, :]
+            P[block] = inv * s[:, None] * s[None, :]
             identified[active] = True
-            return P, x_mean, identified, rank
+            return P, identified, active.size
     lam, V = np.linalg.eigh(A)
-    keep = np.argsort(lam)[::-1][:rank]
+    if rank is None:
+        keep = np.flatnonzero(lam > lam.max() * 1e-12 * active.size)
+    else:
+        keep = np.argsort(lam)[::-1][:rank]
     Vk = V[:, keep]
-    P[np.ix_(active, active)] = (Vk / lam[keep]) @ Vk.T
-    # A coefficient is determined by the data when its unit vector lies in the kept space.
-    resid = 1.0 - np.einsum("ij,ij->i", Vk, Vk)
-    identified[active] = resid <= 1e-8
-    return P, x_mean, identified, rank
+    P[block] = (Vk / lam[keep]) @ Vk.T
+    identified[active] = (1.0 - np.einsum("ij,ij->i", Vk, Vk)) <= 1e-8
+    return P, identified, int(keep.size)
 
 
 def _to_params(cov_c, x_mean, fit_intercept):
@@ -692,8 +694,13 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
     names = [f"x{i + 1}" for i in range(d)] if names is None else [str(n) for n in names]
     if len(names) != d:
         raise ValueError(f"{len(names)} feature names for {d} features")
-    P, x_mean, ident, rank = _pinv_centred(stats, fit_intercept, rank)
-    C, Cxy, _, y_mean = stats.centred(fit_intercept)
+    C, Cxy, x_mean, y_mean = stats.centred(fit_intercept)
+    # Constant columns (zero centred variance against their own second moment) are not
+    # in the design's span; the rank the fit found counts the others.
+    diag = np.diag(C)
+    raw = stats.shifted_diag if fit_intercept else stats.xtx_diag
+    active = np.flatnonzero((diag > 64 * np.finfo(np.float64).eps * raw) & (diag > 0))
+    P, ident, rank = _pinv_psd(C, active, min(int(rank), active.size))
     tss_c = stats.centred_yy(True)
     tss_u = np.diag(stats.yty).copy()
     tss = tss_c if fit_intercept else tss_u
@@ -865,7 +872,7 @@ class LogitHessianStats:
         H = Cv * s * s
         if np.isfinite(C):
             H = H + np.eye(d) / C
-        P, ident = _pinv_sym(H)
+        P, ident, _ = _pinv_psd(H, np.flatnonzero(np.diag(H) > 0))
         B = _bread(P, g.sum_w, fit_intercept)
         cov = _to_params(B[None], mu * s, fit_intercept)[0]
         names = [f"x{i + 1}" for i in range(d)] if names is None else [str(n) for n in names]
@@ -879,34 +886,3 @@ class LogitHessianStats:
         return LogitInference(names=(["const"] if fit_intercept else []) + names,
                               params=params, cov=cov, nobs=self.n_rows, llf=self.loglik,
                               llnull=llnull, penalised=np.isfinite(C), identified=identified)
-
-
-def _pinv_sym(H):
-    """Inverse (or eigen pseudo-inverse, for a singular H) of a symmetric PSD matrix, and
-    which coordinates it determines."""
-    d = H.shape[0]
-    diag = np.diag(H)
-    ok = diag > 0
-    P = np.zeros((d, d))
-    ident = np.zeros(d, dtype=bool)
-    idx = np.flatnonzero(ok)
-    if idx.size == 0:
-        return P, ident
-    A = H[np.ix_(idx, idx)]
-    s = 1.0 / np.sqrt(np.diag(A))
-    S = A * s[:, None] * s[None, :]
-    try:
-        L = sla.cholesky(S, lower=True, check_finite=False)
-        rcond = sla.lapack.dpocon(L, float(np.abs(S).sum(axis=0).max()), uplo="L")[0]
-    except np.linalg.LinAlgError:
-        rcond = 0.0
-    if rcond > 1e-12:
-        P[np.ix_(idx, idx)] = sla.cho_solve((L, True), np.eye(idx.size)) * s[:, None] * s[None, :]
-        ident[idx] = True
-        return P, ident
-    lam, V = np.linalg.eigh(A)
-    keep = lam > lam.max() * 1e-12 * idx.size
-    Vk = V[:, keep]
-    P[np.ix_(idx, idx)] = (Vk / lam[keep]) @ Vk.T
-    ident[idx] = (1.0 - np.einsum("ij,ij->i", Vk, Vk)) <= 1e-8
-    return P, ident

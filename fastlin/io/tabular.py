@@ -177,11 +177,9 @@ class TabularSource(_FileBacked, ChunkSource):
         f0 = self.files[0]
         try:
             if self.kind == "parquet":
-                import pyarrow.parquet as pq
-
-                schema = pq.ParquetFile(f0).schema_arrow
+                schema = self._parquet(f0).schema_arrow
                 for f in self.files[1:]:
-                    other = pq.ParquetFile(f).schema_arrow
+                    other = self._parquet(f).schema_arrow
                     if not other.equals(schema):
                         raise DataSourceError(f"{f}: its columns differ from those of {f0}")
                 return schema
@@ -194,14 +192,22 @@ class TabularSource(_FileBacked, ChunkSource):
             raise DataSourceError(f"{f0}: cannot read it as {self.kind}: {_one_line(exc)}") \
                 from exc
 
+    def _parquet(self, f):
+        """``ParquetFile`` of ``f`` on its footer parsed once: for wide files with many row
+        groups the footer is megabytes, and each parse costs its full size again."""
+        import pyarrow.parquet as pq
+
+        cache = self.__dict__.setdefault("_footers", {})
+        if f not in cache:
+            cache[f] = pq.ParquetFile(f).metadata
+        return pq.ParquetFile(f, metadata=cache[f], pre_buffer=False)
+
     def _row_counts(self):
         """Global first row of each file (and the total), from the metadata."""
         counts = []
         for f in self.files:
             if self.kind == "parquet":
-                import pyarrow.parquet as pq
-
-                counts.append(pq.ParquetFile(f).metadata.num_rows)
+                counts.append(self._parquet(f).metadata.num_rows)
             elif self.kind == "arrow":
                 reader = self._ipc(f)
                 counts.append(sum(reader.get_batch(i).num_rows
@@ -230,10 +236,8 @@ class TabularSource(_FileBacked, ChunkSource):
     def _check_nulls(self, features):
         """Parquet and IPC: a null in a feature column is an error at open."""
         if self.kind == "parquet":
-            import pyarrow.parquet as pq
-
             for fi, f in enumerate(self.files):
-                pf = pq.ParquetFile(f)
+                pf = self._parquet(f)
                 md = pf.metadata
                 index = {md.schema.column(i).name: i for i in range(md.num_columns)}
                 row0 = int(self._offsets[fi])
@@ -271,9 +275,7 @@ class TabularSource(_FileBacked, ChunkSource):
         for f in self.files:
             try:
                 if self.kind == "parquet":
-                    import pyarrow.parquet as pq
-
-                    col = pq.read_table(f, columns=[target]).column(0)
+                    col = self._parquet(f).read(columns=[target]).column(0)
                 elif self.kind == "arrow":
                     reader = self._ipc(f)
                     col = pa.chunked_array([reader.get_batch(i).column(
@@ -338,11 +340,9 @@ class TabularSource(_FileBacked, ChunkSource):
             if f1 <= start_row or f0 >= stop_row:
                 continue
             if self.kind == "parquet":
-                import pyarrow.parquet as pq
-
                 # One row group at a time, decoded on all threads and without read-ahead:
                 # memory holds one group (iter_batches decodes the same data ~40 % slower).
-                pf = pq.ParquetFile(f, pre_buffer=False)
+                pf = self._parquet(f)
                 row = f0
                 for g in range(pf.metadata.num_row_groups):
                     n = pf.metadata.row_group(g).num_rows
@@ -414,10 +414,8 @@ class TabularSource(_FileBacked, ChunkSource):
         ident = {"kind": self.kind, "columns": self.feature_names,
                  "files": [r.identity() for r in self._records[:len(self.files)]]}
         if self.kind == "parquet":
-            import pyarrow.parquet as pq
-
-            ident["parquet"] = [[pq.ParquetFile(f).metadata.num_rows,
-                                 pq.ParquetFile(f).metadata.num_row_groups]
+            ident["parquet"] = [[self._parquet(f).metadata.num_rows,
+                                 self._parquet(f).metadata.num_row_groups]
                                 for f in self.files]
         return ident
 
