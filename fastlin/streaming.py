@@ -176,10 +176,7 @@ def data_fold(X, y=None, sample_weight=None, *, chunk_rows=None, target_transfor
     Arrays are folded as one chunk (accumulators block their own rows); a source or an
     iterable goes through :func:`accumulate`. A one-shot iterable can be folded once.
     """
-    chunked = is_source(X) or (isinstance(X, (list, tuple)) and len(X) > 0
-                               and isinstance(X[0], tuple)) \
-        or not (hasattr(X, "shape") or isinstance(X, (list, tuple)))
-    if chunked:
+    if is_chunked(X):
         if y is not None or sample_weight is not None:
             raise ValueError("y and sample_weight come with the chunks of a source")
 

@@ -1158,6 +1158,8 @@ def open_source(data, labels=None, *, target=None, features=None, dataset=None,
     if _is_chunk_iterable(data):
         from .chunks import IterableChunks
 
+        if isinstance(data, IterableChunks) and target is None and features is None:
+            return data
         if labels is not None:
             raise ValueError("labels come with the chunks of an iterable (X, y) or with "
                              "target= for DataFrames")
@@ -1189,26 +1191,11 @@ def open_source(data, labels=None, *, target=None, features=None, dataset=None,
 
 
 def _is_chunk_iterable(data):
-    """An iterator, a reader of DataFrames, or a list of (X, y) chunks or DataFrames,
-    as opposed to an array-like of rows."""
-    if isinstance(data, (str, os.PathLike, np.ndarray, ChunkSource)) or hasattr(
-            data, "__array__"):
-        return False
-    if hasattr(data, "columns"):  # a single DataFrame is a table in memory, not chunks
-        return False
-    if hasattr(data, "__next__"):
-        return True
-    if isinstance(data, (list, tuple)) and len(data) > 0:
-        first = data[0]
-        if hasattr(first, "columns"):
-            return True
-        if not (isinstance(first, (tuple, list)) and len(first) in (2, 3)):
-            return False
-        try:
-            return np.ndim(first[0]) == 2
-        except (TypeError, ValueError):
-            return False
-    return False
+    """An iterable of chunks (an iterator, a reader of DataFrames, a list of (X, y)
+    chunks or DataFrames), as opposed to a source or an array-like of rows."""
+    from ..streaming import is_chunked
+
+    return not isinstance(data, (ChunkSource, os.PathLike)) and is_chunked(data)
 
 
 def read_idx(path):
