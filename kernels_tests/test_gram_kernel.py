@@ -15,12 +15,13 @@ from naive_gram import NAMES, gram_reference
 RTOL = 1e-12
 
 
-def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None):
+def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None):
     """Feed X in chunks to ``gram_update`` as an accumulator would; return merged stats.
 
     Parts and scratch are allocated once and accumulated into across chunks (a chunk
     with fewer row ranges uses the leading parts), then summed in part order.
-    byte_path=False forces the float64 scratch (the path CPUs without VNNI take).
+    byte_path=False forces the float64 scratch (the path CPUs without AVX2 take); ``path``
+    chooses one of the small-integer paths this CPU has (``gram.available_paths()``).
     """
     n, d = X.shape
     t = Y.shape[1]
@@ -28,7 +29,7 @@ def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None):
     small_int = X.dtype in (np.uint8, np.int8) if byte_path is None else byte_path
     weighted = w is not None
     w_all = np.empty(0) if w is None else w
-    (ps, pdt), (as_, adt) = gram.scratch_shapes(d, n_threads, weighted, small_int)
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(d, n_threads, weighted, small_int, path)
     P, A = np.empty(ps, pdt), np.empty(as_, adt)
     parts = [np.zeros((n_threads, d, d)), np.zeros((n_threads, d, t)), np.zeros((n_threads, d)),
              np.zeros((n_threads, t)), np.zeros((n_threads, t, t)), np.zeros((n_threads, 1))]
@@ -76,28 +77,53 @@ def _assert_close(got, ref, rtol=RTOL):
 SHAPES = [(1, 1), (3, 1), (300, 1), (5, 40), (20, 50), (257, 3), (1100, 37), (2100, 70)]
 
 
+PATHS = gram.available_paths()
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_small_int_exact(rng, dtype, shape, n_threads):
+def test_small_int_exact(rng, path, dtype, shape, n_threads):
     X = _ints(rng, shape, dtype)
     Y = _one_hot(rng, shape[0])
-    got = run_kernel(X, Y, n_threads=n_threads)
+    got = run_kernel(X, Y, n_threads=n_threads, path=path)
     _assert_exact(got, gram_reference(X, Y))
     assert not np.tril(got["xtx"], -1).any(), "strictly lower triangle must stay untouched"
 
 
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_small_int_extremes_exact(path, dtype):
+    # every entry at the extreme of its dtype over many rows: the largest lane sums
+    info = np.iinfo(dtype)
+    for value in (info.min, info.max):
+        X = np.full((3 * 1024 + 5, 35), value, dtype)
+        X[::3, 4] = 0
+        Y = np.ones((X.shape[0], 1))
+        _assert_exact(run_kernel(X, Y, n_threads=2, path=path), gram_reference(X, Y))
+
+
+def test_the_fastest_small_int_path_is_chosen():
+    (_, pdt), _ = gram.scratch_shapes(10, 1, False, True)
+    expect = {"vnni": np.uint8, "pair": np.int16, "float64": np.float64}[gram.byte_path()]
+    assert pdt == expect and gram.byte_path() == PATHS[0]
+    with pytest.raises(ValueError, match="not available"):
+        gram.scratch_shapes(10, 1, False, True, "no-such-path")
+
+
 @pytest.mark.parametrize(("dtype", "order"), [(np.uint8, "C"), (np.int8, "F")])
 def test_small_int_float64_fallback_exact(rng, dtype, order):
-    # the path CPUs without AVX-512 VNNI take for uint8/int8 is exact too
+    # the path CPUs without AVX2 take for uint8/int8 (and weighted rows) is exact too
     X = np.asarray(_ints(rng, (1030, 45), dtype), order=order)
     Y = _one_hot(rng, 1030)
     _assert_exact(run_kernel(X, Y, n_threads=2, byte_path=False), gram_reference(X, Y))
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_small_int_chunk_and_thread_invariance(rng, dtype, sparse):
+def test_small_int_chunk_and_thread_invariance(rng, path, dtype, sparse):
     # sparse rows make chunks of 7 take the rank-1 path, dense rows the packed one
     n, d = 2600, 45
     X = _ints(rng, (n, d), dtype)
@@ -107,7 +133,7 @@ def test_small_int_chunk_and_thread_invariance(rng, dtype, sparse):
     ref = gram_reference(X, Y)
     for chunk in (1, 7, 256, 1000, n):
         for n_threads in (1, 2):
-            _assert_exact(run_kernel(X, Y, chunk=chunk, n_threads=n_threads), ref)
+            _assert_exact(run_kernel(X, Y, chunk=chunk, n_threads=n_threads, path=path), ref)
 
 
 def test_fortran_order_read_only(rng):
@@ -170,15 +196,14 @@ def test_scratch_shapes():
     assert pdt == np.float64 and adt == np.float64 and ps == as_ and ps[0] == 2
     (ps, pdt), (as_, adt) = gram.scratch_shapes(10, 3, False, False)
     assert pdt == np.float64 and as_ == (3, 1)
-    (ps, pdt), _ = gram.scratch_shapes(10, 1, False, True)
-    assert pdt == (np.uint8 if gram.int_tiles_available() else np.float64)
+    (ps, pdt), _ = gram.scratch_shapes(10, 1, False, True, "float64")
+    assert pdt == np.float64
 
 
-def test_byte_scratch_rejects_other_dtypes(rng):
-    if not gram.int_tiles_available():
-        pytest.skip("CPU without AVX-512 VNNI: no byte scratch")
+@pytest.mark.parametrize("path", [p for p in PATHS if p != "float64"])
+def test_integer_scratch_rejects_other_dtypes(rng, path):
     X = rng.standard_normal((300, 4))
-    (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True)
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True, path)
     parts = [np.zeros((1, 4, 4)), np.zeros((1, 4, 1)), np.zeros((1, 4)), np.zeros((1, 1)),
              np.zeros((1, 1, 1)), np.zeros((1, 1))]
     with pytest.raises(ValueError, match="uint8 or int8"):
@@ -205,3 +230,5 @@ def test_mnist_sized_exact_for_any_chunking(mnist_dir):
     for chunk in (1, 7, 256, 1000, X.shape[0]):
         for n_threads in (1, 2):
             _assert_exact(run_kernel(X, Y, chunk=chunk, n_threads=n_threads), ref)
+    if "pair" in PATHS and gram.byte_path() != "pair":
+        _assert_exact(run_kernel(X, Y, n_threads=2, path="pair"), ref)

@@ -7,7 +7,8 @@ and each loaded value feeds ``NR`` (or ``_MR``) multiply-adds. The micro-kernels
 written directly in LLVM IR (``numba.extending.intrinsic``) because the auto-vectoriser
 turns register-tiled loops into dot products with a reduction per tile.
 
-Two paths, chosen by the dtype of the packing scratch (see ``scratch_shapes``):
+Three paths, chosen by the dtype of the packing scratch (see ``scratch_shapes``) from the
+CPU features Numba compiles for (``byte_path``):
 
 * Exact small-integer path (uint8/int8 X, no weights, CPU with AVX-512 VNNI): blocks of up
   to ``_KB_INT`` rows are packed as bytes, four rows interleaved per 32-bit lane, and
@@ -18,6 +19,14 @@ Two paths, chosen by the dtype of the packing scratch (see ``scratch_shapes``):
   |lane| <= _KB_INT * 255 * 128 < 2**31, and every flushed value is an integer below
   2**53, so the result is exact and has the same bits for any chunk size and thread
   count.
+* Exact int16-pair path (uint8/int8 X, no weights, CPU with AVX2 but not AVX-512 VNNI):
+  blocks of up to ``_KB_PAIR`` rows are packed as int16, two rows interleaved per 32-bit
+  lane, and ``vpmaddwd`` multiplies pairs and adds them into int32 lanes: sixteen
+  multiply-adds per instruction against four for float64 FMA on 256-bit vectors. Both
+  operands are the values themselves (0..255 or -128..127 fit int16), so no correction
+  follows; |lane| <= _KB_PAIR / 2 * 2 * 255**2 < 2**31, flushed exactly to float64 per block.
+  The tile is ``_MR_PAIR x _NR_PAIR`` (8 ymm accumulators: the 16 registers of AVX2 hold
+  them with the column vectors and a broadcast).
 * float64 path (everything else, and the small-integer fallback on other CPUs): blocks of
   ``BLOCK`` rows packed as float64 panels, FMA tiles of 8 x 16. Integer data stays exact
   in this path too (products and sums are integers below 2**53).
@@ -57,6 +66,14 @@ _NR_F64 = 16
 _KB_INT = 1024
 """Rows per byte panel: a 32-column sliver (32 KiB) stays in L1 while the tiles of one
 column panel are computed, and int32 lanes cannot overflow (1024 * 255 * 128 < 2**31)."""
+_MR_PAIR = 4
+"""Rows of an AVX2 pair tile: 8 accumulators of 8 int32 plus the two column vectors and
+a broadcast fit the 16 ymm registers."""
+_NR_PAIR = 16
+"""Columns of an AVX2 pair tile: two 8-lane int32 vectors."""
+_KB_PAIR = 512
+"""Rows per int16 pair panel: a 16-column sliver (16 KiB) stays in L1 while the tiles of
+one column panel are computed; int32 lanes cannot overflow (256 * 2 * 255**2 < 2**31)."""
 _FEW_ROWS = 64
 """Chunks with at most this many rows may take the rank-1 path (no packing, no threads),
 when their non-zero entries are few enough (see ``_gram_few_rows``)."""
@@ -97,6 +114,38 @@ def _u8_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n4):
         return new
 
     return _emit_tile_loop(builder, n4, v16, _MR * n_vec, step)
+
+
+def _pair_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n2):
+    """Emit the int16-pair tile loop (AVX2 ``vpmaddwd``); returns _MR_PAIR * 2 vectors of
+    8 int32 sums, row-major."""
+    i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+    v8 = ir.VectorType(i32, 8)
+    v16s = ir.VectorType(ir.IntType(16), 16)
+    n_vec = _NR_PAIR // 8
+    base = _data_ptr(context, builder, P_ty, P_val, i8)
+    a0 = builder.gep(base, [a_off])
+    b0 = builder.gep(base, [b_off])
+    madd = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(v8, [v16s, v16s]), "llvm.x86.avx2.pmadd.wd")
+
+    def step(k, accs):
+        offset = builder.mul(k, ir.Constant(i64, 4 * _NR_PAIR))
+        b_row = builder.gep(b0, [offset])
+        bs = []
+        for c in range(n_vec):
+            ptr = builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 32 * c)]), v16s.as_pointer())
+            bs.append(builder.load(ptr, align=1))
+        a_row = builder.gep(a0, [offset])
+        new = []
+        for r in range(_MR_PAIR):
+            ptr = builder.bitcast(builder.gep(a_row, [ir.Constant(i64, 4 * r)]), i32.as_pointer())
+            a = builder.bitcast(_splat(builder, builder.load(ptr, align=1), v8), v16s)
+            for c in range(n_vec):
+                new.append(builder.add(accs[r * n_vec + c], builder.call(madd, [a, bs[c]])))
+        return new
+
+    return _emit_tile_loop(builder, n2, v8, _MR_PAIR * n_vec, step)
 
 
 def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk):
@@ -145,19 +194,19 @@ def _store_tile(context, builder, sums, C_ty, C_val):
         offset += value.type.count
 
 
-def _add_tile(context, builder, sums, G_ty, G_val, i0, jp, fixes=None):
+def _add_tile(context, builder, sums, G_ty, G_val, i0, jp, fixes=None, mr=_MR):
     """G[i0 + r, jp + c] += sum (r, c) [+ Frow[i0 + r] + Fcol[jp + c]], G with unit column stride."""
     f64, i8, i64 = ir.DoubleType(), ir.IntType(8), ir.IntType(64)
     G = context.make_array(G_ty)(context, builder, G_val)
     row_stride = cgutils.unpack_tuple(builder, G.strides, 2)[0]
     base = builder.gep(builder.bitcast(G.data, i8.as_pointer()), [builder.mul(i0, row_stride)])
     base = builder.gep(builder.bitcast(base, f64.as_pointer()), [jp])
-    per_row = len(sums) // _MR
+    per_row = len(sums) // mr
     if fixes is not None:
         (Fr_ty, Fr_val), (Fc_ty, Fc_val) = fixes
         frow = builder.gep(_data_ptr(context, builder, Fr_ty, Fr_val, f64), [i0])
         fcol = builder.gep(_data_ptr(context, builder, Fc_ty, Fc_val, f64), [jp])
-    for r in range(_MR):
+    for r in range(mr):
         row = builder.gep(builder.bitcast(base, i8.as_pointer()), [builder.mul(ir.Constant(i64, r), row_stride)])
         row = builder.bitcast(row, f64.as_pointer())
         if fixes is not None:
@@ -210,6 +259,38 @@ def _tile_u8_into(typingctx, P, a_off, b_off, n4, G, i0, jp, Frow, Fcol):
 
 
 @intrinsic
+def _tile_pair(typingctx, P, a_off, b_off, n2, C):
+    """C[r * _NR_PAIR + c] = sum over n2 >= 1 steps of the int16 pair dot product of word
+    ``a_off + 4 r`` with word ``b_off + 4 c`` (byte offsets at step 0, steps
+    ``4 * _NR_PAIR`` bytes apart). P: packed int16 pair panel (1-d); C: (_MR_PAIR * _NR_PAIR,)
+    float64.
+    """
+    if not (_is_array(P, types.int16, 1) and _is_array(C, types.float64, 1)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        sums = _pair_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        _store_tile(context, builder, sums, signature.args[4], args[4])
+        return context.get_dummy_value()
+
+    return types.void(P, a_off, b_off, n2, C), codegen
+
+
+@intrinsic
+def _tile_pair_into(typingctx, P, a_off, b_off, n2, G, i0, jp):
+    """Like ``_tile_pair`` but G[i0 + r, jp + c] += sum (whole tile)."""
+    if not (_is_array(P, types.int16, 1) and _is_array(G, types.float64, 2)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        sums = _pair_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        _add_tile(context, builder, sums, signature.args[4], args[4], args[5], args[6], mr=_MR_PAIR)
+        return context.get_dummy_value()
+
+    return types.void(P, a_off, b_off, n2, G, i0, jp), codegen
+
+
+@intrinsic
 def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
     """C[r * _NR_F64 + c] = sum_k A[a_off + k * _NR_F64 + r] * B[b_off + k * _NR_F64 + c].
 
@@ -250,18 +331,43 @@ def _padded(d, width):
     return -(-d // width) * width
 
 
-@functools.lru_cache(maxsize=None)
-def int_tiles_available():
-    """Whether the CPU Numba compiles for has AVX-512 VNNI (the exact byte-tile path)."""
+def _compile_features():
+    """The CPU features Numba compiles for (``NUMBA_CPU_FEATURES``, else the host's)."""
     from numba.core import config
     from numba.core.codegen import get_host_cpu_features
 
     features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
-    flags = set(features.split(","))
-    return {"+avx512f", "+avx512bw", "+avx512vnni"} <= flags
+    return set(features.split(","))
 
 
-def scratch_shapes(d, n_parts, weighted, small_int):
+@functools.lru_cache(maxsize=None)
+def int_tiles_available():
+    """Whether the CPU Numba compiles for has AVX-512 VNNI (the exact byte-tile path)."""
+    return {"+avx512f", "+avx512bw", "+avx512vnni"} <= _compile_features()
+
+
+@functools.lru_cache(maxsize=None)
+def pair_tiles_available():
+    """Whether the CPU Numba compiles for has AVX2 (the exact int16-pair path)."""
+    return "+avx2" in _compile_features()
+
+
+def available_paths():
+    """The small-integer paths this CPU can run, fastest first."""
+    return tuple(p for p, ok in (("vnni", int_tiles_available()), ("pair", pair_tiles_available()),
+                                 ("float64", True)) if ok)
+
+
+def byte_path():
+    """The exact small-integer path this CPU takes: "vnni", "pair" or "float64"."""
+    if int_tiles_available():
+        return "vnni"
+    if pair_tiles_available():
+        return "pair"
+    return "float64"
+
+
+def scratch_shapes(d, n_parts, weighted, small_int, path=None):
     """Shapes and dtypes of the scratch arrays ``gram_update`` packs rows into.
 
     Parameters
@@ -274,17 +380,29 @@ def scratch_shapes(d, n_parts, weighted, small_int):
         Whether sample weights are given.
     small_int : bool
         Whether X is uint8 or int8.
+    path : {"vnni", "pair", "float64"}, optional
+        The small-integer path (default: ``byte_path()``, the fastest this CPU has); tests
+        choose each path the CPU supports.
 
     Returns
     -------
     ((P_shape, P_dtype), (A_shape, A_dtype))
         Allocate ``P_parts`` and ``A_parts`` C-contiguous with these; their contents need
-        not be initialised. ``P_dtype`` is uint8 for the exact byte-tile path (unweighted
-        uint8/int8 X on a CPU with AVX-512 VNNI) and float64 otherwise.
+        not be initialised. ``P_dtype`` says the path: uint8 for the AVX-512 VNNI byte
+        tiles, int16 for the AVX2 pair tiles (both for unweighted uint8/int8 X only), and
+        float64 otherwise.
     """
-    if small_int and not weighted and int_tiles_available():
-        panel = _KB_INT * _padded(d, _NR_INT)
-        return ((n_parts, panel), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
+    if small_int and not weighted:
+        path = byte_path() if path is None else path
+        if path not in available_paths():
+            raise ValueError(f"small-integer path {path!r} is not available on this CPU "
+                             f"(available: {available_paths()})")
+        if path == "vnni":
+            panel = _KB_INT * _padded(d, _NR_INT)
+            return ((n_parts, panel), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
+        if path == "pair":
+            panel = _KB_PAIR * _padded(d, _NR_PAIR)
+            return ((n_parts, panel), np.dtype(np.int16)), ((n_parts, 1), np.dtype(np.float64))
     panel = BLOCK * _padded(d, _NR_F64)
     f64 = np.dtype(np.float64)
     return ((n_parts, panel), f64), ((n_parts, panel if weighted else 1), f64)
@@ -333,6 +451,52 @@ def _pack_bytes(X, r0, r1, P, n4, flip):
                     W[base + col] = word ^ flip
                 for col in range(width, _NR_INT):
                     W[base + col] = flip
+
+
+@jit
+def _pack_pairs(X, r0, r1, P, n2):
+    """int16 pair panels of rows r0..r1: int16 (c, k2, col, q) holds X[r0 + 2 k2 + q,
+    16 c + col]. Missing rows and columns hold zero."""
+    d = X.shape[1]
+    words = n2 * _NR_PAIR
+    for c in range(0, d, _NR_PAIR):
+        width = min(_NR_PAIR, d - c)
+        for k2 in range(n2):
+            ra = r0 + 2 * k2
+            base = 2 * ((c // _NR_PAIR) * words + k2 * _NR_PAIR)
+            if ra + 1 < r1 and width == _NR_PAIR:
+                x0 = X[ra, c:c + _NR_PAIR]
+                x1 = X[ra + 1, c:c + _NR_PAIR]
+                for col in range(_NR_PAIR):
+                    P[base + 2 * col] = x0[col]
+                    P[base + 2 * col + 1] = x1[col]
+            else:
+                for col in range(_NR_PAIR):
+                    P[base + 2 * col] = X[ra, c + col] if col < width else 0
+                    P[base + 2 * col + 1] = X[ra + 1, c + col] if col < width and ra + 1 < r1 else 0
+
+
+@jit
+def _syrk_pairs(P, n2, d, C, G):
+    """G[i, j] += (X_blockᵀ X_block)[i, j] for i <= j from the int16 pair panels.
+
+    Tiles wholly above the diagonal are added to G inside the micro-kernel; diagonal and
+    edge tiles go through C and skip i > j. Integer sums: exact.
+    """
+    panel = n2 * 4 * _NR_PAIR
+    for jp in range(0, d, _NR_PAIR):
+        b_off = (jp // _NR_PAIR) * panel
+        full = jp + _NR_PAIR <= d
+        for i0 in range(0, min(jp + _NR_PAIR, d), _MR_PAIR):
+            a_off = (i0 // _NR_PAIR) * panel + (i0 % _NR_PAIR) * 4
+            if full and i0 + _MR_PAIR - 1 <= jp:
+                _tile_pair_into(P, a_off, b_off, n2, G, i0, jp)
+                continue
+            _tile_pair(P, a_off, b_off, n2, C)
+            for r in range(min(_MR_PAIR, d - i0)):
+                i = i0 + r
+                for c in range(max(i - jp, 0), min(_NR_PAIR, d - jp)):
+                    G[i, jp + c] += C[r * _NR_PAIR + c]
 
 
 @jit
@@ -474,6 +638,28 @@ def _part_bytes(X, Y, lo, hi, P, flip, xtx, xty, xs, ys, yty, sw):
 
 
 @jit
+def _part_pairs(X, Y, lo, hi, P, xtx, xty, xs, ys, yty, sw):
+    d = X.shape[1]
+    C = np.empty(_MR_PAIR * _NR_PAIR)
+    S = np.empty(d)
+    T = np.zeros((Y.shape[1], d))
+    w = np.empty(0)
+    for r0 in range(lo, hi, _KB_PAIR):
+        r1 = min(r0 + _KB_PAIR, hi)
+        n2 = (r1 - r0 + 1) // 2
+        _pack_pairs(X, r0, r1, P, n2)
+        _column_sums(X, w, False, r0, r1, S)
+        _syrk_pairs(P, n2, d, C, xtx)
+        for j in range(d):
+            xs[j] += S[j]
+        _cross_rows(X, Y, w, False, r0, r1, T)
+        _target_rows(Y, w, False, r0, r1, ys, yty, sw)
+    for j in range(d):
+        for t in range(Y.shape[1]):
+            xty[j, t] += T[t, j]
+
+
+@jit
 def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
     d = X.shape[1]
     weighted = w.shape[0] > 0
@@ -498,6 +684,13 @@ def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
 def _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
     for p in prange(bounds.shape[0] - 1):
         _part_bytes(X, Y, bounds[p], bounds[p + 1], P_parts[p], flip, xtx_parts[p], xty_parts[p],
+                    xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+
+
+@pjit
+def _gram_pairs(X, Y, bounds, P_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+    for p in prange(bounds.shape[0] - 1):
+        _part_pairs(X, Y, bounds[p], bounds[p + 1], P_parts[p], xtx_parts[p], xty_parts[p],
                     xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
 
 
@@ -589,9 +782,10 @@ def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_part
     size and thread count); other inputs are accumulated in float64.
     """
     n_parts = bounds.shape[0] - 1
-    byte_path = P_parts.dtype == np.uint8
-    if byte_path and (X.dtype not in (np.uint8, np.int8) or w.shape[0] > 0):
-        raise ValueError("byte packing scratch needs unweighted uint8 or int8 X; use scratch_shapes")
+    int_scratch = P_parts.dtype in (np.uint8, np.int16)
+    if int_scratch and (X.dtype not in (np.uint8, np.int8) or w.shape[0] > 0):
+        raise ValueError("byte or pair packing scratch needs unweighted uint8 or int8 X; "
+                         "use scratch_shapes")
     if not xtx_parts.flags.c_contiguous:
         raise ValueError("xtx_parts must be C-contiguous")
     if n_parts < 1 or bounds[n_parts] <= bounds[0]:
@@ -600,7 +794,9 @@ def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_part
             and _gram_few_rows(X, Y, w, bounds[0], bounds[1], xtx_parts, xty_parts, xs_parts, ys_parts,
                                yty_parts, sw_parts)):
         return
-    if byte_path:
+    if P_parts.dtype == np.int16:
+        _gram_pairs(X, Y, bounds, P_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
+    elif P_parts.dtype == np.uint8:
         flip = 0x80808080 if X.dtype == np.int8 else 0
         _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
     else:
