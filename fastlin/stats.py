@@ -55,6 +55,20 @@ SHIFT_RATIO = 64.0
 shift (a shifted copy of each block); nearer ones are read as they are."""
 
 
+def _narrow_integers(X):
+    """Wider integer X whose values all fit uint8 (or int8) as that type, so the chunk takes
+    the exact byte kernels (CSV pixels arrive as int64); else X itself. The copy is an
+    eighth of an int64 chunk, and the statistics are the same bits either way."""
+    if X.dtype.kind not in "iu" or X.dtype.itemsize == 1:
+        return X
+    lo, hi = X.min(), X.max()
+    if 0 <= lo and hi <= 255:
+        return X.astype(np.uint8, order="K")
+    if -128 <= lo and hi <= 127:
+        return X.astype(np.int8, order="K")
+    return X
+
+
 class GramStats:
     """Weighted Gram statistics of (X, Y) rows, updated chunk by chunk.
 
@@ -166,7 +180,8 @@ class GramStats:
         ----------
         X : array-like of shape (n_samples, n_features)
             uint8, integer, float32 or float64; C or Fortran order; read-only is fine.
-            Never copied as a whole.
+            Never copied as a whole (wider integers whose values fit a byte are read as
+            uint8 or int8, a copy of an eighth of their size at most).
         Y : array-like of shape (n_samples,) or (n_samples, n_targets), optional
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative, finite, not all zero.
@@ -181,6 +196,8 @@ class GramStats:
         state is exactly as before the call.
         """
         X, Y, w = self._check(X, Y, sample_weight)
+        if w is None:
+            X = _narrow_integers(X)
         fresh = self._sxx is None
         if fresh:
             self._allocate(X.shape[1], Y.shape[1])

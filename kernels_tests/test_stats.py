@@ -67,6 +67,28 @@ def test_small_integers_are_exact(rng, dtype):
         assert np.array_equal(got[key], ref[key]), key
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint16, np.uint64])
+def test_wide_integers_that_fit_a_byte_are_the_byte_statistics(rng, dtype):
+    # CSV pixels arrive as int64: read as uint8 (or int8), the same bits and the exact
+    # route; a chunk with a value beyond a byte is read as it is, still exact integers.
+    for lo, hi, small in ((0, 255, np.uint8), (-128, 127, np.int8)):
+        if lo < 0 and np.dtype(dtype).kind == "u":
+            continue
+        X8 = rng.integers(lo, hi, size=(700, 19), endpoint=True).astype(small)
+        Y = rng.integers(0, 2, size=(700, 2)).astype(np.float64)
+        wide = GramStats().update(X8.astype(dtype), Y)
+        ref = GramStats().update(X8, Y)
+        assert wide.exact and ref.exact
+        for key, value in ref.to_arrays().items():
+            np.testing.assert_array_equal(wide.to_arrays()[key], value, err_msg=key)
+    X = rng.integers(0, 255, size=(700, 19)).astype(dtype)
+    X[650, 3] = 1000
+    mixed = GramStats().update(X[:400], Y[:400]).update(X[400:], Y[400:])
+    assert not mixed.exact
+    for key, value in _stats_dict(mixed).items():
+        np.testing.assert_array_equal(value, gram_reference(X, Y)[key], err_msg=key)
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
 def test_layouts_and_read_only(rng, order, dtype, tmp_path):

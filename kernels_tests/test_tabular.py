@@ -202,6 +202,40 @@ def test_open_errors_name_file_and_column(tmp_path, rng):
         fastlin.open_source(path, target="label", n_classes=3)
 
 
+@pytest.mark.parametrize("block", [7, 64, 1000, 1 << 25])
+@pytest.mark.parametrize("name", ["b.csv", "b.csv.gz", "b.tsv"])
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_csv_blocks_cut_at_line_ends(tmp_path, rng, monkeypatch, block, name, ending):
+    # Blocks of text shorter than a line, a few lines, or the whole file: the rows and
+    # their global numbers do not depend on where the blocks end.
+    from fastlin.io import tabular
+
+    monkeypatch.setattr(tabular, "CSV_BLOCK_BYTES", block)
+    X, y = _pixels(rng, n=257, d=12)
+    sep = "\t" if ".tsv" in name else ","
+    lines = [sep.join([f"p{j}" for j in range(12)] + ["label"])]
+    lines += [sep.join(str(v) for v in row) + f"{sep}{t}" for row, t in zip(X, y)]
+    text = ending.join(lines)  # no line end after the last row
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt", newline="") as f:
+            f.write(text)
+    else:
+        path.write_bytes(text.encode())
+    src = fastlin.open_source(path, target="label")
+    assert src.n_rows == 257 and src.dtype == np.int64  # CSV text carries no width
+    np.testing.assert_array_equal(np.vstack([c for c, _ in src.iter_chunks(50)]), X)
+    np.testing.assert_array_equal(src.targets(), y)
+    np.testing.assert_array_equal(np.vstack([c for c, _ in src.iter_chunks(60, start_row=101)]),
+                                  X[101:])
+    lines[200] = sep.join(["1"] * 3 + [""] + ["1"] * 9)  # an empty value at global row 199
+    holes = tmp_path / ("holes" + name[1:])
+    with (gzip.open if name.endswith(".gz") else open)(holes, "wb") as f:
+        f.write(ending.join(lines).encode())
+    with pytest.raises(DataSourceError, match=r"row 199 \(global\), column 'p3'"):
+        list(fastlin.open_source(holes, target="label").iter_chunks(50))
+
+
 def test_csv_errors_surface_with_the_file(tmp_path):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b,y\n1,2,3\n4,5\n6,7,8\n")
