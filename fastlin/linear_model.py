@@ -769,6 +769,7 @@ class RidgeCV(_GramRegressor):
                     yc = item[1] if target_transform is None else target_transform(item[1])
                     yield item[0], yc, None
         self._select(stats, bool(y_1d), rows)
+        _set_feature_names(self, chunks)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):

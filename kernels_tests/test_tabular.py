@@ -80,6 +80,52 @@ def test_models_from_parquet_equal_in_memory(pixel_parquet):
     assert list(log.feature_names_in_) == src.feature_names
 
 
+def _write_format(path, X, y):
+    table = _table(X, y)
+    if path.suffix == ".parquet":
+        pq.write_table(table, path, row_group_size=400)
+    elif path.suffix == ".arrow":
+        import pyarrow.feather as feather
+
+        feather.write_feather(table, path, chunksize=300, compression="uncompressed")
+    else:
+        pacsv.write_csv(table, path)
+
+
+@pytest.mark.parametrize("name", ["f.parquet", "f.arrow", "f.csv"])
+def test_every_estimator_from_every_format_equals_in_memory(tmp_path, rng, name):
+    # uint8 pixels and integer labels: exact statistics, so the same bits from a file
+    # (CSV's int64 columns take the byte kernels too); the logistic fit to its optimiser's
+    # tolerance, as in memory with other chunkings.
+    X, y = _pixels(rng, n=1500, d=12)
+    path = tmp_path / name
+    _write_format(path, X, y)
+    src = fastlin.open_source(path, target="label")
+    names = [f"p{j}" for j in range(12)]
+    exact = [
+        (fastlin.LinearRegression, {}, ("coef_", "intercept_")),
+        (fastlin.Ridge, {"alpha": 2.0}, ("coef_", "intercept_")),
+        (fastlin.RidgeCV, {"alphas": [0.1, 10.0, 1000.0]}, ("coef_", "intercept_", "alpha_")),
+        (fastlin.StandardScaler, {}, ("mean_", "var_", "scale_", "n_samples_seen_")),
+    ]
+    import warnings
+
+    for cls, params, attrs in exact:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
+            got = cls(**params).fit(src)
+            ref = cls(**params).fit(X, y)
+        for attr in attrs:
+            np.testing.assert_array_equal(getattr(got, attr), getattr(ref, attr),
+                                          err_msg=f"{cls.__name__}.{attr}")
+        assert list(got.feature_names_in_) == names, cls.__name__
+    log_ref = fastlin.LogisticRegression(x_scale=1 / 255, max_iter=40).fit(X, y)
+    log = fastlin.LogisticRegression(x_scale=1 / 255, max_iter=40).fit(src)
+    np.testing.assert_allclose(log.coef_, log_ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(log.classes_, log_ref.classes_)
+    assert list(log.feature_names_in_) == names
+
+
 def test_parquet_directory_arrow_and_feather(tmp_path, rng):
     X, y = _pixels(rng, n=2000, d=12)
     folder = tmp_path / "parts"
