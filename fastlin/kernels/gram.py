@@ -48,6 +48,7 @@ from numba.extending import intrinsic
 
 from .._numba import jit, pjit
 from .ir_helpers import allow_512_bit as _allow_512_bit
+from .ir_helpers import compile_features as _compile_features
 from .ir_helpers import data_ptr as _data_ptr
 from .ir_helpers import emit_tile_loop as _emit_tile_loop
 from .ir_helpers import is_array as _is_array
@@ -329,15 +330,6 @@ def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
 
 def _padded(d, width):
     return -(-d // width) * width
-
-
-def _compile_features():
-    """The CPU features Numba compiles for (``NUMBA_CPU_FEATURES``, else the host's)."""
-    from numba.core import config
-    from numba.core.codegen import get_host_cpu_features
-
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
-    return set(features.split(","))
 
 
 @functools.lru_cache(maxsize=None)

@@ -27,6 +27,16 @@ def allow_512_bit(fn):
     set.add(fn.attributes, '"min-legal-vector-width"="512"')
 
 
+def compile_features():
+    """The CPU features Numba compiles for (``NUMBA_CPU_FEATURES``, else the host's), as a
+    set of "+name" strings: tiles are shaped and instructions chosen from these."""
+    from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
+
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return set(features.split(","))
+
+
 def is_array(ty, dtype, ndim):
     """Whether ``ty`` is a C-contiguous Numba array of this dtype and rank."""
     return isinstance(ty, types.Array) and ty.dtype == dtype and ty.ndim == ndim and ty.layout == "C"

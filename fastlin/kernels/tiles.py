@@ -22,7 +22,11 @@ reach the multiply-adds without a packed copy.
 * Gradient: an ``nk x NV`` tile of (class, 8 features) sums over the rows of the block:
   each step loads ``NV`` row vectors and broadcasts ``nk`` residuals; no reduction at all.
 
-Tile shapes are chosen so the sums and the values of one step fit the 32 vector registers.
+Tile shapes are chosen so the sums and the values of one step fit the vector registers of
+the CPU Numba compiles for: 32 (AVX-512), or 16 (AVX2, where a 512-bit vector takes two):
+there the logit tiles take one row for four or five classes and the gradient tiles one
+vector of features, so at most ten 256-bit sums are live (spilled sums cost a store and a
+load per multiply-add).
 """
 
 from llvmlite import ir as llir
@@ -31,8 +35,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._numba import jit
-from .ir_helpers import (I64, V8F64, allow_512_bit, element_ptr_2d, emit_tile_loop,
-                         horizontal_sum, is_array, load_as_f64, row_stride_bytes,
+from .ir_helpers import (I64, V8F64, allow_512_bit, compile_features, element_ptr_2d,
+                         emit_tile_loop, horizontal_sum, is_array, load_as_f64, row_stride_bytes,
                          row_stride_elements, splat)
 
 LANES = 8
@@ -152,13 +156,18 @@ def _make_grad_tile(NK, NV):
     return tile
 
 
-# (rows, classes) of the logit tiles and (classes, vectors) of the gradient tiles, by nk
-_logit_1 = _make_logit_tile(8, 1)
-_logit_4 = _make_logit_tile(4, 4)
-_logit_5 = _make_logit_tile(4, 5)
-_grad_1 = _make_grad_tile(1, 8)
-_grad_4 = _make_grad_tile(4, 5)
-_grad_5 = _make_grad_tile(5, 4)
+WIDE = "+avx512f" in compile_features()
+"""Whether the tiles have 32 vector registers of 512 bits (AVX-512)."""
+
+# Rows of the logit tiles and vectors of the gradient tiles, for 1, 4 and 5 classes.
+_LOGIT_MR = (8, 4, 4) if WIDE else (4, 1, 1)
+_GRAD_NV = (8, 5, 4) if WIDE else (4, 1, 1)
+_logit_1 = _make_logit_tile(_LOGIT_MR[0], 1)
+_logit_4 = _make_logit_tile(_LOGIT_MR[1], 4)
+_logit_5 = _make_logit_tile(_LOGIT_MR[2], 5)
+_grad_1 = _make_grad_tile(1, _GRAD_NV[0])
+_grad_4 = _make_grad_tile(4, _GRAD_NV[1])
+_grad_5 = _make_grad_tile(5, _GRAD_NV[2])
 _grad_1_tail = _make_grad_tile(1, 1)
 _grad_4_tail = _make_grad_tile(4, 1)
 _grad_5_tail = _make_grad_tile(5, 1)
@@ -207,13 +216,14 @@ def logits_block(A, i0, nb, W, Z, nk):
     nvec = W.shape[1] // LANES
     mr = logit_rows(nk)
     rows = -(-nb // mr) * mr
+    tr = _LOGIT_MR[2] if nk == 5 else _LOGIT_MR[1] if nk == 4 else _LOGIT_MR[0]
     n_chunks = -(-nvec // LOGIT_CHUNK)
     per_chunk = -(-nvec // n_chunks)
     for c0 in range(0, nvec, per_chunk):
         nv = min(per_chunk, nvec - c0)
         j0 = LANES * c0
         for k0 in range(0, W.shape[0], nk):
-            for t in range(0, rows, mr):
+            for t in range(0, rows, tr):
                 if nk == 5:
                     _logit_5(A, i0 + t, W, k0, j0, nv, Z, t)
                 elif nk == 4:
@@ -229,7 +239,7 @@ def grad_block(A, i0, nb, R, G, nk):
     A as in ``logits_block``; R (at least Kp, BLOCK), G (Kp, dp) float64.
     """
     dp = G.shape[1]
-    nv = 4 if nk == 5 else 5 if nk == 4 else 8
+    nv = _GRAD_NV[2] if nk == 5 else _GRAD_NV[1] if nk == 4 else _GRAD_NV[0]
     full = dp // (LANES * nv) * (LANES * nv)
     # column strips outermost: the strip of A (nb x 8 nv) stays in L1 across the classes
     for j0 in range(0, full, LANES * nv):
