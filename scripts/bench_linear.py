@@ -266,11 +266,7 @@ def logistic_table(repeat):
     X, y = base
     Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
     Xf, Xtf = Xtr / 255.0, Xte / 255.0
-    dal = None
-    try:
-        import sklearnex.linear_model as dal
-    except ImportError:
-        pass
+    dal = onedal()
     print(f"\n{'logistic, MNIST 8000/2000':<26} {'objective fastlin':>18} {'oneDAL':>12} "
           f"{'sklearn':>12} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} {'oneDAL/ours':>11}")
     for C in (0.1, 1.0, 10.0):
