@@ -4,7 +4,7 @@ Rows are streamed with pyarrow (the ``arrow`` extra): Parquet by row group (the 
 columns only, decoded on all threads), Arrow IPC files by record batch from a memory map,
 CSV (optionally gzip-compressed) in blocks of about ``CSV_BLOCK_BYTES`` of text cut at a
 line end, each parsed and converted by ``pyarrow.csv.read_csv`` on all threads (pyarrow's
-streaming reader converts on one thread: 1.7x the time of reading the whole file).
+streaming reader converts on one thread: about 1.5x the time of reading the whole file).
 Each chunk is a fresh C-ordered (rows, n_features) array in the columns' common dtype:
 uint8 columns stay uint8, so the exact byte kernels apply.
 
