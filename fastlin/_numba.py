@@ -77,3 +77,20 @@ jit = functools.partial(njit, cache=True, error_model="numpy", fastmath=set(FAST
 
 pjit = functools.partial(jit, parallel=True)
 """Parallel kernel decorator (``prange`` over row blocks)."""
+
+
+def kernels_compiled():
+    """How many kernel specialisations this process has compiled rather than loaded from
+    the on-disk cache: non-zero on a first run (or after an edit), when a timing includes
+    compilation."""
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+
+    total = 0
+    for name, module in list(sys.modules.items()):
+        if name.startswith("fastlin.") and module is not None:
+            for obj in list(vars(module).values()):
+                if isinstance(obj, CPUDispatcher):
+                    total += sum(obj.stats.cache_misses.values())
+    return total

@@ -434,6 +434,7 @@ def _default_features(args, model):
 
 
 def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbose):
+    from ._numba import kernels_compiled
     from .datasets import one_hot
     from .solve import RankDeficientWarning
 
@@ -442,12 +443,18 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
         # A partial, not a closure: a checkpoint records it as one_hot(n_classes=N).
         transform = functools.partial(one_hot, n_classes=n_classes)
     notes = []
+    compiled0 = kernels_compiled()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RankDeficientWarning)
         t0 = time.perf_counter()
         model.fit(source, chunk_rows=chunk_rows, target_transform=transform,
                          checkpoint=checkpoint, verbose=verbose)
         fit_s = time.perf_counter() - t0
+    compiled = kernels_compiled() - compiled0
+    if compiled:
+        notes.append(("compiled", f"{compiled} kernel specialisations on this first run: the "
+                                  "fit time, rows/s and memory include compiling them (cached "
+                                  "on disk; later runs load them)"))
     for w in caught:
         if issubclass(w.category, RankDeficientWarning):
             notes.append(("note", str(w.message)))

@@ -220,3 +220,19 @@ def test_model_and_prediction_files_honour_the_umask(files, capsys, umask):
     for name in ("m.npz", "p.npy", "p.csv"):
         assert (d / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_compilation_is_counted_on_a_first_run_only(tmp_path):
+    # What lets the command line say that a first run's fit time includes compiling:
+    # with an empty cache a new specialisation counts, loaded from the cache it does not.
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from fastlin._numba import kernels_compiled; "
+            "from fastlin.kernels import gram; before = kernels_compiled(); "
+            "assert gram._padded_jit(np.int16(5), np.int16(4)) == 8; "
+            "print(kernels_compiled() - before)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split()[-1] for _ in range(2)]
+    assert int(runs[0]) >= 1 and int(runs[1]) == 0, runs
