@@ -218,18 +218,27 @@ def memory_table(quick):
             print(f"{f'{kind}, {threads} Numba threads':<40} {growth:>7.1f} {bound:>40.1f}")
 
 
+def mnist_split(what):
+    """The real MNIST test set split 8000 / 2000 as (Xtr, ytr, Xte, yte), or None (saying
+    that ``what`` is skipped) when the files are absent."""
+    base = real_mnist_test()
+    if base is None:
+        print(f"\nreal MNIST files not found: {what} skipped")
+        return None
+    X, y = base
+    return X[:8000], y[:8000], X[8000:], y[8000:]
+
+
 def accuracy_table():
     import sklearn.linear_model as skl
 
     import fastlin
     from fastlin.datasets import one_hot
 
-    base = real_mnist_test()
-    if base is None:
-        print("\nreal MNIST files not found: accuracy check skipped")
+    split = mnist_split("accuracy check")
+    if split is None:
         return
-    X, y = base
-    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    Xtr, ytr, Xte, yte = split
     a = fastlin.LinearRegression().fit(Xtr, one_hot(ytr, 10))
     b = skl.LinearRegression().fit(Xtr, one_hot(ytr, 10))
     acc = [100 * np.mean(np.argmax(m.predict(Xte), 1) == yte) for m in (a, b)]
@@ -259,12 +268,10 @@ def logistic_table(repeat):
 
     import fastlin
 
-    base = real_mnist_test()
-    if base is None:
-        print("\nreal MNIST files not found: logistic table skipped")
+    split = mnist_split("logistic table")
+    if split is None:
         return
-    X, y = base
-    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    Xtr, ytr, Xte, yte = split
     Xf, Xtf = Xtr / 255.0, Xte / 255.0
     dal = onedal()
     print(f"\n{'logistic, MNIST 8000/2000':<26} {'objective fastlin':>18} {'oneDAL':>12} "
