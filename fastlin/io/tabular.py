@@ -160,10 +160,13 @@ class TabularSource(_FileBacked, ChunkSource):
         self._arrow_types = {c: schema.field(c).type for c in features}
         self._offsets = self._row_counts()  # per file: global first row
         n_rows = int(self._offsets[-1])
-        self._check_nulls(features)
+        # Parquet: one pass over the row groups for both (each opened once).
+        found = self._scan_parquet(features, target) if fmt == "parquet" else None
+        if fmt != "parquet":
+            self._check_nulls(features)
         targets = None
         if target is not None:
-            y = self._read_target(target)
+            y = self._read_target(target, found)
             if y.shape[0] != n_rows:  # CSV: the target pass counts the rows
                 n_rows = y.shape[0]
                 self._offsets = np.array([0, n_rows])
@@ -200,21 +203,21 @@ class TabularSource(_FileBacked, ChunkSource):
                 from exc
 
     def _parquet(self, f):
-        """``ParquetFile`` of ``f`` on its footer parsed once: for wide files with many row
-        groups the footer is megabytes, and each parse costs its full size again."""
-        import pyarrow.parquet as pq
+        """Row groups of ``f`` (``parquet_footer.open_row_groups``): each read through a
+        footer of its own, so the parsed metadata held is one row group's, not the file's."""
+        from .parquet_footer import open_row_groups
 
         cache = self.__dict__.setdefault("_footers", {})
         if f not in cache:
-            cache[f] = pq.ParquetFile(f).metadata
-        return pq.ParquetFile(f, metadata=cache[f], pre_buffer=False)
+            cache[f] = open_row_groups(f)
+        return cache[f]
 
     def _row_counts(self):
         """Global first row of each file (and the total), from the metadata."""
         counts = []
         for f in self.files:
             if self.kind == "parquet":
-                counts.append(self._parquet(f).metadata.num_rows)
+                counts.append(self._parquet(f).num_rows)
             elif self.kind == "arrow":
                 reader = self._ipc(f)
                 counts.append(sum(reader.get_batch(i).num_rows
@@ -240,28 +243,41 @@ class TabularSource(_FileBacked, ChunkSource):
         stream = pa.input_stream(str(f), compression="detect")
         return pacsv.open_csv(stream, parse_options=parse, convert_options=convert)
 
+    def _scan_parquet(self, features, target):
+        """Parquet at open: a null in a feature column is an error (found from each column
+        chunk's statistics, read only where they do not say "no nulls"); and the target
+        column of each file (a ``ChunkedArray``), if ``target`` is given."""
+        pa = _pyarrow()
+        found = {}
+        for fi, f in enumerate(self.files):
+            groups = self._parquet(f)
+            leaf = {c: i for i, c in enumerate(groups.schema_arrow.names)}
+            index = np.array([leaf[c] for c in features])  # flat columns: leaf i is field i
+            row0 = int(self._offsets[fi])
+            parts = []
+            for g in range(groups.num_row_groups):
+                for j in np.flatnonzero(groups.may_have_nulls(g)[index]).tolist():
+                    c = features[j]
+                    col = groups.read_group(g, columns=[c]).column(0)
+                    if col.null_count:
+                        raise DataSourceError(
+                            f"{f}: row group {g}, row {row0 + _first_null(col)} (global), "
+                            f"column {c!r} is null; features must have no missing values")
+                if target is not None:
+                    try:
+                        parts += groups.read_group(g, columns=[target]).column(0).chunks
+                    except (pa.ArrowException, OSError) as exc:
+                        raise DataSourceError(f"{f}: cannot read column {target!r}: "
+                                              f"{_one_line(exc)}") from exc
+                row0 += int(groups.group_rows[g])
+            if target is not None:
+                # Arrays, not ChunkedArrays: pyarrow builds from the latter value by value.
+                found[f] = pa.chunked_array(parts, type=groups.schema_arrow.field(target).type)
+        return found
+
     def _check_nulls(self, features):
-        """Parquet and IPC: a null in a feature column is an error at open."""
-        if self.kind == "parquet":
-            for fi, f in enumerate(self.files):
-                pf = self._parquet(f)
-                md = pf.metadata
-                index = {md.schema.column(i).name: i for i in range(md.num_columns)}
-                row0 = int(self._offsets[fi])
-                for g in range(md.num_row_groups):
-                    rg = md.row_group(g)
-                    for c in features:
-                        stats = rg.column(index[c]).statistics if c in index else None
-                        if stats is not None and stats.null_count == 0:
-                            continue
-                        col = pf.read_row_group(g, columns=[c]).column(0)
-                        if col.null_count:
-                            i = _first_null(col)
-                            raise DataSourceError(
-                                f"{f}: row group {g}, row {row0 + i} (global), column {c!r} "
-                                "is null; features must have no missing values")
-                    row0 += rg.num_rows
-        elif self.kind == "arrow":
+        """IPC: a null in a feature column is an error at open."""
+        if self.kind == "arrow":
             for fi, f in enumerate(self.files):
                 reader = self._ipc(f)
                 row0 = int(self._offsets[fi])
@@ -276,13 +292,14 @@ class TabularSource(_FileBacked, ChunkSource):
                                 "missing values")
                     row0 += batch.num_rows
 
-    def _read_target(self, target):
+    def _read_target(self, target, found=None):
+        """The target column as one array; ``found``: columns already read, by file."""
         pa = _pyarrow()
         parts = []
         for f in self.files:
             try:
-                if self.kind == "parquet":
-                    col = self._parquet(f).read(columns=[target]).column(0)
+                if found:
+                    col = found[f]
                 elif self.kind == "arrow":
                     reader = self._ipc(f)
                     col = pa.chunked_array([reader.get_batch(i).column(
@@ -391,15 +408,21 @@ class TabularSource(_FileBacked, ChunkSource):
             if f1 <= start_row or f0 >= stop_row:
                 continue
             if self.kind == "parquet":
-                # One row group at a time, decoded on all threads and without read-ahead:
-                # memory holds one group (iter_batches decodes the same data ~40 % slower).
-                pf = self._parquet(f)
+                # One row group at a time, decoded on all threads: memory holds one group
+                # (iter_batches decodes the same data ~40 % slower). The group is dropped
+                # before the next is read, and the pool gives its pages back: mimalloc
+                # otherwise keeps them per decoding thread, and the peak drifts up with
+                # the number of groups read (by up to 20 MB over 20 groups).
+                groups = self._parquet(f)
                 row = f0
-                for g in range(pf.metadata.num_row_groups):
-                    n = pf.metadata.row_group(g).num_rows
+                for g, n in enumerate(groups.group_rows.tolist()):
                     if row + n > start_row and row < stop_row:
-                        table = pf.read_row_group(g, columns=cols, use_threads=True)
-                        yield row, table.combine_chunks().to_batches()[0] if n else None
+                        table = groups.read_group(g, columns=cols, use_threads=True)
+                        batch = table.combine_chunks().to_batches()[0] if n else None
+                        del table
+                        yield row, batch
+                        del batch
+                        _pyarrow().default_memory_pool().release_unused()
                     row += n
             elif self.kind == "arrow":
                 reader = self._ipc(f)
@@ -465,8 +488,7 @@ class TabularSource(_FileBacked, ChunkSource):
         ident = {"kind": self.kind, "columns": self.feature_names,
                  "files": [r.identity() for r in self._records[:len(self.files)]]}
         if self.kind == "parquet":
-            ident["parquet"] = [[self._parquet(f).metadata.num_rows,
-                                 self._parquet(f).metadata.num_row_groups]
+            ident["parquet"] = [[self._parquet(f).num_rows, self._parquet(f).num_row_groups]
                                 for f in self.files]
         return ident
 
