@@ -71,6 +71,46 @@ def threads(n):
         numba.set_num_threads(previous)
 
 
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _forget_pools():
+    # A forked child has the pool objects but none of their threads.
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
+def run_parts(part, n_parts):
+    """Call ``part(p)`` for p in 0..n_parts-1 on up to ``n_threads()`` Python threads.
+
+    For kernels compiled serial and ``nogil``, one call per part: the same parallelism as
+    a ``prange`` over the parts, without compiling a parallel kernel for each signature
+    (seconds per specialisation). Parts are handed out one at a time; each writes its own
+    outputs, so results do not depend on which thread ran which part. The first
+    exception a part raises is raised here, after every part has finished.
+    """
+    workers = min(int(n_parts), n_threads())
+    if workers <= 1:
+        for p in range(n_parts):
+            part(p)
+        return
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _POOLS[workers] = ThreadPoolExecutor(workers, "fastlin-part")
+    futures = [pool.submit(part, p) for p in range(n_parts)]
+    for f in futures:
+        f.exception()  # wait for all before raising any
+    for f in futures:
+        f.result()
+
+
 def row_ranges(n_rows, n_parts, block):
     """Split ``n_rows`` into at most ``n_parts`` contiguous ranges of whole blocks.
 

@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
+from . import losses_numpy as _small
 from . import optim
 from ._saveable import Saveable
 from ._threads import drop_lock, model_lock, n_threads, row_ranges
@@ -332,6 +333,16 @@ class LossGradState:
         m = X.shape[0] if rows is None else rows.shape[0]
         if m == 0:
             return self
+        if _small.is_small(m, X.shape[1]):
+            loss, weight, gW, gb = _small.loss_grad(
+                X, y_idx, sample_weight, self.W, self.b, self.x_scale, self.multinomial,
+                self.want_grad, rows)
+            self.loss_sum += loss
+            self.weight_sum += weight
+            if self.want_grad:
+                self.grad_W += gW
+                self.grad_b += gb
+            return self
         with _parts(self._scratch, m, 8 if rows is not None else _losses.BLOCK) as (bounds, P, s):
             _losses.loss_grad(X, y_idx, w, r, self.W, self.b, self.x_scale, bounds,
                               self.multinomial, self.want_grad,
@@ -377,6 +388,10 @@ def hessp_sums(X, sample_weight, W, b, V, vb, multinomial, x_scale=1.0, _scratch
     n = X.shape[0]
     if n == 0:
         return HV, hvb
+    if _small.is_small(n, d):
+        return _small.hessp(X, sample_weight, np.asarray(W, np.float64),
+                            np.asarray(b, np.float64), np.asarray(V, np.float64),
+                            np.asarray(vb, np.float64), float(x_scale), bool(multinomial))
     scratch = _scratch if _scratch is not None else _Scratch(d, K)
     with _parts(scratch, n, _losses.BLOCK) as (bounds, P, s):
         _losses.hessp(X, _EMPTY_F if sample_weight is None else sample_weight,
@@ -1085,6 +1100,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         W = np.ascontiguousarray(self.coef_, dtype=np.float64)
         b = np.ascontiguousarray(self.intercept_, dtype=np.float64)
         n = X.shape[0]
+        if _small.is_small(n, W.shape[1]):
+            return _small.logits(X, W, b, float(self.x_scale))
         Z = np.empty((n, W.shape[0]))
         if n:
             bounds = row_ranges(n, n_threads(), _losses.BLOCK)
@@ -1102,6 +1119,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes); each row sums to 1. float32
         for a model fitted on float32 X, else float64."""
         Z = self._logits(X)
+        if _small.is_small(*Z.shape):
+            return _small.proba(Z).astype(self.coef_.dtype, copy=False)
         out = np.empty((Z.shape[0], self.classes_.shape[0]))
         if Z.shape[1] == 1:
             _losses.sigmoid_pair(np.ascontiguousarray(Z[:, 0]), out)
@@ -1112,6 +1131,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """Log class probabilities, shape (n_samples, n_classes), finite for finite logits."""
         Z = self._logits(X)
+        if _small.is_small(*Z.shape):
+            return _small.log_proba(Z).astype(self.coef_.dtype, copy=False)
         out = np.empty((Z.shape[0], self.classes_.shape[0]))
         if Z.shape[1] == 1:
             _losses.log_sigmoid_pair(np.ascontiguousarray(Z[:, 0]), out)

@@ -217,8 +217,18 @@ def test_read_only_inputs(rng, K):
     assert_allclose(got[2], ref[2], rtol=1e-10, atol=1e-13)
 
 
+@pytest.fixture(params=["kernel", "numpy"])
+def route(request, monkeypatch):
+    """Run the accumulators through the compiled kernels or the small-problem NumPy
+    route (``fastlin.losses_numpy``), whatever the problem size."""
+    import fastlin.losses_numpy as small
+
+    monkeypatch.setattr(small, "SMALL_ELEMENTS", -1 if request.param == "kernel" else 1 << 40)
+    return request.param
+
+
 @pytest.mark.parametrize("K", [1, 10])
-def test_threads_one_and_two_agree_and_are_deterministic(rng, K):
+def test_threads_one_and_two_agree_and_are_deterministic(rng, K, route):
     X, y, w, W, b, scale = make_problem(rng, 700, 30, K, np.uint8)
     st = {}
     for t in (1, 2):
@@ -232,7 +242,7 @@ def test_threads_one_and_two_agree_and_are_deterministic(rng, K):
 
 
 @pytest.mark.parametrize("K", [1, 6])
-def test_chunk_invariance_of_full_batch_loss_and_gradient(rng, K):
+def test_chunk_invariance_of_full_batch_loss_and_gradient(rng, K, route):
     X, y, w, W, b, scale = make_problem(rng, 500, 17, K, np.float64)
     whole = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
     for cuts in ([0, 1, 200, 500], [0, 64, 128, 333, 499, 500]):
@@ -345,3 +355,74 @@ def test_logits_kernel(rng, dtype, n):
     L.logits(X, W, b, scale, bounds, np.full(a_shape, np.nan), np.full(z_shape, np.nan), Z)
     ref = (X.astype(np.float64) * scale) @ W.T + b
     assert_allclose(Z, ref, rtol=1e-11, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# the small-problem NumPy route against the kernels
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("n,d,K", [(300, 7, 1), (257, 20, 3), (64, 784, 10), (9, 3, 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weighted):
+    """LossGradState, hessp_sums and the predictions agree between the routes to the
+    rounding of sums of n terms (1e-12 relative to the largest entry)."""
+    import fastlin.losses_numpy as small
+    from fastlin.logistic import LogisticRegression, hessp_sums
+
+    X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted, logit_scale=4.0)
+    V = rng.normal(size=(K, d))
+    vb = rng.normal(size=K)
+    rows = rng.permutation(n)[: max(1, n // 3)].astype(np.int64)
+    out = {}
+    for name, limit in (("kernel", -1), ("numpy", 1 << 40)):
+        monkeypatch.setattr(small, "SMALL_ELEMENTS", limit)
+        full = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
+        some = LossGradState(W, b, K > 1, scale).update(X, y, w, rows=rows).finalize()
+        loss_only = LossGradState(W, b, K > 1, scale, want_grad=False).update(X, y, w)
+        out[name] = (full, some, loss_only.loss_sum,
+                     hessp_sums(X, w, W, b, V, vb, K > 1, scale))
+    for a, c in ((out["kernel"][0], out["numpy"][0]), (out["kernel"][1], out["numpy"][1])):
+        for u, v in zip(a, c):
+            u, v = np.asarray(u), np.asarray(v)
+            assert_allclose(u, v, rtol=1e-12, atol=1e-12 * max(np.abs(v).max(), 1e-300))
+    assert_allclose(out["kernel"][2], out["numpy"][2], rtol=1e-12)
+    assert out["kernel"][2] == pytest.approx(out["kernel"][0][0], rel=1e-14)
+    for u, v in zip(out["kernel"][3], out["numpy"][3]):
+        assert_allclose(u, v, rtol=1e-11, atol=1e-12 * np.abs(v).max())
+
+    # Predictions: logits, probabilities and log-probabilities of a fitted model.
+    classes = np.arange(2 if K == 1 else K)
+    model = LogisticRegression(x_scale=scale)
+    model.coef_, model.intercept_, model.classes_ = W.astype(np.float64), b, classes
+    model.n_features_in_ = d
+    preds = {}
+    for name, limit in (("kernel", -1), ("numpy", 1 << 40)):
+        monkeypatch.setattr(small, "SMALL_ELEMENTS", limit)
+        preds[name] = (model.decision_function(X), model.predict_proba(X),
+                       model.predict_log_proba(X))
+    for u, v in zip(preds["kernel"], preds["numpy"]):
+        assert_allclose(u, v, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+@pytest.mark.parametrize("big", [1e2, 1e4])
+def test_numpy_route_extreme_logits(rng, K, big):
+    """The NumPy route keeps the kernels' numerics at logits of +-1e4: finite, and equal
+    to the reference (neither side of a sigmoid cancels)."""
+    import fastlin.losses_numpy as small
+
+    n, d = 40, 6
+    X = rng.normal(size=(n, d))
+    X[:, 0] = np.sign(X[:, 0])
+    W = np.zeros((K, d))
+    W[:, 0] = big * (1 + np.arange(K))
+    b = np.zeros(K)
+    y = rng.integers(0, 2 if K == 1 else K, size=n).astype(np.int64)
+    got = small.loss_grad(X, y, None, W, b, 1.0, K > 1)
+    ref = naive.loss_grad(X, y, None, W, b, 1.0, K > 1)
+    assert np.isfinite(got[0]) and np.isfinite(got[2]).all()
+    assert_allclose(got[0], ref[0], rtol=1e-12)
+    assert_allclose(got[2], ref[2], rtol=1e-12, atol=1e-12)
+    assert_allclose(got[3], ref[3], rtol=1e-12, atol=1e-12)
+    assert np.isfinite(small.log_proba(X @ W.T)).all()

@@ -21,7 +21,7 @@ import os
 import struct
 
 import numpy as np
-from numba import njit
+from .._numba import jit
 
 __all__ = ["FooterError", "RowGroupFile", "open_row_groups"]
 
@@ -41,7 +41,7 @@ class FooterError(ValueError):
     compact); the caller falls back to pyarrow's own parse, which names the problem."""
 
 
-@njit(cache=True)
+@jit
 def _varint(buf, pos):
     value = 0
     shift = 0
@@ -56,7 +56,7 @@ def _varint(buf, pos):
         shift += 7
 
 
-@njit(cache=True)
+@jit
 def _skip(buf, pos, ttype):
     """Position after one value of compact type ``ttype`` starting at ``pos`` (a struct
     field's value, so booleans have no payload), or -1 if the bytes end or do not parse.
@@ -149,7 +149,7 @@ def _skip(buf, pos, ttype):
             break
 
 
-@njit(cache=True)
+@jit
 def _field_head(buf, pos, last):
     """(field id, type, position after the header) of the struct field at ``pos``; type 0
     is the stop byte, -1 the end of the bytes."""
@@ -165,7 +165,7 @@ def _field_head(buf, pos, last):
     return (raw >> 1) ^ -(raw & 1), np.int64(head & 0x0F), pos
 
 
-@njit(cache=True)
+@jit
 def _chunk_null_counts(buf, pos, out):
     """Read ``out.shape[0]`` ``ColumnChunk`` structs from ``pos``: ``out[i]`` is chunk i's
     ``meta_data.statistics.null_count`` (fields 3, 12, 3), -1 where the footer does not

@@ -35,18 +35,22 @@ Small chunks (streaming a row at a time) skip packing when that is cheaper: each
 rank-1 update over its non-zero entries, in float64, which is exact for integers.
 
 Parallelism is over contiguous row ranges (``bounds``), one private set of accumulators
-per range, merged by the caller in a fixed order.
+per range, merged by the caller in a fixed order. The ranges run on Python threads
+(``_threads.run_parts``) through serial ``nogil`` part kernels rather than a ``prange``:
+a parallel wrapper makes Numba re-optimise the inlined tile code for every signature,
+seconds of compiling per dtype for no speed.
 """
 
 import functools
 
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._numba import jit, pjit
+from .._numba import jit
+from .._threads import run_parts
 from .ir_helpers import allow_512_bit as _allow_512_bit
 from .ir_helpers import compile_features as _compile_features
 from .ir_helpers import data_ptr as _data_ptr
@@ -672,27 +676,6 @@ def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
             xty[j, t] += T[t, j]
 
 
-@pjit
-def _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
-    for p in prange(bounds.shape[0] - 1):
-        _part_bytes(X, Y, bounds[p], bounds[p + 1], P_parts[p], flip, xtx_parts[p], xty_parts[p],
-                    xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
-
-
-@pjit
-def _gram_pairs(X, Y, bounds, P_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
-    for p in prange(bounds.shape[0] - 1):
-        _part_pairs(X, Y, bounds[p], bounds[p + 1], P_parts[p], xtx_parts[p], xty_parts[p],
-                    xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
-
-
-@pjit
-def _gram_f64(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
-    for p in prange(bounds.shape[0] - 1):
-        _part_f64(X, Y, w, bounds[p], bounds[p + 1], P_parts[p], A_parts[p], xtx_parts[p], xty_parts[p],
-                  xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
-
-
 @jit
 def _gram_few_rows(X, Y, w, lo, hi, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
     """Rank-1 updates over each row's non-zero entries, into part 0 (exact for integers).
@@ -786,10 +769,20 @@ def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_part
             and _gram_few_rows(X, Y, w, bounds[0], bounds[1], xtx_parts, xty_parts, xs_parts, ys_parts,
                                yty_parts, sw_parts)):
         return
+    # Parts run on Python threads (the part kernels release the GIL): a prange wrapper
+    # recompiles the whole inlined part kernel, about 5 s per dtype and layout.
     if P_parts.dtype == np.int16:
-        _gram_pairs(X, Y, bounds, P_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
+        def part(p):
+            _part_pairs(X, Y, bounds[p], bounds[p + 1], P_parts[p], xtx_parts[p], xty_parts[p],
+                        xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
     elif P_parts.dtype == np.uint8:
         flip = 0x80808080 if X.dtype == np.int8 else 0
-        _gram_bytes(X, Y, bounds, P_parts, flip, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
+
+        def part(p):
+            _part_bytes(X, Y, bounds[p], bounds[p + 1], P_parts[p], flip, xtx_parts[p],
+                        xty_parts[p], xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
     else:
-        _gram_f64(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts)
+        def part(p):
+            _part_f64(X, Y, w, bounds[p], bounds[p + 1], P_parts[p], A_parts[p], xtx_parts[p],
+                      xty_parts[p], xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+    run_parts(part, n_parts)

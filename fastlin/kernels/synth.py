@@ -2,15 +2,17 @@
 
 Each image is the sum of Gaussian ink blobs centred on the points of its pen path, mapped
 through a saturating gain to uint8. Images are independent, so the result has the same
-bits for any thread count; parallelism is over contiguous ranges of images.
+bits for any thread count; parallelism is over contiguous ranges of images, on Python
+threads.
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import prange
 
-from .._numba import jit, pjit
+from .._numba import jit
+from .._threads import n_threads
 
 
 # Layout of one image's parameter row (``params[b]``).
@@ -120,7 +122,23 @@ def _render_one(pts, wts, trig, scale, center, edge, prm, acc, ex, ey, out):
             out[i, j] = np.uint8(math.floor(v * 255.0 + 0.5))
 
 
-@pjit
+@jit
+def render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, b0, b1,
+                 acc, out):
+    """Render images ``b0`` to ``b1`` of ``render_digits``'s batch with one scratch image
+    ``acc`` (height, width) float64."""
+    smax = 0.0
+    for b in range(b0, b1):
+        smax = max(smax, params[b, P_SIGMA])
+    rmax = 2 * int(math.ceil(3.0 * smax)) + 1
+    ex = np.empty(rmax, dtype=np.float64)
+    ey = np.empty(rmax, dtype=np.float64)
+    for b in range(b0, b1):
+        t = style[b]
+        _render_one(tpl_pts[t], tpl_wts[t], tpl_trig[t], scale, center, edge, params[b],
+                    acc, ex, ey, out[b])
+
+
 def render_digits(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, bounds,
                   acc_parts, out):
     """Render a batch of digit images from template pen paths and per-image parameters.
@@ -150,14 +168,17 @@ def render_digits(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge
     out : ndarray of shape (n_images, height, width), uint8
         Written in full; the outer ring of pixels is zero.
     """
-    smax = 0.0
-    for b in range(params.shape[0]):
-        smax = max(smax, params[b, P_SIGMA])
-    rmax = 2 * int(math.ceil(3.0 * smax)) + 1
-    for p in prange(bounds.shape[0] - 1):
-        ex = np.empty(rmax, dtype=np.float64)
-        ey = np.empty(rmax, dtype=np.float64)
-        for b in range(bounds[p], bounds[p + 1]):
-            t = style[b]
-            _render_one(tpl_pts[t], tpl_wts[t], tpl_trig[t], scale, center, edge, params[b],
-                        acc_parts[p], ex, ey, out[b])
+    # Parts run on Python threads (the kernel releases the GIL) rather than in a prange:
+    # a parallel kernel costs seconds more to compile, on the first run of the demo.
+    def part(p):
+        render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge,
+                     bounds[p], bounds[p + 1], acc_parts[p], out)
+
+    n_parts = bounds.shape[0] - 1
+    workers = min(n_parts, n_threads())
+    if workers <= 1:
+        for p in range(n_parts):
+            part(p)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(part, range(n_parts)))
