@@ -1,11 +1,16 @@
 """``save`` / ``load`` methods shared by the estimators; the file format itself lives in
 :mod:`fastlin.model_files` (imported only when a model is saved or loaded)."""
 
+from __future__ import annotations
+
+import os
+from typing import Any, Self
+
 
 class Saveable:
     """``save`` / ``load`` for estimators written by ``fastlin.model_files``."""
 
-    def save(self, path, *, metadata=None):
+    def save(self, path: os.PathLike | str, *, metadata: dict[str, Any] | None = None) -> None:
         """Save the fitted estimator to a versioned, pickle-free ``.npz`` file (see
         :mod:`fastlin.model_files`); ``fastlin.load(path)`` reads it back.
 
@@ -17,7 +22,7 @@ class Saveable:
         save_estimator(self, path, metadata)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: os.PathLike | str) -> Self:
         """Load an estimator saved by :meth:`save`; the class must match."""
         from .linear_model import load
 

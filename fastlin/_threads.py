@@ -13,7 +13,10 @@ must not run kernels (use the ``spawn`` or ``forkserver`` start method there).
 A layer chosen through ``NUMBA_THREADING_LAYER`` is left alone.
 """
 
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterator
 import ctypes
 import glob
 import os
@@ -49,13 +52,13 @@ else:
     TBB_LOADED = False
 
 
-def n_threads():
+def n_threads() -> int:
     """Number of threads the parallel kernels use now (``numba.get_num_threads()``)."""
     return numba.get_num_threads()
 
 
 @contextlib.contextmanager
-def threads(n):
+def threads(n: int) -> Iterator[None]:
     """Run the enclosed kernels on ``n`` threads, restoring the previous count after.
 
     Parameters

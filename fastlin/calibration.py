@@ -51,10 +51,14 @@ is binned with the first chunk's edges, so the bins are quantiles of the first c
 and two states that fixed their edges from different chunks refuse to merge.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import numbers
+from typing import Literal, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _threads
 from ._validation import check_real_scalar, check_sample_weight
@@ -145,15 +149,15 @@ class ReliabilityTable:
     strategy: str = "uniform"
 
     @property
-    def n_bins(self):
+    def n_bins(self) -> int:
         return self.count.shape[-1]
 
     @property
-    def gap(self):
+    def gap(self) -> np.ndarray:
         """accuracy - mean_confidence per bin (NaN for empty bins)."""
         return self.accuracy - self.mean_confidence
 
-    def ece(self):
+    def ece(self) -> float:
         """Expected calibration error: sum over bins of weight share times |gap|.
 
         For class-wise tables, the mean over classes of each class's ECE.
@@ -167,14 +171,14 @@ class ReliabilityTable:
         terms = np.where(nonempty, (w / total) * np.where(nonempty, gap, 0.0), 0.0)
         return float(np.mean(terms.sum(axis=1)))
 
-    def mce(self):
+    def mce(self) -> float:
         """Maximum calibration error: the largest |gap| over bins of positive weight."""
         nonempty = self.weight > 0
         if not nonempty.any():
             raise ValueError("every bin is empty; the MCE is undefined")
         return float(np.max(np.abs(self.gap)[nonempty]))
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, np.ndarray]:
         """The arrays as a dict (``edges``, ``count``, ``weight``, ``mean_confidence``,
         ``accuracy``)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
@@ -220,8 +224,8 @@ class CalibrationResult:
     table: ReliabilityTable
     ece: float
     mce: float
-    brier_score: object
-    nll: object
+    brier_score: float | None
+    nll: float | None
     n_samples: int
     total_weight: float
 
@@ -270,8 +274,10 @@ class CalibrationStats:
         Whether the probabilities are 1-D; fixed by the first update.
     """
 
-    def __init__(self, n_bins=10, strategy="uniform", mode="top_label", edges=None,
-                 pos_label=None, scores=True, eps=DEFAULT_EPS):
+    def __init__(self, n_bins: int = 10, strategy: Literal["uniform", "quantile"] = "uniform",
+                 mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                 edges: ArrayLike | None = None, pos_label: object = None, scores: bool = True,
+                 eps: float = DEFAULT_EPS):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
         if mode not in MODES:
@@ -296,7 +302,8 @@ class CalibrationStats:
         self.binary_1d_ = None
 
     # -- update ---------------------------------------------------------------------
-    def update(self, y_true, proba, sample_weight=None):
+    def update(self, y_true: ArrayLike, proba: ArrayLike,
+               sample_weight: ArrayLike | None = None) -> Self:
         """Fold rows in.
 
         Parameters
@@ -380,7 +387,7 @@ class CalibrationStats:
         return np.tile(row, (G, 1))
 
     # -- merge ------------------------------------------------------------------------
-    def merge(self, other):
+    def merge(self, other: CalibrationStats) -> Self:
         """Add the rows of ``other`` (a state with the same settings and bins).
 
         Returns
@@ -424,7 +431,7 @@ class CalibrationStats:
         self.binary_1d_ = other.binary_1d_
 
     # -- finalize ---------------------------------------------------------------------
-    def table(self):
+    def table(self) -> ReliabilityTable:
         """The reliability table of the rows so far (see :class:`ReliabilityTable`)."""
         if self.n_samples_ == 0:
             raise ValueError("no samples: call update with at least one row first")
@@ -444,7 +451,7 @@ class CalibrationStats:
                                 mean_confidence=conf, accuracy=acc, mode=self.mode,
                                 strategy=self.strategy)
 
-    def finalize(self):
+    def finalize(self) -> CalibrationResult:
         """Reliability table, ECE, MCE, and (with ``scores``) Brier score and NLL.
 
         Returns
@@ -465,8 +472,11 @@ class CalibrationStats:
 
 
 # -- functions --------------------------------------------------------------------------
-def reliability_table(y_true, proba, n_bins=10, strategy="uniform", sample_weight=None, *,
-                      edges=None, mode="top_label", pos_label=None):
+def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
+                      strategy: Literal["uniform", "quantile"] = "uniform",
+                      sample_weight: ArrayLike | None = None, *, edges: ArrayLike | None = None,
+                      mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                      pos_label: object = None) -> ReliabilityTable:
     """Reliability table: per bin the count, mean confidence and accuracy.
 
     Parameters
@@ -497,9 +507,12 @@ def reliability_table(y_true, proba, n_bins=10, strategy="uniform", sample_weigh
     return stats.update(y_true, proba, sample_weight).table()
 
 
-def expected_calibration_error(y_true, proba, n_bins=10, strategy="uniform",
-                               sample_weight=None, *, edges=None, mode="top_label",
-                               pos_label=None):
+def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
+                               strategy: Literal["uniform", "quantile"] = "uniform",
+                               sample_weight: ArrayLike | None = None, *,
+                               edges: ArrayLike | None = None,
+                               mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                               pos_label: object = None) -> float:
     """ECE: sum over bins of (bin weight / total weight) * |accuracy - mean confidence|.
 
     Parameters are those of :func:`reliability_table`. For ``mode="classwise"`` this is the
@@ -513,9 +526,12 @@ def expected_calibration_error(y_true, proba, n_bins=10, strategy="uniform",
                              mode=mode, pos_label=pos_label).ece()
 
 
-def maximum_calibration_error(y_true, proba, n_bins=10, strategy="uniform",
-                              sample_weight=None, *, edges=None, mode="top_label",
-                              pos_label=None):
+def maximum_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
+                              strategy: Literal["uniform", "quantile"] = "uniform",
+                              sample_weight: ArrayLike | None = None, *,
+                              edges: ArrayLike | None = None,
+                              mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                              pos_label: object = None) -> float:
     """MCE: the largest |accuracy - mean confidence| over bins of positive weight.
 
     Parameters are those of :func:`reliability_table`.
@@ -528,7 +544,8 @@ def maximum_calibration_error(y_true, proba, n_bins=10, strategy="uniform",
                              mode=mode, pos_label=pos_label).mce()
 
 
-def brier_score(y_true, proba, sample_weight=None, *, pos_label=None):
+def brier_score(y_true: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                pos_label: object = None) -> float:
     """Weighted mean squared error of the probabilities, as ``sklearn.metrics.brier_score_loss``.
 
     For 2-D ``proba`` of K > 2 columns: mean over rows of sum_k (proba[i, k] - [y_i == k])^2.
@@ -543,8 +560,9 @@ def brier_score(y_true, proba, sample_weight=None, *, pos_label=None):
     return stats.update(y_true, proba, sample_weight).finalize().brier_score
 
 
-def negative_log_likelihood(y_true, proba, sample_weight=None, *, eps=DEFAULT_EPS,
-                            pos_label=None):
+def negative_log_likelihood(y_true: ArrayLike, proba: ArrayLike,
+                            sample_weight: ArrayLike | None = None, *, eps: float = DEFAULT_EPS,
+                            pos_label: object = None) -> float:
     """Weighted mean of -log(max(p_true, eps)), p_true the probability of the true class.
 
     Clipping: a true-class probability below ``eps`` (1e-15 by default) counts as ``eps``,

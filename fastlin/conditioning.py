@@ -13,9 +13,17 @@ design beyond about 1e8 cannot be resolved from it and are reported as lower bou
 a :class:`~fastlin.tsqr.QRStats` of the same rows resolves them (``qr_stats=``).
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .stats import GramStats
+    from .tsqr import QRStats
 
 RESOLVABLE = 1.0 / np.sqrt(np.finfo(np.float64).eps) / 16  # ~4e6 .. 1e8: beyond, lower bound
 DEPENDENCY_INDEX = 30.0
@@ -89,7 +97,9 @@ class ConditionReport:
         return "\n".join(lines)
 
 
-def condition_report(stats, fit_intercept=True, feature_names=None, qr_stats=None):
+def condition_report(stats: GramStats, fit_intercept: bool = True,
+                     feature_names: Sequence[str] | None = None,
+                     qr_stats: QRStats | None = None) -> ConditionReport:
     """Condition numbers, rank, constant columns and near-dependencies of a design.
 
     Parameters

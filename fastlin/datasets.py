@@ -26,8 +26,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._threads import n_threads, row_ranges
 from .io import (
@@ -64,7 +66,8 @@ MNIST_FILES = {
 # --------------------------------------------------------------------------- one-hot
 
 
-def one_hot(labels, n_classes=None, dtype=np.float64):
+def one_hot(labels: ArrayLike, n_classes: int | None = None,
+            dtype: DTypeLike = np.float64) -> np.ndarray:
     """One-hot encode integer class labels.
 
     Parameters
@@ -126,8 +129,8 @@ class MNIST:
     directory : pathlib.Path
     """
 
-    train: object
-    test: object
+    train: ChunkSource | tuple[np.ndarray, np.ndarray] | None
+    test: ChunkSource | tuple[np.ndarray, np.ndarray] | None
     directory: Path
 
 
@@ -156,7 +159,8 @@ def _open_split(directory, split):
     return source, []
 
 
-def load_mnist(directory=None, *, subset="all", as_arrays=False):
+def load_mnist(directory: os.PathLike | str | None = None, *,
+               subset: Literal["all", "train", "test"] = "all", as_arrays: bool = False) -> MNIST:
     """Open MNIST from the four standard IDX files (raw or ``.gz``) in ``directory``.
 
     Parameters
@@ -219,7 +223,8 @@ def load_mnist(directory=None, *, subset="all", as_arrays=False):
     return MNIST(train=found.get("train"), test=found.get("test"), directory=directory)
 
 
-def load_mnist_test(directory=None, *, as_arrays=False):
+def load_mnist_test(directory: os.PathLike | str | None = None, *,
+                    as_arrays: bool = False) -> ChunkSource | tuple[np.ndarray, np.ndarray]:
     """The MNIST test split alone: ``load_mnist(directory, subset="test").test``."""
     return load_mnist(directory, subset="test", as_arrays=as_arrays).test
 
@@ -394,7 +399,8 @@ def _check_seed_split(seed, split):
     return seed, split
 
 
-def synthetic_digits(n, seed=0, *, split="train", start=0):
+def synthetic_digits(n: int, seed: int = 0, *, split: Literal["train", "test"] = "train",
+                     start: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic digit-like images in memory.
 
     Parameters
@@ -477,8 +483,9 @@ _GENERATOR_VERSION = 1
 """Bumped whenever the rendering changes, so checkpoints on synthetic data notice."""
 
 
-def make_synthetic_digits(directory, n_train=60000, n_test=10000, seed=0, compress=False,
-                          *, chunk_rows=8192):
+def make_synthetic_digits(directory: os.PathLike | str, n_train: int = 60000,
+                          n_test: int = 10000, seed: int = 0, compress: bool = False, *,
+                          chunk_rows: int = 8192) -> MNIST:
     """Write synthetic digits as MNIST-named IDX files, chunk by chunk, and open them.
 
     Parameters

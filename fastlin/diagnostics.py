@@ -40,12 +40,17 @@ leave-one-out change of the ridge fit measured in the X̃ᵀWX̃ metric). It is 
 h_i = 1 and 0 for rows of zero weight.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import numbers
 import warnings
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as _sla
 from scipy.linalg import lapack
 
@@ -53,6 +58,10 @@ from . import _threads
 from ._validation import check_real_scalar, check_sample_weight
 from .kernels import cholesky as _chol
 from .kernels import leverage as _lev
+
+if TYPE_CHECKING:
+    from ._typing import Seed, SourceOrArray, TargetTransform
+    from .stats import GramStats
 
 DEFAULT_CHUNK_ROWS = 8192
 DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -295,8 +304,11 @@ def _run_pass(Xc, Y, coef, intercept, factor, q_out, resid_out, n_parts=None):
            Z, q_out, resid_out)
 
 
-def influence(X, y=None, *, model=None, stats=None, alpha=None, fit_intercept=None,
-              sample_weight=None, chunk_rows=None, target_transform=None):
+def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None,
+              stats: GramStats | None = None, alpha: float | None = None,
+              fit_intercept: bool | None = None, sample_weight: ArrayLike | None = None,
+              chunk_rows: int | None = None,
+              target_transform: TargetTransform | None = None) -> Influence:
     """Leverage, residuals and Cook's distance of every row, in constant memory.
 
     Parameters
@@ -392,8 +404,9 @@ def influence(X, y=None, *, model=None, stats=None, alpha=None, fit_intercept=No
     return Influence(h, resid, cooks, stud, p, sigma2, factor)
 
 
-def leverage(X, *, stats=None, alpha=0.0, fit_intercept=True, sample_weight=None,
-             chunk_rows=None):
+def leverage(X: SourceOrArray, *, stats: GramStats | None = None, alpha: float = 0.0,
+             fit_intercept: bool = True, sample_weight: ArrayLike | None = None,
+             chunk_rows: int | None = None) -> np.ndarray:
     """Diagonal of the (weighted, optionally ridge) hat matrix of the rows of X.
 
     See the module docstring for the formula and :func:`influence` for the parameters.
@@ -408,7 +421,8 @@ def leverage(X, *, stats=None, alpha=0.0, fit_intercept=True, sample_weight=None
                      sample_weight=sample_weight, chunk_rows=chunk_rows).leverage
 
 
-def cooks_distance(X, y, *, model=None, **kwargs):
+def cooks_distance(X: SourceOrArray, y: ArrayLike | None, *, model: Any = None,
+                   **kwargs: Any) -> np.ndarray | None:
     """Cook's distance per row (and target); see :func:`influence`."""
     return influence(X, y, model=model, **kwargs).cooks_distance
 
@@ -466,7 +480,7 @@ class ResidualStats:
         None keeps no residuals (constant memory; no quantiles).
     """
 
-    def __init__(self, quantiles=DEFAULT_QUANTILES):
+    def __init__(self, quantiles: Sequence[float] | None = DEFAULT_QUANTILES):
         self.quantiles = None if quantiles is None else tuple(float(q) for q in quantiles)
         if self.quantiles is not None and any(not 0 <= q <= 1 for q in self.quantiles):
             raise ValueError(f"quantiles must lie in [0, 1], got {quantiles!r}")
@@ -475,7 +489,7 @@ class ResidualStats:
         self.mean = self.m2 = self.ss = self.lo = self.hi = None
         self._kept = []
 
-    def update(self, residuals, sample_weight=None):
+    def update(self, residuals: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of residuals of shape (m,) or (m, t) in."""
         R = np.asarray(residuals, dtype=np.float64)
         if R.ndim == 1:
@@ -512,7 +526,7 @@ class ResidualStats:
         self.lo = np.minimum(self.lo, lob)
         self.hi = np.maximum(self.hi, hib)
 
-    def merge(self, other):
+    def merge(self, other: ResidualStats) -> Self:
         """Add another state (disjoint rows) into this one."""
         if other.mean is None:
             return self
@@ -525,7 +539,7 @@ class ResidualStats:
                 self._kept.extend(other._kept)
         return self
 
-    def finalize(self):
+    def finalize(self) -> ResidualSummary:
         """The :class:`ResidualSummary`."""
         if self.mean is None or self.sum_w <= 0:
             raise ValueError("no residuals with positive weight were folded in")
@@ -543,8 +557,10 @@ def _predict(model, Xc):
     return out.reshape(Xc.shape[0], -1)
 
 
-def residual_summary(model, X, y=None, *, sample_weight=None, chunk_rows=None,
-                     quantiles=DEFAULT_QUANTILES, target_transform=None):
+def residual_summary(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
+                     sample_weight: ArrayLike | None = None, chunk_rows: int | None = None,
+                     quantiles: Sequence[float] | None = DEFAULT_QUANTILES,
+                     target_transform: TargetTransform | None = None) -> ResidualSummary:
     """Summary of the residuals y - model.predict(X), per target, in one streaming pass.
 
     Returns
@@ -588,8 +604,10 @@ class ProjectionCheck:
                      or self.intercept_relative <= self.tol))
 
 
-def projection_check(model, X, y=None, *, sample_weight=None, chunk_rows=None,
-                     target_transform=None, tol=1e-8):
+def projection_check(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
+                     sample_weight: ArrayLike | None = None, chunk_rows: int | None = None,
+                     target_transform: TargetTransform | None = None,
+                     tol: float = 1e-8) -> ProjectionCheck:
     """Check XᵀR ≈ 0 (ridge: Xcᵀ W R = alpha β) for the residuals of a linear model.
 
     Parameters
@@ -681,8 +699,9 @@ class ProbeResult:
                 f"{self.classes.size} classes, alpha={self.alpha:g})")
 
 
-def linear_probe(H, labels, H_val=None, labels_val=None, *, alpha=1.0, val_fraction=0.2,
-                 random_state=0):
+def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None,
+                 labels_val: ArrayLike | None = None, *, alpha: float = 1.0,
+                 val_fraction: float = 0.2, random_state: Seed = 0) -> ProbeResult:
     """Fit a ridge read-out (one-hot least squares) on features and score it held out.
 
     Parameters
@@ -761,7 +780,7 @@ class Check:
 class DiagnosticReport:
     """The checklist returned by :func:`diagnose`: print it, or ``to_dict()`` it."""
 
-    def __init__(self, checks, model_name=""):
+    def __init__(self, checks: Iterable[Check], model_name: str = ""):
         self.checks = list(checks)
         self.model_name = model_name
 
@@ -775,7 +794,7 @@ class DiagnosticReport:
         return iter(self.checks)
 
     @property
-    def status(self):
+    def status(self) -> str:
         """The worst status: fail > warn > pass (skip ignored)."""
         found = {c.status for c in self.checks}
         for s in ("fail", "warn", "pass"):
@@ -783,15 +802,15 @@ class DiagnosticReport:
                 return s
         return "skip"
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"model": self.model_name, "status": self.status,
                 "checks": [{"name": c.name, "status": c.status, "message": c.message,
                             "details": _jsonable(c.details)} for c in self.checks]}
 
-    def to_json(self, **kwargs):
+    def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
-    def to_text(self):
+    def to_text(self) -> str:
         width = max([len(c.name) for c in self.checks] + [5])
         lines = [f"diagnostics of {self.model_name}: overall {self.status.upper()}",
                  f"{'check':<{width}}  status  explanation"]
@@ -904,9 +923,12 @@ def _infer_task(model, final, y_sample, targets):
     return _Task(model, final, "raw", n_out, None)
 
 
-def diagnose(model, X, y=None, *, X_val=None, y_val=None, n_train=None, targets="auto",
-             top_k=10, val_fraction=0.2, random_state=0, chunk_rows=None,
-             corr_threshold=0.05):
+def diagnose(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
+             X_val: SourceOrArray | None = None, y_val: ArrayLike | None = None,
+             n_train: int | None = None,
+             targets: Literal["auto", "raw", "one-hot", "classifier"] = "auto",
+             top_k: int = 10, val_fraction: float = 0.2, random_state: Seed = 0,
+             chunk_rows: int | None = None, corr_threshold: float = 0.05) -> DiagnosticReport:
     """A checklist of common mistakes and missed structure for a fitted model.
 
     Parameters

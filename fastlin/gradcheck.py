@@ -1,9 +1,17 @@
 """Gradient checking by central differences."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import SupportsFloat
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def check_grad(fun, grad, w, eps=None, return_errors=False):
+def check_grad(fun: Callable[[np.ndarray], SupportsFloat],
+               grad: Callable[[np.ndarray], ArrayLike], w: ArrayLike, eps: float | None = None,
+               return_errors: bool = False) -> float | tuple[float, np.ndarray]:
     """Largest relative error between ``grad(w)`` and a central-difference gradient of ``fun``.
 
     For each coordinate ``i`` the numerical derivative is

@@ -30,9 +30,14 @@ The names follow statsmodels (``params``, ``bse``, ``tvalues``, ``pvalues``,
 per-target quantity has the target as its last axis.
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as sla
 from scipy import stats as sps
 
@@ -40,6 +45,9 @@ from ._validation import as_2d_array, as_targets, check_finite, check_sample_wei
 from .kernels import losses as _losses
 from .stats import GramStats
 from ._threads import n_threads, row_ranges
+
+if TYPE_CHECKING:
+    from .diagnostics import HatFactor
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 
@@ -83,9 +91,11 @@ class RegressionInference:
         True when the residual sum of squares came from a pass over the rows.
     """
 
-    def __init__(self, *, names, params, cov, ssr, centered_tss, uncentered_tss, nobs,
-                 sum_log_w, rank, k_constant, cov_type, use_t, y_1d, identified,
-                 ssr_exact, model_name="OLS"):
+    def __init__(self, *, names: Sequence[str], params: np.ndarray, cov: np.ndarray,
+                 ssr: np.ndarray, centered_tss: np.ndarray, uncentered_tss: np.ndarray,
+                 nobs: float, sum_log_w: float, rank: int, k_constant: int, cov_type: str,
+                 use_t: bool, y_1d: bool, identified: np.ndarray, ssr_exact: bool,
+                 model_name: str = "OLS"):
         self.names = list(names)
         self._params = params            # (k, t)
         self._cov = cov                  # (t, k, k)
@@ -114,20 +124,20 @@ class RegressionInference:
         return float(a[0]) if self._y_1d else a
 
     @property
-    def params(self):
+    def params(self) -> np.ndarray:
         return self._out(self._params)
 
-    def cov_params(self):
+    def cov_params(self) -> np.ndarray:
         """Covariance of the parameters: (k, k), or (t, k, k) for several targets."""
         return self._cov[0] if self._y_1d else self._cov
 
     @property
-    def bse(self):
+    def bse(self) -> np.ndarray:
         var = np.diagonal(self._cov, axis1=1, axis2=2).T
         return self._out(np.sqrt(np.maximum(var, 0.0)))
 
     @property
-    def tvalues(self):
+    def tvalues(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = self._params / np.sqrt(np.maximum(np.diagonal(self._cov, axis1=1, axis2=2).T,
                                                   0.0))
@@ -135,7 +145,7 @@ class RegressionInference:
         return self._out(t)
 
     @property
-    def pvalues(self):
+    def pvalues(self) -> np.ndarray:
         t = np.abs(np.atleast_1d(self.tvalues))
         p = 2 * (sps.t.sf(t, self.df_resid) if self.use_t else sps.norm.sf(t))
         return p
@@ -144,7 +154,7 @@ class RegressionInference:
         q = 1 - alpha / 2
         return sps.t.ppf(q, self.df_resid) if self.use_t else sps.norm.ppf(q)
 
-    def conf_int(self, alpha=0.05):
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
         """Confidence intervals: (k, 2) [lower, upper], or (k, 2, t) for several targets."""
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
@@ -156,57 +166,57 @@ class RegressionInference:
         return out[..., 0] if self._y_1d else out
 
     @property
-    def ssr(self):
+    def ssr(self) -> float | np.ndarray:
         return self._scalar(self._ssr)
 
     @property
-    def scale(self):
+    def scale(self) -> float | np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._scalar(self._ssr / self.df_resid)
 
     @property
-    def mse_resid(self):
+    def mse_resid(self) -> float | np.ndarray:
         return self.scale
 
     @property
-    def centered_tss(self):
+    def centered_tss(self) -> float | np.ndarray:
         return self._scalar(self._centered_tss)
 
     @property
-    def uncentered_tss(self):
+    def uncentered_tss(self) -> float | np.ndarray:
         return self._scalar(self._uncentered_tss)
 
     def _tss(self):
         return self._centered_tss if self.k_constant else self._uncentered_tss
 
     @property
-    def ess(self):
+    def ess(self) -> float | np.ndarray:
         return self._scalar(self._tss() - self._ssr)
 
     @property
-    def rsquared(self):
+    def rsquared(self) -> float | np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._scalar(1 - self._ssr / self._tss())
 
     @property
-    def rsquared_adj(self):
+    def rsquared_adj(self) -> float | np.ndarray:
         r2 = np.atleast_1d(self.rsquared)
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._scalar(1 - (self.nobs - self.k_constant) / self.df_resid * (1 - r2))
 
     @property
-    def mse_model(self):
+    def mse_model(self) -> float | np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._scalar((self._tss() - self._ssr) / self.df_model)
 
     @property
-    def fvalue(self):
+    def fvalue(self) -> float | np.ndarray:
         """F statistic of all slopes being zero (a Wald test with the robust covariance
         for robust ``cov_type``, as statsmodels does)."""
         return self._scalar(self._f_test()[0])
 
     @property
-    def f_pvalue(self):
+    def f_pvalue(self) -> float | np.ndarray:
         return self._scalar(self._f_test()[1])
 
     def _f_test(self):
@@ -227,7 +237,7 @@ class RegressionInference:
         return f, sps.f.sf(f, self.df_model, self.df_resid)
 
     @property
-    def llf(self):
+    def llf(self) -> float | np.ndarray:
         """Gaussian log-likelihood at the estimate (with Σ log w for weights)."""
         n2 = self.nobs / 2.0
         with np.errstate(divide="ignore"):
@@ -235,15 +245,15 @@ class RegressionInference:
         return self._scalar(llf)
 
     @property
-    def aic(self):
+    def aic(self) -> float | np.ndarray:
         return self._scalar(-2 * np.atleast_1d(self.llf) + 2 * (self.df_model + self.k_constant))
 
     @property
-    def bic(self):
+    def bic(self) -> float | np.ndarray:
         return self._scalar(-2 * np.atleast_1d(self.llf)
                             + np.log(self.nobs) * (self.df_model + self.k_constant))
 
-    def summary(self, alpha=0.05, target_names=None):
+    def summary(self, alpha: float = 0.05, target_names: Sequence[str] | None = None) -> str:
         """A text table in statsmodels' layout: one block per target."""
         t = self._params.shape[1]
         targets = list(target_names) if target_names is not None else (
@@ -318,7 +328,9 @@ class LogitInference:
         penalised Hessian, not classical maximum-likelihood inference.
     """
 
-    def __init__(self, *, names, params, cov, nobs, llf, llnull, penalised, identified):
+    def __init__(self, *, names: Sequence[str], params: np.ndarray, cov: np.ndarray,
+                 nobs: float, llf: float, llnull: float, penalised: bool,
+                 identified: np.ndarray):
         self.names = list(names)
         self.params = params
         self._cov = cov
@@ -331,25 +343,25 @@ class LogitInference:
         self.df_model = float(int(identified.sum()) - self.k_constant)
         self.df_resid = float(self.nobs - int(identified.sum()))
 
-    def cov_params(self):
+    def cov_params(self) -> np.ndarray:
         return self._cov
 
     @property
-    def bse(self):
+    def bse(self) -> np.ndarray:
         return np.sqrt(np.maximum(np.diag(self._cov), 0.0))
 
     @property
-    def tvalues(self):
+    def tvalues(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = self.params / self.bse
         z[~self.identified] = np.nan
         return z
 
     @property
-    def pvalues(self):
+    def pvalues(self) -> np.ndarray:
         return 2 * sps.norm.sf(np.abs(self.tvalues))
 
-    def conf_int(self, alpha=0.05):
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
         c = sps.norm.ppf(1 - alpha / 2)
@@ -358,26 +370,26 @@ class LogitInference:
         return out
 
     @property
-    def prsquared(self):
+    def prsquared(self) -> float:
         return 1 - self.llf / self.llnull
 
     @property
-    def llr(self):
+    def llr(self) -> float:
         return -2 * (self.llnull - self.llf)
 
     @property
-    def llr_pvalue(self):
+    def llr_pvalue(self) -> float:
         return float(sps.chi2.sf(self.llr, self.df_model))
 
     @property
-    def aic(self):
+    def aic(self) -> float:
         return -2 * self.llf + 2 * (self.df_model + self.k_constant)
 
     @property
-    def bic(self):
+    def bic(self) -> float:
         return -2 * self.llf + np.log(self.nobs) * (self.df_model + self.k_constant)
 
-    def summary(self, alpha=0.05, target_name="y"):
+    def summary(self, alpha: float = 0.05, target_name: str = "y") -> str:
         left = [("Dep. Variable:", target_name), ("Model:", "Logit"),
                 ("No. Observations:", f"{self.nobs:.0f}"), ("Df Residuals:", f"{self.df_resid:.0f}"),
                 ("Df Model:", f"{self.df_model:.0f}")]
@@ -507,7 +519,9 @@ class SandwichStats:
         "nonrobust" accumulates the residual sums only.
     """
 
-    def __init__(self, coef, level, factor, x_mean, cov_type="HC0"):
+    def __init__(self, coef: ArrayLike, level: ArrayLike, factor: HatFactor,
+                 x_mean: tuple[ArrayLike, ArrayLike],
+                 cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "HC0"):
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
         self.coef = np.ascontiguousarray(coef, dtype=np.float64)
@@ -524,14 +538,14 @@ class SandwichStats:
         self.meat = [GramStats() for _ in range(t)] if cov_type != "nonrobust" else []
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.coef.shape[1]
 
     @property
-    def n_targets(self):
+    def n_targets(self) -> int:
         return self.coef.shape[0]
 
-    def update(self, X, y, sample_weight=None):
+    def update(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, y (n,) or (n, t),
         sample_weight (n,) or None. Validated before anything changes."""
         from .diagnostics import _run_pass
@@ -586,7 +600,7 @@ class SandwichStats:
         self.sum_w += float(m if w is None else w.sum())
         return self
 
-    def merge(self, other):
+    def merge(self, other: SandwichStats) -> Self:
         if not isinstance(other, SandwichStats) or other.cov_type != self.cov_type:
             raise TypeError("can only merge SandwichStats of the same cov_type")
         for g, o in zip(self.meat, other.meat):
@@ -596,14 +610,14 @@ class SandwichStats:
         self.sum_w += other.sum_w
         return self
 
-    def copy(self):
+    def copy(self) -> SandwichStats:
         new = SandwichStats.__new__(SandwichStats)
         new.__dict__.update(self.__dict__)
         new.ssr = self.ssr.copy()
         new.meat = [g.copy() for g in self.meat]
         return new
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
         out = {"n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
                "ssr": self.ssr.copy()}
         for j, g in enumerate(self.meat):
@@ -611,7 +625,7 @@ class SandwichStats:
                 out.update({f"meat{j}__{k}": v for k, v in g.to_arrays().items()})
         return out
 
-    def load_arrays(self, arrays):
+    def load_arrays(self, arrays: Mapping[str, ArrayLike]) -> Self:
         """Restore the sums of :meth:`to_arrays` into this (parameterised) state."""
         self.n_rows = int(arrays["n_rows"])
         self.sum_w = float(arrays["sum_w"])
@@ -622,7 +636,7 @@ class SandwichStats:
             self.meat[j] = GramStats.from_arrays(sub) if sub else GramStats()
         return self
 
-    def finalize(self):
+    def finalize(self) -> tuple[np.ndarray | None, np.ndarray]:
         """Per target: the meat Σ v z zᵀ over z = [1, x - x̄] (or x without intercept),
         shape (t, k, k), or None for "nonrobust"; and the residual sums of squares (t,)."""
         if not self.meat:

@@ -15,9 +15,15 @@ a warning says so. ``solver_`` records the route taken ("cholesky", "minimum_nor
 either with "+refine", or "qr").
 """
 
+from __future__ import annotations
+
 import numbers
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,6 +34,11 @@ from ._saveable import Saveable
 from ._threads import drop_lock, model_lock
 from ._warnings import warn
 from ._validation import check_finite, edge_X, edge_Xy
+
+if TYPE_CHECKING:
+    from ._typing import (ChunkIterable, CrossValidation, FitData, Fold, Solver,
+                          TargetTransform)
+    from .inference import RegressionInference
 
 _PREDICT_ROWS = 8192
 
@@ -81,7 +92,8 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
-    def fit(self, X, y=None, sample_weight=None, **source_options):
+    def fit(self, X: FitData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+            **source_options: Any) -> Self:
         """Fit on all rows: arrays, or a chunk source streamed in one pass.
 
         Parameters
@@ -128,7 +140,8 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             return QRStats(centre=bool(self.fit_intercept))
         return GramStats()
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Fold one more chunk of rows into the model.
 
         The solve is deferred until a fitted attribute (``coef_``, ``intercept_``, ...) is
@@ -167,7 +180,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def fit_chunks(self, chunks, **options):
+    def fit_chunks(self, chunks: ChunkIterable, **options: Any) -> Self:
         """Deprecated spelling of ``fit(source, **options)``."""
         import warnings
 
@@ -237,7 +250,8 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             remove_checkpoint(checkpoint)
         return self
 
-    def save(self, path, *, include_stats=False, metadata=None):
+    def save(self, path: os.PathLike | str, *, include_stats: bool = False,
+             metadata: dict[str, Any] | None = None) -> None:
         """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.persistence`).
 
         Parameters
@@ -278,7 +292,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             arrays.update(persistence.stats_arrays(self.stats_))
         persistence.write(path, "model", header, arrays)
 
-    def fit_stats(self, stats, y_1d=False, fold=None):
+    def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
         """Fit from already accumulated :class:`~fastlin.stats.GramStats` (e.g. merged
         from several files or workers). The statistics are copied.
 
@@ -368,7 +382,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _solve_pending(self):
         self._commit(self.stats_, self._y_1d)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of shape (n_samples,) or (n_samples, n_targets).
 
         X may be any supported dtype; it is converted to float64 a block of rows at a
@@ -432,15 +446,19 @@ class LinearRegression(_GramRegressor):
     (1.7722402, 6.7449995)
     """
 
-    def __init__(self, *, fit_intercept=True, solver="auto"):
+    def __init__(self, *, fit_intercept: bool = True, solver: Solver = "auto"):
         self.fit_intercept = fit_intercept
         self.solver = solver
 
     def _alpha(self):
         return 0.0
 
-    def inference(self, X=None, y=None, *, sample_weight=None, cov_type="nonrobust",
-                  use_t=None, feature_names=None, chunk_rows=None, target_transform=None):
+    def inference(self, X: FitData | None = None, y: ArrayLike | None = None, *,
+                  sample_weight: ArrayLike | None = None,
+                  cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "nonrobust",
+                  use_t: bool | None = None, feature_names: Sequence[str] | None = None,
+                  chunk_rows: int | None = None,
+                  target_transform: TargetTransform | None = None) -> RegressionInference:
         """Standard errors, tests and fit statistics, with statsmodels' names.
 
         Parameters
@@ -513,7 +531,8 @@ class Ridge(_GramRegressor):
     Same as :class:`LinearRegression`.
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto"):
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True,
+                 solver: Solver = "auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -593,7 +612,7 @@ def _source_has_2d_targets(chunks, target_transform):
     return y_shape is None or len(y_shape) == 2
 
 
-def load(path):
+def load(path: os.PathLike | str) -> Saveable:
     """Load any fastlin estimator saved with its ``save`` method from ``path``.
 
     Raises
@@ -680,8 +699,8 @@ class RidgeCV(_GramRegressor):
 
     solver = "auto"  # the chosen alpha goes through Ridge's solver route
 
-    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, cv=None,
-                 alpha_per_target=False):
+    def __init__(self, alphas: ArrayLike = (0.1, 1.0, 10.0), *, fit_intercept: bool = True,
+                 cv: CrossValidation = None, alpha_per_target: bool = False):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.cv = cv
@@ -699,7 +718,8 @@ class RidgeCV(_GramRegressor):
 
         _check_alphas(self.alphas)
 
-    def fit(self, X, y=None, sample_weight=None, **source_options):
+    def fit(self, X: FitData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+            **source_options: Any) -> Self:
         """Fit on arrays, or on a chunk source with ``y=None`` (``chunk_rows``,
         ``target_transform``, ``verbose``)."""
         from .streaming import is_chunked
@@ -772,7 +792,8 @@ class RidgeCV(_GramRegressor):
         _set_feature_names(self, chunks)
         return self
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk in and choose alpha by GCV (``cv`` None or "gcv": the rows are
         not kept, so leave-one-out and fold scores are not available here)."""
         if self.cv is not None and self.cv != "gcv":
@@ -787,7 +808,7 @@ class RidgeCV(_GramRegressor):
             self._select(new, _is_1d(y), None)
         return self
 
-    def fit_stats(self, stats, y_1d=False, fold=None):
+    def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
         """Choose alpha and fit from accumulated :class:`~fastlin.stats.GramStats` (e.g.
         merged from workers). With ``fold`` (``fold(state) -> state`` over the same rows,
         as ``fastlin.dask.fit`` passes it), ``cv`` None or "loo" scores exact

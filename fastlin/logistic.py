@@ -26,12 +26,17 @@ Inputs of any supported dtype (uint8, integer, float32, float64) are read as the
 need a float copy.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
@@ -44,6 +49,10 @@ from ._validation import (as_2d_array, check_finite, check_real_scalar, check_sa
                           edge_X, edge_Xy)
 from .kernels import losses as _losses
 from .kernels import sgd as _sgd
+
+if TYPE_CHECKING:
+    from ._typing import FitData, RereadableData, Seed
+    from .inference import LogitInference
 
 __all__ = ["LogisticRegression", "LossGradState", "hessp_sums"]
 
@@ -309,7 +318,8 @@ class LossGradState:
     want_grad : bool, default True
     """
 
-    def __init__(self, W, b, multinomial, x_scale=1.0, want_grad=True, _scratch=None):
+    def __init__(self, W: ArrayLike, b: ArrayLike, multinomial: bool, x_scale: float = 1.0,
+                 want_grad: bool = True, _scratch: _Scratch | None = None):
         self.W = np.ascontiguousarray(W, dtype=np.float64)
         self.b = np.ascontiguousarray(b, dtype=np.float64)
         self.multinomial = bool(multinomial)
@@ -322,7 +332,8 @@ class LossGradState:
         self.grad_b = np.zeros(K)
         self._scratch = _scratch if _scratch is not None else _Scratch(d, K)
 
-    def update(self, X, y_idx, sample_weight=None, rows=None):
+    def update(self, X: np.ndarray, y_idx: np.ndarray, sample_weight: np.ndarray | None = None,
+               rows: np.ndarray | None = None) -> Self:
         """Fold rows in: X (n, d), class indices ``y_idx`` (n,) int64, weights (n,) or None.
 
         ``rows`` (int64 indices into X) restricts the update to those rows, in that order.
@@ -355,7 +366,7 @@ class LossGradState:
                 self.grad_b += s.gb[p]
         return self
 
-    def merge(self, other):
+    def merge(self, other: LossGradState) -> Self:
         """Add another state's sums (same W, b) into this one."""
         self.loss_sum += other.loss_sum
         self.weight_sum += other.weight_sum
@@ -363,7 +374,7 @@ class LossGradState:
         self.grad_b += other.grad_b
         return self
 
-    def finalize(self):
+    def finalize(self) -> tuple[float, float, np.ndarray, np.ndarray]:
         return self.loss_sum, self.weight_sum, self.grad_W, self.grad_b
 
 
@@ -615,12 +626,18 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         lbfgs: final value of the objective above.
     """
 
-    def __init__(self, *, C=1.0, solver="lbfgs", fit_intercept=True, max_iter=100, tol=1e-4,
-                 x_scale=1.0, optimizer="adam", learning_rate="constant", eta0=1e-3,
-                 power_t=0.5, batch_size=256, alpha=None, momentum=0.9, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, shuffle=True, random_state=None, warm_start=False,
-                 lbfgs_memory=60, class_weight=None, verbose=0):
+    def __init__(self, *, C: float = 1.0, solver: Literal["lbfgs", "sgd"] = "lbfgs",
+                 fit_intercept: bool = True, max_iter: int = 100, tol: float | None = 1e-4,
+                 x_scale: float = 1.0, optimizer: Literal["sgd", "momentum", "adam"] = "adam",
+                 learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
+                 eta0: float = 1e-3, power_t: float = 0.5, batch_size: int = 256,
+                 alpha: float | None = None, momentum: float = 0.9, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 5,
+                 shuffle: bool = True, random_state: Seed = None, warm_start: bool = False,
+                 lbfgs_memory: int = 60,
+                 class_weight: Literal["balanced"] | dict[Any, float] | None = None,
+                 verbose: int = 0):
         self.C = C
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -686,7 +703,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: RereadableData, y: ArrayLike | None = None,
+            sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model.
 
         Parameters
@@ -960,7 +978,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """One epoch of mini-batch updates over the rows of one chunk; see
         :meth:`_partial_fit`. Calls from several threads run one after the other."""
         with model_lock(self):
@@ -1053,7 +1072,10 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         self.loss_history_ = hist
         return self
 
-    def inference(self, X, y=None, *, sample_weight=None, feature_names=None, chunk_rows=None):
+    def inference(self, X: FitData, y: ArrayLike | None = None, *,
+                  sample_weight: ArrayLike | None = None,
+                  feature_names: Sequence[str] | None = None,
+                  chunk_rows: int | None = None) -> LogitInference:
         """Standard errors, z and p values from the Hessian at the fitted coefficients.
 
         Binary models only. One pass over the rows the model was fitted on: arrays
@@ -1110,12 +1132,12 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
                            np.empty(z_shape), Z)
         return Z
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         Z = self._logits(X)
         return (Z[:, 0] if Z.shape[1] == 1 else Z).astype(self.coef_.dtype, copy=False)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes); each row sums to 1. float32
         for a model fitted on float32 X, else float64."""
         Z = self._logits(X)
@@ -1128,7 +1150,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             _losses.softmax_rows(Z, out)
         return out.astype(self.coef_.dtype, copy=False)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log class probabilities, shape (n_samples, n_classes), finite for finite logits."""
         Z = self._logits(X)
         if _small.is_small(*Z.shape):
@@ -1140,14 +1162,14 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             _losses.log_softmax_rows(Z, out)
         return out.astype(self.coef_.dtype, copy=False)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class label of each row, shape (n_samples,)."""
         Z = self._logits(X)
         if Z.shape[1] == 1:
             return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
         return self.classes_[np.argmax(Z, axis=1)]
 
-    def loss(self, X, y, sample_weight=None):
+    def loss(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """The lbfgs objective (mean weighted cross-entropy plus penalty) at the current fit."""
         self._check_fitted()
         data = _Data(X, y, sample_weight, float(self.x_scale), classes=self.classes_,

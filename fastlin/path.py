@@ -19,11 +19,18 @@ leave-one-out residual of row i is e_i / (1 - h_i). That identity is exact for r
 an unpenalised intercept, which is why the scores equal brute-force refits.
 """
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_2d_array, check_finite, check_sample_weight, as_targets
+
+if TYPE_CHECKING:
+    from .stats import GramStats
 
 
 @dataclasses.dataclass
@@ -86,7 +93,8 @@ def _check_alphas(alphas):
     return a
 
 
-def ridge_path(stats, alphas, fit_intercept=True, eigen=None):
+def ridge_path(stats: GramStats, alphas: ArrayLike, fit_intercept: bool = True,
+               eigen: RidgeEigen | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ridge coefficients for many alphas from one pass over the data.
 
     Parameters

@@ -7,10 +7,15 @@ folds the expansion of a chunk straight into Gram statistics, one small block of
 expanded rows at a time.
 """
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Mapping
 from itertools import combinations, combinations_with_replacement
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._saveable import Saveable
@@ -18,6 +23,9 @@ from ._threads import drop_lock, model_lock, n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
 from .kernels import moments as _mk
 from .kernels import polynomial as _pk
+
+if TYPE_CHECKING:
+    from ._typing import FitData
 
 _EPS = np.finfo(np.float64).eps
 _HUGE = 1e150
@@ -60,7 +68,7 @@ class Moments:
     m2_ : ndarray (n_features,) float64, weighted sum of squared deviations from the mean
     """
 
-    def __init__(self, n_features=None):
+    def __init__(self, n_features: int | None = None):
         self.n_rows_ = 0
         self.n_features_ = None
         if n_features is not None:
@@ -73,7 +81,8 @@ class Moments:
         self._mean_lo = np.zeros(d)  # mean = mean_ + _mean_lo, to twice the precision
         self.m2_ = np.zeros(d)
 
-    def update(self, X, y=None, sample_weight=None):
+    def update(self, X: ArrayLike, y: object = None,
+               sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of rows in (``y`` is ignored: the accumulators' one signature).
 
         Parameters
@@ -150,7 +159,7 @@ class Moments:
         self.m2_ = np.where(keep, self.m2_, self.m2_ + m2_b + delta * delta * cnt_a * f)
         self.count_ = total
 
-    def merge(self, other):
+    def merge(self, other: Moments) -> Self:
         """Fold another ``Moments`` into this one (``other`` is not changed)."""
         if not isinstance(other, Moments):
             raise ValueError(f"can only merge another Moments, got {type(other).__name__}")
@@ -166,7 +175,7 @@ class Moments:
         self.n_rows_ += other.n_rows_
         return self
 
-    def copy(self):
+    def copy(self) -> Moments:
         """An independent copy."""
         out = Moments()
         out.n_rows_ = self.n_rows_
@@ -178,7 +187,7 @@ class Moments:
             out.m2_[:] = self.m2_
         return out
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
         """The state as plain arrays (checkpoints, persistence, transport)."""
         out = {"n_rows": np.int64(self.n_rows_)}
         if self.n_features_ is not None:
@@ -187,7 +196,7 @@ class Moments:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays):
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         """Rebuild a state from :meth:`to_arrays` output."""
         new = cls()
         new.n_rows_ = int(arrays["n_rows"])
@@ -201,7 +210,7 @@ class Moments:
                 getattr(new, attr)[:] = arrays[key]
         return new
 
-    def finalize(self, ddof=0):
+    def finalize(self, ddof: float = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return ``(count, mean, var)``, each of shape (n_features,), float64.
 
         ``var = m2 / (count - ddof)``; NaN where ``count - ddof <= 0`` (and the mean is
@@ -252,7 +261,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
     moments_ : Moments, the accumulator behind the statistics
     """
 
-    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+    def __init__(self, *, copy: bool = True, with_mean: bool = True, with_std: bool = True):
         self.copy = copy
         self.with_mean = with_mean
         self.with_std = with_std
@@ -263,7 +272,8 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
             if hasattr(self, name):
                 delattr(self, name)
 
-    def fit(self, X, y=None, sample_weight=None, *, chunk_rows=None, verbose=False):
+    def fit(self, X: FitData, y: object = None, sample_weight: ArrayLike | None = None, *,
+            chunk_rows: int | None = None, verbose: bool = False) -> Self:
         """Compute the mean and standard deviation of X.
 
         Parameters
@@ -295,7 +305,8 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         self._reset()
         return self.partial_fit(X, y, sample_weight)
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: object = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of rows into the running mean and variance.
 
         Parameters
@@ -329,7 +340,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         tags.input_tags.allow_nan = True  # NaN marks a missing value, as in scikit-learn
         return tags
 
-    def merge(self, other):
+    def merge(self, other: StandardScaler) -> Self:
         """Fold the statistics of another fitted StandardScaler into this one."""
         if not hasattr(other, "moments_"):
             raise ValueError("the other StandardScaler is not fitted")
@@ -391,7 +402,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
             return X.astype(np.float64)
         return X.copy() if copy or not X.flags.writeable else X
 
-    def transform(self, X, copy=None):
+    def transform(self, X: ArrayLike, copy: bool | None = None) -> np.ndarray:
         """Centre and scale X.
 
         Parameters
@@ -412,7 +423,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
             X /= self.scale_.astype(X.dtype, copy=False)
         return X
 
-    def inverse_transform(self, X, copy=None):
+    def inverse_transform(self, X: ArrayLike, copy: bool | None = None) -> np.ndarray:
         """Undo ``transform``: scale back, then add the mean."""
         X = self._prepare(X, copy)
         if self.with_std:
@@ -487,12 +498,13 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
     n_output_features_ : int
     """
 
-    def __init__(self, degree=2, *, interaction_only=False, include_bias=False):
+    def __init__(self, degree: int | tuple[int, int] = 2, *, interaction_only: bool = False,
+                 include_bias: bool = False):
         self.degree = degree
         self.interaction_only = interaction_only
         self.include_bias = include_bias
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: object = None) -> Self:
         """Record the number of input features and build the term table."""
         X = edge_X(self, X, reset=True)
         lo, hi = _parse_degree(self.degree, self.include_bias)
@@ -516,7 +528,7 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True  # NaN propagates to the terms that hold it
         return tags
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Expand X.
 
         Returns
@@ -538,7 +550,7 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
         _pk.poly_expand(X, parent, feat, select, bounds, buf, out)
         return out.astype(np.float32) if single else out
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names such as ``x0 x1^2``, as scikit-learn writes them."""
         if not hasattr(self, "powers_"):
             from sklearn.exceptions import NotFittedError
@@ -606,8 +618,10 @@ class PolynomialGram:
         return sxx, sxy, mx, my
 
 
-def polynomial_gram(X, y=None, degree=2, *, interaction_only=False, include_bias=False,
-                    sample_weight=None, out=None):
+def polynomial_gram(X: ArrayLike, y: ArrayLike | None = None, degree: int | tuple[int, int] = 2,
+                    *, interaction_only: bool = False, include_bias: bool = False,
+                    sample_weight: ArrayLike | None = None,
+                    out: PolynomialGram | None = None) -> PolynomialGram:
     """Fold the polynomial expansion of X's rows into Gram statistics.
 
     The expansion (the columns of ``PolynomialFeatures(degree, interaction_only,

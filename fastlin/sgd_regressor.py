@@ -20,11 +20,15 @@ in a fixed order. Batches of fewer than ``2 * MIN_PART_ROWS`` rows (512) are not
 mini-batch fits with such batches give the same bits on any number of threads.
 """
 
+from __future__ import annotations
+
 import copy
 import math
 import numbers
+from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
@@ -35,6 +39,9 @@ from ._validation import (as_2d_array, as_targets, check_finite, check_real_scal
 from .kernels import losses as _losses
 from .kernels import squared_loss as _sq
 from .logistic import _OPTIMIZERS, _SCHEDULES, _check_X, _progress
+
+if TYPE_CHECKING:
+    from ._typing import Seed
 
 __all__ = ["SGDRegressor"]
 
@@ -294,11 +301,15 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
     rounding.
     """
 
-    def __init__(self, *, alpha=0.0, fit_intercept=True, batch_size=None, max_iter=1000,
-                 tol=1e-4, optimizer="sgd", learning_rate="constant", eta0=0.01,
-                 power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 shuffle=True, random_state=None, x_scale=1.0, warm_start=False, verbose=0):
+    def __init__(self, *, alpha: float = 0.0, fit_intercept: bool = True,
+                 batch_size: int | None = None, max_iter: int = 1000, tol: float | None = 1e-4,
+                 optimizer: Literal["sgd", "momentum", "adam"] = "sgd",
+                 learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
+                 eta0: float = 0.01, power_t: float = 0.5, momentum: float = 0.9,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 5, shuffle: bool = True, random_state: Seed = None,
+                 x_scale: float = 1.0, warm_start: bool = False, verbose: int = 0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.batch_size = batch_size
@@ -425,7 +436,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit by ``max_iter`` iterations (full batch) or epochs (mini-batch) at most.
 
         Parameters
@@ -494,7 +505,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """One epoch over the rows of one chunk; see :meth:`_partial_fit`. Calls from
         several threads on one model run one after the other."""
         with model_lock(self):
@@ -597,7 +609,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
 
     # -- prediction -----------------------------------------------------------------------
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """``x_scale * X @ coef_.T + intercept_``: shape (n_samples,) for a model fitted on
         1-D y, else (n_samples, n_targets)."""
         if not hasattr(self, "coef_"):

@@ -27,12 +27,21 @@ over the rows (corrected semi-normal equations, :mod:`fastlin.refine`) should fo
 the rank cannot be told from the Gram and a TSQR pass should decide.
 """
 
+from __future__ import annotations
+
 import dataclasses
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import lapack
 
 from ._warnings import warn
+
+if TYPE_CHECKING:
+    from ._typing import Solver
+    from .stats import GramStats
 
 RCOND_MIN = 1e-12
 """Below this reciprocal condition number (standardised system) Cholesky is not trusted:
@@ -97,11 +106,13 @@ class LinearSolution:
     r2: np.ndarray
     residual_variance: np.ndarray
     needs: str = ""
-    correct: object = None
+    correct: Callable[[np.ndarray], np.ndarray] | None = None
     refinement_passes: int = 0
 
 
-def solve_gram(stats, alpha=0.0, fit_intercept=True, solver="auto", warn=True, refinable=False):
+def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
+               solver: Solver = "auto", warn: bool = True,
+               refinable: bool = False) -> LinearSolution:
     """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.stats.GramStats`.
 
     Minimises sum_i w_i ||y_i - b - W x_i||² + alpha ||W||² (the intercept b is not

@@ -28,12 +28,21 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
 The finalized solve lives in :mod:`fastlin.solve`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import blas
 
 from . import _threads
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .kernels import gram as _gram
+
+if TYPE_CHECKING:
+    from ._typing import Solver
+    from .solve import LinearSolution
 
 _EXACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8))
 
@@ -99,7 +108,7 @@ class GramStats:
         coefficients, as scikit-learn does).
     """
 
-    def __init__(self, n_features=None, n_targets=None):
+    def __init__(self, n_features: int | None = None, n_targets: int | None = None):
         self.n_features = n_features
         self.n_targets = n_targets
         self.n_rows = 0
@@ -129,7 +138,8 @@ class GramStats:
 
     # -- update ---------------------------------------------------------------------------
 
-    def check_chunk(self, X, Y=None, sample_weight=None):
+    def check_chunk(self, X: ArrayLike, Y: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> None:
         """Validate a chunk without changing the state.
 
         Returns ``(X, Y, w)`` ready for the kernel: X as given (any supported dtype and
@@ -173,7 +183,8 @@ class GramStats:
         w = check_sample_weight(sample_weight, n)
         return X, Y, w
 
-    def update(self, X, Y=None, sample_weight=None):
+    def update(self, X: ArrayLike, Y: ArrayLike | None = None,
+               sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of rows into the statistics.
 
         Parameters
@@ -227,7 +238,7 @@ class GramStats:
         return self
 
     @property
-    def relative_accuracy(self):
+    def relative_accuracy(self) -> float:
         """Relative rounding level of the statistics, against which the solvers judge
         ranks and conditioning: eps for exact (byte) statistics, eps * sqrt(n) for float64
         blocks, and the float32 block bound (typical, not worst case) when any chunk was
@@ -368,17 +379,17 @@ class GramStats:
     # -- raw statistics (rebuilt from the shifted ones) ------------------------------------
 
     @property
-    def x_sum(self):
+    def x_sum(self) -> np.ndarray:
         """Σ w x, shape (n_features,)."""
         return None if self._sx is None else self._sx + self.sum_w * self.x_shift
 
     @property
-    def y_sum(self):
+    def y_sum(self) -> np.ndarray:
         """Σ w y, shape (n_targets,)."""
         return None if self._sy is None else self._sy + self.sum_w * self.y_shift
 
     @property
-    def xtx(self):
+    def xtx(self) -> np.ndarray:
         """XᵀWX, symmetric, of shape (n_features, n_features)."""
         if self._sxx is None:
             return None
@@ -386,7 +397,7 @@ class GramStats:
                         self.x_shift, self.sum_w)
 
     @property
-    def xtx_diag(self):
+    def xtx_diag(self) -> np.ndarray:
         """Diagonal of XᵀWX, shape (n_features,), without forming the full matrix."""
         if self._sxx is None:
             return None
@@ -394,19 +405,19 @@ class GramStats:
         return np.diag(self._sxx) + 2 * s * self._sx + self.sum_w * s * s
 
     @property
-    def shifted_diag(self):
+    def shifted_diag(self) -> np.ndarray:
         """Σ w (x - x_shift)², shape (n_features,): the scale centring rounds against."""
         return None if self._sxx is None else np.diag(self._sxx).copy()
 
     @property
-    def xty(self):
+    def xty(self) -> np.ndarray:
         """XᵀWY, of shape (n_features, n_targets)."""
         if self._sxy is None:
             return None
         return _unshift(self._sxy, self._sx, self._sy, self.x_shift, self.y_shift, self.sum_w)
 
     @property
-    def yty(self):
+    def yty(self) -> np.ndarray:
         """YᵀWY, symmetric, of shape (n_targets, n_targets)."""
         if self._syy is None:
             return None
@@ -415,7 +426,7 @@ class GramStats:
 
     # -- merge ------------------------------------------------------------------------------
 
-    def merge(self, other):
+    def merge(self, other: GramStats) -> Self:
         """Add the statistics of ``other`` (rows disjoint from this state's) into self."""
         if not isinstance(other, GramStats):
             raise TypeError(f"can only merge GramStats, got {type(other).__name__}")
@@ -464,7 +475,7 @@ class GramStats:
         syy = np.triu(_unshift(_symmetrize(syy), self._sy, self._sy, dy, dy, W))
         return self._sx + W * dx, self._sy + W * dy, sxx, sxy, syy
 
-    def copy(self):
+    def copy(self) -> GramStats:
         """An independent copy of the state (scratch buffers are not shared)."""
         new = GramStats()
         new.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v)
@@ -474,7 +485,7 @@ class GramStats:
 
     # -- finalize ---------------------------------------------------------------------------
 
-    def centred_x(self, fit_intercept=True):
+    def centred_x(self, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Centred Gram and means of X only: ``(C, x_mean)``.
 
         With an intercept, C = Σ w (x - x̄)(x - x̄)ᵀ computed from the shifted sums
@@ -489,13 +500,13 @@ class GramStats:
         C -= np.outer(v, v)
         return C, self.x_shift + self._sx / self.sum_w
 
-    def mean_parts(self):
+    def mean_parts(self) -> tuple[np.ndarray, np.ndarray, float]:
         """Weighted column means in two parts, ``(x_shift, x_mean - x_shift)``: rows
         centred as ``(x - x_shift) - part`` lose no digits to large column offsets."""
         self._require_rows()
         return self.x_shift.copy(), self._sx / self.sum_w
 
-    def centred(self, fit_intercept=True):
+    def centred(self, fit_intercept: bool = True) -> tuple[np.ndarray, ...]:
         """Centred statistics ``(C, Cxy, x_mean, y_mean)`` for the solvers.
 
         With an intercept: C = Σ w (x - x̄)(x - x̄)ᵀ, Cxy = Σ w (x - x̄)(y - ȳ)ᵀ and the
@@ -509,15 +520,15 @@ class GramStats:
         Cxy = self._sxy - np.outer(self._sx, self._sy / self.sum_w)
         return C, Cxy, x_mean, self.y_shift + self._sy / self.sum_w
 
-    def centred_yy(self, fit_intercept=True):
+    def centred_yy(self, fit_intercept: bool = True) -> np.ndarray:
         """Diagonal of the centred (or raw) YᵀWY: total sums of squares per target."""
         self._require_data()
         if not fit_intercept:
             return np.diag(self.yty).copy()
         return np.diag(self._syy) - self._sy ** 2 / self.sum_w
 
-    def finalize(self, alpha=0.0, fit_intercept=True, solver="auto", warn=True,
-                 refinable=False):
+    def finalize(self, alpha: float = 0.0, fit_intercept: bool = True, solver: Solver = "auto",
+                 warn: bool = True, refinable: bool = False) -> LinearSolution:
         """Solve for coefficients; see :func:`fastlin.solve.solve_gram`."""
         from .solve import solve_gram
 
@@ -535,7 +546,7 @@ class GramStats:
 
     # -- persistence (plain arrays, no pickle) ----------------------------------------------
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray]:
         """The state as a dict of NumPy arrays (for ``np.savez``).
 
         The sums are stored about ``x_shift`` / ``y_shift`` (also stored), so a saved
@@ -554,7 +565,7 @@ class GramStats:
         }
 
     @classmethod
-    def from_arrays(cls, arrays):
+    def from_arrays(cls, arrays: dict[str, Any]) -> GramStats:
         """Rebuild a state from :meth:`to_arrays` output, checking shapes agree.
 
         Arrays without ``x_shift`` / ``y_shift`` (raw sums) are read with zero shifts.

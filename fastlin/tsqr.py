@@ -23,10 +23,14 @@ keeps only about 7 of their digits). A fit known to need no intercept should the
 use ``QRStats(centre=False)``, which factors the raw rows.
 """
 
+from __future__ import annotations
+
 import warnings
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._threads import n_threads, row_ranges
 from ._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
@@ -57,7 +61,7 @@ class QRResult(NamedTuple):
     intercept: np.ndarray
     rank: int
     rss: np.ndarray
-    singular_values: object
+    singular_values: np.ndarray | None
 
 
 class QRStats:
@@ -88,7 +92,8 @@ class QRStats:
     targets_1d_ : bool or None, whether every ``update`` got a 1-D y
     """
 
-    def __init__(self, n_features=None, n_targets=None, centre=True):
+    def __init__(self, n_features: int | None = None, n_targets: int | None = None,
+                 centre: bool = True):
         self.centre = bool(centre)
         self.n_samples_ = 0
         self.sum_weights_ = 0.0
@@ -110,7 +115,7 @@ class QRStats:
         self.rss_ = np.zeros(t)
 
     # ------------------------------------------------------------------ update
-    def update(self, X, Y, sample_weight=None):
+    def update(self, X: ArrayLike, Y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of rows into the factor.
 
         Parameters
@@ -230,7 +235,7 @@ class QRStats:
         self.mean_x_ = self.mean_x_ + dx * (wb / total)
         self.mean_y_ = self.mean_y_ + dy * (wb / total)
 
-    def merge(self, other):
+    def merge(self, other: QRStats) -> Self:
         """Fold another ``QRStats`` into this one (``other`` is not changed).
 
         Returns
@@ -260,7 +265,7 @@ class QRStats:
                 self.targets_1d_ and other.targets_1d_)
         return self
 
-    def copy(self):
+    def copy(self) -> QRStats:
         """An independent copy of the state."""
         out = QRStats(centre=self.centre)
         out.n_samples_ = self.n_samples_
@@ -275,7 +280,7 @@ class QRStats:
             out.rss_[:] = self.rss_
         return out
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
         """The state as plain arrays (checkpoints, persistence, transport)."""
         out = {"centre": np.bool_(self.centre), "n_samples": np.int64(self.n_samples_),
                "sum_weights": np.float64(self.sum_weights_),
@@ -286,7 +291,7 @@ class QRStats:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays):
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         """Rebuild a state from :meth:`to_arrays` output."""
         new = cls(centre=bool(arrays["centre"]))
         new.n_samples_ = int(arrays["n_samples"])
@@ -304,7 +309,8 @@ class QRStats:
         return new
 
     # ---------------------------------------------------------------- finalize
-    def factor(self, alpha=0.0, fit_intercept=True):
+    def factor(self, alpha: float = 0.0,
+               fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The triangular system that ``finalize`` solves.
 
         Returns
@@ -336,7 +342,8 @@ class QRStats:
             _qr.qr_fold_panel(R, Z, P, Q, d, True, rss)
         return R, Z, rss
 
-    def finalize(self, alpha=0.0, fit_intercept=True, rcond=None, warn=True):
+    def finalize(self, alpha: float = 0.0, fit_intercept: bool = True,
+                 rcond: float | None = None, warn: bool = True) -> QRResult:
         """Solve for the coefficients.
 
         Parameters
@@ -406,7 +413,7 @@ class QRStats:
             intercept = np.zeros(self.n_targets_)
         return QRResult(coef, intercept, rank, rss_total, singular_values)
 
-    def rank(self, fit_intercept=True, rcond=None):
+    def rank(self, fit_intercept: bool = True, rcond: float | None = None) -> int:
         """Numerical rank from R's diagonal relative to its largest entry."""
         R, _, _ = self.factor(0.0, fit_intercept)
         if rcond is None:
@@ -421,7 +428,9 @@ class QRStats:
             raise ValueError("QRStats has seen no rows with positive weight; call update first")
 
 
-def tsqr_lstsq(X, y, sample_weight=None, alpha=0.0, fit_intercept=True, chunk_rows=None):
+def tsqr_lstsq(X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+               alpha: float = 0.0, fit_intercept: bool = True,
+               chunk_rows: int | None = None) -> QRResult:
     """Least squares (or ridge) by TSQR over X in chunks of ``chunk_rows`` rows.
 
     A convenience over ``QRStats``: ``QRStats(centre=fit_intercept).update(X, y, w)``

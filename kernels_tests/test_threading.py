@@ -117,3 +117,32 @@ def test_forked_workers_after_a_fit(tmp_path):
     proc = _pool_run(["fork"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split("layer", 1)[1].strip() == "tbb"
+
+
+def test_run_parts_calls_every_part_once_and_raises_after_all_finish():
+    """The Python-thread runner of the serial part kernels: every part exactly once, on
+    up to n_threads() threads; a failing part's exception is raised once all have run."""
+    import threading
+    import time
+
+    import pytest
+
+    from fastlin._threads import run_parts, threads
+
+    for n in (1, 2):
+        with threads(n):
+            seen, names = [], set()
+            run_parts(lambda p: (seen.append(p), names.add(threading.current_thread().name)), 9)
+            assert sorted(seen) == list(range(9))
+            assert len(names) <= n
+    done = []
+
+    def part(p):
+        if p == 0:
+            raise ValueError("part 0 failed")
+        time.sleep(0.01)
+        done.append(p)
+
+    with threads(2), pytest.raises(ValueError, match="part 0 failed"):
+        run_parts(part, 5)
+    assert sorted(done) == [1, 2, 3, 4]

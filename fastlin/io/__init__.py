@@ -61,9 +61,12 @@ import secrets
 import shutil
 import struct
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._validation import check_dtype, as_2d_array, as_targets
 
@@ -514,7 +517,9 @@ class ChunkSource:
 
     kind = "abstract"
 
-    def __init__(self, n_rows, n_features, dtype, item_shape, targets, n_classes, records=()):
+    def __init__(self, n_rows: int, n_features: int, dtype: DTypeLike, item_shape: Iterable[int],
+                 targets: _Targets | None, n_classes: int | None,
+                 records: Iterable[_FileRecord | None] = ()):
         self.n_rows = int(n_rows)
         self.n_features = int(n_features)
         self.dtype = np.dtype(dtype).newbyteorder("=")
@@ -529,20 +534,20 @@ class ChunkSource:
     # -- protocol -------------------------------------------------------------------
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         """``(n_rows, n_features)``."""
         return (self.n_rows, self.n_features)
 
     @property
-    def has_targets(self):
+    def has_targets(self) -> bool:
         return self._targets is not None
 
     @property
-    def y_dtype(self):
+    def y_dtype(self) -> np.dtype | None:
         return None if self._targets is None else self._targets.dtype.newbyteorder("=")
 
     @property
-    def y_shape(self):
+    def y_shape(self) -> tuple[int, ...] | None:
         return None if self._targets is None else tuple(self._targets.shape)
 
     def __len__(self):
@@ -552,7 +557,8 @@ class ChunkSource:
         """``iter_chunks()`` with the default chunk size."""
         return self.iter_chunks()
 
-    def iter_chunks(self, chunk_rows=None, start_row=0, stop_row=None):
+    def iter_chunks(self, chunk_rows: int | None = None, start_row: int = 0,
+                    stop_row: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield ``(X_chunk, y_chunk)`` for rows ``start_row`` to ``stop_row``, in order.
 
         Parameters
@@ -599,7 +605,7 @@ class ChunkSource:
                 y = _readonly(_native(np.asarray(targets[r0:r0 + X.shape[0]])))
             yield _readonly(X), y
 
-    def identity(self):
+    def identity(self) -> dict[str, Any]:
         """A JSON-serialisable dict identifying the data, for checkpoints.
 
         Holds the kind of source, shape, dtypes, and for each file its resolved path, size,
@@ -623,7 +629,7 @@ class ChunkSource:
                               shape=list(self.y_shape))
         return ident
 
-    def targets(self):
+    def targets(self) -> np.ndarray | None:
         """All targets at once (a read-only array or memory map), or None.
 
         Targets are small next to X (one value or one row of targets per sample), so a
@@ -633,7 +639,7 @@ class ChunkSource:
             return None
         return _readonly(_native(np.asarray(self._targets)))
 
-    def read_all(self):
+    def read_all(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(X, y)`` with every row in memory: X of shape (n_rows, n_features).
 
         Meant for small data and tests; it defeats the purpose on data larger than memory.
@@ -651,7 +657,7 @@ class ChunkSource:
             y = np.concatenate(y_parts) if y_parts else np.array(self.targets())
         return X, y
 
-    def locate(self, row, col=None):
+    def locate(self, row: int, col: int | None = None) -> str:
         """Where row ``row`` (global), column ``col`` of X lives, for error messages."""
         return f"row {row}" + ("" if col is None else f", column {col}")
 
@@ -1052,7 +1058,9 @@ class IDXSource(_FileBacked, ChunkSource):
 # --------------------------------------------------------------------------- constructors
 
 
-def open_idx(images_path, labels=None, *, n_classes=None):
+def open_idx(images_path: os.PathLike | str,
+             labels: os.PathLike | str | ArrayLike | None = None, *,
+             n_classes: int | None = None) -> IDXSource:
     """Open an IDX file (raw or gzip, detected from its first bytes) as a chunk source.
 
     Parameters
@@ -1075,7 +1083,8 @@ def open_idx(images_path, labels=None, *, n_classes=None):
     return IDXSource(images_path, labels, n_classes=n_classes)
 
 
-def open_npy(X_path, y=None, *, n_classes=None):
+def open_npy(X_path: os.PathLike | str, y: os.PathLike | str | ArrayLike | None = None, *,
+             n_classes: int | None = None) -> NpySource:
     """Open a ``.npy`` file (memory-mapped) as a chunk source; ``y`` as for :func:`open_idx`.
 
     Returns
@@ -1087,7 +1096,8 @@ def open_npy(X_path, y=None, *, n_classes=None):
     return NpySource(X_path, y, n_classes=n_classes)
 
 
-def from_arrays(X, y=None, *, n_classes=None):
+def from_arrays(X: ArrayLike, y: ArrayLike | os.PathLike | str | None = None, *,
+                n_classes: int | None = None) -> ChunkSource:
     """Wrap arrays in memory as a chunk source (chunks are views).
 
     Parameters
@@ -1110,8 +1120,10 @@ def from_arrays(X, y=None, *, n_classes=None):
     return ArraySource(X, y, n_classes=n_classes)
 
 
-def open_source(data, labels=None, *, target=None, features=None, dataset=None,
-                n_classes=None):
+def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any],
+                labels: os.PathLike | str | ArrayLike | None = None, *,
+                target: str | None = None, features: Sequence[str] | None = None,
+                dataset: str | None = None, n_classes: int | None = None) -> ChunkSource:
     """Any supported input as a :class:`ChunkSource`.
 
     Parameters
@@ -1408,7 +1420,8 @@ class IDXWriter:
         return False
 
 
-def write_idx(path, array, compress=False, *, compresslevel=6):
+def write_idx(path: os.PathLike | str, array: ArrayLike, compress: bool = False, *,
+              compresslevel: int = 6) -> Path:
     """Write ``array`` (its first axis is the item count) as one IDX file.
 
     Parameters

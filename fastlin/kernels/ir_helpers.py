@@ -19,12 +19,21 @@ V8F64 = ir.VectorType(F64, 8)
 def allow_512_bit(fn):
     # Recent x86 CPUs are tuned with prefer-256-bit, under which LLVM splits 512-bit
     # vectors in two. This per-function attribute makes them legal here only, so the
-    # tiles use zmm registers without touching how any other code is compiled (a global
-    # NUMBA_CPU_FEATURES="-prefer-256-bit" would change every Numba function in the
-    # process). llvmlite validates only keyword attributes, so the key="value" form is
-    # added to the underlying set and printed verbatim into the IR. Without AVX-512
-    # the attribute is ignored and the vectors are split.
-    set.add(fn.attributes, '"min-legal-vector-width"="512"')
+    # tiles use zmm registers without touching how any other code is compiled.
+    #
+    # There is no supported interface for it. llvmlite's FunctionAttributes (checked up
+    # to llvmlite 0.50) accepts only the keyword attributes in its ``_known`` list; LLVM
+    # string attributes (key="value") have no API. The supported switch, Numba's
+    # NUMBA_CPU_FEATURES="-prefer-256-bit", is process-wide: it would change how every
+    # Numba function in the user's process is compiled. So the key="value" string is
+    # added to the attribute set's underlying ``set``, which llvmlite prints verbatim
+    # into the IR. Should a llvmlite release store attributes differently, the attribute
+    # is left out: the tiles stay correct, with 512-bit vectors split in two. Without
+    # AVX-512 LLVM ignores the attribute.
+    try:
+        set.add(fn.attributes, '"min-legal-vector-width"="512"')
+    except TypeError:
+        pass
 
 
 def compile_features():
