@@ -447,3 +447,24 @@ def test_dataframe_chunks_with_string_labels(rng):
     frame["b"] = frame["b"].astype(str)
     with pytest.raises(DataSourceError, match="column 'b' has dtype"):
         fastlin.LinearRegression().fit(fastlin.open_source([frame], target="a"))
+
+
+def test_a_directory_of_parquet_files_keeps_no_file_open(tmp_path, rng):
+    """Each row group is read through a view with a file of its own: a pass over many
+    files holds one open at a time, and none once it is done."""
+    import os
+
+    X, y = _pixels(rng, n=1200, d=12)
+    X[:, :3] = rng.integers(0, 256, size=(1200, 3))  # no constant columns
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(40):
+        pq.write_table(_table(X[i * 30:(i + 1) * 30], y[i * 30:(i + 1) * 30]),
+                       folder / f"part-{i:03d}.parquet", row_group_size=10)
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    src = fastlin.open_source(folder, target="label")
+    model = fastlin.LinearRegression().fit(src, chunk_rows=64)
+    same = fastlin.LinearRegression().fit(X, y)
+    np.testing.assert_array_equal(model.coef_, same.coef_)
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) <= fds + 1

@@ -401,6 +401,10 @@ class RowGroupFile:
         return self._last[1].read_row_group(group - first, columns=columns,
                                             use_threads=use_threads)
 
+    def release(self):
+        """Close the view kept for the last row group read (its open file)."""
+        self._last = (None, None)
+
     def _footer(self, groups):
         """Serialised FileMetaData of a file holding the consecutive row groups
         ``groups`` (a range) only."""
@@ -524,6 +528,9 @@ class ParsedFooter:
 
     def read_group(self, group, columns=None, use_threads=True):
         return self._file().read_row_group(group, columns=columns, use_threads=use_threads)
+
+    def release(self):
+        pass
 
 
 def open_row_groups(path):

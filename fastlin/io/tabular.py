@@ -270,6 +270,7 @@ class TabularSource(_FileBacked, ChunkSource):
                         raise DataSourceError(f"{f}: cannot read column {target!r}: "
                                               f"{_one_line(exc)}") from exc
                 row0 += int(groups.group_rows[g])
+            groups.release()  # one file open at a time, however many files
             if target is not None:
                 # Arrays, not ChunkedArrays: pyarrow builds from the latter value by value.
                 found[f] = pa.chunked_array(parts, type=groups.schema_arrow.field(target).type)
@@ -424,6 +425,7 @@ class TabularSource(_FileBacked, ChunkSource):
                         del batch
                         _pyarrow().default_memory_pool().release_unused()
                     row += n
+                groups.release()
             elif self.kind == "arrow":
                 reader = self._ipc(f)
                 row = f0
