@@ -426,3 +426,26 @@ def test_numpy_route_extreme_logits(rng, K, big):
     assert_allclose(got[2], ref[2], rtol=1e-12, atol=1e-12)
     assert_allclose(got[3], ref[3], rtol=1e-12, atol=1e-12)
     assert np.isfinite(small.log_proba(X @ W.T)).all()
+
+
+@pytest.mark.parametrize("K", [1, 4])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_parts_on_python_threads_give_the_parallel_kernels_bits(rng, K, gathered):
+    """loss_grad_parts runs the same part kernel as the prange kernel loss_grad: the same
+    bits per part, for 1 and 2 threads."""
+    X, y, w, W, b, scale = make_problem(rng, 900, 23, K, np.uint8)
+    rows = rng.permutation(900)[:500].astype(np.int64) if gathered else EMPTY_I
+    m = rows.shape[0] if gathered else 900
+    for n in (1, 2):
+        with threads(n):
+            bounds = row_ranges(m, 2 * n, 8)
+            P = bounds.shape[0] - 1
+            a_shape, z_shape = L.scratch_shapes(P, K, 23)
+            out = []
+            for fn in (L.loss_grad, L.loss_grad_parts):
+                G, gb, lp = np.zeros((P, K, 23)), np.zeros((P, K)), np.zeros((P, 2))
+                fn(X, y, w, rows, W, b, scale, bounds, K > 1, True, np.empty(a_shape),
+                   np.empty(z_shape), G, gb, lp)
+                out.append((G, gb, lp))
+            for u, v in zip(*out):
+                np.testing.assert_array_equal(u, v)

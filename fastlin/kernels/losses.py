@@ -20,9 +20,13 @@ Numerics. Binary: ``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)`` and a sigmoid tha
 exponentiates a non-positive number. Multinomial: log-sum-exp with the row maximum
 subtracted. Both are finite and correct for logits of any finite size (tested at +-1e4).
 
-Parallelism: ``prange`` over contiguous row ranges (``bounds``), each part with its own
-scratch, gradient, intercept-gradient and loss accumulators; the caller merges the parts in
-a fixed order, so the result is deterministic for a fixed thread count.
+Parallelism: contiguous row ranges (``bounds``), each part with its own scratch,
+gradient, intercept-gradient and loss accumulators; the caller merges the parts in a fixed
+order, so the result is deterministic for a fixed thread count. Full passes
+(``loss_grad_parts``, ``hessp``, ``logits``) run serial part kernels on Python threads
+(``_threads.run_parts``), which compile in about half the time of a ``prange`` kernel;
+mini-batches take ``loss_grad``, a ``prange`` over the same part kernel, whose thread start
+is cheaper per call.
 """
 
 import math
@@ -32,6 +36,7 @@ from numba import prange, types
 from numba.extending import intrinsic, overload
 
 from .._numba import FASTMATH, jit, pjit
+from .._threads import run_parts
 from . import tiles
 
 # Row-wise numerics compile without ``reassoc``: with it LLVM rewrites (z - m) - log(s) as
@@ -390,6 +395,37 @@ def _add_scaled(G, Gp, scale):
             G[k, j] += scale * Gp[k, j]
 
 
+@jit
+def _loss_grad_part(X, y, w, rows, Wp, b, scale, lo, hi, multinomial, want_grad, A, Z, G, gb,
+                    lossp):
+    """One part of ``loss_grad``: positions lo..hi, into its own G, gb and lossp."""
+    K = b.shape[0]
+    d = G.shape[1]
+    weighted = w.shape[0] > 0
+    gathered = rows.shape[0] > 0
+    nk = tiles.class_tile(K)
+    Kp = Z.shape[0] - ROW_VECTORS
+    Gp = _start_part(A, d, Kp)
+    ls = 0.0
+    ws = 0.0
+    for r0 in range(lo, hi, BLOCK):
+        r1 = min(r0 + BLOCK, hi)
+        nb = r1 - r0
+        in_place = _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk)
+        if multinomial:
+            l, s = _softmax_rows(Z, nb, K, y, w, weighted, rows, r0, gb)
+        else:
+            l, s = _binary_rows(Z, nb, y, w, weighted, rows, r0, gb)
+        ls += l
+        ws += s
+        if want_grad:
+            _block_grad(X, r0, nb, in_place, A, Z, Gp, nk)
+    if want_grad:
+        _add_scaled(G, Gp, scale)
+    lossp[0] += ls
+    lossp[1] += ws
+
+
 @pjit
 def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
               A_parts, Z_parts, G_parts, gb_parts, loss_parts):
@@ -416,35 +452,33 @@ def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
     gb_parts : (P, K) float64, accumulated into: sum_i w_i (p_i - y_i)
     loss_parts : (P, 2) float64, accumulated into: [sum_i w_i loss_i, sum_i w_i]
     """
-    K, d = W.shape
-    weighted = w.shape[0] > 0
-    gathered = rows.shape[0] > 0
-    nk = tiles.class_tile(K)
     Kp = Z_parts.shape[1] - ROW_VECTORS
-    dp = A_parts.shape[2]
-    Wp = _padded_coefficients(W, scale, Kp, dp)
+    Wp = _padded_coefficients(W, scale, Kp, A_parts.shape[2])
     for p in prange(bounds.shape[0] - 1):
-        A = A_parts[p]
-        Z = Z_parts[p]
-        Gp = _start_part(A, d, Kp)
-        ls = 0.0
-        ws = 0.0
-        for r0 in range(bounds[p], bounds[p + 1], BLOCK):
-            r1 = min(r0 + BLOCK, bounds[p + 1])
-            nb = r1 - r0
-            in_place = _block_logits(X, r0, r1, rows, gathered, Wp, b, A, Z, nk)
-            if multinomial:
-                l, s = _softmax_rows(Z, nb, K, y, w, weighted, rows, r0, gb_parts[p])
-            else:
-                l, s = _binary_rows(Z, nb, y, w, weighted, rows, r0, gb_parts[p])
-            ls += l
-            ws += s
-            if want_grad:
-                _block_grad(X, r0, nb, in_place, A, Z, Gp, nk)
-        if want_grad:
-            _add_scaled(G_parts[p], Gp, scale)
-        loss_parts[p, 0] += ls
-        loss_parts[p, 1] += ws
+        _loss_grad_part(X, y, w, rows, Wp, b, scale, bounds[p], bounds[p + 1], multinomial,
+                        want_grad, A_parts[p], Z_parts[p], G_parts[p], gb_parts[p],
+                        loss_parts[p])
+
+
+def loss_grad_parts(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
+                    A_parts, Z_parts, G_parts, gb_parts, loss_parts):
+    """``loss_grad`` with its parts on Python threads (``_threads.run_parts``): the same
+    arguments and the same bits per part.
+
+    For full passes over many rows. Compiling the parallel kernel re-optimises every
+    inlined tile per signature (about 20 s on a 2-core machine); the serial part kernel
+    compiles in half that. Mini-batches (a few hundred rows, many calls) keep
+    ``loss_grad``, whose thread start costs less than a Python thread pool's.
+    """
+    Kp = Z_parts.shape[1] - ROW_VECTORS
+    Wp = _padded_coefficients(W, scale, Kp, A_parts.shape[2])
+
+    def part(p):
+        _loss_grad_part(X, y, w, rows, Wp, b, scale, bounds[p], bounds[p + 1], multinomial,
+                        want_grad, A_parts[p], Z_parts[p], G_parts[p], gb_parts[p],
+                        loss_parts[p])
+
+    run_parts(part, bounds.shape[0] - 1)
 
 
 @jit_exact
@@ -483,7 +517,35 @@ def _hessian_rows(Z, U, nb, K, multinomial, w, weighted, rows, i0):
             uk[t] = wt[t] * zk[t] * (uk[t] - pu[t])
 
 
-@pjit
+@jit
+def _hessp_part(X, w, Wp, b, Vp, vb, scale, lo, hi, multinomial, A, Z, U, H, hb):
+    """One part of ``hessp``: rows lo..hi, into its own H and hb."""
+    K = b.shape[0]
+    d = H.shape[1]
+    weighted = w.shape[0] > 0
+    nk = tiles.class_tile(K)
+    Kp = Z.shape[0] - ROW_VECTORS
+    Hp = _start_part(A, d, Kp)
+    no_rows = np.empty(0, np.int64)
+    for r0 in range(lo, hi, BLOCK):
+        r1 = min(r0 + BLOCK, hi)
+        nb = r1 - r0
+        in_place = _block_logits(X, r0, r1, no_rows, False, Wp, b, A, Z, nk)
+        for k in range(Kp):
+            vk = vb[k] if k < K else 0.0
+            for t in range(min(U.shape[1], (nb + 7) & ~7)):
+                U[k, t] = vk
+        if in_place:
+            tiles.logits_block(_in_place_view(X), r0, nb, Vp, U, nk)
+        else:
+            tiles.logits_block(A, 0, nb, Vp, U, nk)
+        _hessian_rows(Z, U, nb, K, multinomial, w, weighted, no_rows, r0)
+        for k in range(K):
+            hb[k] += _sum4(U[k], nb)
+        _block_grad(X, r0, nb, in_place, A, U, Hp, nk)
+    _add_scaled(H, Hp, scale)
+
+
 def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_parts,
           H_parts, hb_parts):
     """Hessian-vector product of the summed (weighted) cross-entropy, per part.
@@ -505,57 +567,46 @@ def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_par
         U_parts : float64 scratch shaped like Z_parts
     H_parts : (P, K, d), hb_parts : (P, K) float64, accumulated into
     """
-    K, d = W.shape
-    weighted = w.shape[0] > 0
-    nk = tiles.class_tile(K)
     Kp = Z_parts.shape[1] - ROW_VECTORS
     dp = A_parts.shape[2]
     Wp = _padded_coefficients(W, scale, Kp, dp)
     Vp = _padded_coefficients(V, scale, Kp, dp)
-    for p in prange(bounds.shape[0] - 1):
-        A = A_parts[p]
-        Z = Z_parts[p]
-        U = U_parts[p]
-        Hp = _start_part(A, d, Kp)
-        for r0 in range(bounds[p], bounds[p + 1], BLOCK):
-            r1 = min(r0 + BLOCK, bounds[p + 1])
-            nb = r1 - r0
-            in_place = _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
-            for k in range(Kp):
-                vk = vb[k] if k < K else 0.0
-                for t in range(min(U.shape[1], (nb + 7) & ~7)):
-                    U[k, t] = vk
-            if in_place:
-                tiles.logits_block(_in_place_view(X), r0, nb, Vp, U, nk)
-            else:
-                tiles.logits_block(A, 0, nb, Vp, U, nk)
-            _hessian_rows(Z, U, nb, K, multinomial, w, weighted, bounds[:0], r0)
+
+    # Parts on Python threads, as in ``loss_grad_parts``.
+    def part(p):
+        _hessp_part(X, w, Wp, b, Vp, vb, scale, bounds[p], bounds[p + 1], multinomial,
+                    A_parts[p], Z_parts[p], U_parts[p], H_parts[p], hb_parts[p])
+
+    run_parts(part, bounds.shape[0] - 1)
+
+
+@jit
+def _logits_part(X, Wp, b, lo, hi, A, Z, Z_out):
+    K = b.shape[0]
+    nk = tiles.class_tile(K)
+    _start_part(A, X.shape[1], 0)
+    no_rows = np.empty(0, np.int64)
+    for r0 in range(lo, hi, BLOCK):
+        r1 = min(r0 + BLOCK, hi)
+        _block_logits(X, r0, r1, no_rows, False, Wp, b, A, Z, nk)
+        for t in range(r1 - r0):
             for k in range(K):
-                hb_parts[p, k] += _sum4(U[k], nb)
-            _block_grad(X, r0, nb, in_place, A, U, Hp, nk)
-        _add_scaled(H_parts[p], Hp, scale)
+                Z_out[r0 + t, k] = Z[k, t]
 
 
-@pjit
 def logits(X, W, b, scale, bounds, A_parts, Z_parts, Z_out):
     """Z_out[i, k] = scale * (X[i] · W[k]) + b[k]; each part writes only its own rows.
 
     X : (n, d), W : (K, d) float64, b : (K,), A_parts and Z_parts : float64 scratch of the
-    shapes ``scratch_shapes(P, K, d)`` gives, Z_out : (n, K) float64.
+    shapes ``scratch_shapes(P, K, d)`` gives, Z_out : (n, K) float64. Parts on Python
+    threads, as in ``loss_grad_parts``.
     """
-    K, d = W.shape
-    nk = tiles.class_tile(K)
     Wp = _padded_coefficients(W, scale, Z_parts.shape[1] - ROW_VECTORS, A_parts.shape[2])
-    for p in prange(bounds.shape[0] - 1):
-        A = A_parts[p]
-        Z = Z_parts[p]
-        _start_part(A, d, 0)
-        for r0 in range(bounds[p], bounds[p + 1], BLOCK):
-            r1 = min(r0 + BLOCK, bounds[p + 1])
-            _block_logits(X, r0, r1, bounds, False, Wp, b, A, Z, nk)
-            for t in range(r1 - r0):
-                for k in range(K):
-                    Z_out[r0 + t, k] = Z[k, t]
+
+    def part(p):
+        _logits_part(X, Wp, b, bounds[p], bounds[p + 1], A_parts[p], Z_parts[p], Z_out)
+
+    run_parts(part, bounds.shape[0] - 1)
 
 
 @jit_exact
