@@ -7,12 +7,11 @@ threads.
 """
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .._numba import jit
-from .._threads import n_threads
+from .._threads import run_parts
 
 
 # Layout of one image's parameter row (``params[b]``).
@@ -174,11 +173,4 @@ def render_digits(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge
         render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge,
                      bounds[p], bounds[p + 1], acc_parts[p], out)
 
-    n_parts = bounds.shape[0] - 1
-    workers = min(n_parts, n_threads())
-    if workers <= 1:
-        for p in range(n_parts):
-            part(p)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(part, range(n_parts)))
+    run_parts(part, bounds.shape[0] - 1)
