@@ -166,53 +166,49 @@ def _field_head(buf, pos, last):
 
 
 @jit
+def _struct_i64(buf, pos, path):
+    """Walk the struct at ``pos`` for the i64 at the field-id ``path`` (struct fields down to
+    an i64 field). Returns (value, position after the struct); value -1 where the path is
+    absent, position -1 if the bytes do not parse."""
+    value = -1
+    lasts = np.zeros(path.shape[0], np.int64)  # last field id read, per open struct
+    depth = 0
+    while True:
+        fid, t, pos = _field_head(buf, pos, lasts[depth])
+        if t < 0:
+            return value, -1
+        if t == 0:  # the stop byte closes the innermost open struct
+            if depth == 0:
+                return value, pos
+            depth -= 1
+            continue
+        lasts[depth] = fid
+        if fid == path[depth] and depth == path.shape[0] - 1 and t == _I64:
+            raw, pos = _varint(buf, pos)
+            value = (raw >> 1) ^ -(raw & 1)
+        elif fid == path[depth] and depth < path.shape[0] - 1 and t == _STRUCT:
+            depth += 1
+            lasts[depth] = 0
+            continue
+        else:
+            pos = _skip(buf, pos, t)
+        if pos < 0:
+            return value, -1
+
+
+# ColumnChunk.meta_data (3) > ColumnMetaData.statistics (12) > Statistics.null_count (3)
+_NULL_COUNT = np.array([3, 12, 3], np.int64)
+
+
+@jit
 def _chunk_null_counts(buf, pos, out):
     """Read ``out.shape[0]`` ``ColumnChunk`` structs from ``pos``: ``out[i]`` is chunk i's
-    ``meta_data.statistics.null_count`` (fields 3, 12, 3), -1 where the footer does not
-    give it. Returns the position after the last chunk, or -1 if the bytes do not parse."""
+    ``meta_data.statistics.null_count``, -1 where the footer does not give it. Returns the
+    position after the last chunk, or -1 if the bytes do not parse."""
     for i in range(out.shape[0]):
-        out[i] = -1
-        last = 0
-        while True:  # ColumnChunk
-            fid, t, pos = _field_head(buf, pos, last)
-            if t <= 0:
-                if t < 0:
-                    return -1
-                break
-            last = fid
-            if fid != 3 or t != _STRUCT:
-                pos = _skip(buf, pos, t)
-                continue
-            last2 = 0
-            while True:  # ColumnMetaData
-                fid2, t2, pos = _field_head(buf, pos, last2)
-                if t2 <= 0:
-                    if t2 < 0:
-                        return -1
-                    break
-                last2 = fid2
-                if fid2 != 12 or t2 != _STRUCT:
-                    pos = _skip(buf, pos, t2)
-                    if pos < 0:
-                        return -1
-                    continue
-                last3 = 0
-                while True:  # Statistics
-                    fid3, t3, pos = _field_head(buf, pos, last3)
-                    if t3 <= 0:
-                        if t3 < 0:
-                            return -1
-                        break
-                    last3 = fid3
-                    if fid3 == 3 and t3 == _I64:
-                        raw, pos = _varint(buf, pos)
-                        out[i] = (raw >> 1) ^ -(raw & 1)
-                    else:
-                        pos = _skip(buf, pos, t3)
-                    if pos < 0:
-                        return -1
-            if pos < 0:
-                return -1
+        out[i], pos = _struct_i64(buf, pos, _NULL_COUNT)
+        if pos < 0:
+            return -1
     return pos
 
 
@@ -221,6 +217,18 @@ def _read_varint(buf, pos):
     if end < 0:
         raise FooterError(f"varint at byte {pos} runs past the footer")
     return int(value), int(end)
+
+
+def _struct_list(buf, pos, what):
+    """(element count, position of the first element) of the list of structs at ``pos``:
+    the size in the header's high nibble, or 15 there and a varint after."""
+    head = int(buf[pos])
+    if head & 0x0F != _STRUCT:
+        raise FooterError(f"{what} is not a list of structs")
+    count, pos = head >> 4, pos + 1
+    if count == 15:
+        count, pos = _read_varint(buf, pos)
+    return count, pos
 
 
 def _unzigzag(v):
@@ -315,23 +323,13 @@ class RowGroupFile:
             raise FooterError("FileMetaData without num_rows (3) or row_groups (4)")
         _, _, rows_start, rows_end = by_id[3]
         _, _, list_start, list_end = by_id[4]
-        head = int(footer[list_start])
-        count, pos = head >> 4, list_start + 1
-        if count == 15:
-            count, pos = _read_varint(footer, pos)
-        if head & 0x0F != _STRUCT:
-            raise FooterError("row_groups is not a list of structs")
+        count, pos = _struct_list(footer, list_start, "FileMetaData.row_groups")
         spans, rows, nulls = [], [], []
 
         def read(fid, ttype, at):
             if fid != 1 or ttype != _LIST:
                 return None
-            head = int(footer[at])
-            n, at = head >> 4, at + 1
-            if n == 15:
-                n, at = _read_varint(footer, at)
-            if head & 0x0F != _STRUCT:
-                raise FooterError("RowGroup.columns is not a list of structs")
+            n, at = _struct_list(footer, at, "RowGroup.columns")
             counts = np.empty(n, np.int64)
             end = _chunk_null_counts(footer, at, counts)
             nulls.append(counts != 0)  # a null, or no statistics to say there is none
