@@ -356,8 +356,8 @@ class LossGradState:
             return self
         with _parts(self._scratch, m, 8 if rows is not None else _losses.BLOCK) as (bounds, P, s):
             _losses.loss_grad_parts(X, y_idx, w, r, self.W, self.b, self.x_scale, bounds,
-                              self.multinomial, self.want_grad,
-                              s.A, s.Z, s.G, s.gb, s.loss)
+                                    self.multinomial, self.want_grad,
+                                    s.A, s.Z, s.G, s.gb, s.loss)
         self.loss_sum += float(s.loss[:P, 0].sum())
         self.weight_sum += float(s.loss[:P, 1].sum())
         if self.want_grad:
