@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -64,8 +64,10 @@ from . import _threads
 from ._validation import check_real_scalar, check_sample_weight
 from .kernels import histogram as _hist
 
-STRATEGIES = ("uniform", "quantile")
-MODES = ("top_label", "positive", "classwise")
+BinStrategy = Literal["uniform", "quantile"]
+CalibrationMode = Literal["top_label", "positive", "classwise"]
+STRATEGIES = get_args(BinStrategy)
+MODES = get_args(CalibrationMode)
 _MODE_CODE = {"positive": _hist.POSITIVE, "top_label": _hist.TOP_LABEL,
               "classwise": _hist.CLASSWISE}
 DEFAULT_EPS = 1e-15
@@ -274,8 +276,8 @@ class CalibrationStats:
         Whether the probabilities are 1-D; fixed by the first update.
     """
 
-    def __init__(self, n_bins: int = 10, strategy: Literal["uniform", "quantile"] = "uniform",
-                 mode: Literal["top_label", "positive", "classwise"] = "top_label",
+    def __init__(self, n_bins: int = 10, strategy: BinStrategy = "uniform",
+                 mode: CalibrationMode = "top_label",
                  edges: ArrayLike | None = None, pos_label: object = None, scores: bool = True,
                  eps: float = DEFAULT_EPS):
         if strategy not in STRATEGIES:
@@ -473,9 +475,9 @@ class CalibrationStats:
 
 # -- functions --------------------------------------------------------------------------
 def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                      strategy: Literal["uniform", "quantile"] = "uniform",
+                      strategy: BinStrategy = "uniform",
                       sample_weight: ArrayLike | None = None, *, edges: ArrayLike | None = None,
-                      mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                      mode: CalibrationMode = "top_label",
                       pos_label: object = None) -> ReliabilityTable:
     """Reliability table: per bin the count, mean confidence and accuracy.
 
@@ -508,10 +510,10 @@ def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
 
 
 def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                               strategy: Literal["uniform", "quantile"] = "uniform",
+                               strategy: BinStrategy = "uniform",
                                sample_weight: ArrayLike | None = None, *,
                                edges: ArrayLike | None = None,
-                               mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                               mode: CalibrationMode = "top_label",
                                pos_label: object = None) -> float:
     """ECE: sum over bins of (bin weight / total weight) * |accuracy - mean confidence|.
 
@@ -527,10 +529,10 @@ def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int 
 
 
 def maximum_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                              strategy: Literal["uniform", "quantile"] = "uniform",
+                              strategy: BinStrategy = "uniform",
                               sample_weight: ArrayLike | None = None, *,
                               edges: ArrayLike | None = None,
-                              mode: Literal["top_label", "positive", "classwise"] = "top_label",
+                              mode: CalibrationMode = "top_label",
                               pos_label: object = None) -> float:
     """MCE: the largest |accuracy - mean confidence| over bins of positive weight.
 
