@@ -1,9 +1,25 @@
-"""Warnings that point at the user's line, however deep inside fastlin they are raised."""
+"""Warnings that point at the user's line, however deep inside fastlin they are raised,
+and a context-local way to collect them instead.
 
+:func:`collected` does not touch the process-wide filters that ``warnings.catch_warnings``
+swaps: under the threaded Dask workers fastlin supports, those filters are shared by every
+thread, so one caller's "record" or "ignore" would swallow or leak another's warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
 import sys
 import warnings
+from collections.abc import Iterator
 
 _INTERNAL = ("fastlin", "sklearn")
+
+# (category, list) while a `collected` block runs in this thread or task.
+_SINK: contextvars.ContextVar[tuple[type[Warning], list[str]] | None] = contextvars.ContextVar(
+    "fastlin_warning_sink", default=None
+)
 
 
 def user_stacklevel():
@@ -22,5 +38,24 @@ def user_stacklevel():
 
 
 def warn(message, category=UserWarning):
-    """``warnings.warn`` at the user's line (see :func:`user_stacklevel`)."""
+    """``warnings.warn`` at the user's line (see :func:`user_stacklevel`), or into the
+    list of an enclosing :func:`collected` block of a matching category."""
+    sink = _SINK.get()
+    if sink is not None and issubclass(category, sink[0]):
+        sink[1].append(str(message))
+        return
     warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+@contextlib.contextmanager
+def collected(category: type[Warning]) -> Iterator[list[str]]:
+    """Within the block, fastlin's warnings of ``category`` (subclasses included) raised
+    in this thread or task are appended, as messages, to the yielded list instead of
+    being warned. Other threads, other categories and other libraries' warnings are
+    not affected."""
+    messages: list[str] = []
+    token = _SINK.set((category, messages))
+    try:
+        yield messages
+    finally:
+        _SINK.reset(token)

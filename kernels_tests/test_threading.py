@@ -146,3 +146,48 @@ def test_run_parts_calls_every_part_once_and_raises_after_all_finish():
     with threads(2), pytest.raises(ValueError, match="part 0 failed"):
         run_parts(part, 5)
     assert sorted(done) == [1, 2, 3, 4]
+
+
+def test_collected_warnings_stay_in_their_thread():
+    """``_warnings.collected`` takes the rank warning of a fit in its own thread only: a fit
+    running at the same time in another thread still warns, and the process-wide filters
+    are the same afterwards (``warnings.catch_warnings`` would have swapped them for every
+    thread)."""
+    import threading
+    import warnings
+
+    import numpy as np
+
+    import fastlin
+    from fastlin._warnings import collected
+    from fastlin.solve import RankDeficientWarning
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200, 4))
+    X = np.hstack([X, X[:, :1] + X[:, 1:2]])  # column 4 = column 0 + column 1
+    y = X @ [1.0, 2.0, 0.0, -1.0, 0.5] + rng.standard_normal(200)
+    both = threading.Barrier(2)
+    got = {}
+
+    def quiet():
+        with collected(RankDeficientWarning) as messages:
+            both.wait()
+            fastlin.LinearRegression(solver="minimum_norm").fit(X, y)
+        got["quiet"] = messages
+
+    def loud():
+        both.wait()
+        fastlin.LinearRegression(solver="minimum_norm").fit(X, y)
+
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=f) for f in (quiet, loud)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    rank = [w for w in caught if issubclass(w.category, RankDeficientWarning)]
+    assert len(rank) == 1 and "rank 4 of 5" in str(rank[0].message)
+    assert len(got["quiet"]) == 1 and "rank 4 of 5" in got["quiet"][0]
+    assert warnings.filters == filters
