@@ -38,6 +38,8 @@ _LAZY = {
     "one_hot": "datasets",
     "LogisticRegression": "logistic",
     "LossGradState": "logistic",
+    "HesspState": "logistic",
+    "Accumulator": "accumulator",
     "SGDRegressor": "sgd_regressor",
     "check_grad": "gradcheck",
     "diagnose": "diagnostics",

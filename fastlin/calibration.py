@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Mapping
 from typing import Literal, Self, get_args
 
 import numpy as np
@@ -62,6 +63,7 @@ from numpy.typing import ArrayLike
 
 from . import _threads
 from ._validation import check_real_scalar, check_sample_weight
+from .accumulator import Accumulator
 from .kernels import histogram as _hist
 
 BinStrategy = Literal["uniform", "quantile"]
@@ -239,7 +241,7 @@ class CalibrationResult:
         return "\n".join(head + [str(self.table)])
 
 
-class CalibrationStats:
+class CalibrationStats(Accumulator):
     """Mergeable calibration state: ``update`` with chunks, ``merge`` states, ``finalize``.
 
     Parameters
@@ -304,17 +306,17 @@ class CalibrationStats:
         self.binary_1d_ = None
 
     # -- update ---------------------------------------------------------------------
-    def update(self, y_true: ArrayLike, proba: ArrayLike,
+    def update(self, X: ArrayLike, y: ArrayLike | None = None,
                sample_weight: ArrayLike | None = None) -> Self:
-        """Fold rows in.
+        """Fold rows in: the predicted probabilities ``X`` and the true labels ``y``.
 
         Parameters
         ----------
-        y_true : array-like of shape (n,)
-            0/1 labels for 1-D ``proba`` (or any labels with ``pos_label``), class
-            indices 0..K-1 for 2-D ``proba``.
-        proba : array-like of shape (n,) or (n, K), float32 or float64
+        X : array-like of shape (n,) or (n, K), float32 or float64
             Probability of class 1, or of each class. Values in [0, 1].
+        y : array-like of shape (n,)
+            0/1 labels for 1-D ``X`` (or any labels with ``pos_label``), class indices
+            0..K-1 for 2-D ``X``.
         sample_weight : array-like of shape (n,), optional
             Non-negative weights.
 
@@ -327,7 +329,17 @@ class CalibrationStats:
         ValueError
             Naming the first bad probability or label, or the mismatch in shapes or
             classes. The state is unchanged when it raises.
+        TypeError
+            When ``X`` holds integers and ``y`` floats: the labels were passed first (the
+            probabilities are the rows, as ``X`` is for every accumulator).
         """
+        proba, y_true = X, y
+        if y_true is None:
+            raise ValueError("CalibrationStats.update needs y, the true labels")
+        proba = np.asarray(proba)
+        if proba.dtype.kind in "iu" and np.asarray(y_true).dtype.kind == "f":
+            raise TypeError(f"X holds {proba.dtype} values: pass the predicted "
+                            "probabilities as X and the labels as y, update(proba, y_true)")
         p = _as_proba(proba)
         n = p.shape[0]
         binary_1d = p.ndim == 1
@@ -432,6 +444,53 @@ class CalibrationStats:
         self.n_classes_ = other.n_classes_
         self.binary_1d_ = other.binary_1d_
 
+    def empty(self) -> Self:
+        """A state with the same settings and bin edges (once fixed), and no rows."""
+        arrays = self.to_arrays()
+        arrays.pop("hist_", None)
+        arrays.update(scores_=np.zeros(2), n_samples_=np.int64(0))
+        new = type(self).from_arrays(arrays)
+        if self.hist_ is not None:
+            new.hist_ = np.zeros_like(self.hist_)
+        return new
+
+    def copy(self) -> Self:
+        """An independent state."""
+        return type(self).from_arrays(self.to_arrays())
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Settings, bin edges and histogram as plain arrays."""
+        out = {"n_bins": np.int64(self.n_bins), "strategy": np.str_(self.strategy),
+               "mode": np.str_(self.mode), "scores": np.bool_(self.scores),
+               "eps": np.float64(self.eps), "scores_": self.scores_.copy(),
+               "n_samples_": np.int64(self.n_samples_),
+               "n_classes_": np.int64(-1 if self.n_classes_ is None else self.n_classes_),
+               "binary_1d_": np.int8(-1 if self.binary_1d_ is None else self.binary_1d_)}
+        for name, value in (("custom_edges", self._custom_edges), ("pos_label", self.pos_label),
+                            ("edges_", self.edges_), ("hist_", self.hist_)):
+            if value is not None:
+                out[name] = np.array(value)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
+        """Rebuild a state from :meth:`to_arrays` output."""
+        pos = arrays.get("pos_label")
+        new = cls(n_bins=int(arrays["n_bins"]),
+                  strategy="uniform" if "custom_edges" in arrays else str(arrays["strategy"]),
+                  mode=str(arrays["mode"]), edges=arrays.get("custom_edges"),
+                  pos_label=None if pos is None else np.asarray(pos).item(),
+                  scores=bool(arrays["scores"]), eps=float(arrays["eps"]))
+        new.scores_ = np.asarray(arrays["scores_"], dtype=np.float64).copy()
+        new.n_samples_ = int(arrays["n_samples_"])
+        k, b = int(arrays["n_classes_"]), int(arrays["binary_1d_"])
+        new.n_classes_ = None if k < 0 else k
+        new.binary_1d_ = None if b < 0 else bool(b)
+        for name in ("edges_", "hist_"):
+            if name in arrays:
+                setattr(new, name, np.array(arrays[name], dtype=np.float64))
+        return new
+
     # -- finalize ---------------------------------------------------------------------
     def table(self) -> ReliabilityTable:
         """The reliability table of the rows so far (see :class:`ReliabilityTable`)."""
@@ -506,7 +565,7 @@ def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
     """
     stats = CalibrationStats(n_bins=n_bins, strategy=strategy, mode=mode, edges=edges,
                              pos_label=pos_label, scores=False)
-    return stats.update(y_true, proba, sample_weight).table()
+    return stats.update(proba, y_true, sample_weight).table()
 
 
 def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
@@ -559,7 +618,7 @@ def brier_score(y_true: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | 
     float
     """
     stats = CalibrationStats(n_bins=1, pos_label=pos_label, scores=True)
-    return stats.update(y_true, proba, sample_weight).finalize().brier_score
+    return stats.update(proba, y_true, sample_weight).finalize().brier_score
 
 
 def negative_log_likelihood(y_true: ArrayLike, proba: ArrayLike,
@@ -578,7 +637,7 @@ def negative_log_likelihood(y_true: ArrayLike, proba: ArrayLike,
     float
     """
     stats = CalibrationStats(n_bins=1, pos_label=pos_label, scores=True, eps=eps)
-    return stats.update(y_true, proba, sample_weight).finalize().nll
+    return stats.update(proba, y_true, sample_weight).finalize().nll
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ paths and label files are checked before the pass over the data starts.
 """
 
 import argparse
+import copy
 import functools
 import json
 import math
@@ -15,9 +16,10 @@ import secrets
 import sys
 import tempfile
 import time
-import warnings
 
 import numpy as np
+
+from .streaming import chunks
 
 DEFAULT_CHUNK_ROWS = 8192
 
@@ -32,9 +34,6 @@ def main(argv=None):
     from .io import DataSourceError
     from .persistence import FileFormatError
 
-    # The commands read chunks as arrays in the columns the model was fitted on (by name
-    # for tables), so scikit-learn's note that arrays carry no names says nothing here.
-    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     try:
         return args.run(args) or 0
     except (DataSourceError, FileFormatError, FileNotFoundError, ValueError) as exc:
@@ -277,6 +276,7 @@ def _evaluate(args):
     model = load(args.model)
     meta = getattr(model, "metadata_", {})
     _default_features(args, model)
+    model = _by_position(model)
     if meta.get("targets") == "one-hot":
         source = open_data(args, n_classes=meta["n_classes"])
         _check_features(model, source, args.data)
@@ -309,6 +309,7 @@ def _predict(args):
     _check_output(out_path, inputs=(args.data, args.model))
     fmt = _output_format(out_path)
     _default_features(args, model)
+    model = _by_position(model)
     source = open_data(args, labels=False)
     _check_features(model, source, args.data)
     one_hot = getattr(model, "metadata_", {}).get("targets") == "one-hot"
@@ -317,7 +318,7 @@ def _predict(args):
     dtype = np.int64 if one_hot else model.coef_.dtype
     writer = _PredictionWriter(out_path, fmt, dtype, shape)
     try:
-        for X, _ in source.iter_chunks(args.chunk_rows):
+        for _, X, _, _ in chunks(source, args.chunk_rows):
             pred = model.predict(X)
             writer.write(np.argmax(pred, axis=1) if one_hot else pred)
         writer.close()
@@ -435,6 +436,7 @@ def _default_features(args, model):
 
 def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbose):
     from ._numba import kernels_compiled
+    from ._warnings import collected
     from .datasets import one_hot
     from .solve import RankDeficientWarning
 
@@ -444,8 +446,7 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
         transform = functools.partial(one_hot, n_classes=n_classes)
     notes = []
     compiled0 = kernels_compiled()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RankDeficientWarning)
+    with collected(RankDeficientWarning) as rank_notes:
         t0 = time.perf_counter()
         model.fit(source, chunk_rows=chunk_rows, target_transform=transform,
                          checkpoint=checkpoint, verbose=verbose)
@@ -455,11 +456,7 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
         notes.append(("compiled", f"{compiled} kernel specialisations on this first run: the "
                                   "fit time, rows/s and memory include compiling them (cached "
                                   "on disk; later runs load them)"))
-    for w in caught:
-        if issubclass(w.category, RankDeficientWarning):
-            notes.append(("note", str(w.message)))
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes += [("note", message) for message in rank_notes]
     return model, fit_s, notes
 
 
@@ -514,7 +511,7 @@ def _warn(message):
 
 def _accuracy(model, source, chunk_rows):
     correct = 0
-    for X, y in source.iter_chunks(chunk_rows):
+    for _, X, y, _ in chunks(source, chunk_rows):
         correct += int(np.count_nonzero(np.argmax(model.predict(X), axis=1) == y))
     return correct / source.n_rows
 
@@ -523,7 +520,7 @@ def _regression_scores(model, source, chunk_rows):
     sse = 0.0
     s1 = s2 = 0.0
     n = 0
-    for X, y in source.iter_chunks(chunk_rows):
+    for _, X, y, _ in chunks(source, chunk_rows):
         y = np.asarray(y, dtype=np.float64)
         pred = np.asarray(model.predict(X), dtype=np.float64).reshape(y.shape)
         sse += float(((y - pred) ** 2).sum())
@@ -538,6 +535,21 @@ def _check_features(model, source, path):
     if source.n_features != model.n_features_in_:
         raise ValueError(f"{path}: rows have {source.n_features} features, but the model was "
                          f"fitted with {model.n_features_in_}")
+
+
+def _by_position(model):
+    """The model as the commands call it: a shallow copy without ``feature_names_in_``.
+
+    The commands read chunks as arrays already in the model's columns (chosen by name
+    for tables, see :func:`_default_features`), so scikit-learn's warning that arrays
+    carry no names would say nothing. A copy rather than a warnings filter: filters are
+    process-wide state.
+    """
+    if not hasattr(model, "feature_names_in_"):
+        return model
+    positional = copy.copy(model)
+    del positional.feature_names_in_
+    return positional
 
 
 def _describe(model):

@@ -351,6 +351,25 @@ def _state_block(i, X, y, w, template):
     return template.copy().update(X, y, w)
 
 
+def fold(X, state, y=None, sample_weight=None, *, split_every=None, kernel_threads=None):
+    """Fold the accumulator ``state`` over Dask arrays (or a Dask DataFrame X with Series
+    y / weights), in place; returns ``state``.
+
+    Each block is folded into ``state.empty()`` on the worker that holds it, and the
+    block states are merged in a tree (``split_every`` at a time) before the result is
+    merged into ``state``: the Dask route of :func:`fastlin.streaming.fold`.
+    """
+    X, y, sample_weight = _aligned(X, y, sample_weight)
+    Xd = _to_dask_array(X, "X")
+    if Xd is None or Xd.ndim != 1:  # 1-D rows: probabilities, residuals
+        Xd = _as_X(X)
+    arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
+                                                  ndims=(1,)))
+    merged = _reduce(_state_block, arrays, _merge_states, extra=(state.empty(),),
+                     split_every=split_every, kernel_threads=kernel_threads, compute=True)
+    return state.merge(merged)
+
+
 def _qr_block(i, X, y, w, centre):
     from .tsqr import QRStats
 
@@ -397,7 +416,7 @@ def moments(X, sample_weight=None, *, split_every=None, kernel_threads=None, com
 def _calibration_block(i, proba, y, w, template):
     _check_rows(i, proba, y_true=y, sample_weight=w)
     state = copy.deepcopy(template)
-    return state.update(y, proba, w)
+    return state.update(proba, y, w)
 
 
 def _merge_calibration(*states):
@@ -503,15 +522,8 @@ def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_thread
         y_1d = (np.ndim(y) if y_nd is None else y_nd.ndim) == 1
         # The same route as in memory: refinement or TSQR passes, where the solve asks
         # for them, fold their accumulators over the blocks where they live.
-        Xd = _as_X(X)
-        arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
-                                                      ndims=(1,)))
-
-        def fold(template):
-            return _reduce(_state_block, arrays, _merge_states, extra=(template,), **opts,
-                           compute=True)
-
-        return _named(model.fit_stats(stats, y_1d=y_1d, fold=fold), names)
+        return _named(model.fit_stats(stats, y_1d=y_1d, fold=lambda state: fold(
+            X, state, y, sample_weight, **opts)), names)
     if isinstance(model, LogisticRegression):
         return _named(_fit_logistic(model, X, y, sample_weight, persist=persist, **opts),
                       names)
@@ -644,13 +656,13 @@ def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
     b = theta[K * d:] if fit_b else np.zeros(K)
     state = LossGradState(W, b, multinomial, x_scale, True)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    state.update(as_2d_array(X), yi, w)
+    state._fold(as_2d_array(X), yi, w)  # validated by the label pass
     # The sums only: the state also holds per-thread scratch that must not travel.
     return state.finalize()
 
 
 def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
-    from .logistic import hessp_sums
+    from .logistic import HesspState
 
     theta, v = theta_v
     W = theta[: K * d].reshape(K, d)
@@ -658,7 +670,7 @@ def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
     b = theta[K * d:] if fit_b else np.zeros(K)
     vb = v[K * d:] if fit_b else np.zeros(K)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    return hessp_sums(as_2d_array(X), w, W, b, V, vb, multinomial, x_scale)
+    return HesspState(W, b, V, vb, multinomial, x_scale)._fold(as_2d_array(X), w).finalize()
 
 
 def _merge_sums(*parts):

@@ -45,8 +45,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
@@ -55,7 +54,8 @@ from scipy import linalg as _sla
 from scipy.linalg import lapack
 
 from . import _threads
-from ._validation import check_real_scalar, check_sample_weight
+from ._validation import check_finite, check_real_scalar, check_sample_weight
+from .accumulator import Accumulator
 from .kernels import cholesky as _chol
 from .kernels import leverage as _lev
 
@@ -83,19 +83,18 @@ def _source(X, y=None):
 
 def _iter(source, chunk_rows, sample_weight=None, target_transform=None):
     """Yield (r0, X, Y, w): Y float64 2-D or None, w float64 or None."""
-    r0 = 0
-    for Xc, yc in source.iter_chunks(chunk_rows or DEFAULT_CHUNK_ROWS):
+    from .streaming import chunks
+
+    for r0, Xc, yc, _ in chunks(source, chunk_rows or DEFAULT_CHUNK_ROWS,
+                                target_transform=target_transform):
         m = Xc.shape[0]
         Y = None
         if yc is not None:
-            if target_transform is not None:
-                yc = target_transform(yc)
             Y = np.asarray(yc, dtype=np.float64)
             if Y.ndim == 1:
                 Y = Y.reshape(-1, 1)
         w = None if sample_weight is None else sample_weight[r0:r0 + m]
         yield r0, Xc, Y, w
-        r0 += m
 
 
 def _weights(sample_weight, n):
@@ -361,11 +360,9 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
         else:
             if stats.n_targets == 0:
                 raise ValueError("stats were accumulated without targets; pass a model")
-            from .solve import RankDeficientWarning, solve_gram
+            from .solve import solve_gram
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RankDeficientWarning)
-                sol = solve_gram(stats, alpha=alpha, fit_intercept=fit_intercept)
+            sol = solve_gram(stats, alpha=alpha, fit_intercept=fit_intercept, warn=False)
             coef, intercept = np.ascontiguousarray(sol.coef), sol.intercept
             y_1d = source.y_shape is not None and len(source.y_shape) == 1 \
                 and target_transform is None
@@ -470,7 +467,7 @@ class ResidualSummary:
         return "\n".join(lines)
 
 
-class ResidualStats:
+class ResidualStats(Accumulator):
     """Mergeable residual summary: weighted moments (Chan's merge), extremes and,
     optionally, the residuals themselves for exact quantiles (8 bytes per residual).
 
@@ -489,14 +486,22 @@ class ResidualStats:
         self.mean = self.m2 = self.ss = self.lo = self.hi = None
         self._kept = []
 
-    def update(self, residuals: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
-        """Fold a chunk of residuals of shape (m,) or (m, t) in."""
-        R = np.asarray(residuals, dtype=np.float64)
+    def update(self, X: ArrayLike, y: None = None,
+               sample_weight: ArrayLike | None = None) -> Self:
+        """Fold a chunk of residuals ``X`` of shape (m,) or (m, t) in (``y`` is not used:
+        the residuals are the rows)."""
+        if y is not None:
+            raise TypeError("ResidualStats.update takes the residuals as X and no y; pass "
+                            "sample_weight by keyword")
+        R = np.asarray(X, dtype=np.float64)
         if R.ndim == 1:
             R = R.reshape(-1, 1)
+        if R.ndim != 2:
+            raise ValueError(f"residuals must be 1-D or 2-D, got shape {R.shape}")
         m, t = R.shape
         if m == 0:
             return self
+        check_finite(R, "residuals")
         w = np.ones(m) if sample_weight is None else _weights(sample_weight, m)
         if self.mean is not None and t != self.mean.shape[0]:
             raise ValueError(f"residuals have {t} targets, earlier chunks had {self.mean.shape[0]}")
@@ -539,6 +544,43 @@ class ResidualStats:
                 self._kept.extend(other._kept)
         return self
 
+    def empty(self) -> Self:
+        """A state with the same quantiles and no residuals."""
+        return type(self)(self.quantiles)
+
+    def copy(self) -> Self:
+        """An independent state."""
+        new = super().copy()
+        new._kept = list(self._kept)  # chunks are never changed in place
+        return new
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Settings, moments, extremes and the kept residuals as plain arrays."""
+        out = {"quantiles": np.array(self.quantiles if self.quantiles is not None else [],
+                                     dtype=np.float64),
+               "keep": np.bool_(self.quantiles is not None), "n": np.int64(self.n)}
+        if self.mean is not None:
+            out.update(sum_w=np.float64(self.sum_w), mean=self.mean, m2=self.m2, ss=self.ss,
+                       lo=self.lo, hi=self.hi)
+            if self.quantiles is not None:
+                out["kept"] = np.concatenate(self._kept) if self._kept else \
+                    np.zeros((0, self.mean.shape[0]))
+        return {k: np.array(v) for k, v in out.items()}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
+        """Rebuild a state from :meth:`to_arrays` output."""
+        new = cls(tuple(np.asarray(arrays["quantiles"]).tolist())
+                  if bool(arrays["keep"]) else None)
+        new.n = int(arrays["n"])
+        if "mean" in arrays:
+            new.sum_w = float(arrays["sum_w"])
+            for name in ("mean", "m2", "ss", "lo", "hi"):
+                setattr(new, name, np.array(arrays[name], dtype=np.float64))
+            if "kept" in arrays:
+                new._kept = [np.array(arrays["kept"], dtype=np.float64)]
+        return new
+
     def finalize(self) -> ResidualSummary:
         """The :class:`ResidualSummary`."""
         if self.mean is None or self.sum_w <= 0:
@@ -573,7 +615,7 @@ def residual_summary(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *
     w_all = _weights(sample_weight, source.n_rows)
     acc = ResidualStats(quantiles)
     for _, Xc, Y, w in _iter(source, chunk_rows, w_all, target_transform):
-        acc.update(Y - _predict(model, Xc), w)
+        acc.update(Y - _predict(model, Xc), sample_weight=w)
     return acc.finalize()
 
 
@@ -722,6 +764,7 @@ def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None
     """
     from ._validation import as_2d_array
     from .linear_model import Ridge
+    from ._warnings import collected
     from .solve import RankDeficientWarning
 
     alpha = check_real_scalar(alpha, "alpha", 0.0)
@@ -752,8 +795,7 @@ def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None
     classes, idx = np.unique(y_tr, return_inverse=True)
     Y = np.zeros((idx.size, classes.size))
     Y[np.arange(idx.size), idx] = 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RankDeficientWarning)
+    with collected(RankDeficientWarning):  # a probe's rank says nothing about the model
         model = Ridge(alpha=alpha).fit(H_tr, Y)
 
     def acc(Hx, yx):
@@ -1256,10 +1298,9 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
 
 def _iter_raw_targets(source, chunk_rows):
     """Chunks with y as given (labels stay labels)."""
-    r0 = 0
-    for Xc, yc in source.iter_chunks(chunk_rows or DEFAULT_CHUNK_ROWS):
-        yield r0, Xc, yc, None
-        r0 += Xc.shape[0]
+    from .streaming import chunks
+
+    yield from chunks(source, chunk_rows or DEFAULT_CHUNK_ROWS)
 
 
 def _check_calibration(task, source, chunk_rows):
@@ -1276,7 +1317,7 @@ def _check_calibration(task, source, chunk_rows):
         if not is_proba:
             P = np.clip(P, 0.0, 1.0)
         idx = task.label_index(yc)
-        state.update(idx, P)
+        state.update(P, idx)
     res = state.finalize()
     ece = float(res.ece)
     what = ("predict_proba" if is_proba else
@@ -1309,7 +1350,7 @@ def _baseline_features(Xf, top, mu, sd):
 
 
 def _check_baseline(task, source, val_source, top_k, val_fraction, random_state, chunk_rows):
-    from .solve import RankDeficientWarning, solve_gram
+    from .solve import solve_gram
     from .stats import GramStats
 
     mask = _split_masks(source, val_source, val_fraction, random_state)
@@ -1372,9 +1413,7 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
         Cs, _ = centred_gram(stats, True)
         dg = np.diag(Cs)
         a = 1e-6 * float(dg[dg > 0].mean()) if (dg > 0).any() else 1e-6
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RankDeficientWarning)
-            return solve_gram(stats, alpha=a, fit_intercept=True), a
+        return solve_gram(stats, alpha=a, fit_intercept=True, warn=False), a
 
     sol_lin, a_lin = solve(lin)
     sol_quad, a_quad = solve(quad)

@@ -42,6 +42,8 @@ from scipy import linalg as sla
 from scipy import stats as sps
 
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
+                          unprefixed)
 from .kernels import losses as _losses
 from .stats import GramStats
 from ._threads import n_threads, row_ranges
@@ -495,7 +497,7 @@ def _bread(P, sum_w, fit_intercept):
 # -- the robust pass ------------------------------------------------------------------------
 
 
-class SandwichStats:
+class SandwichStats(Accumulator):
     """One pass over the rows for robust covariances and the exact residual sum of squares.
 
     An accumulator with the library's protocol (``update``, ``merge``, ``copy``,
@@ -518,6 +520,8 @@ class SandwichStats:
     cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
         "nonrobust" accumulates the residual sums only.
     """
+
+    _SUMS = ("n_rows", "sum_w", "ssr")
 
     def __init__(self, coef: ArrayLike, level: ArrayLike, factor: HatFactor,
                  x_mean: tuple[ArrayLike, ArrayLike],
@@ -545,7 +549,8 @@ class SandwichStats:
     def n_targets(self) -> int:
         return self.coef.shape[0]
 
-    def update(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def update(self, X: ArrayLike, y: ArrayLike | None = None,
+               sample_weight: ArrayLike | None = None) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, y (n,) or (n, t),
         sample_weight (n,) or None. Validated before anything changes."""
         from .diagnostics import _run_pass
@@ -601,40 +606,41 @@ class SandwichStats:
         return self
 
     def merge(self, other: SandwichStats) -> Self:
-        if not isinstance(other, SandwichStats) or other.cov_type != self.cov_type:
-            raise TypeError("can only merge SandwichStats of the same cov_type")
+        super().merge(other)
         for g, o in zip(self.meat, other.meat):
             g.merge(o)
-        self.ssr = self.ssr + other.ssr
-        self.n_rows += other.n_rows
-        self.sum_w += other.sum_w
         return self
 
     def copy(self) -> SandwichStats:
-        new = SandwichStats.__new__(SandwichStats)
-        new.__dict__.update(self.__dict__)
-        new.ssr = self.ssr.copy()
+        new = super().copy()
         new.meat = [g.copy() for g in self.meat]
         return new
 
-    def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
-        out = {"n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
-               "ssr": self.ssr.copy()}
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        out = super().to_arrays()
         for j, g in enumerate(self.meat):
-            if g.n_rows:
-                out.update({f"meat{j}__{k}": v for k, v in g.to_arrays().items()})
+            out.update(prefixed(f"meat{j}", g.to_arrays()))
         return out
 
-    def load_arrays(self, arrays: Mapping[str, ArrayLike]) -> Self:
-        """Restore the sums of :meth:`to_arrays` into this (parameterised) state."""
-        self.n_rows = int(arrays["n_rows"])
-        self.sum_w = float(arrays["sum_w"])
-        self.ssr = np.asarray(arrays["ssr"], dtype=np.float64).copy()
-        for j in range(len(self.meat)):
-            sub = {k.split("__", 1)[1]: v for k, v in arrays.items()
-                   if k.startswith(f"meat{j}__")}
-            self.meat[j] = GramStats.from_arrays(sub) if sub else GramStats()
-        return self
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
+        new = super().from_arrays(arrays)
+        new.meat = [GramStats.from_arrays(unprefixed(f"meat{j}", arrays))
+                    for j in range(len(new.meat))]
+        return new
+
+    def _settings(self) -> dict[str, ArrayLike]:
+        return {"coef": self.coef, "level": self.level, "x_shift": self.x_shift,
+                "x_rest": self.x_rest, "cov_type": np.str_(self.cov_type),
+                **prefixed("factor", dataclass_arrays(self.factor))}
+
+    @classmethod
+    def _from_settings(cls, arrays: Mapping[str, ArrayLike]) -> Self:
+        from .diagnostics import HatFactor
+
+        factor = dataclass_from_arrays(HatFactor, unprefixed("factor", arrays))
+        return cls(arrays["coef"], arrays["level"], factor,
+                   (arrays["x_shift"], arrays["x_rest"]), str(arrays["cov_type"]))
 
     def finalize(self) -> tuple[np.ndarray | None, np.ndarray]:
         """Per target: the meat Σ v z zᵀ over z = [1, x - x̄] (or x without intercept),
@@ -776,7 +782,7 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
 # -- binary logistic regression -------------------------------------------------------------
 
 
-class LogitHessianStats:
+class LogitHessianStats(Accumulator):
     """One pass for binary logistic inference: the Hessian Σ w p (1 - p) z zᵀ (a weighted
     Gram), the log-likelihood and the label sums, at fixed coefficients.
 
@@ -789,6 +795,8 @@ class LogitHessianStats:
         Labels; the second is the positive class.
     x_scale : float
     """
+
+    _SUMS = ("loglik", "sum_wy", "sum_w", "n_rows")
 
     def __init__(self, coef, intercept, classes, x_scale=1.0):
         self.coef = np.ascontiguousarray(np.reshape(coef, (1, -1)), dtype=np.float64)
@@ -803,7 +811,7 @@ class LogitHessianStats:
         self.sum_w = 0.0
         self.n_rows = 0
 
-    def update(self, X, y, sample_weight=None):
+    def update(self, X, y=None, sample_weight=None):
         """X (n, d) any supported dtype; y (n,) labels from ``classes``."""
         X = as_2d_array(X, "X")
         m, d = X.shape
@@ -852,25 +860,32 @@ class LogitHessianStats:
         return self
 
     def merge(self, other):
+        super().merge(other)
         self.hessian.merge(other.hessian)
-        self.loglik += other.loglik
-        self.sum_wy += other.sum_wy
-        self.sum_w += other.sum_w
-        self.n_rows += other.n_rows
         return self
 
     def copy(self):
-        new = LogitHessianStats.__new__(LogitHessianStats)
-        new.__dict__.update(self.__dict__)
+        new = super().copy()
         new.hessian = self.hessian.copy()
         return new
 
     def to_arrays(self):
-        out = {"loglik": np.float64(self.loglik), "sum_wy": np.float64(self.sum_wy),
-               "sum_w": np.float64(self.sum_w), "n_rows": np.int64(self.n_rows)}
-        if self.hessian.n_rows:
-            out.update({f"hessian__{k}": v for k, v in self.hessian.to_arrays().items()})
-        return out
+        return {**super().to_arrays(), **prefixed("hessian", self.hessian.to_arrays())}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        new = super().from_arrays(arrays)
+        new.hessian = GramStats.from_arrays(unprefixed("hessian", arrays))
+        return new
+
+    def _settings(self):
+        return {"coef": self.coef, "intercept": self.intercept, "classes": self.classes,
+                "x_scale": np.float64(self.x_scale)}
+
+    @classmethod
+    def _from_settings(cls, arrays):
+        return cls(arrays["coef"], float(np.asarray(arrays["intercept"])[0]), arrays["classes"],
+                   float(arrays["x_scale"]))
 
     def finalize(self, C=np.inf, fit_intercept=True, names=None):
         """LogitInference at these coefficients; ``C`` the fit's inverse penalty."""

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from .refine import refine
 from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
 from .stats import GramStats
+from .streaming import accumulate, data_fold, is_chunked, is_source
 from ._saveable import Saveable
 from ._threads import drop_lock, model_lock
 from ._warnings import warn
@@ -120,7 +121,6 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from .streaming import is_chunked
 
         if y is None and sample_weight is None and is_chunked(X):
             return self._fit_source(X, **source_options)
@@ -130,7 +130,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = self._new_stats().update(X, y, sample_weight)
-        self._commit(stats, _is_1d(y), rows=lambda: [(X, y, sample_weight)])
+        self._commit(stats, _is_1d(y), fold=data_fold(X, y, sample_weight))
         return self
 
     def _new_stats(self):
@@ -220,7 +220,6 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         The model is replaced only after the last chunk was folded in without error: a
         failure anywhere in the pass (bad chunk, corrupt file) leaves it as it was.
         """
-        from .streaming import accumulate, is_source
 
         self._check_params()
         if checkpoint is not None and self.solver == "qr":
@@ -237,12 +236,10 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise ValueError("the chunk source yielded no rows")
         if y_1d is None:  # resumed from a checkpoint that covered every row
             y_1d = _n_targets(stats) == 1 and not _source_has_2d_targets(chunks, target_transform)
-        rows = None
-        if is_source(chunks):
-            def rows():
-                for X, yc in chunks.iter_chunks(chunk_rows):
-                    yield X, (yc if target_transform is None else target_transform(yc)), None
-        self._commit(stats, y_1d, rows=rows)
+        # Refinement or TSQR passes read a source again; a one-pass iterable cannot be.
+        fold = data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform) \
+            if is_source(chunks) else None
+        self._commit(stats, y_1d, fold=fold)
         _set_feature_names(self, chunks)
         if checkpoint is not None and not keep_checkpoint:
             from .persistence import remove_checkpoint
@@ -305,18 +302,16 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._commit(stats.copy(), bool(y_1d), fold=fold)
         return self
 
-    def _commit(self, stats, y_1d, alpha=None, rows=None, fold=None):
+    def _commit(self, stats, y_1d, alpha=None, fold=None):
         """Solve, then (only then) replace the fitted attributes.
 
-        ``rows``, when given, is a callable returning the rows again as (X, y, w) chunks;
-        ``fold``, when given instead, folds an accumulator over the same rows wherever
-        they live (``fold(state) -> state``, e.g. the Dask backend's). "auto" uses either
-        for refinement passes, or a TSQR pass, when the Gram solution says it needs
-        them (``LinearSolution.needs``).
+        ``fold``, when given, folds an accumulator over the rows the statistics came
+        from, wherever they live (``fold(state) -> state``: arrays, a source or Dask
+        blocks, see :func:`fastlin.streaming.fold`). "auto" uses it for refinement
+        passes, or a TSQR pass, when the Gram solution says it needs them
+        (``LinearSolution.needs``).
         """
         alpha = self._alpha() if alpha is None else alpha
-        if fold is None and rows is not None:
-            fold = _loop_fold(rows)
         if self.solver == "qr":
             sol = _qr_solution(stats, alpha, self.fit_intercept)
             float32_only = False
@@ -495,7 +490,6 @@ class LinearRegression(_GramRegressor):
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
         intercept = np.broadcast_to(np.atleast_1d(np.asarray(self.intercept_, np.float64)),
                                     (coef.shape[0],))
-        from .streaming import data_fold
 
         fold = None
         if X is not None:
@@ -539,16 +533,6 @@ class Ridge(_GramRegressor):
 
     def _alpha(self):
         return self.alpha
-
-
-def _loop_fold(rows):
-    """``fold(state)`` over the chunks that ``rows()`` yields, in order."""
-    def fold(state):
-        for Xc, yc, wc in rows():
-            state.update(Xc, yc, wc)
-        return state
-
-    return fold
 
 
 def _json_params(model):
@@ -722,7 +706,6 @@ class RidgeCV(_GramRegressor):
             **source_options: Any) -> Self:
         """Fit on arrays, or on a chunk source with ``y=None`` (``chunk_rows``,
         ``target_transform``, ``verbose``)."""
-        from .streaming import is_chunked
 
         if y is None and sample_weight is None and is_chunked(X):
             return self._fit_source(X, **source_options)
@@ -732,15 +715,12 @@ class RidgeCV(_GramRegressor):
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = GramStats().update(X, y, sample_weight)
-        rows = scores = None
+        fold = scores = None
         if self.cv is None or self.cv == "loo":
-            def rows():
-                for r0 in range(0, X.shape[0], _PREDICT_ROWS):
-                    w = None if sample_weight is None else np.asarray(sample_weight)[r0:r0 + _PREDICT_ROWS]
-                    yield X[r0:r0 + _PREDICT_ROWS], y[r0:r0 + _PREDICT_ROWS], w
+            fold = data_fold(X, y, sample_weight)
         elif self.cv != "gcv":
             scores = self._fold_scores(X, y, sample_weight)
-        self._select(stats, _is_1d(y), rows, scores)
+        self._select(stats, _is_1d(y), scores, fold=fold)
         return self
 
     def _fold_scores(self, X, y, sample_weight):
@@ -771,7 +751,6 @@ class RidgeCV(_GramRegressor):
 
     def _fit_source(self, chunks, *, chunk_rows=None, target_transform=None, verbose=False):
         """Fit from a chunk source; "loo" reads it twice, so it must be a ChunkSource."""
-        from .streaming import accumulate, is_source
 
         self._check_params()
         if self.cv not in (None, "loo", "gcv"):
@@ -782,13 +761,10 @@ class RidgeCV(_GramRegressor):
                              "(fastlin.io.open_source), or use cv='gcv'")
         stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
                                  target_transform=target_transform, verbose=verbose)
-        rows = None
+        fold = None
         if self.cv == "loo" or (self.cv is None and is_source(chunks)):
-            def rows():
-                for item in chunks.iter_chunks(chunk_rows):
-                    yc = item[1] if target_transform is None else target_transform(item[1])
-                    yield item[0], yc, None
-        self._select(stats, bool(y_1d), rows)
+            fold = data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform)
+        self._select(stats, bool(y_1d), fold=fold)
         _set_feature_names(self, chunks)
         return self
 
@@ -805,7 +781,7 @@ class RidgeCV(_GramRegressor):
             X, y = edge_Xy(self, X, y, reset=stats is None)
             new = stats.copy() if stats is not None else GramStats()
             new.update(X, y, sample_weight)
-            self._select(new, _is_1d(y), None)
+            self._select(new, _is_1d(y))
         return self
 
     def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
@@ -823,10 +799,10 @@ class RidgeCV(_GramRegressor):
             raise ValueError("cv='loo' needs a pass over the rows: pass fold=, or use "
                              "cv='gcv'")
         loo_fold = fold if self.cv in (None, "loo") else None
-        self._select(stats.copy(), bool(y_1d), None, fold=loo_fold)
+        self._select(stats.copy(), bool(y_1d), fold=loo_fold)
         return self
 
-    def _select(self, stats, y_1d, rows, scores=None, fold=None):
+    def _select(self, stats, y_1d, scores=None, fold=None):
         from .path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
 
         alphas = _check_alphas(self.alphas)
@@ -835,13 +811,8 @@ class RidgeCV(_GramRegressor):
             pass
         elif fold is not None:
             scores = fold(LOOStats(eigen, alphas)).finalize()
-        elif rows is None:
-            scores = gcv_scores(eigen, alphas)
         else:
-            loo = LOOStats(eigen, alphas)
-            for Xc, yc, wc in rows():
-                loo.update(Xc, yc, wc)
-            scores = loo.finalize()
+            scores = gcv_scores(eigen, alphas)
         if self.alpha_per_target:
             best = np.argmin(scores, axis=0)
         else:

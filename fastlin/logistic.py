@@ -44,6 +44,8 @@ from threadpoolctl import threadpool_limits
 from . import losses_numpy as _small
 from . import optim
 from ._saveable import Saveable
+from .streaming import chunks
+from .accumulator import Accumulator
 from ._threads import drop_lock, model_lock, n_threads, row_ranges
 from ._validation import (as_2d_array, check_finite, check_real_scalar, check_sample_weight,
                           edge_X, edge_Xy)
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from ._typing import FitData, RereadableData, Seed
     from .inference import LogitInference
 
-__all__ = ["LogisticRegression", "LossGradState", "hessp_sums"]
+__all__ = ["HesspState", "LogisticRegression", "LossGradState", "hessp_sums"]
 
 _OPTIMIZERS = {"sgd": _sgd.SGD, "momentum": _sgd.MOMENTUM, "adam": _sgd.ADAM}
 _SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "cosine": _sgd.COSINE}
@@ -125,7 +127,7 @@ class _Chunks:
 
     def __init__(self, source):
         if hasattr(source, "iter_chunks"):
-            self._fresh = source.iter_chunks
+            self._fresh = lambda: ((X, y, w) for _, X, y, w in chunks(source))
         elif callable(source):
             self._fresh = source
         elif hasattr(source, "__iter__"):
@@ -298,7 +300,33 @@ def _parts(scratch, m, step):
         numba.set_parallel_chunksize(old)
 
 
-class LossGradState:
+def _checked_rows(X, y_idx, sample_weight, rows, n_out, n_features):
+    """The arguments of a loss or Hessian update, validated before any state changes."""
+    X = as_2d_array(X, "X")
+    n, d = X.shape
+    if d != n_features:
+        raise ValueError(f"X has {d} features, the coefficients have {n_features}")
+    check_finite(X, "X")
+    w = check_sample_weight(sample_weight, n)
+    if y_idx is not None:
+        y_idx = np.asarray(y_idx)
+        if y_idx.shape != (n,) or y_idx.dtype.kind not in "iu":
+            raise ValueError(f"y must hold {n} integer class indices (one per row of X), got "
+                             f"{y_idx.dtype} of shape {y_idx.shape}")
+        top = max(n_out, 2)  # a binary model has one output and two classes
+        if n and (y_idx.min() < 0 or y_idx.max() >= top):
+            bad = int(np.flatnonzero((y_idx < 0) | (y_idx >= top))[0])
+            raise ValueError(f"y[{bad}] = {int(y_idx[bad])} is not a class index in "
+                             f"0..{top - 1}")
+        y_idx = np.ascontiguousarray(y_idx, dtype=np.int64)
+    if rows is not None:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= n)):
+            raise ValueError(f"rows must be a 1-D array of row indices in 0..{n - 1}")
+    return X, y_idx, w, rows
+
+
+class LossGradState(Accumulator):
     """Mergeable sums of a logistic model's loss and gradient over rows.
 
     ``update`` folds rows in, ``merge`` adds another state, ``finalize`` returns
@@ -318,6 +346,8 @@ class LossGradState:
     want_grad : bool, default True
     """
 
+    _SUMS = ("loss_sum", "weight_sum", "grad_W", "grad_b")
+
     def __init__(self, W: ArrayLike, b: ArrayLike, multinomial: bool, x_scale: float = 1.0,
                  want_grad: bool = True, _scratch: _Scratch | None = None):
         self.W = np.ascontiguousarray(W, dtype=np.float64)
@@ -332,13 +362,21 @@ class LossGradState:
         self.grad_b = np.zeros(K)
         self._scratch = _scratch if _scratch is not None else _Scratch(d, K)
 
-    def update(self, X: np.ndarray, y_idx: np.ndarray, sample_weight: np.ndarray | None = None,
-               rows: np.ndarray | None = None) -> Self:
-        """Fold rows in: X (n, d), class indices ``y_idx`` (n,) int64, weights (n,) or None.
+    def update(self, X: ArrayLike, y: ArrayLike | None = None,
+               sample_weight: ArrayLike | None = None, rows: ArrayLike | None = None) -> Self:
+        """Fold rows in: X (n, n_features) of any supported dtype, class indices ``y``
+        (n,) (0/1 for binary), weights (n,) or None.
 
-        ``rows`` (int64 indices into X) restricts the update to those rows, in that order.
-        Inputs are trusted (the estimator validates them).
+        ``rows`` (indices into X) restricts the update to those rows, in that order.
+        Validated before anything changes.
         """
+        if y is None:
+            raise ValueError("LossGradState.update needs y, the class index of each row")
+        X, y, w, rows = _checked_rows(X, y, sample_weight, rows, *self.W.shape)
+        return self._fold(X, y, w, rows)
+
+    def _fold(self, X, y_idx, sample_weight=None, rows=None):
+        """:meth:`update` on arguments the caller has validated (the estimators' passes)."""
         w = _EMPTY_F if sample_weight is None else sample_weight
         r = _EMPTY_I if rows is None else rows
         m = X.shape[0] if rows is None else rows.shape[0]
@@ -366,16 +404,84 @@ class LossGradState:
                 self.grad_b += s.gb[p]
         return self
 
-    def merge(self, other: LossGradState) -> Self:
-        """Add another state's sums (same W, b) into this one."""
-        self.loss_sum += other.loss_sum
-        self.weight_sum += other.weight_sum
-        self.grad_W += other.grad_W
-        self.grad_b += other.grad_b
-        return self
+    def copy(self) -> Self:
+        """An independent state, with scratch of its own (copies may run in threads)."""
+        new = super().copy()
+        new._scratch = _Scratch(*self.W.shape[::-1])
+        return new
+
+    def _settings(self):
+        return {"W": self.W, "b": self.b, "multinomial": np.bool_(self.multinomial),
+                "x_scale": np.float64(self.x_scale), "want_grad": np.bool_(self.want_grad)}
+
+    @classmethod
+    def _from_settings(cls, arrays):
+        return cls(arrays["W"], arrays["b"], bool(arrays["multinomial"]),
+                   float(arrays["x_scale"]), bool(arrays["want_grad"]))
 
     def finalize(self) -> tuple[float, float, np.ndarray, np.ndarray]:
         return self.loss_sum, self.weight_sum, self.grad_W, self.grad_b
+
+
+class HesspState(Accumulator):
+    """Mergeable Hessian-vector products of a logistic model's summed cross-entropy.
+
+    At coefficients (W, b), ``finalize`` returns ``(HV, hvb)`` of shapes
+    (n_out, n_features) and (n_out,): the data term's Hessian in (W, b) times the
+    direction (V, vb), summed over the rows folded in. The Hessian does not depend on the
+    labels, so ``update`` reads no ``y``.
+
+    Parameters
+    ----------
+    W, V : ndarray of shape (n_out, n_features), float64
+    b, vb : ndarray of shape (n_out,), float64
+    multinomial : bool
+    x_scale : float, default 1.0
+    """
+
+    _SUMS = ("HV", "hvb")
+
+    def __init__(self, W: ArrayLike, b: ArrayLike, V: ArrayLike, vb: ArrayLike,
+                 multinomial: bool, x_scale: float = 1.0, _scratch: _Scratch | None = None):
+        self.W, self.b, self.V, self.vb = (np.ascontiguousarray(a, dtype=np.float64)
+                                           for a in (W, b, V, vb))
+        self.multinomial = bool(multinomial)
+        self.x_scale = float(x_scale)
+        self.HV = np.zeros(self.W.shape)
+        self.hvb = np.zeros(self.W.shape[0])
+        self._scratch = _scratch
+
+    def update(self, X: ArrayLike, y: ArrayLike | None = None,
+               sample_weight: ArrayLike | None = None) -> Self:
+        """Fold rows in: X (n, n_features) of any supported dtype, weights (n,) or None
+        (``y`` is not read). Validated before anything changes."""
+        X, _, w, _ = _checked_rows(X, None, sample_weight, None, *self.W.shape)
+        return self._fold(X, w)
+
+    def _fold(self, X, sample_weight=None):
+        """:meth:`update` on arguments the caller has validated."""
+        h, hb = hessp_sums(X, sample_weight, self.W, self.b, self.V, self.vb,
+                           self.multinomial, self.x_scale, self._scratch)
+        self.HV += h
+        self.hvb += hb
+        return self
+
+    def copy(self) -> Self:
+        new = super().copy()
+        new._scratch = None
+        return new
+
+    def _settings(self):
+        return {"W": self.W, "b": self.b, "V": self.V, "vb": self.vb,
+                "multinomial": np.bool_(self.multinomial), "x_scale": np.float64(self.x_scale)}
+
+    @classmethod
+    def _from_settings(cls, arrays):
+        return cls(arrays["W"], arrays["b"], arrays["V"], arrays["vb"],
+                   bool(arrays["multinomial"]), float(arrays["x_scale"]))
+
+    def finalize(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.HV, self.hvb
 
 
 def hessp_sums(X, sample_weight, W, b, V, vb, multinomial, x_scale=1.0, _scratch=None):
@@ -809,22 +915,20 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         """The data term's sums over all rows: (loss and gradient, Hessian products)."""
         scratch = _Scratch(d, K)
 
+        # The rows were validated when the data were prepared: the passes fold them as
+        # they are.
         def data_term(theta, W, b):
             state = LossGradState(W, b, multinomial, data.scale, True, scratch)
             for _, X, yi, w in data:
-                state.update(X, yi, w if w.size else None)
+                state._fold(X, yi, w if w.size else None)
             loss, _, gW, gb = state.finalize()
             return loss, gW, gb
 
         def data_hessp(W, b, V, vb):
-            HV = np.zeros((K, d))
-            hvb = np.zeros(K)
+            state = HesspState(W, b, V, vb, multinomial, data.scale, scratch)
             for _, X, _, w in data:
-                h, hb = hessp_sums(X, w if w.size else None, W, b, V, vb, multinomial,
-                                   data.scale, scratch)
-                HV += h
-                hvb += hb
-            return HV, hvb
+                state._fold(X, w if w.size else None)
+            return state.finalize()
 
         return data_term, data_hessp
 
@@ -914,7 +1018,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
                 st["t"] += 1
             if val_rows.shape[0]:
                 vs = LossGradState(W, b, multinomial, data.scale, False, scratch)
-                vs.update(X, yi, w if w.size else None, rows=val_rows)
+                vs._fold(X, yi, w if w.size else None, val_rows)
                 va_loss += vs.loss_sum
                 va_w += vs.weight_sum
         pen = 0.5 * alpha * float(np.vdot(W, W))

@@ -28,6 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_2d_array, check_finite, check_sample_weight, as_targets
+from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
+                          unprefixed)
 
 if TYPE_CHECKING:
     from .stats import GramStats
@@ -136,7 +138,11 @@ def gcv_scores(eigen, alphas):
     return out
 
 
-class LOOStats:
+_LOO_BLOCK = 8192
+"""Rows per block of the leave-one-out pass."""
+
+
+class LOOStats(Accumulator):
     """Leave-one-out squared errors for every alpha, accumulated chunk by chunk.
 
     A mergeable accumulator for the second pass over the rows: ``update(X, Y, w)`` adds
@@ -149,6 +155,8 @@ class LOOStats:
     alphas : array-like of shape (n_alphas,)
     """
 
+    _SUMS = ("sq_err", "sum_w", "n_rows")
+
     def __init__(self, eigen, alphas):
         self.eigen = eigen
         self.alphas = _check_alphas(alphas)
@@ -159,8 +167,10 @@ class LOOStats:
         # Per alpha: a row with leverage 1 has no leave-one-out fit (its score is inf).
         self.undefined = np.zeros(self.alphas.size, dtype=bool)
 
-    def update(self, X, Y, sample_weight=None):
+    def update(self, X, Y=None, sample_weight=None):
         """Fold a chunk (the rows the statistics were built from) into the scores."""
+        if Y is None:
+            raise ValueError("LOOStats.update needs y: the scores are of its residuals")
         X = as_2d_array(X, "X")
         Y, _ = as_targets(Y, X.shape[0], "y")
         if X.shape[1] != self.eigen.evecs.shape[0]:
@@ -168,41 +178,61 @@ class LOOStats:
         check_finite(X, "X")
         check_finite(Y, "y")
         w = check_sample_weight(sample_weight, X.shape[0])
-        e = self.eigen
-        # Chunk-level BLAS in the accumulator layer; the chunk bounds the memory.
-        Z = (np.asarray(X, dtype=np.float64) - e.x_mean) @ e.evecs  # (n, d)
-        Yc = np.asarray(Y, dtype=np.float64) - e.y_mean  # (n, t)
         wv = np.ones(X.shape[0]) if w is None else w
-        base = 1.0 / e.sum_w if e.fit_intercept else 0.0
-        H = wv[:, None] * (base + (Z * Z) @ self.shrink.T)  # (n, A)
-        bad = (H >= 1.0 - 1e-10).any(axis=0)
-        self.undefined |= bad
-        H[:, bad] = 0.0
-        for k in range(self.alphas.size):
-            fitted = Z @ (e.q * self.shrink[k][:, None])  # (n, t)
-            resid = (Yc - fitted) / (1.0 - H[:, k])[:, None]
-            self.sq_err[k] += wv @ (resid * resid)
+        sq_err = self.sq_err.copy()
+        undefined = self.undefined.copy()
+        # Blocks of rows: BLAS on each, and memory bounded by the block, not the chunk.
+        for r0 in range(0, X.shape[0], _LOO_BLOCK):
+            r1 = min(r0 + _LOO_BLOCK, X.shape[0])
+            self._fold_block(X[r0:r1], Y[r0:r1], wv[r0:r1], sq_err, undefined)
+        self.sq_err = sq_err
+        self.undefined = undefined
         self.sum_w += float(wv.sum())
         self.n_rows += X.shape[0]
         return self
 
+    def _fold_block(self, X, Y, wv, sq_err, undefined):
+        e = self.eigen
+        Z = (np.asarray(X, dtype=np.float64) - e.x_mean) @ e.evecs  # (n, d)
+        Yc = np.asarray(Y, dtype=np.float64) - e.y_mean  # (n, t)
+        base = 1.0 / e.sum_w if e.fit_intercept else 0.0
+        H = wv[:, None] * (base + (Z * Z) @ self.shrink.T)  # (n, A)
+        bad = (H >= 1.0 - 1e-10).any(axis=0)
+        undefined |= bad
+        H[:, bad] = 0.0
+        for k in range(self.alphas.size):
+            fitted = Z @ (e.q * self.shrink[k][:, None])  # (n, t)
+            resid = (Yc - fitted) / (1.0 - H[:, k])[:, None]
+            sq_err[k] += wv @ (resid * resid)
+
     def copy(self):
         """An independent copy (the decomposition is shared: it is never changed)."""
-        new = LOOStats.__new__(LOOStats)
-        new.__dict__.update(self.__dict__)
-        new.sq_err = self.sq_err.copy()
+        new = super().copy()
         new.undefined = self.undefined.copy()
         return new
 
     def merge(self, other):
         """Add another LOOStats built from the same decomposition and alphas."""
-        if other.eigen is not self.eigen and not np.array_equal(other.alphas, self.alphas):
-            raise ValueError("cannot merge leave-one-out scores for different alphas")
-        self.sq_err += other.sq_err
-        self.sum_w += other.sum_w
-        self.n_rows += other.n_rows
-        self.undefined |= other.undefined
+        super().merge(other)
+        self.undefined = self.undefined | other.undefined
         return self
+
+    def to_arrays(self):
+        return {**super().to_arrays(), "undefined": self.undefined.copy()}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        new = super().from_arrays(arrays)
+        new.undefined = np.asarray(arrays["undefined"], dtype=bool).reshape(new.alphas.shape)
+        return new
+
+    def _settings(self):
+        return {"alphas": self.alphas, **prefixed("eigen", dataclass_arrays(self.eigen))}
+
+    @classmethod
+    def _from_settings(cls, arrays):
+        eigen = dataclass_from_arrays(RidgeEigen, unprefixed("eigen", arrays))
+        return cls(eigen, arrays["alphas"])
 
     def finalize(self):
         """Weighted mean squared leave-one-out error, shape (n_alphas, n_targets).

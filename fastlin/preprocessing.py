@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._saveable import Saveable
 from ._threads import drop_lock, model_lock, n_threads, row_ranges
+from .accumulator import Accumulator
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
 from .kernels import moments as _mk
 from .kernels import polynomial as _pk
@@ -49,7 +50,7 @@ def _reject_inf(X, name="X"):
                          "column")
 
 
-class Moments:
+class Moments(Accumulator):
     """Mergeable per-column weighted count, mean and M2 (sum of squared deviations).
 
     NaN entries are skipped and counted per column, so each column has its own count.
@@ -174,6 +175,10 @@ class Moments:
         self._merge_dd(other.count_, other.mean_, other._mean_lo, other.m2_)
         self.n_rows_ += other.n_rows_
         return self
+
+    def empty(self) -> Moments:
+        """A state with no rows."""
+        return Moments()
 
     def copy(self) -> Moments:
         """An independent copy."""

@@ -9,7 +9,7 @@ pass. :func:`refine` accelerates those steps by conjugate gradients (the factor 
 preconditioner, one pass per product), so that they converge even when that ratio is
 near 1, as for float32 block sums; when they do not, the caller falls back to TSQR.
 
-``ResidualStats`` is the accumulator of one pass (update / merge / finalize), so its
+``ResidualSums`` is the accumulator of one pass (update / merge / finalize), so its
 passes run over arrays, chunk sources and workers alike.
 """
 
@@ -19,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._threads import n_threads, row_ranges
+from .accumulator import Accumulator
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .kernels import residual as _residual
 from .stats import _BLOCK_ELEMENTS
@@ -34,7 +35,7 @@ CONVERGED = 1e-13
 rounding floor of the residuals themselves, about eps / sqrt(rcond), when larger)."""
 
 
-class ResidualStats:
+class ResidualSums(Accumulator):
     """Σ w (x - s) rᵀ, Σ w r, Σ w r² and Σ w for residuals r = y - b - Xβ.
 
     Parameters
@@ -44,7 +45,11 @@ class ResidualStats:
     x_shift : ndarray of shape (n_features,)
         Rows are taken about this shift (the Gram statistics' own), so large column
         offsets cancel before any product.
+    with_targets : bool, default True
+        False folds r = -b - Xβ (the targets are zero; ``y`` is not read).
     """
+
+    _SUMS = ("xr", "r_sum", "rss", "sum_w")
 
     def __init__(self, coef, intercept, x_shift, with_targets=True):
         self.with_targets = bool(with_targets)
@@ -58,7 +63,7 @@ class ResidualStats:
         self.rss = np.zeros(t)
         self.sum_w = 0.0
 
-    def update(self, X, y, sample_weight=None):
+    def update(self, X, y=None, sample_weight=None):
         """Fold the residuals of a chunk of rows in (X any numeric dtype, never copied whole)."""
         X = as_2d_array(X, "X")
         w = check_sample_weight(sample_weight, X.shape[0])
@@ -113,26 +118,16 @@ class ResidualStats:
             sums[2] += rss[k]
             sums[3] += float(sw[k])
 
-    def fresh(self):
-        """An empty state for the same solution (one per block of rows)."""
-        out = ResidualStats(self.coef, np.zeros(self.coef.shape[0]), self.x_shift,
-                            self.with_targets)
-        out.c0 = self.c0.copy()
-        return out
+    def _settings(self):
+        return {"coef": self.coef, "c0": self.c0, "x_shift": self.x_shift,
+                "with_targets": np.bool_(self.with_targets)}
 
-    def copy(self):
-        """An independent copy of the state."""
-        out = self.fresh()
-        out.merge(self)
-        return out
-
-    def merge(self, other):
-        """Add another pass's sums (disjoint rows, same solution)."""
-        self.xr += other.xr
-        self.r_sum += other.r_sum
-        self.rss += other.rss
-        self.sum_w += other.sum_w
-        return self
+    @classmethod
+    def _from_settings(cls, arrays):
+        new = cls(arrays["coef"], np.zeros(np.shape(arrays["c0"])), arrays["x_shift"],
+                  bool(arrays["with_targets"]))
+        new.c0 = np.asarray(arrays["c0"], dtype=np.float64).copy()
+        return new
 
     def finalize(self, x_mean):
         """Centred gradient Σ w (x - x̄) rᵀ, shape (n_features, n_targets)."""
@@ -189,11 +184,11 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
 
     def gradient(beta):
         icpt = y_mean - x_mean @ beta if fit_intercept else np.zeros(beta.shape[1])
-        state = fold(ResidualStats(beta.T, icpt, shift))
+        state = fold(ResidualSums(beta.T, icpt, shift))
         return state.finalize(x_mean) - alpha * beta
 
     def product(P):
-        state = fold(ResidualStats(P.T, -(x_mean @ P), shift, with_targets=False))
+        state = fold(ResidualSums(P.T, -(x_mean @ P), shift, with_targets=False))
         return -state.finalize(x_mean) + alpha * P
 
     # The passes run on Numba's threads; the small products between them would wake

@@ -68,7 +68,7 @@ def run_report(args):
     check of the checklist fails."""
     from . import diagnostics as D
     from .datasets import one_hot
-    from .cli import _default_features, open_data
+    from .cli import _by_position, _check_features, _default_features, open_data
     from .linear_model import load
 
     t0 = time.perf_counter()
@@ -77,6 +77,7 @@ def run_report(args):
     one_hot_model = meta.get("targets") == "one-hot"
     n_classes = meta.get("n_classes") if one_hot_model else None
     _default_features(args, model)
+    model = _by_position(model)
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise ValueError(f"{args.output} is a file; --output names the directory to write into")
     source = open_data(args, n_classes=n_classes)
@@ -155,12 +156,6 @@ def _missing_matplotlib():
         return (f"matplotlib is not available ({exc}); pip install fastlin[plot] for the "
                 "figures")
     return None
-
-
-def _check_features(model, source, path):
-    if source.n_features != model.n_features_in_:
-        raise ValueError(f"{path}: rows have {source.n_features} features, but the model was "
-                         f"fitted with {model.n_features_in_}")
 
 
 def _per_row(inf, labels):
@@ -310,10 +305,10 @@ class _FirstOutput:
 
 def _column(source, j, chunk_rows):
     out = np.empty(source.n_rows)
-    r0 = 0
-    for Xc, _ in source.iter_chunks(chunk_rows):
+    from .streaming import chunks
+
+    for r0, Xc, _, _ in chunks(source, chunk_rows):
         out[r0:r0 + Xc.shape[0]] = Xc[:, j]
-        r0 += Xc.shape[0]
     return out
 
 

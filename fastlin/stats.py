@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike
 from scipy.linalg import blas
 
 from . import _threads
+from .accumulator import Accumulator
 from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .kernels import gram as _gram
 
@@ -78,7 +79,7 @@ def _narrow_integers(X):
     return X
 
 
-class GramStats:
+class GramStats(Accumulator):
     """Weighted Gram statistics of (X, Y) rows, updated chunk by chunk.
 
     Parameters
@@ -475,6 +476,10 @@ class GramStats:
         syy = np.triu(_unshift(_symmetrize(syy), self._sy, self._sy, dy, dy, W))
         return self._sx + W * dx, self._sy + W * dy, sxx, sxy, syy
 
+    def empty(self) -> GramStats:
+        """A state with no rows (the shifts are taken from the first chunk it sees)."""
+        return GramStats()
+
     def copy(self) -> GramStats:
         """An independent copy of the state (scratch buffers are not shared)."""
         new = GramStats()
@@ -552,7 +557,9 @@ class GramStats:
         The sums are stored about ``x_shift`` / ``y_shift`` (also stored), so a saved
         state loses no digits to large column offsets.
         """
-        self._require_allocated()
+        if self._sxx is None:  # nothing folded in yet: the settings alone
+            return {"n_features": np.int64(-1 if self.n_features is None else self.n_features),
+                    "n_targets": np.int64(-1 if self.n_targets is None else self.n_targets)}
         return {
             "n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
             "sum_log_w": np.float64(self.sum_log_w),
@@ -570,6 +577,9 @@ class GramStats:
 
         Arrays without ``x_shift`` / ``y_shift`` (raw sums) are read with zero shifts.
         """
+        if "xtx" not in arrays:  # an empty state
+            d, t = (int(arrays.get(k, -1)) for k in ("n_features", "n_targets"))
+            return cls(None if d < 0 else d, None if t < 0 else t)
         xtx = np.asarray(arrays["xtx"], dtype=np.float64)
         xty = np.asarray(arrays["xty"], dtype=np.float64)
         d, t = xty.shape
@@ -595,10 +605,6 @@ class GramStats:
         new.exact = bool(arrays.get("exact", False))
         new.offset_ratio2 = float(arrays.get("offset_ratio2", 1.0))
         return new
-
-    def _require_allocated(self):
-        if self._sxx is None:
-            raise ValueError("the statistics are empty: no chunk has been folded in")
 
 
 def _checked_by_products(X):

@@ -169,30 +169,77 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     return stats, y_1d
 
 
-def data_fold(X, y=None, sample_weight=None, *, chunk_rows=None, target_transform=None):
-    """``fold(state) -> state``: fold an accumulator over rows given as arrays, a chunk
-    source, or an iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks.
+def is_dask(data):
+    """A Dask collection (array, DataFrame), told without importing Dask."""
+    return type(data).__module__.split(".", 1)[0] == "dask" and hasattr(data, "dask")
 
-    Arrays are folded as one chunk (accumulators block their own rows); a source or an
-    iterable goes through :func:`accumulate`. A one-shot iterable can be folded once.
+
+def fold(data, state, y=None, sample_weight=None, *, chunk_rows=None, target_transform=None,
+         **options):
+    """Fold the accumulator ``state`` over rows wherever they are; returns the state.
+
+    The one driver of every accumulator (see :mod:`fastlin.accumulator`):
+
+    - arrays ``data`` (with ``y`` and ``sample_weight``): one ``update``; accumulators
+      block their own rows, so memory stays bounded by the blocks;
+    - a chunk source or an iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks:
+      :func:`accumulate` (checkpoints, progress bar, errors placed at their global row);
+      ``options`` are its keywords;
+    - Dask arrays or a Dask DataFrame: :func:`fastlin.dask.fold`, which maps ``update``
+      over the blocks where they live and tree-merges the states (``options``:
+      ``split_every``, ``kernel_threads``).
+
+    ``target_transform`` applies to every y chunk (arrays and sources alike). A
+    one-shot iterable can be folded once.
     """
-    if is_chunked(X):
+    if is_dask(data):
+        if target_transform is not None:
+            raise ValueError("target_transform is not supported on Dask arrays; map it over "
+                             "the y blocks first")
+        from .dask import fold as dask_fold
+
+        return dask_fold(data, state, y, sample_weight, **options)
+    if is_chunked(data):
         if y is not None or sample_weight is not None:
             raise ValueError("y and sample_weight come with the chunks of a source")
+        return accumulate(data, state, chunk_rows=chunk_rows, target_transform=target_transform,
+                          **options)[0]
+    if options:
+        raise TypeError(f"{', '.join(sorted(options))}: options of a chunk source or a Dask "
+                        "array; the rows are arrays here")
+    if y is not None and target_transform is not None:
+        y = target_transform(y)
+    return state.update(data, y, sample_weight)
 
-        def fold(state):
-            return accumulate(X, state, chunk_rows=chunk_rows,
-                              target_transform=target_transform)[0]
 
-        return fold
-    if y is None:
+def data_fold(X, y=None, sample_weight=None, **options):
+    """``fold(state) -> state`` over the same rows every time: :func:`fold` with the data
+    bound, for solvers that make passes of their own (refinement, TSQR, leave-one-out)."""
+    if not is_chunked(X) and not is_dask(X) and y is None:
         raise ValueError("y is required with array X")
 
-    def fold(state):
-        return state.update(X, y if target_transform is None else target_transform(y),
-                            sample_weight)
+    def bound(state):
+        return fold(X, state, y, sample_weight, **options)
 
-    return fold
+    return bound
+
+
+def chunks(data, chunk_rows=None, *, target_transform=None):
+    """Yield ``(row0, X, y, sample_weight)`` for every chunk of a chunk source or an
+    iterable of chunks, with ``row0`` the chunk's first global row.
+
+    For passes that are not folds of an accumulator (per-row outputs: predictions written
+    to a file, influence measures): every read of a source goes through this function or
+    :func:`accumulate`.
+    """
+    row0 = 0
+    items = data.iter_chunks(chunk_rows) if hasattr(data, "iter_chunks") else iter(data)
+    for item in items:
+        X, y, w = _unpack(item)
+        if target_transform is not None and y is not None:
+            y = target_transform(y)
+        yield row0, X, y, w
+        row0 += np.shape(X)[0]
 
 
 _POSITION = re.compile(r"(X[^,]*?) contains (\S+) at position \((\d+), (\d+)\)")

@@ -25,7 +25,6 @@ use ``QRStats(centre=False)``, which factors the raw rows.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import NamedTuple, Self
 
@@ -33,6 +32,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._threads import n_threads, row_ranges
+from .accumulator import Accumulator
+from ._warnings import warn as _warn
 from ._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
 from .kernels import qr as _qr
 from .solve import RankDeficientWarning
@@ -64,7 +65,7 @@ class QRResult(NamedTuple):
     singular_values: np.ndarray | None
 
 
-class QRStats:
+class QRStats(Accumulator):
     """Mergeable TSQR accumulator for (weighted, ridge) least squares.
 
     Parameters
@@ -115,7 +116,8 @@ class QRStats:
         self.rss_ = np.zeros(t)
 
     # ------------------------------------------------------------------ update
-    def update(self, X: ArrayLike, Y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def update(self, X: ArrayLike, Y: ArrayLike | None = None,
+               sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of rows into the factor.
 
         Parameters
@@ -129,6 +131,8 @@ class QRStats:
         -------
         self
         """
+        if Y is None:
+            raise ValueError("QRStats.update needs y: the factor carries Qᵀy alongside R")
         X = as_2d_array(X, "X")
         check_finite(X, "X")
         Y2, was_1d = as_targets(Y, X.shape[0], "y")
@@ -265,6 +269,10 @@ class QRStats:
                 self.targets_1d_ and other.targets_1d_)
         return self
 
+    def empty(self) -> QRStats:
+        """A state with no rows and the same ``centre``."""
+        return QRStats(centre=self.centre)
+
     def copy(self) -> QRStats:
         """An independent copy of the state."""
         out = QRStats(centre=self.centre)
@@ -396,11 +404,10 @@ class QRStats:
                 coef = Vt[:rank].T @ (proj / sk[:rank, None])
             singular_values = s
             if warn:
-                warnings.warn(
+                _warn(
                     f"the design has numerical rank {rank} < {d} features (rcond={rcond:.3g}); "
                     "returning the minimum-norm least-squares solution",
                     RankDeficientWarning,
-                    stacklevel=2,
                 )
         resid = Z - R @ coef
         rss_total = rss + np.einsum("ij,ij->j", resid, resid)

@@ -217,14 +217,14 @@ def test_chunk_and_merge_invariance(rng, mode, weighted):
     n = 30000
     p, y = binary_data(rng, n)
     w = rng.random(n) if weighted else None
-    whole = CalibrationStats(n_bins=10, mode=mode).update(y, p, w).finalize()
+    whole = CalibrationStats(n_bins=10, mode=mode).update(p, y, w).finalize()
     chunks = _split(n, rng, 7)
     streamed = CalibrationStats(n_bins=10, mode=mode)
     states = []
     for idx in chunks:
         wi = None if w is None else w[idx]
-        streamed.update(y[idx], p[idx], wi)
-        states.append(CalibrationStats(n_bins=10, mode=mode).update(y[idx], p[idx], wi))
+        streamed.update(p[idx], y[idx], wi)
+        states.append(CalibrationStats(n_bins=10, mode=mode).update(p[idx], y[idx], wi))
     merged = CalibrationStats(n_bins=10, mode=mode)
     for s in states[::-1]:
         merged.merge(s)
@@ -243,27 +243,27 @@ def test_chunk_and_merge_invariance(rng, mode, weighted):
 def test_quantile_streaming_fixes_edges_from_first_chunk(rng):
     p, y = binary_data(rng, 6000)
     s = CalibrationStats(n_bins=5, strategy="quantile", mode="positive")
-    s.update(y[:0], p[:0])  # an empty chunk fixes nothing
+    s.update(p[:0], y[:0])  # an empty chunk fixes nothing
     assert s.edges_ is None
-    s.update(y[:2000], p[:2000]).update(y[2000:], p[2000:])
+    s.update(p[:2000], y[:2000]).update(p[2000:], y[2000:])
     assert_array_equal(s.edges_[0], quantile_edges(p[:2000], 5))
     t = s.table()
     t_ref = reliability_table(y, p, edges=quantile_edges(p[:2000], 5), mode="positive")
     assert_array_equal(t.count, t_ref.count)
     assert_allclose(t.accuracy, t_ref.accuracy, rtol=1e-12)
     other = CalibrationStats(n_bins=5, strategy="quantile", mode="positive")
-    other.update(y[3000:], p[3000:])
+    other.update(p[3000:], y[3000:])
     with pytest.raises(ValueError, match="different bin edges"):
         s.merge(other)
     # Edges computed once and given to every state: merges fine.
     e = quantile_edges(p, 5)
-    a = CalibrationStats(edges=e, mode="positive").update(y[:3000], p[:3000])
-    b = CalibrationStats(edges=e, mode="positive").update(y[3000:], p[3000:])
+    a = CalibrationStats(edges=e, mode="positive").update(p[:3000], y[:3000])
+    b = CalibrationStats(edges=e, mode="positive").update(p[3000:], y[3000:])
     assert_array_equal(a.merge(b).table().count,
                        reliability_table(y, p, edges=e, mode="positive").count)
     with pytest.raises(ValueError, match="different bin edges"):
         CalibrationStats(edges=[0, 0.3, 1], mode="positive").merge(
-            CalibrationStats(edges=[0, 0.6, 1], mode="positive").update(y, p))
+            CalibrationStats(edges=[0, 0.6, 1], mode="positive").update(p, y))
     # An empty state adopts the other's edges.
     c = CalibrationStats(n_bins=5, strategy="quantile", mode="positive").merge(other)
     assert_array_equal(c.edges_, other.edges_)
@@ -274,9 +274,9 @@ def test_one_vs_two_threads(rng, mode):
     P = rng.dirichlet(np.ones(3), size=40000)
     y = rng.integers(0, 3, 40000)
     with threads(1):
-        r1 = CalibrationStats(mode=mode).update(y, P).finalize()
+        r1 = CalibrationStats(mode=mode).update(P, y).finalize()
     with threads(2):
-        r2 = CalibrationStats(mode=mode).update(y, P).finalize()
+        r2 = CalibrationStats(mode=mode).update(P, y).finalize()
     assert_array_equal(r1.table.count, r2.table.count)
     assert_allclose(r1.table.accuracy, r2.table.accuracy, rtol=1e-13)
     assert_allclose(r1.table.mean_confidence, r2.table.mean_confidence, rtol=1e-13)
@@ -303,10 +303,10 @@ def test_float32_equals_float64_upcast_and_layouts(rng):
 
 def test_finalize_result_prints(rng):
     p, y = binary_data(rng, 500)
-    res = CalibrationStats(mode="positive").update(y, p).finalize()
+    res = CalibrationStats(mode="positive").update(p, y).finalize()
     text = str(res)
     assert "ECE" in text and "Brier" in text and "(0.9, 1]" in text
-    res2 = CalibrationStats(scores=False).update(y, p).finalize()
+    res2 = CalibrationStats(scores=False).update(p, y).finalize()
     assert res2.brier_score is None and res2.nll is None and "Brier" not in str(res2)
 
 
@@ -407,28 +407,28 @@ def test_bad_shapes_and_dtypes():
 
 def test_bad_update_and_merge_leave_state_unchanged(rng):
     p, y = binary_data(rng, 100)
-    s = CalibrationStats(mode="top_label").update(y, p)
+    s = CalibrationStats(mode="top_label").update(p, y)
     before = (s.hist_.copy(), s.scores_.copy(), s.n_samples_)
     bad = p.copy()
     bad[50] = 2.0
     with pytest.raises(ValueError, match=r"proba\[50\]"):
-        s.update(y, bad)
+        s.update(bad, y)
     with pytest.raises(ValueError, match="2-D but earlier chunks were 1-D"):
-        s.update(np.array([0, 1]), np.full((2, 3), 1 / 3))
+        s.update(np.full((2, 3), 1 / 3), np.array([0, 1]))
     P = rng.dirichlet(np.ones(3), size=10)
-    s3 = CalibrationStats().update(rng.integers(0, 3, 10), P)
+    s3 = CalibrationStats().update(P, rng.integers(0, 3, 10))
     with pytest.raises(ValueError, match="4 columns but earlier chunks had 3"):
-        s3.update(np.array([0]), np.full((1, 4), 0.25))
+        s3.update(np.full((1, 4), 0.25), np.array([0]))
     with pytest.raises(ValueError, match="1-D but earlier chunks were 2-D"):
         s3.merge(s)
     with pytest.raises(ValueError, match="different mode"):
-        s.merge(CalibrationStats(mode="classwise").update(y, p))
+        s.merge(CalibrationStats(mode="classwise").update(p, y))
     with pytest.raises(ValueError, match="different n_bins"):
-        s.merge(CalibrationStats(n_bins=5).update(y, p))
+        s.merge(CalibrationStats(n_bins=5).update(p, y))
     with pytest.raises(ValueError, match="different strategy"):
-        s.merge(CalibrationStats(edges=[0, 0.5, 1]).update(y, p))
+        s.merge(CalibrationStats(edges=[0, 0.5, 1]).update(p, y))
     with pytest.raises(ValueError, match="scores"):
-        s.merge(CalibrationStats(scores=False).update(y, p))
+        s.merge(CalibrationStats(scores=False).update(p, y))
     with pytest.raises(ValueError, match="can only merge a CalibrationStats"):
         s.merge("not a state")
     assert_array_equal(s.hist_, before[0])
@@ -436,10 +436,10 @@ def test_bad_update_and_merge_leave_state_unchanged(rng):
     assert s.n_samples_ == before[2]
     with pytest.raises(ValueError, match="no samples"):
         CalibrationStats().finalize()
-    zero = CalibrationStats().update(np.array([0, 1]), np.array([0.2, 0.7]), [1.0, 0.0])
+    zero = CalibrationStats().update(np.array([0.2, 0.7]), np.array([0, 1]), [1.0, 0.0])
     assert zero.finalize().n_samples == 2
     with pytest.raises(ValueError, match="zero for every row"):
-        zero.update(np.array([1]), np.array([0.4]), [0.0])
+        zero.update(np.array([0.4]), np.array([1]), [0.0])
 
 
 def test_quantile_edges_bad_input():
@@ -472,3 +472,15 @@ def test_zero_weight_tables_and_huge_labels():
     y = np.array([0, 2**63 + 5], dtype=np.uint64)
     with pytest.raises(ValueError, match=r"y_true\[1\] = 9223372036854775813 is not a valid"):
         reliability_table(y, np.array([0.1, 0.9]))
+
+
+def test_labels_passed_first_are_refused(rng):
+    """update(X=proba, y=labels), as every accumulator: integer X with float y is the old
+    order (labels, probabilities) and is refused, naming the fix, before any change."""
+    y = rng.integers(0, 2, 50)
+    p = rng.uniform(size=50)
+    s = CalibrationStats(mode="positive")
+    with pytest.raises(TypeError, match=r"update\(proba, y_true\)"):
+        s.update(y, p)
+    assert s.n_samples_ == 0 and s.hist_ is None
+    assert s.update(p, y).n_samples_ == 50

@@ -188,9 +188,9 @@ def test_calibration_stats(client, rng):
     for opts in ({"n_bins": 12}, {"n_bins": 5, "mode": "classwise"},
                  {"n_bins": 8, "strategy": "quantile"}):
         if opts.get("strategy") == "quantile":
-            ref_state = CalibrationStats(**opts).update(y[:450], p[:450]).update(y[450:], p[450:])
+            ref_state = CalibrationStats(**opts).update(p[:450], y[:450]).update(p[450:], y[450:])
         else:
-            ref_state = CalibrationStats(**opts).update(y, p)
+            ref_state = CalibrationStats(**opts).update(p, y)
         ref = ref_state.finalize()
         got = fd.calibration_stats(yd, pd_, **opts).finalize()
         np.testing.assert_array_equal(got.table.count, ref.table.count)
@@ -446,3 +446,29 @@ def test_ridgecv_on_a_cluster_chooses_alpha_like_in_memory(client, rng):
         assert got.alpha_ == ref.alpha_
         np.testing.assert_allclose(got.cv_results_, ref.cv_results_, rtol=1e-10)
         np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-10)
+
+
+def test_one_fold_over_arrays_sources_iterables_and_dask(client, rng):
+    """``fastlin.streaming.fold`` drives an accumulator over every kind of data: the uint8
+    Gram statistics are the same bits from arrays, a chunk source, a list of chunks and
+    Dask blocks, and a template with settings (the calibration bins) keeps them on the
+    workers."""
+    from fastlin.calibration import CalibrationStats
+    from fastlin.streaming import fold
+
+    X = rng.integers(0, 256, size=(1000, 7), dtype=np.uint8)
+    y = rng.integers(0, 50, size=1000).astype(np.float64)
+    ref = fold(X, GramStats(), y)
+    Xd, yd = da.from_array(X, chunks=(300, 7)), da.from_array(y, chunks=300)
+    for data, kw in ((fastlin.from_arrays(X, y), {"chunk_rows": 128}),
+                     ([(X[a:a + 250], y[a:a + 250]) for a in range(0, 1000, 250)], {}),
+                     (Xd, {"y": yd})):
+        _assert_same_stats(fold(data, GramStats(), **kw), ref)
+    p = 1.0 / (1.0 + np.exp(-(X[:, 0].astype(np.float64) - 128.0) / 40.0))
+    lab = (y > 25).astype(np.int64)
+    state = CalibrationStats(n_bins=7, mode="positive")
+    got = fold(da.from_array(p, chunks=300), state, da.from_array(lab, chunks=300))
+    want = CalibrationStats(n_bins=7, mode="positive").update(p, lab)
+    assert got is state and got.n_samples_ == 1000 and got.hist_.shape == want.hist_.shape
+    np.testing.assert_array_equal(got.hist_[..., :2], want.hist_[..., :2])  # counts, weights
+    np.testing.assert_allclose(got.hist_, want.hist_, rtol=1e-12)

@@ -151,7 +151,7 @@ def test_sandwich_merge_order_and_arrays_round_trip(rng):
         M2, ssr2 = s.finalize()
         np.testing.assert_allclose(M2, M1, rtol=1e-12, atol=1e-12 * np.abs(M1).max())
         np.testing.assert_allclose(ssr2, ssr1, rtol=1e-12)
-    again = new().load_arrays(fwd.to_arrays())
+    again = type(fwd).from_arrays(fwd.to_arrays())
     np.testing.assert_array_equal(again.finalize()[0], fwd.finalize()[0])
 
 

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import fastlin
-from fastlin.refine import ResidualStats
+from fastlin.refine import ResidualSums
 
 
 def _reference(X, Y, w, B, b, shift):
@@ -28,14 +28,14 @@ def test_residual_sums_match_numpy(rng, dtype, order, weighted, shape):
     b = rng.standard_normal(3)
     shift = np.where(rng.random(d) < 0.5, 0.0, rng.standard_normal(d))
     w = rng.uniform(0.1, 2.0, n) if weighted else None
-    s = ResidualStats(B, b, shift).update(X, Y, w)
+    s = ResidualSums(B, b, shift).update(X, Y, w)
     xr, rsum, rss, sw = _reference(X, Y, w, B, b, shift)
     # float64 throughout; the sums of a few thousand terms agree to a few ulps.
     assert_allclose(s.xr, xr, rtol=1e-11, atol=1e-11 * np.abs(xr).max())
     assert_allclose(s.r_sum, rsum, rtol=1e-11, atol=1e-11 * np.abs(rsum).max())
     assert_allclose(s.rss, rss, rtol=1e-12)
     assert s.sum_w == pytest.approx(sw, rel=1e-14)
-    p = ResidualStats(B, b, shift, with_targets=False).update(X, None, w)
+    p = ResidualSums(B, b, shift, with_targets=False).update(X, None, w)
     xr0, _, _, _ = _reference(X, None, w, B, b, shift)
     assert_allclose(p.xr, xr0, rtol=1e-11, atol=1e-11 * np.abs(xr0).max())
 
@@ -46,12 +46,12 @@ def test_split_merge_and_threads_agree(rng):
     B = rng.standard_normal((2, 30))
     b = np.zeros(2)
     shift = np.zeros(30)
-    whole = ResidualStats(B, b, shift).update(X, Y)
-    parts = ResidualStats(B, b, shift).update(X[:1234], Y[:1234])
-    parts.merge(ResidualStats(B, b, shift).update(X[1234:], Y[1234:]))
+    whole = ResidualSums(B, b, shift).update(X, Y)
+    parts = ResidualSums(B, b, shift).update(X[:1234], Y[:1234])
+    parts.merge(ResidualSums(B, b, shift).update(X[1234:], Y[1234:]))
     assert_allclose(parts.xr, whole.xr, rtol=1e-12)
     with fastlin.threads(1):
-        one = ResidualStats(B, b, shift).update(X, Y)
+        one = ResidualSums(B, b, shift).update(X, Y)
     assert_allclose(one.xr, whole.xr, rtol=1e-12)
-    again = ResidualStats(B, b, shift).update(X, Y)
+    again = ResidualSums(B, b, shift).update(X, Y)
     np.testing.assert_array_equal(again.xr, whole.xr)  # fixed thread count: same bits

@@ -59,8 +59,8 @@ def main(argv=None):
     state = fastlin.CalibrationStats(edges=EDGES, mode="positive")
     halves = [fastlin.CalibrationStats(edges=EDGES, mode="positive") for _ in range(2)]
     for i, (yc, pc) in enumerate(zip(np.array_split(y, 8), np.array_split(p, 8))):
-        state.update(yc, pc)
-        halves[i % 2].update(yc, pc)
+        state.update(pc, yc)
+        halves[i % 2].update(pc, yc)
     result = state.finalize()
     merged = halves[0].merge(halves[1]).finalize()
     print(f"\noverconfident classifier, {n} rows in 8 chunks, {len(EDGES) - 1} uneven bins:")
