@@ -50,7 +50,7 @@ SourceOrArray: TypeAlias = Union[ArrayLike, ChunkSource]
 """An array of rows or a chunk source."""
 
 TargetTransform: TypeAlias = Callable[[np.ndarray], ArrayLike]
-"""Applied to each y chunk, e.g. :func:`fastlin.datasets.one_hot`."""
+"""Applied to each y chunk, e.g. :func:`fastlin.io.datasets.one_hot`."""
 
 Fold: TypeAlias = Callable[[Any], Any]
 """``fold(state) -> state``: folds an accumulator over the same rows again."""
@@ -60,7 +60,7 @@ Seed: TypeAlias = Union[int, np.random.Generator, np.random.BitGenerator,
 """What :func:`numpy.random.default_rng` accepts."""
 
 Solver: TypeAlias = Literal["auto", "cholesky", "minimum_norm", "qr"]
-"""Solvers of the Gram-based regressors (``fastlin.solve.SOLVERS``)."""
+"""Solvers of the Gram-based regressors (``fastlin.core.solve.SOLVERS``)."""
 
 
 class CVSplitter(Protocol):

@@ -52,9 +52,9 @@ import numpy as np
 
 from ._threads import threads
 from ._validation import as_2d_array, check_finite, check_sample_weight
-from .linear_model import LinearRegression, Ridge, _GramRegressor
-from .logistic import LogisticRegression
-from .preprocessing import StandardScaler
+from .estimators.linear_model import LinearRegression, Ridge, _GramRegressor
+from .estimators.logistic import LogisticRegression
+from .estimators.preprocessing import StandardScaler
 
 __all__ = [
     "gram_stats", "qr_stats", "moments", "calibration_stats",
@@ -306,7 +306,7 @@ def _reduce(block_fn, arrays, combine, *, split_every, kernel_threads, compute, 
 
 
 def _gram_block(i, X, y, w):
-    from .stats import GramStats
+    from .core.stats import GramStats
 
     _check_rows(i, X, y=y, sample_weight=w)
     return GramStats().update(X, y, w)
@@ -314,7 +314,7 @@ def _gram_block(i, X, y, w):
 
 def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=None,
                compute=True):
-    """Gram statistics of a Dask array, one :class:`~fastlin.stats.GramStats` per block.
+    """Gram statistics of a Dask array, one :class:`~fastlin.core.stats.GramStats` per block.
 
     Parameters
     ----------
@@ -357,7 +357,7 @@ def fold(X, state, y=None, sample_weight=None, *, split_every=None, kernel_threa
 
     Each block is folded into ``state.empty()`` on the worker that holds it, and the
     block states are merged in a tree (``split_every`` at a time) before the result is
-    merged into ``state``: the Dask route of :func:`fastlin.streaming.fold`.
+    merged into ``state``: the Dask route of :func:`fastlin.io.fold.fold`.
     """
     X, y, sample_weight = _aligned(X, y, sample_weight)
     Xd = _to_dask_array(X, "X")
@@ -371,7 +371,7 @@ def fold(X, state, y=None, sample_weight=None, *, split_every=None, kernel_threa
 
 
 def _qr_block(i, X, y, w, centre):
-    from .tsqr import QRStats
+    from .core.tsqr import QRStats
 
     _check_rows(i, X, y=y, sample_weight=w)
     return QRStats(centre=centre).update(X, y, w)
@@ -379,7 +379,7 @@ def _qr_block(i, X, y, w, centre):
 
 def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_threads=None,
              compute=True):
-    """TSQR factor of a Dask array: one :class:`~fastlin.tsqr.QRStats` per block, merged.
+    """TSQR factor of a Dask array: one :class:`~fastlin.core.tsqr.QRStats` per block, merged.
 
     Arguments as :func:`gram_stats`; ``centre`` as in ``QRStats`` (False for a fit known
     to need no intercept). ``finalize(alpha, fit_intercept)`` on the result solves.
@@ -394,7 +394,7 @@ def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_
 
 
 def _moments_block(i, X, w):
-    from .preprocessing import Moments
+    from .estimators.preprocessing import Moments
 
     _check_rows(i, X, sample_weight=w)
     return Moments().update(X, sample_weight=w)
@@ -403,7 +403,7 @@ def _moments_block(i, X, w):
 def moments(X, sample_weight=None, *, split_every=None, kernel_threads=None, compute=True):
     """Per-column weighted count, mean and M2 of a Dask array.
 
-    Returns a :class:`~fastlin.preprocessing.Moments` state.
+    Returns a :class:`~fastlin.estimators.preprocessing.Moments` state.
 
     NaN entries are skipped, as in ``Moments.update``. Arguments as :func:`gram_stats`.
     """
@@ -428,7 +428,7 @@ def _merge_calibration(*states):
 
 def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
                       compute=True, **options):
-    """Calibration statistics of Dask arrays (:class:`~fastlin.calibration.CalibrationStats`).
+    """Calibration statistics of Dask arrays (:class:`~fastlin.core.calibration.CalibrationStats`).
 
     Parameters
     ----------
@@ -446,13 +446,13 @@ def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
     -------
     CalibrationStats
     """
-    from .calibration import CalibrationStats
+    from .core.calibration import CalibrationStats
 
     dask, _ = _dask()
     template = CalibrationStats(**options)
     pd_ = _to_dask_array(proba, "proba")
     if pd_ is None:
-        raise ValueError("proba must be a Dask array (use fastlin.calibration for NumPy input)")
+        raise ValueError("proba must be a Dask array (use fastlin.core.calibration for NumPy input)")
     if pd_.ndim == 2 and pd_.numblocks[1] != 1:
         raise ValueError(f"proba has its columns split into {pd_.numblocks[1]} chunks; "
                          "rechunk them into one first: proba = proba.rechunk({1: -1})")
@@ -596,7 +596,7 @@ def _named(model, X):
 
 
 def _scaler_block(i, X, w, params):
-    from .preprocessing import StandardScaler
+    from .estimators.preprocessing import StandardScaler
 
     _check_rows(i, X, sample_weight=w)
     return StandardScaler(**params).fit(X, sample_weight=w)
@@ -628,7 +628,7 @@ def _fit_scaler(model, X, sample_weight, *, split_every, kernel_threads):
 
 def _label_block(i, X, y, w):
     """First pass, per block: validate, and return (labels present, rows, weight sum)."""
-    from .logistic import _labels_1d
+    from .estimators.logistic import _labels_1d
 
     _check_rows(i, X, y=y, sample_weight=w)
     X = as_2d_array(X, f"X (row block {i})")
@@ -644,13 +644,13 @@ def _merge_labels(*parts):
 
 
 def _encode_block(y, classes):
-    from .logistic import _encode, _labels_1d
+    from .estimators.logistic import _encode, _labels_1d
 
     return _encode(_labels_1d(y, np.shape(y)[0]), classes)
 
 
 def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
-    from .logistic import LossGradState
+    from .estimators.logistic import LossGradState
 
     W = theta[: K * d].reshape(K, d)
     b = theta[K * d:] if fit_b else np.zeros(K)
@@ -662,7 +662,7 @@ def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
 
 
 def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
-    from .logistic import HesspState
+    from .estimators.logistic import HesspState
 
     theta, v = theta_v
     W = theta[: K * d].reshape(K, d)
@@ -707,7 +707,7 @@ def _broadcast(value, attempts=3):
 
 
 def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
-    from .logistic import fit_lbfgs
+    from .estimators.logistic import fit_lbfgs
 
     dask, _ = _dask()
     model._check_params()
@@ -887,7 +887,7 @@ class DaskLinearRegression(_DaskRegressorMixin, LinearRegression):
         if X is None or not _dask_input(X):
             return super().inference(X, y, sample_weight=sample_weight, cov_type=cov_type,
                                      use_t=use_t, feature_names=feature_names, **kwargs)
-        from .inference import regression_inference
+        from .core.inference import regression_inference
 
         _check_fitted(self)
         Xd = _as_X(X)
@@ -947,7 +947,7 @@ class DaskLogisticRegression(LogisticRegression):
 
 
 class DaskStandardScaler(StandardScaler):
-    """:class:`fastlin.preprocessing.StandardScaler` that fits on Dask arrays.
+    """:class:`fastlin.estimators.preprocessing.StandardScaler` that fits on Dask arrays.
 
     ``transform`` on a Dask array returns a Dask array.
     """

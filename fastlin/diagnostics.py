@@ -19,10 +19,10 @@ h_i = w_i (1/W + |L⁻¹ D (x_i - x̄)|²): one forward substitution per row
 (:mod:`fastlin.kernels.leverage`), parallel over row ranges.
 
 Constant and rank-deficient designs. Columns with zero centred variance (the rule of
-:func:`fastlin.solve.solve_gram`) are left out: their centred values are zero on every
+:func:`fastlin.core.solve.solve_gram`) are left out: their centred values are zero on every
 row of positive weight, so nothing changes. When the remaining system is singular or too
 ill conditioned for Cholesky (reciprocal condition number below
-``fastlin.solve.RCOND_MIN``), a pivoted Cholesky factorisation (LAPACK ``dpstrf``) picks a
+``fastlin.core.solve.RCOND_MIN``), a pivoted Cholesky factorisation (LAPACK ``dpstrf``) picks a
 maximal set of numerically independent columns and the leverage is computed from those:
 that is the diagonal of the projection onto the column space of the design, the hat matrix
 of the minimum-norm least-squares solution, and the leverages then sum to the numerical
@@ -55,13 +55,13 @@ from scipy.linalg import lapack
 
 from . import _threads
 from ._validation import check_finite, check_real_scalar, check_sample_weight
-from .accumulator import Accumulator
+from .core.accumulator import Accumulator
 from .kernels import cholesky as _chol
 from .kernels import leverage as _lev
 
 if TYPE_CHECKING:
     from ._typing import Seed, SourceOrArray, TargetTransform
-    from .stats import GramStats
+    from .core.stats import GramStats
 
 DEFAULT_CHUNK_ROWS = 8192
 DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -83,7 +83,7 @@ def _source(X, y=None):
 
 def _iter(source, chunk_rows, sample_weight=None, target_transform=None):
     """Yield (r0, X, Y, w): Y float64 2-D or None, w float64 or None."""
-    from .streaming import chunks
+    from .io.fold import chunks
 
     for r0, Xc, yc, _ in chunks(source, chunk_rows or DEFAULT_CHUNK_ROWS,
                                 target_transform=target_transform):
@@ -167,7 +167,7 @@ class HatFactor:
 
 
 def centred_gram(stats, fit_intercept=True):
-    """Centred weighted Gram and means from :class:`~fastlin.stats.GramStats`.
+    """Centred weighted Gram and means from :class:`~fastlin.core.stats.GramStats`.
 
     Unlike ``GramStats.centred`` this needs no targets.
 
@@ -196,7 +196,7 @@ def hat_factor(stats, alpha=0.0, fit_intercept=True):
     -------
     HatFactor
     """
-    from .solve import RCOND_MIN
+    from .core.solve import RCOND_MIN
 
     alpha = check_real_scalar(alpha, "alpha", 0.0)
     C, x_mean = centred_gram(stats, fit_intercept)
@@ -249,8 +249,8 @@ def hat_factor(stats, alpha=0.0, fit_intercept=True):
 
 
 def gram_of(X, sample_weight=None, *, chunk_rows=None, y=None, target_transform=None):
-    """One streaming pass: :class:`~fastlin.stats.GramStats` of the rows of ``X``."""
-    from .stats import GramStats
+    """One streaming pass: :class:`~fastlin.core.stats.GramStats` of the rows of ``X``."""
+    from .core.stats import GramStats
 
     source = _source(X, y)
     w_all = _weights(sample_weight, source.n_rows)
@@ -332,7 +332,7 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
     chunk_rows : int, optional
         Rows per chunk (default 8192).
     target_transform : callable, optional
-        Applied to each y chunk (e.g. ``fastlin.datasets.one_hot``).
+        Applied to each y chunk (e.g. ``fastlin.io.datasets.one_hot``).
 
     Returns
     -------
@@ -360,7 +360,7 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
         else:
             if stats.n_targets == 0:
                 raise ValueError("stats were accumulated without targets; pass a model")
-            from .solve import solve_gram
+            from .core.solve import solve_gram
 
             sol = solve_gram(stats, alpha=alpha, fit_intercept=fit_intercept, warn=False)
             coef, intercept = np.ascontiguousarray(sol.coef), sol.intercept
@@ -763,9 +763,9 @@ def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None
     ProbeResult
     """
     from ._validation import as_2d_array
-    from .linear_model import Ridge
+    from .estimators.linear_model import Ridge
     from ._warnings import collected
-    from .solve import RankDeficientWarning
+    from .core.solve import RankDeficientWarning
 
     alpha = check_real_scalar(alpha, "alpha", 0.0)
     H = as_2d_array(H, "H")
@@ -1123,7 +1123,7 @@ def _check_scaling(steps, n_train):
 
 
 def _check_conditioning(final, steps, source, chunk_rows):
-    from .stats import GramStats
+    from .core.stats import GramStats
 
     stats = getattr(final, "stats_", None)
     where = "the model's training statistics"
@@ -1298,13 +1298,13 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
 
 def _iter_raw_targets(source, chunk_rows):
     """Chunks with y as given (labels stay labels)."""
-    from .streaming import chunks
+    from .io.fold import chunks
 
     yield from chunks(source, chunk_rows or DEFAULT_CHUNK_ROWS)
 
 
 def _check_calibration(task, source, chunk_rows):
-    from .calibration import CalibrationStats
+    from .core.calibration import CalibrationStats
 
     if not task.classification:
         return Check("calibration", "skip", "regression model: no probabilities to calibrate")
@@ -1350,8 +1350,8 @@ def _baseline_features(Xf, top, mu, sd):
 
 
 def _check_baseline(task, source, val_source, top_k, val_fraction, random_state, chunk_rows):
-    from .solve import solve_gram
-    from .stats import GramStats
+    from .core.solve import solve_gram
+    from .core.stats import GramStats
 
     mask = _split_masks(source, val_source, val_fraction, random_state)
     if mask is not None and (mask.all() or not mask.any() or source.n_rows < 20):

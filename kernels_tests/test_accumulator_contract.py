@@ -19,16 +19,16 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin.accumulator import Accumulator
-from fastlin.calibration import CalibrationStats
+from fastlin.core.accumulator import Accumulator
+from fastlin.core.calibration import CalibrationStats
 from fastlin.diagnostics import ResidualStats, hat_factor
-from fastlin.inference import LogitHessianStats, SandwichStats
-from fastlin.logistic import HesspState, LossGradState
-from fastlin.path import LOOStats, ridge_eigen
-from fastlin.preprocessing import Moments
-from fastlin.refine import ResidualSums
-from fastlin.stats import GramStats
-from fastlin.tsqr import QRStats
+from fastlin.core.inference import LogitHessianStats, SandwichStats
+from fastlin.estimators.logistic import HesspState, LossGradState
+from fastlin.core.path import LOOStats, ridge_eigen
+from fastlin.estimators.preprocessing import Moments
+from fastlin.core.refine import ResidualSums
+from fastlin.core.stats import GramStats
+from fastlin.core.tsqr import QRStats
 
 
 def _data(rng, kind):

@@ -8,7 +8,7 @@ from sklearn.metrics import brier_score_loss, log_loss
 
 import naive_calibration as naive
 from fastlin import threads
-from fastlin.calibration import (
+from fastlin.core.calibration import (
     CalibrationStats,
     brier_score,
     expected_calibration_error,
@@ -461,7 +461,7 @@ def test_label_dtypes(rng, ydtype):
 
 
 def test_zero_weight_tables_and_huge_labels():
-    from fastlin.calibration import ReliabilityTable
+    from fastlin.core.calibration import ReliabilityTable
 
     nan2 = np.full(2, np.nan)
     t = ReliabilityTable(np.array([0.0, 0.5, 1.0]), np.array([1, 0]), np.zeros(2), nan2, nan2)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin import cli
+from fastlin.edges import cli
 from fastlin import io as fio
-from fastlin.datasets import one_hot
+from fastlin.io.datasets import one_hot
 
-pytestmark = pytest.mark.filterwarnings("ignore::fastlin.solve.RankDeficientWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fastlin.core.solve.RankDeficientWarning")
 
 N, D = 600, 16
 LABEL_HEADER = 8  # IDX magic (4 bytes) and one dimension (4 bytes)
@@ -167,8 +167,8 @@ def test_fit_checkpoint_resumes_only_with_the_same_classes_and_is_deleted(files,
     X, y, t, d = files
     import functools
 
-    from fastlin.stats import GramStats
-    from fastlin.streaming import accumulate
+    from fastlin.core.stats import GramStats
+    from fastlin.io.fold import accumulate
 
     ck = d / "fit.ckpt.npz"
     # What a pass killed after two of its chunks leaves behind.
@@ -178,7 +178,7 @@ def test_fit_checkpoint_resumes_only_with_the_same_classes_and_is_deleted(files,
         if i == 2:
             break
         part.update(Xc, one_hot(yc, 10))
-    from fastlin import persistence
+    from fastlin.edges import persistence
 
     persistence.save_checkpoint(ck, part, 400, src.identity(),
                                 target_transform=functools.partial(one_hot, n_classes=10),
@@ -190,8 +190,8 @@ def test_fit_checkpoint_resumes_only_with_the_same_classes_and_is_deleted(files,
                           12, "--chunk-rows", 200, "-o", d / "m.npz", "--checkpoint", ck,
                           "--quiet")
     assert code == 2
-    assert ("checkpoint fit.ckpt.npz was made with target_transform=fastlin.datasets.one_hot"
-            "(n_classes=10) but this fit uses target_transform=fastlin.datasets.one_hot"
+    assert ("checkpoint fit.ckpt.npz was made with target_transform=fastlin.io.datasets.one_hot"
+            "(n_classes=10) but this fit uses target_transform=fastlin.io.datasets.one_hot"
             "(n_classes=12); delete it or pass the same") in err
     assert ck.read_bytes() == before and not (d / "m.npz").exists()
     code, out, err = _run(capsys, "fit", "-X", d / "x.idx", "-y", d / "y.idx", "--n-classes",

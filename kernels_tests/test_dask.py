@@ -21,9 +21,9 @@ distributed = pytest.importorskip("distributed")
 
 import fastlin  # noqa: E402
 import fastlin.dask as fd  # noqa: E402
-from fastlin.logistic import LogisticRegression, LossGradState, _encode, hessp_sums  # noqa: E402
-from fastlin.preprocessing import StandardScaler  # noqa: E402
-from fastlin.stats import GramStats  # noqa: E402
+from fastlin.estimators.logistic import LogisticRegression, LossGradState, _encode, hessp_sums  # noqa: E402
+from fastlin.estimators.preprocessing import StandardScaler  # noqa: E402
+from fastlin.core.stats import GramStats  # noqa: E402
 
 RTOL_FLOAT = 1e-10
 
@@ -123,7 +123,7 @@ def test_float_ridge_weighted_multi_target(client, rng, dtype):
 def test_same_route_as_in_memory(client, rng, mnist_dir):
     """MNIST (rank 661 of 784) and a design that needs refinement passes: the Dask fit
     takes the in-memory fit's route, the refinement passes running on the workers."""
-    from fastlin.datasets import load_mnist_test
+    from fastlin.io.datasets import load_mnist_test
 
     X, y = load_mnist_test(mnist_dir, as_arrays=True)
     X = np.vstack([X[:3000]] * 2)
@@ -150,7 +150,7 @@ def test_same_route_as_in_memory(client, rng, mnist_dir):
 
 
 def test_qr_stats_match_in_memory(client, rng):
-    from fastlin.tsqr import QRStats
+    from fastlin.core.tsqr import QRStats
 
     X = rng.standard_normal((2000, 10))
     y = X @ rng.standard_normal(10) + 0.1 * rng.standard_normal(2000)
@@ -179,7 +179,7 @@ def test_scaler_and_moments(client, rng):
 
 
 def test_calibration_stats(client, rng):
-    from fastlin.calibration import CalibrationStats
+    from fastlin.core.calibration import CalibrationStats
 
     n = 2000
     p = rng.dirichlet(np.ones(3), n)
@@ -449,12 +449,12 @@ def test_ridgecv_on_a_cluster_chooses_alpha_like_in_memory(client, rng):
 
 
 def test_one_fold_over_arrays_sources_iterables_and_dask(client, rng):
-    """``fastlin.streaming.fold`` drives an accumulator over every kind of data: the uint8
+    """``fastlin.io.fold.fold`` drives an accumulator over every kind of data: the uint8
     Gram statistics are the same bits from arrays, a chunk source, a list of chunks and
     Dask blocks, and a template with settings (the calibration bins) keeps them on the
     workers."""
-    from fastlin.calibration import CalibrationStats
-    from fastlin.streaming import fold
+    from fastlin.core.calibration import CalibrationStats
+    from fastlin.io.fold import fold
 
     X = rng.integers(0, 256, size=(1000, 7), dtype=np.uint8)
     y = rng.integers(0, 50, size=1000).astype(np.float64)

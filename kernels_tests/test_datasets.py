@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import naive_io as nio
-from fastlin.datasets import (
+from fastlin.io.datasets import (
     MNIST,
     MNISTNotFoundError,
     SyntheticDigits,
@@ -201,7 +201,7 @@ def test_load_mnist_bad_files(tmp_path, rng):
 
 
 def _render_inputs(n, seed):
-    from fastlin import datasets as D
+    from fastlin.io import datasets as D
     from fastlin.kernels import synth
 
     rng = np.random.default_rng(seed)

@@ -38,7 +38,7 @@ def test_leverage_and_cooks_match_explicit_hat_matrix(rng, fit_intercept, alpha,
                       chunk_rows=41)
     coef, b = naive.fit(X, Y, w, alpha, fit_intercept)
     cd, h, R, p = naive.cooks_distance_formula(X, Y, coef, b, w, alpha, fit_intercept)
-    # float32 rows go through float32 Gram blocks (fastlin.stats.FLOAT32_BLOCK: ~3e-6
+    # float32 rows go through float32 Gram blocks (fastlin.core.stats.FLOAT32_BLOCK: ~3e-6
     # typical relative error of the statistics), so their leverage carries that too.
     rtol = 1e-5 if dtype == np.float32 else RTOL
     assert_allclose(inf.leverage, h, rtol=rtol)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin.inference import SandwichStats
+from fastlin.core.inference import SandwichStats
 
 sm = pytest.importorskip("statsmodels.api")
 

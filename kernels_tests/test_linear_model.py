@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler as SkScaler
 
 import fastlin
-from fastlin.solve import RankDeficientWarning
+from fastlin.core.solve import RankDeficientWarning
 from naive import lstsq_reference
 
 COEF_RTOL = 1e-8  # the bar for well-conditioned problems
@@ -211,7 +211,7 @@ def test_cholesky_solver_raises_on_singular(rng):
 
 
 def test_real_mnist_split_accuracy_matches_sklearn(mnist_dir):
-    from fastlin.datasets import load_mnist_test, one_hot
+    from fastlin.io.datasets import load_mnist_test, one_hot
 
     X, y = load_mnist_test(mnist_dir, as_arrays=True)
     Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]

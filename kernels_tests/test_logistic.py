@@ -10,8 +10,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from threadpoolctl import threadpool_limits
 
-from fastlin.gradcheck import check_grad
-from fastlin.logistic import LogisticRegression
+from fastlin.core.gradcheck import check_grad
+from fastlin.estimators.logistic import LogisticRegression
 
 
 def _data(rng, n=300, d=6, k=3, spread=1.0, dtype=np.float64):
@@ -163,7 +163,7 @@ def test_objective_gradient_check(rng):
     X, y = _data(rng, n=80, d=4, k=3)
     w = rng.uniform(0.5, 2.0, size=80)
     m = LogisticRegression(C=0.7)
-    from fastlin.logistic import _Data
+    from fastlin.estimators.logistic import _Data
 
     data = _Data(X, y, w, 1.0)
     fun_grad = m._objective(data, True, 3, 4)

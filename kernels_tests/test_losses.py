@@ -5,9 +5,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from fastlin._threads import row_ranges, threads
-from fastlin.gradcheck import check_grad
+from fastlin.core.gradcheck import check_grad
 from fastlin.kernels import losses as L
-from fastlin.logistic import LossGradState
+from fastlin.estimators.logistic import LossGradState
 
 import naive_losses as naive
 from conftest import rtol_for
@@ -220,8 +220,8 @@ def test_read_only_inputs(rng, K):
 @pytest.fixture(params=["kernel", "numpy"])
 def route(request, monkeypatch):
     """Run the accumulators through the compiled kernels or the small-problem NumPy
-    route (``fastlin.losses_numpy``), whatever the problem size."""
-    import fastlin.losses_numpy as small
+    route (``fastlin.core.losses_numpy``), whatever the problem size."""
+    import fastlin.core.losses_numpy as small
 
     monkeypatch.setattr(small, "SMALL_ELEMENTS", -1 if request.param == "kernel" else 1 << 40)
     return request.param
@@ -367,8 +367,8 @@ def test_logits_kernel(rng, dtype, n):
 def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weighted):
     """LossGradState, hessp_sums and the predictions agree between the routes to the
     rounding of sums of n terms (1e-12 relative to the largest entry)."""
-    import fastlin.losses_numpy as small
-    from fastlin.logistic import LogisticRegression, hessp_sums
+    import fastlin.core.losses_numpy as small
+    from fastlin.estimators.logistic import LogisticRegression, hessp_sums
 
     X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted, logit_scale=4.0)
     V = rng.normal(size=(K, d))
@@ -410,7 +410,7 @@ def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weight
 def test_numpy_route_extreme_logits(rng, K, big):
     """The NumPy route keeps the kernels' numerics at logits of +-1e4: finite, and equal
     to the reference (neither side of a sigmoid cancels)."""
-    import fastlin.losses_numpy as small
+    import fastlin.core.losses_numpy as small
 
     n, d = 40, 6
     X = rng.normal(size=(n, d))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin.solve import RankDeficientWarning
-from fastlin.stats import GramStats
+from fastlin.core.solve import RankDeficientWarning
+from fastlin.core.stats import GramStats
 
 
 def _lstsq_shifted(X, y, w=None):
@@ -125,7 +125,7 @@ def test_huge_values_are_refused_by_column_before_any_change(rng):
 
 
 def _mnist_stack(directory, copies=2, rows=4000):
-    from fastlin.datasets import load_mnist_test
+    from fastlin.io.datasets import load_mnist_test
 
     X, y = load_mnist_test(directory, as_arrays=True)
     X = np.vstack([X[:rows]] * copies)

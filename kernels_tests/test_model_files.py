@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin.persistence import FileFormatError
+from fastlin.edges.persistence import FileFormatError
 
 
 def _data(rng):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from fastlin import optim
+from fastlin.core import optim
 
 
 def _quadratic(rng, n, cond, offset, low=1.0):

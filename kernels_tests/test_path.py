@@ -6,9 +6,9 @@ import pytest
 import sklearn.linear_model as skl
 
 import fastlin
-from fastlin.conditioning import condition_report
-from fastlin.path import LOOStats, gcv_scores, ridge_eigen
-from fastlin.solve import RankDeficientWarning
+from fastlin.core.conditioning import condition_report
+from fastlin.core.path import LOOStats, gcv_scores, ridge_eigen
+from fastlin.core.solve import RankDeficientWarning
 from naive import lstsq_reference
 
 ALPHAS = [0.0, 1e-3, 0.1, 1.0, 10.0, 1e3]

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="fastlin's figures need matplotlib (fastlin[plot])")
 
-from fastlin import plot  # noqa: E402
+from fastlin.edges import plot  # noqa: E402
 
 
 def _assert_png_not_blank(path):
@@ -47,7 +47,7 @@ def test_residuals(tmp_path, rng):
 
 
 def test_reliability_from_table(tmp_path, rng):
-    from fastlin.calibration import reliability_table
+    from fastlin.core.calibration import reliability_table
 
     p1 = rng.uniform(size=2000)
     y = (rng.uniform(size=2000) < p1 ** 1.5).astype(int)

@@ -8,7 +8,7 @@ import sklearn.preprocessing as skp
 from numpy.testing import assert_allclose
 
 from fastlin._threads import threads
-from fastlin.preprocessing import Moments, PolynomialFeatures, StandardScaler, polynomial_gram
+from fastlin.estimators.preprocessing import Moments, PolynomialFeatures, StandardScaler, polynomial_gram
 
 
 def _data(rng, n, d, dtype):

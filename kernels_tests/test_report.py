@@ -12,19 +12,19 @@ import pytest
 
 import fastlin
 from fastlin.io import write_idx
-from fastlin.solve import RankDeficientWarning
+from fastlin.core.solve import RankDeficientWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args, cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "fastlin.report", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "fastlin.edges.report", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
 def _cli_has_report():
-    from fastlin import cli
+    from fastlin.edges import cli
 
     try:
         cli._parser().parse_args(["report", "-m", "a", "-X", "b", "-y", "c", "-o", "d"])
@@ -100,7 +100,7 @@ def test_report_raw_single_feature(tmp_path, rng):
 
 
 def test_report_errors(one_hot_files, capsys, monkeypatch):
-    from fastlin import report
+    from fastlin.edges import report
 
     d = one_hot_files
     monkeypatch.chdir(d)
@@ -116,7 +116,7 @@ def test_report_errors(one_hot_files, capsys, monkeypatch):
 
 def test_cli_report_when_registered(one_hot_files):
     if not _cli_has_report():
-        pytest.skip("fastlin.cli does not register the report command yet")
+        pytest.skip("fastlin.edges.cli does not register the report command yet")
     pytest.importorskip("matplotlib", reason="figures need matplotlib (fastlin[plot])")
     d = one_hot_files
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -138,7 +138,7 @@ def _hide_matplotlib(monkeypatch):
 
 
 def test_report_without_matplotlib_writes_the_checklist(one_hot_files, capsys, monkeypatch):
-    from fastlin import cli
+    from fastlin.edges import cli
 
     d = one_hot_files
     monkeypatch.chdir(d)
@@ -156,7 +156,7 @@ def test_report_without_matplotlib_writes_the_checklist(one_hot_files, capsys, m
 
 
 def test_failing_checklist_exits_1_and_names_the_failed_checks(tmp_path, rng, capsys):
-    from fastlin import report
+    from fastlin.edges import report
 
     x = rng.uniform(-2, 2, size=(300, 1))
     t = 1 + x[:, 0] - 0.8 * x[:, 0] ** 2 + 0.1 * rng.normal(size=300)
@@ -181,7 +181,7 @@ def test_failing_checklist_exits_1_and_names_the_failed_checks(tmp_path, rng, ca
 
 
 def test_report_output_that_is_a_file_is_refused(one_hot_files, capsys, monkeypatch):
-    from fastlin import report
+    from fastlin.edges import report
 
     d = one_hot_files
     monkeypatch.chdir(d)

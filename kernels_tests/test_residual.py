@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import fastlin
-from fastlin.refine import ResidualSums
+from fastlin.core.refine import ResidualSums
 
 
 def _reference(X, Y, w, B, b, shift):

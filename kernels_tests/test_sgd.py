@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 import naive_losses as naive
 from fastlin._threads import threads
 from fastlin.kernels import sgd as S
-from fastlin.logistic import LogisticRegression
+from fastlin.estimators.logistic import LogisticRegression
 
 METHODS = {"sgd": S.SGD, "momentum": S.MOMENTUM, "adam": S.ADAM}
 SCHEDULES = {"constant": S.CONSTANT, "invscaling": S.INVSCALING, "cosine": S.COSINE}

@@ -24,7 +24,7 @@ from conftest import rtol_for
 from fastlin._threads import row_ranges, threads
 from fastlin.kernels import sgd as S
 from fastlin.kernels import squared_loss as K
-from fastlin.sgd_regressor import SGDRegressor
+from fastlin.estimators.sgd_regressor import SGDRegressor
 
 RTOL = rtol_for(np.float64)
 FIT_RTOL = 1e-12

@@ -6,7 +6,7 @@ from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
 import fastlin
-from fastlin.stats import GramStats
+from fastlin.core.stats import GramStats
 from naive import gram_reference
 
 KEYS = ("sum_w", "x_sum", "xtx", "xty", "y_sum", "yty")
@@ -42,7 +42,7 @@ def test_statistics_match_numpy(rng, dtype, shape):
     if dtype == np.float32:
         # float32 products summed in float32 over blocks of at most FLOAT32_BLOCK rows:
         # the error bound of the docstring, entry by entry against |X|ᵀ|X| and |X|ᵀ|Y|.
-        from fastlin.stats import FLOAT32_BLOCK
+        from fastlin.core.stats import FLOAT32_BLOCK
 
         gamma = min(shape[0], FLOAT32_BLOCK) * 2.0 ** -24 + 1e-12
         A = np.abs(X.astype(np.float64))

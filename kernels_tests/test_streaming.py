@@ -14,13 +14,13 @@ import pytest
 
 import fastlin
 from fastlin import io as fio
-from fastlin import persistence
-from fastlin.datasets import one_hot
-from fastlin.persistence import CheckpointMismatchError, FileFormatError
-from fastlin.stats import GramStats
-from fastlin.streaming import accumulate
+from fastlin.edges import persistence
+from fastlin.io.datasets import one_hot
+from fastlin.edges.persistence import CheckpointMismatchError, FileFormatError
+from fastlin.core.stats import GramStats
+from fastlin.io.fold import accumulate
 
-pytestmark = pytest.mark.filterwarnings("ignore::fastlin.solve.RankDeficientWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fastlin.core.solve.RankDeficientWarning")
 
 
 def _digits_like(rng, n, d=49):
@@ -120,7 +120,7 @@ KILL_SCRIPT = textwrap.dedent(
     import numpy as np
     import fastlin
     from fastlin import io as fio
-    from fastlin.datasets import one_hot
+    from fastlin.io.datasets import one_hot
     d, ck, slow = sys.argv[1], sys.argv[2], float(sys.argv[3])
     src = fio.open_source(d + "/img", labels=d + "/lbl", n_classes=10)
 
@@ -149,7 +149,7 @@ def test_sigkill_at_random_chunk_then_resume_equals_uninterrupted(idx_files, rng
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the fit finished before it could be killed"
-    from fastlin.persistence import load_checkpoint
+    from fastlin.edges.persistence import load_checkpoint
 
     _, rows_done, _ = load_checkpoint(ck)
     assert 0 < rows_done < 3000
@@ -354,8 +354,8 @@ KILL_IN_WRITE = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    from fastlin import persistence
-    from fastlin.stats import GramStats
+    from fastlin.edges import persistence
+    from fastlin.core.stats import GramStats
 
     def stuck(fd):
         print("writing", flush=True)

@@ -198,8 +198,8 @@ def test_checkpoint_resume_gives_the_same_bits(pixel_parquet, tmp_path):
                 raise Stop
             yield c
 
-    from fastlin.streaming import accumulate
-    from fastlin.stats import GramStats
+    from fastlin.io.fold import accumulate
+    from fastlin.core.stats import GramStats
 
     ref, _ = accumulate(src, GramStats(), chunk_rows=256)
     # A first pass killed after three chunks leaves its checkpoint; the resumed pass
@@ -209,7 +209,7 @@ def test_checkpoint_resume_gives_the_same_bits(pixel_parquet, tmp_path):
         if i == 3:
             break
         part.update(Xc, yc)
-    from fastlin import persistence
+    from fastlin.edges import persistence
 
     persistence.save_checkpoint(ckpt, part, 768, src.identity())
     got, _ = accumulate(src, GramStats(), chunk_rows=256, checkpoint=ckpt)
@@ -340,7 +340,7 @@ def test_iterables_of_frames_lists_and_tensors(tmp_path, rng):
 
 
 def test_command_line_on_tables(tmp_path, rng, capsys):
-    from fastlin import cli
+    from fastlin.edges import cli
 
     filters = list(warnings.filters)
     X, y = _pixels(rng, n=1500, d=20)

@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import numba
     import fastlin
-    from fastlin.stats import GramStats
+    from fastlin.core.stats import GramStats
 
     rng = np.random.default_rng(7)
     X = rng.integers(0, 256, size=(4000, 40)).astype(np.uint8)
@@ -72,7 +72,7 @@ FORK_SCRIPT = textwrap.dedent(
     import numpy as np
     import numba
     import fastlin
-    from fastlin.stats import GramStats
+    from fastlin.core.stats import GramStats
 
     X = np.random.default_rng(3).integers(0, 256, size=(4000, 40)).astype(np.uint8)
     ref = GramStats().update(X).xtx  # a parallel kernel has run in the parent
@@ -160,7 +160,7 @@ def test_collected_warnings_stay_in_their_thread():
 
     import fastlin
     from fastlin._warnings import collected
-    from fastlin.solve import RankDeficientWarning
+    from fastlin.core.solve import RankDeficientWarning
 
     rng = np.random.default_rng(3)
     X = rng.standard_normal((200, 4))

@@ -8,8 +8,8 @@ from numpy.testing import assert_allclose
 
 import naive_qr as nq
 from fastlin._threads import threads
-from fastlin.solve import RankDeficientWarning
-from fastlin.tsqr import QRStats, tsqr_lstsq
+from fastlin.core.solve import RankDeficientWarning
+from fastlin.core.tsqr import QRStats, tsqr_lstsq
 
 
 def _fit(X, y, chunk=None, w=None, centre=True, **kw):
@@ -309,7 +309,7 @@ def test_warning_can_be_silenced(rng):
 
 
 def test_other_dtypes_are_folded_in_float64_slices(rng, monkeypatch):
-    import fastlin.tsqr as tsqr_module
+    import fastlin.core.tsqr as tsqr_module
 
     X = rng.integers(0, 256, size=(1500, 4)).astype(np.uint8)
     y = X @ np.array([0.5, -1.0, 2.0, 0.25]) + rng.normal(size=1500)

@@ -26,7 +26,7 @@ from numpy.testing import assert_allclose
 import naive_qr as nq
 from fastlin._threads import threads
 from fastlin.kernels import qr as kqr
-from fastlin.tsqr import QRStats
+from fastlin.core.tsqr import QRStats
 
 HERE = Path(__file__).resolve().parent
 MAX_THREADS = numba.config.NUMBA_NUM_THREADS
@@ -112,7 +112,7 @@ def test_partial_fit_style_7_row_chunks(rng, n, d, fit_intercept, weighted):
 
 
 def test_mnist_in_7_row_chunks(mnist_dir):
-    from fastlin.datasets import load_mnist_test
+    from fastlin.io.datasets import load_mnist_test
 
     X, labels = load_mnist_test(mnist_dir, as_arrays=True)
     X, y = X[:700], labels[:700].astype(np.float64)
@@ -229,7 +229,7 @@ _MNIST_SCRIPT = textwrap.dedent("""
     import numpy as np
     import test_tsqr_robust as T
     import naive_qr as nq
-    from fastlin.datasets import load_mnist_test
+    from fastlin.io.datasets import load_mnist_test
     X, labels = load_mnist_test({mnist!r}, as_arrays=True)
     y = labels.astype(np.float64)
     coef, icpt, rss, rank = nq.lstsq_reference(X, y)

@@ -1193,7 +1193,7 @@ def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any
             raise FileNotFoundError(f"data file not found: {path}")
         if path.is_dir():
             raise DataSourceError(
-                f"{path} is a directory; give a file (for MNIST use fastlin.datasets.load_mnist)"
+                f"{path} is a directory; give a file (for MNIST use fastlin.io.datasets.load_mnist)"
             )
         fmt = _sniff(path)
         if fmt == "npy":
@@ -1205,7 +1205,7 @@ def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any
 def _is_chunk_iterable(data):
     """An iterable of chunks (an iterator, a reader of DataFrames, a list of (X, y)
     chunks or DataFrames), as opposed to a source or an array-like of rows."""
-    from ..streaming import is_chunked
+    from .fold import is_chunked
 
     return not isinstance(data, (ChunkSource, os.PathLike)) and is_chunked(data)
 

@@ -1,4 +1,4 @@
-"""Rendering of synthetic digit images from pen paths (used by ``fastlin.datasets``).
+"""Rendering of synthetic digit images from pen paths (used by ``fastlin.io.datasets``).
 
 Each image is the sum of Gaussian ink blobs centred on the points of its pen path, mapped
 through a saturating gain to uint8. Images are independent, so the result has the same

@@ -16,7 +16,7 @@ import numpy as np
 
 import fastlin
 from _gallery import parse_out
-from fastlin import plot
+from fastlin.edges import plot
 
 NAME = Path(__file__).stem
 STEP, N_STEPS = 0.1, 60

@@ -17,7 +17,7 @@ from sklearn.metrics import brier_score_loss, log_loss
 
 import fastlin
 from _gallery import parse_out
-from fastlin import plot
+from fastlin.edges import plot
 
 NAME = Path(__file__).stem
 EDGES = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 0.98, 1.0]

@@ -15,7 +15,7 @@ import numpy as np
 
 import fastlin
 from _gallery import parse_out
-from fastlin import plot
+from fastlin.edges import plot
 
 NAME = Path(__file__).stem
 

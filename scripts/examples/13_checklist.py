@@ -16,8 +16,8 @@ from sklearn.pipeline import make_pipeline
 
 import fastlin
 from _gallery import parse_out
-from fastlin import plot
-from fastlin.cli import main as fastlin_cli
+from fastlin.edges import plot
+from fastlin.edges.cli import main as fastlin_cli
 
 NAME = Path(__file__).stem
 

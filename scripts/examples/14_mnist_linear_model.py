@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 import fastlin
 from _gallery import parse_out, save
-from fastlin.datasets import MNISTNotFoundError, load_mnist, load_mnist_test, one_hot
+from fastlin.io.datasets import MNISTNotFoundError, load_mnist, load_mnist_test, one_hot
 
 NAME = Path(__file__).stem
 SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"

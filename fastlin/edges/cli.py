@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from .streaming import chunks
+from ..io.fold import chunks
 
 DEFAULT_CHUNK_ROWS = 8192
 
@@ -31,7 +31,7 @@ def main(argv=None):
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
-    from .io import DataSourceError
+    from ..io import DataSourceError
     from .persistence import FileFormatError
 
     try:
@@ -50,7 +50,7 @@ def _parser():
         description="Exact one-pass linear models on data streamed from disk.",
         allow_abbrev=False,
     )
-    from . import __version__
+    from .. import __version__
 
     p.add_argument("--version", action="version", version=f"fastlin {__version__}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
@@ -152,7 +152,7 @@ def add_data_args(p, labels=True, prefix=""):
 
 def open_data(args, prefix="", n_classes=None, labels=True):
     """The chunk source named by the arguments of :func:`add_data_args`."""
-    from .io import open_source
+    from ..io import open_source
 
     key = prefix.replace("-", "_")
     data = getattr(args, f"{key}data")
@@ -178,7 +178,7 @@ def open_data(args, prefix="", n_classes=None, labels=True):
 
 
 def _needs_labels(data):
-    from .io.tabular import tabular_format
+    from ..io.tabular import tabular_format
 
     return not (os.path.exists(data) and tabular_format(data) is not None)
 
@@ -200,7 +200,7 @@ def _add_model_args(p):
 
 
 def _make_model(args):
-    from .linear_model import LinearRegression, Ridge
+    from ..estimators.linear_model import LinearRegression, Ridge
 
     if args.model == "ridge":
         return Ridge(alpha=args.alpha)
@@ -211,7 +211,7 @@ def _make_model(args):
 
 
 def _demo(args):
-    from .datasets import make_synthetic_digits
+    from ..io.datasets import make_synthetic_digits
 
     rss0 = _rss_mb()
     with tempfile.TemporaryDirectory(prefix="fastlin-demo-") as tmp:
@@ -271,7 +271,7 @@ def _fit(args):
 
 
 def _evaluate(args):
-    from .linear_model import load
+    from ..estimators.linear_model import load
 
     model = load(args.model)
     meta = getattr(model, "metadata_", {})
@@ -302,7 +302,7 @@ def _finite(x):
 
 
 def _predict(args):
-    from .linear_model import load
+    from ..estimators.linear_model import load
 
     model = load(args.model)
     out_path = args.output
@@ -435,10 +435,10 @@ def _default_features(args, model):
 
 
 def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbose):
-    from ._numba import kernels_compiled
-    from ._warnings import collected
-    from .datasets import one_hot
-    from .solve import RankDeficientWarning
+    from .._numba import kernels_compiled
+    from .._warnings import collected
+    from ..io.datasets import one_hot
+    from ..core.solve import RankDeficientWarning
 
     transform = None
     if targets == "one-hot":

@@ -1,14 +1,14 @@
 """scikit-learn-compatible least squares and ridge over streamed statistics.
 
-The estimators hold an accumulator (:class:`~fastlin.stats.GramStats`, or
-:class:`~fastlin.tsqr.QRStats` with ``solver="qr"``) and a solution; they never loop
+The estimators hold an accumulator (:class:`~fastlin.core.stats.GramStats`, or
+:class:`~fastlin.core.tsqr.QRStats` with ``solver="qr"``) and a solution; they never loop
 over rows. ``partial_fit`` on chunks gives the same model as ``fit`` on all rows.
 
 Solvers: "auto" accumulates the Gram statistics and solves them (Cholesky, or the
-minimum-norm eigen route when singular; see :mod:`fastlin.solve`). When the conditioning
+minimum-norm eigen route when singular; see :mod:`fastlin.core.solve`). When the conditioning
 leaves fewer digits than a least-squares solve would keep and the rows can be read again
 (``fit`` on arrays or on a ChunkSource), passes over the rows refine the
-solution (corrected semi-normal equations, :mod:`fastlin.refine`); when those do not
+solution (corrected semi-normal equations, :mod:`fastlin.core.refine`); when those do not
 converge, or the rank cannot be told from the Gram, a TSQR pass decides. When the rows
 cannot be read again (``partial_fit``, one-shot iterables) the Gram solution is kept and
 a warning says so. ``solver_`` records the route taken ("cholesky", "minimum_norm",
@@ -27,19 +27,19 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .refine import refine
-from .solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
-from .stats import GramStats
-from .streaming import accumulate, data_fold, is_chunked, is_source
+from ..core.refine import refine
+from ..core.solve import REFINE_TOL, SOLVERS, RankDeficientWarning, warn_rank
+from ..core.stats import GramStats
+from ..io.fold import accumulate, data_fold, is_chunked, is_source
 from ._saveable import Saveable
-from ._threads import drop_lock, model_lock
-from ._warnings import warn
-from ._validation import check_finite, edge_X, edge_Xy
+from .._threads import drop_lock, model_lock
+from .._warnings import warn
+from .._validation import check_finite, edge_X, edge_Xy
 
 if TYPE_CHECKING:
-    from ._typing import (ChunkIterable, CrossValidation, FitData, Fold, Solver,
+    from .._typing import (ChunkIterable, CrossValidation, FitData, Fold, Solver,
                           TargetTransform)
-    from .inference import RegressionInference
+    from ..core.inference import RegressionInference
 
 _PREDICT_ROWS = 8192
 
@@ -111,7 +111,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         **source_options
             For a chunk source only: ``chunk_rows`` (rows per chunk), ``target_transform``
-            (applied to each y chunk, e.g. ``fastlin.datasets.one_hot``), ``checkpoint``
+            (applied to each y chunk, e.g. ``fastlin.io.datasets.one_hot``), ``checkpoint``
             (a path: save the statistics every ``checkpoint_every`` chunks and resume
             from it; it records the estimator, its parameters and the transform, a resume
             with others is refused, and it is deleted once the model is solved unless
@@ -135,7 +135,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _new_stats(self):
         if self.solver == "qr":
-            from .tsqr import QRStats
+            from ..core.tsqr import QRStats
 
             return QRStats(centre=bool(self.fit_intercept))
         return GramStats()
@@ -200,10 +200,10 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         chunk_rows : int, optional
             Rows per chunk for a ChunkSource.
         target_transform : callable, optional
-            Applied to each y chunk, e.g. ``fastlin.datasets.one_hot``.
+            Applied to each y chunk, e.g. ``fastlin.io.datasets.one_hot``.
         checkpoint : path, optional
             Save the statistics there after every ``checkpoint_every`` chunks and resume
-            from it if it exists (ChunkSource only); see :mod:`fastlin.streaming`. The
+            from it if it exists (ChunkSource only); see :mod:`fastlin.io.fold`. The
             checkpoint records the estimator, its parameters and the target transform;
             resuming with others is refused. It is deleted once the model is solved.
         keep_checkpoint : bool, default=False
@@ -242,14 +242,14 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._commit(stats, y_1d, fold=fold)
         _set_feature_names(self, chunks)
         if checkpoint is not None and not keep_checkpoint:
-            from .persistence import remove_checkpoint
+            from ..edges.persistence import remove_checkpoint
 
             remove_checkpoint(checkpoint)
         return self
 
     def save(self, path: os.PathLike | str, *, include_stats: bool = False,
              metadata: dict[str, Any] | None = None) -> None:
-        """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.persistence`).
+        """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.edges.persistence`).
 
         Parameters
         ----------
@@ -260,7 +260,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         metadata : dict, optional
             JSON-serialisable user data stored in the header (e.g. class labels).
         """
-        from . import persistence
+        from ..edges import persistence
 
         check_is_fitted(self, "coef_")
         header = {
@@ -290,7 +290,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         persistence.write(path, "model", header, arrays)
 
     def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
-        """Fit from already accumulated :class:`~fastlin.stats.GramStats` (e.g. merged
+        """Fit from already accumulated :class:`~fastlin.core.stats.GramStats` (e.g. merged
         from several files or workers). The statistics are copied.
 
         ``fold``, optional: ``fold(state) -> state`` folds an accumulator over the same
@@ -307,7 +307,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         ``fold``, when given, folds an accumulator over the rows the statistics came
         from, wherever they live (``fold(state) -> state``: arrays, a source or Dask
-        blocks, see :func:`fastlin.streaming.fold`). "auto" uses it for refinement
+        blocks, see :func:`fastlin.io.fold.fold`). "auto" uses it for refinement
         passes, or a TSQR pass, when the Gram solution says it needs them
         (``LinearSolution.needs``).
         """
@@ -326,7 +326,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
                 if sol.needs == "refine":
                     sol, converged = refine(sol, stats, fold, alpha, self.fit_intercept)
                 if not converged:
-                    from .tsqr import QRStats
+                    from ..core.tsqr import QRStats
 
                     qr_stats = fold(QRStats(centre=bool(self.fit_intercept)))
                     sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
@@ -410,7 +410,7 @@ class LinearRegression(_GramRegressor):
     fit_intercept : bool, default=True
         Fit an intercept by centring from the column sums (no column of ones is added).
     solver : {"auto", "cholesky", "minimum_norm"}, default="auto"
-        See :func:`fastlin.solve.solve_gram`.
+        See :func:`fastlin.core.solve.solve_gram`.
 
     Attributes
     ----------
@@ -477,14 +477,14 @@ class LinearRegression(_GramRegressor):
 
         Returns
         -------
-        fastlin.inference.RegressionInference
+        fastlin.core.inference.RegressionInference
             ``params`` (intercept first, named ``const``), ``bse``, ``tvalues``,
             ``pvalues``, ``conf_int()``, ``rsquared``, ``rsquared_adj``, ``fvalue``,
             ``f_pvalue``, ``llf``, ``aic``, ``bic``, ``df_resid``, ``scale``,
             ``summary()``; one column per target for several targets. Sample weights
             give weighted least squares.
         """
-        from .inference import regression_inference
+        from ..core.inference import regression_inference
 
         check_is_fitted(self, "coef_")
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
@@ -567,7 +567,7 @@ def _n_targets(stats):
 
 def _qr_solution(qr_stats, alpha, fit_intercept):
     """A LinearSolution from a TSQR factor (rank-deficient: minimum norm, warned)."""
-    from .solve import LinearSolution
+    from ..core.solve import LinearSolution
     
     res = qr_stats.finalize(alpha=alpha, fit_intercept=fit_intercept, warn=False)
     R, _, _ = qr_stats.factor(0.0, fit_intercept)
@@ -601,14 +601,14 @@ def load(path: os.PathLike | str) -> Saveable:
 
     Raises
     ------
-    fastlin.persistence.FileFormatError
+    fastlin.edges.persistence.FileFormatError
         Corrupt file, another kind of fastlin file, or a newer format version.
     """
-    from . import persistence
+    from ..edges import persistence
 
     header, arrays = persistence.read(path, "model")
     if header.get("layout") == "attributes":
-        from .model_files import load_estimator
+        from ..edges.model_files import load_estimator
 
         return load_estimator(header, arrays, path)
     classes = {"LinearRegression": LinearRegression, "Ridge": Ridge, "RidgeCV": RidgeCV}
@@ -698,7 +698,7 @@ class RidgeCV(_GramRegressor):
         if isinstance(self.cv, str) and self.cv not in ("loo", "gcv"):
             raise ValueError(f"cv must be None, 'loo', 'gcv', an int, a splitter or an "
                              f"iterable of (train, test) splits, got {self.cv!r}")
-        from .path import _check_alphas
+        from ..core.path import _check_alphas
 
         _check_alphas(self.alphas)
 
@@ -727,7 +727,7 @@ class RidgeCV(_GramRegressor):
         """Mean over folds of each alpha's weighted test mean squared error, (n_alphas, t)."""
         from sklearn.model_selection import check_cv
 
-        from .path import _check_alphas, ridge_path
+        from ..core.path import _check_alphas, ridge_path
 
         alphas = _check_alphas(self.alphas)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -785,7 +785,7 @@ class RidgeCV(_GramRegressor):
         return self
 
     def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
-        """Choose alpha and fit from accumulated :class:`~fastlin.stats.GramStats` (e.g.
+        """Choose alpha and fit from accumulated :class:`~fastlin.core.stats.GramStats` (e.g.
         merged from workers). With ``fold`` (``fold(state) -> state`` over the same rows,
         as ``fastlin.dask.fit`` passes it), ``cv`` None or "loo" scores exact
         leave-one-out in that pass; without it, or with "gcv", GCV from the statistics."""
@@ -803,7 +803,7 @@ class RidgeCV(_GramRegressor):
         return self
 
     def _select(self, stats, y_1d, scores=None, fold=None):
-        from .path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
+        from ..core.path import LOOStats, _check_alphas, gcv_scores, ridge_eigen, ridge_path
 
         alphas = _check_alphas(self.alphas)
         eigen = ridge_eigen(stats, self.fit_intercept)

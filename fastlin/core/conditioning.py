@@ -6,11 +6,11 @@ unit length, and its singular values give condition indexes η_k = s_max / s_k. 
 dependency is an index above 30 with two or more columns whose variance-decomposition
 proportion on it exceeds 0.5: those columns are (near) linear combinations of each other.
 
-Everything comes from :class:`~fastlin.stats.GramStats` (eigenvalues of the scaled Gram
+Everything comes from :class:`~fastlin.core.stats.GramStats` (eigenvalues of the scaled Gram
 are the squared singular values), so it costs no pass over the data. Eigenvalues of a
 Gram matrix carry absolute error of about eps times the largest: condition numbers of the
 design beyond about 1e8 cannot be resolved from it and are reported as lower bounds;
-a :class:`~fastlin.tsqr.QRStats` of the same rows resolves them (``qr_stats=``).
+a :class:`~fastlin.core.tsqr.QRStats` of the same rows resolves them (``qr_stats=``).
 """
 
 from __future__ import annotations

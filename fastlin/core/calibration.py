@@ -61,10 +61,10 @@ from typing import Literal, Self, get_args
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _threads
-from ._validation import check_real_scalar, check_sample_weight
+from .. import _threads
+from .._validation import check_real_scalar, check_sample_weight
 from .accumulator import Accumulator
-from .kernels import histogram as _hist
+from ..kernels import histogram as _hist
 
 BinStrategy = Literal["uniform", "quantile"]
 CalibrationMode = Literal["top_label", "positive", "classwise"]

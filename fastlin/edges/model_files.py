@@ -1,7 +1,7 @@
 """Saving and loading every fastlin estimator in the versioned, pickle-free format.
 
 ``LinearRegression``, ``Ridge`` and ``RidgeCV`` keep their own layout
-(:meth:`fastlin.linear_model.LinearRegression.save`, with optional Gram statistics). The
+(:meth:`fastlin.estimators.linear_model.LinearRegression.save`, with optional Gram statistics). The
 other estimators (``LogisticRegression``, ``SGDRegressor``, ``StandardScaler``,
 ``PolynomialFeatures``) are written by :func:`save_estimator` as their hyperparameters
 (``get_params``, JSON) plus their fitted attributes: arrays under ``attr__<name>`` keys,
@@ -28,9 +28,9 @@ _ARRAY_KINDS = "biufU"
 
 
 def _classes():
-    from .logistic import LogisticRegression
-    from .preprocessing import PolynomialFeatures, StandardScaler
-    from .sgd_regressor import SGDRegressor
+    from ..estimators.logistic import LogisticRegression
+    from ..estimators.preprocessing import PolynomialFeatures, StandardScaler
+    from ..estimators.sgd_regressor import SGDRegressor
 
     return {c.__name__: c for c in (LogisticRegression, SGDRegressor, StandardScaler,
                                     PolynomialFeatures)}
@@ -150,7 +150,7 @@ def _restore(k, spec, arrays):
     if "tuple" in spec:
         return tuple(arrays[f"attr__{k}__{i}"] for i in range(spec["tuple"]))
     if "moments" in spec:
-        from .preprocessing import Moments
+        from ..estimators.preprocessing import Moments
 
         m = Moments.__new__(Moments)
         vars(m).update(spec["moments"])

@@ -19,14 +19,14 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._saveable import Saveable
-from ._threads import drop_lock, model_lock, n_threads, row_ranges
-from .accumulator import Accumulator
-from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
-from .kernels import moments as _mk
-from .kernels import polynomial as _pk
+from .._threads import drop_lock, model_lock, n_threads, row_ranges
+from ..core.accumulator import Accumulator
+from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight, edge_X
+from ..kernels import moments as _mk
+from ..kernels import polynomial as _pk
 
 if TYPE_CHECKING:
-    from ._typing import FitData
+    from .._typing import FitData
 
 _EPS = np.finfo(np.float64).eps
 _HUGE = 1e150
@@ -294,7 +294,7 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self
         """
-        from .streaming import accumulate, is_chunked
+        from ..io.fold import accumulate, is_chunked
 
         if sample_weight is None and is_chunked(X):
             moments, _ = accumulate(X, Moments(), chunk_rows=chunk_rows, verbose=verbose,

@@ -25,7 +25,7 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
   ``sqrt(2048) * 2**-24 ≈ 3e-6``. NumPy's float32 ``X.T @ X`` accumulates every row in
   float32, with a bound n times 2**-24.
 
-The finalized solve lives in :mod:`fastlin.solve`.
+The finalized solve lives in :mod:`fastlin.core.solve`.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import blas
 
-from . import _threads
+from .. import _threads
 from .accumulator import Accumulator
-from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
-from .kernels import gram as _gram
+from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from ..kernels import gram as _gram
 
 if TYPE_CHECKING:
-    from ._typing import Solver
+    from .._typing import Solver
     from .solve import LinearSolution
 
 _EXACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8))
@@ -534,7 +534,7 @@ class GramStats(Accumulator):
 
     def finalize(self, alpha: float = 0.0, fit_intercept: bool = True, solver: Solver = "auto",
                  warn: bool = True, refinable: bool = False) -> LinearSolution:
-        """Solve for coefficients; see :func:`fastlin.solve.solve_gram`."""
+        """Solve for coefficients; see :func:`fastlin.core.solve.solve_gram`."""
         from .solve import solve_gram
 
         return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver,

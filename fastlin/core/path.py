@@ -1,7 +1,7 @@
 """Ridge paths and leave-one-out / GCV scores from one eigendecomposition.
 
 With the centred Gram C = V diag(λ) Vᵀ and q = Vᵀ Cxy (both from
-:class:`~fastlin.stats.GramStats`), the ridge solution for any alpha is
+:class:`~fastlin.core.stats.GramStats`), the ridge solution for any alpha is
 
     β(α) = V diag(1 / (λ + α)) q,
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_2d_array, check_finite, check_sample_weight, as_targets
+from .._validation import as_2d_array, check_finite, check_sample_weight, as_targets
 from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
                           unprefixed)
 

@@ -150,7 +150,7 @@ def atomic_savez(path, arrays):
 
 def write(path, kind, header, arrays):
     """Atomically write a fastlin file of ``kind`` with a JSON ``header`` and arrays."""
-    from . import __version__
+    from .. import __version__
 
     head = {"format": FORMAT, "kind": kind, "format_version": FORMAT_VERSION,
             "fastlin_version": __version__, **header}
@@ -198,7 +198,7 @@ def stats_arrays(stats):
 
 def stats_from(arrays, path):
     """Rebuild GramStats from ``stats__`` keys, or None when the file holds none."""
-    from .stats import GramStats
+    from ..core.stats import GramStats
 
     sub = {k[len("stats__"):]: v for k, v in arrays.items() if k.startswith("stats__")}
     if not sub:

@@ -10,7 +10,7 @@ source's identity and what the statistics were made with (the target transform, 
 of the transformed targets, the caller's ``checkpoint_meta``). A resumed pass skips the
 rows already folded in and, because uint8 statistics are exact integers, ends with the
 same bits as an uninterrupted pass. A checkpoint made with anything different is refused
-(:class:`fastlin.persistence.CheckpointMismatchError`) and left as it is. A pass that ends
+(:class:`fastlin.edges.persistence.CheckpointMismatchError`) and left as it is. A pass that ends
 without error deletes its checkpoint unless asked to keep it.
 
 A pass commits nothing until the source is exhausted without error. When the source
@@ -64,13 +64,13 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     chunk_rows : int, optional
         Rows per chunk for a ChunkSource (its default otherwise).
     target_transform : callable, optional
-        Applied to each y chunk (e.g. :func:`fastlin.datasets.one_hot`).
+        Applied to each y chunk (e.g. :func:`fastlin.io.datasets.one_hot`).
     checkpoint : path, optional
         For a ChunkSource: resume from this file when it exists, and save the state to it
         every ``checkpoint_every`` chunks. Resuming needs the same source identity, the
-        same target transform (by :func:`fastlin.persistence.describe_transform`), targets
+        same target transform (by :func:`fastlin.edges.persistence.describe_transform`), targets
         of the same shape and the same ``checkpoint_meta``; otherwise
-        :class:`fastlin.persistence.CheckpointMismatchError` (a ValueError) names what
+        :class:`fastlin.edges.persistence.CheckpointMismatchError` (a ValueError) names what
         differs and the file is left untouched. Atomic writes: a kill at any moment leaves
         the previous checkpoint intact.
     checkpoint_meta : dict, optional
@@ -89,7 +89,7 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
         Whether the y chunks were 1-D (None when no chunk was read in this pass and the
         checkpoint did not record it).
     """
-    from . import persistence
+    from ..edges import persistence
 
     start_row = 0
     identity = None
@@ -178,7 +178,7 @@ def fold(data, state, y=None, sample_weight=None, *, chunk_rows=None, target_tra
          **options):
     """Fold the accumulator ``state`` over rows wherever they are; returns the state.
 
-    The one driver of every accumulator (see :mod:`fastlin.accumulator`):
+    The one driver of every accumulator (see :mod:`fastlin.core.accumulator`):
 
     - arrays ``data`` (with ``y`` and ``sample_weight``): one ``update``; accumulators
       block their own rows, so memory stays bounded by the blocks;
@@ -196,7 +196,7 @@ def fold(data, state, y=None, sample_weight=None, *, chunk_rows=None, target_tra
         if target_transform is not None:
             raise ValueError("target_transform is not supported on Dask arrays; map it over "
                              "the y blocks first")
-        from .dask import fold as dask_fold
+        from ..dask import fold as dask_fold
 
         return dask_fold(data, state, y, sample_weight, **options)
     if is_chunked(data):
@@ -284,7 +284,7 @@ def _unpack(item):
 
 def _is_source_damage(exc):
     try:
-        from .io import DataSourceError
+        from . import DataSourceError
     except ImportError:  # pragma: no cover - io is part of the package
         return False
     return isinstance(exc, DataSourceError)

@@ -144,7 +144,7 @@ def plot_reliability(table, path, *, title="reliability diagram"):
 
     Parameters
     ----------
-    table : fastlin.calibration.ReliabilityTable or dict
+    table : fastlin.core.calibration.ReliabilityTable or dict
         One-dimensional table (``edges``, ``count``, ``mean_confidence``, ``accuracy``).
     path : str or path-like
 

@@ -66,10 +66,10 @@ def add_report_parser(subparsers):
 def run_report(args):
     """Run ``fastlin report`` with parsed ``args``; returns the exit status: 0, or 1 when a
     check of the checklist fails."""
-    from . import diagnostics as D
-    from .datasets import one_hot
+    from .. import diagnostics as D
+    from ..io.datasets import one_hot
     from .cli import _by_position, _check_features, _default_features, open_data
-    from .linear_model import load
+    from ..estimators.linear_model import load
 
     t0 = time.perf_counter()
     model = load(args.model)
@@ -192,7 +192,7 @@ def _is_training_data(model, meta, source, path):
 
 
 def _influence_check(inf, cooks):
-    from .diagnostics import Check
+    from ..diagnostics import Check
 
     h = inf.leverage
     n = h.size
@@ -223,7 +223,7 @@ def _influence_check(inf, cooks):
 
 
 def _projection_check(proj, trained_here):
-    from .diagnostics import Check
+    from ..diagnostics import Check
 
     details = {"max_relative": proj.max_relative, "frobenius_relative": proj.frobenius_relative,
                "intercept_relative": proj.intercept_relative}
@@ -305,7 +305,7 @@ class _FirstOutput:
 
 def _column(source, j, chunk_rows):
     out = np.empty(source.n_rows)
-    from .streaming import chunks
+    from ..io.fold import chunks
 
     for r0, Xc, _, _ in chunks(source, chunk_rows):
         out[r0:r0 + Xc.shape[0]] = Xc[:, j]
@@ -313,10 +313,10 @@ def _column(source, j, chunk_rows):
 
 
 def main(argv=None):
-    """``python -m fastlin.report ...``: the report command on its own (same arguments)."""
+    """``python -m fastlin.edges.report ...``: the report command on its own (same arguments)."""
     import argparse
 
-    from .io import DataSourceError
+    from ..io import DataSourceError
     from .persistence import FileFormatError
 
     parser = argparse.ArgumentParser(prog="fastlin")

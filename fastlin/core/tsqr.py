@@ -31,11 +31,11 @@ from typing import NamedTuple, Self
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._threads import n_threads, row_ranges
+from .._threads import n_threads, row_ranges
 from .accumulator import Accumulator
-from ._warnings import warn as _warn
-from ._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
-from .kernels import qr as _qr
+from .._warnings import warn as _warn
+from .._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
+from ..kernels import qr as _qr
 from .solve import RankDeficientWarning
 
 

@@ -33,15 +33,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
 from ._saveable import Saveable
-from ._threads import drop_lock, model_lock, n_threads, row_ranges
-from ._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
+from .._threads import drop_lock, model_lock, n_threads, row_ranges
+from .._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
                           check_sample_weight, edge_X, edge_Xy)
-from .kernels import losses as _losses
-from .kernels import squared_loss as _sq
+from ..kernels import losses as _losses
+from ..kernels import squared_loss as _sq
 from .logistic import _OPTIMIZERS, _SCHEDULES, _check_X, _progress
 
 if TYPE_CHECKING:
-    from ._typing import Seed
+    from .._typing import Seed
 
 __all__ = ["SGDRegressor"]
 

@@ -6,10 +6,10 @@
 
 (cross-entropy ``loss_i``, sample weights ``s_i``, intercept unpenalised; oneDAL's
 ``sklearnex`` fit minimises the same function), so the fits share one minimiser. L-BFGS
-(:mod:`fastlin.optim`) runs in centred coordinates (``b = c - W mu``, ``mu`` the weighted
+(:mod:`fastlin.core.optim`) runs in centred coordinates (``b = c - W mu``, ``mu`` the weighted
 mean row), which takes the coefficient/intercept coupling of all-positive features out of
 the Hessian, and stops on the objective: once it fell by at most ``tol**2 * f`` over the
-last :data:`fastlin.optim.WINDOW` iterations, so with the default ``tol=1e-4`` the fit is
+last :data:`fastlin.core.optim.WINDOW` iterations, so with the default ``tol=1e-4`` the fit is
 at the minimum to about 1e-8 relative (scikit-learn's rule, largest gradient entry at most
 ``tol``, can leave it far above the minimum when the penalty is weak). Each evaluation is
 one pass of :func:`fastlin.kernels.losses.loss_grad` over the rows (or over every chunk of
@@ -41,20 +41,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from . import losses_numpy as _small
-from . import optim
+from ..core import losses_numpy as _small
+from ..core import optim
 from ._saveable import Saveable
-from .streaming import chunks
-from .accumulator import Accumulator
-from ._threads import drop_lock, model_lock, n_threads, row_ranges
-from ._validation import (as_2d_array, check_finite, check_real_scalar, check_sample_weight,
+from ..io.fold import chunks
+from ..core.accumulator import Accumulator
+from .._threads import drop_lock, model_lock, n_threads, row_ranges
+from .._validation import (as_2d_array, check_finite, check_real_scalar, check_sample_weight,
                           edge_X, edge_Xy)
-from .kernels import losses as _losses
-from .kernels import sgd as _sgd
+from ..kernels import losses as _losses
+from ..kernels import sgd as _sgd
 
 if TYPE_CHECKING:
-    from ._typing import FitData, RereadableData, Seed
-    from .inference import LogitInference
+    from .._typing import FitData, RereadableData, Seed
+    from ..core.inference import LogitInference
 
 __all__ = ["HesspState", "LogisticRegression", "LossGradState", "hessp_sums"]
 
@@ -70,7 +70,7 @@ _EMPTY_I = np.empty(0, dtype=np.int64)
 
 
 def _check_X(X, name="X", n_features=None):
-    from .stats import check_magnitude
+    from ..core.stats import check_magnitude
 
     X = as_2d_array(X, name)
     check_finite(X, name)
@@ -661,10 +661,10 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     tol : float or None, default 1e-4
         L-BFGS: the square root of the relative accuracy of the objective. The fit stops
         once the objective fell by at most ``tol**2 * objective`` over the last
-        ``fastlin.optim.WINDOW`` iterations (1e-8 relative at the default; a gradient of
+        ``fastlin.core.optim.WINDOW`` iterations (1e-8 relative at the default; a gradient of
         relative size ``tol`` leaves an error of relative size ``tol**2``). When the
         objective's rounding hides decreases that small (``tol`` below about 3e-7), up to
-        ``fastlin.optim.NEWTON_STEPS`` Newton-CG steps take the gradient to its rounding
+        ``fastlin.core.optim.NEWTON_STEPS`` Newton-CG steps take the gradient to its rounding
         floor. This is not scikit-learn's rule (largest gradient entry at most ``tol``),
         which stops above the minimum when small Hessian eigenvalues (a weak penalty) turn a
         small gradient into a large objective error. None or 0: run until the objective
@@ -1192,13 +1192,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        fastlin.inference.LogitInference
+        fastlin.core.inference.LogitInference
             ``params`` (intercept first, named ``const``), ``bse``, ``tvalues`` (z),
             ``pvalues``, ``conf_int()``, ``llf``, ``llnull``, ``prsquared``, ``aic``,
             ``bic``, ``summary()``.
         """
-        from .inference import LogitHessianStats
-        from .streaming import data_fold
+        from ..core.inference import LogitHessianStats
+        from ..io.fold import data_fold
 
         self._check_fitted()
         if self.classes_.shape[0] != 2:

@@ -41,15 +41,15 @@ from numpy.typing import ArrayLike
 from scipy import linalg as sla
 from scipy import stats as sps
 
-from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight
 from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
                           unprefixed)
-from .kernels import losses as _losses
+from ..kernels import losses as _losses
 from .stats import GramStats
-from ._threads import n_threads, row_ranges
+from .._threads import n_threads, row_ranges
 
 if TYPE_CHECKING:
-    from .diagnostics import HatFactor
+    from ..diagnostics import HatFactor
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 
@@ -553,7 +553,7 @@ class SandwichStats(Accumulator):
                sample_weight: ArrayLike | None = None) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, y (n,) or (n, t),
         sample_weight (n,) or None. Validated before anything changes."""
-        from .diagnostics import _run_pass
+        from ..diagnostics import _run_pass
 
         X = as_2d_array(X, "X")
         m, d = X.shape
@@ -636,7 +636,7 @@ class SandwichStats(Accumulator):
 
     @classmethod
     def _from_settings(cls, arrays: Mapping[str, ArrayLike]) -> Self:
-        from .diagnostics import HatFactor
+        from ..diagnostics import HatFactor
 
         factor = dataclass_from_arrays(HatFactor, unprefixed("factor", arrays))
         return cls(arrays["coef"], arrays["level"], factor,
@@ -694,7 +694,7 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
     -------
     RegressionInference
     """
-    from .diagnostics import hat_factor
+    from ..diagnostics import hat_factor
 
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
@@ -748,7 +748,7 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
         meat, ssr = state.finalize()
         ssr_exact = True
     elif np.any(rounding > SSR_DIGITS * np.maximum(ssr, np.finfo(np.float64).tiny)):
-        from ._warnings import warn
+        from .._warnings import warn
 
         warn("the residual sum of squares from the Gram statistics may have lost digits "
              "(the fit explains almost all of the variance); inference(X, y) computes it "

@@ -1,5 +1,5 @@
 """``save`` / ``load`` methods shared by the estimators; the file format itself lives in
-:mod:`fastlin.model_files` (imported only when a model is saved or loaded)."""
+:mod:`fastlin.edges.model_files` (imported only when a model is saved or loaded)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any, Self
 
 
 class Saveable:
-    """``save`` / ``load`` for estimators written by ``fastlin.model_files``."""
+    """``save`` / ``load`` for estimators written by ``fastlin.edges.model_files``."""
 
     def save(self, path: os.PathLike | str, *, metadata: dict[str, Any] | None = None) -> None:
         """Save the fitted estimator to a versioned, pickle-free ``.npz`` file (see
-        :mod:`fastlin.model_files`); ``fastlin.load(path)`` reads it back.
+        :mod:`fastlin.edges.model_files`); ``fastlin.load(path)`` reads it back.
 
         metadata : dict, optional
             JSON-serialisable user data stored in the header (``metadata_`` on load).
         """
-        from .model_files import save_estimator
+        from ..edges.model_files import save_estimator
 
         save_estimator(self, path, metadata)
 

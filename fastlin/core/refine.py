@@ -18,10 +18,10 @@ import dataclasses
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._threads import n_threads, row_ranges
+from .._threads import n_threads, row_ranges
 from .accumulator import Accumulator
-from ._validation import as_2d_array, as_targets, check_finite, check_sample_weight
-from .kernels import residual as _residual
+from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight
+from ..kernels import residual as _residual
 from .stats import _BLOCK_ELEMENTS
 
 _IN_PLACE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
@@ -135,7 +135,7 @@ class ResidualSums(Accumulator):
 
 
 def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
-    """Refine a :class:`~fastlin.solve.LinearSolution` by passes over the rows.
+    """Refine a :class:`~fastlin.core.solve.LinearSolution` by passes over the rows.
 
     Conjugate gradients on the normal equations (XcᵀWXc + alpha I) β = XcᵀWyc, each
     product with the matrix one pass over the rows, preconditioned by the factored Gram
@@ -147,7 +147,7 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
     Parameters
     ----------
     sol : LinearSolution
-        From :func:`fastlin.solve.solve_gram` on ``stats`` (its ``correct`` is used).
+        From :func:`fastlin.core.solve.solve_gram` on ``stats`` (its ``correct`` is used).
     stats : GramStats
         The statistics of the same rows (means and shift).
     fold : callable

@@ -22,7 +22,7 @@ eps for exact byte statistics, more for float blocks):
 
 Each solution says what it still needs (``LinearSolution.needs``): "refine" when the
 conditioning leaves fewer digits than a least-squares solve would keep, so that passes
-over the rows (corrected semi-normal equations, :mod:`fastlin.refine`) should follow;
+over the rows (corrected semi-normal equations, :mod:`fastlin.core.refine`) should follow;
 "qr" when the kept part is conditioned within ``GAP`` of the rounding level, so that
 the rank cannot be told from the Gram and a TSQR pass should decide.
 """
@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.linalg import lapack
 
-from ._warnings import warn
+from .._warnings import warn
 
 if TYPE_CHECKING:
-    from ._typing import Solver
+    from .._typing import Solver
     from .stats import GramStats
 
 RCOND_MIN = 1e-12
@@ -113,7 +113,7 @@ class LinearSolution:
 def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
                solver: Solver = "auto", warn: bool = True,
                refinable: bool = False) -> LinearSolution:
-    """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.stats.GramStats`.
+    """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.core.stats.GramStats`.
 
     Minimises sum_i w_i ||y_i - b - W x_i||² + alpha ||W||² (the intercept b is not
     penalised), the objective of scikit-learn's ``LinearRegression`` and ``Ridge``.
@@ -127,12 +127,12 @@ def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
         "auto" takes Cholesky when it succeeds and the standardised system is well
         conditioned, else the minimum-norm route. "cholesky" raises
         ``numpy.linalg.LinAlgError`` instead of falling back. ("qr" needs the rows, not
-        the Gram: see :class:`fastlin.tsqr.QRStats`.)
+        the Gram: see :class:`fastlin.core.tsqr.QRStats`.)
     warn : bool, default=True
         Emit :class:`RankDeficientWarning` when the rank is below the number of features.
     refinable : bool, default=False
         Whether the caller can refine the solution by passes over the rows
-        (:func:`fastlin.refine.refine`). Statistics of float32 blocks are then allowed a
+        (:func:`fastlin.core.refine.refine`). Statistics of float32 blocks are then allowed a
         regularised Cholesky factor, S + 30 rel I, as the preconditioner of those passes
         when their own rounding (``relative_accuracy``) hides the smallest directions.
 

@@ -31,8 +31,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._threads import n_threads, row_ranges
-from .io import (
+from .._threads import n_threads, row_ranges
+from . import (
     ChunkSource,
     IDXFormatError,
     IDXWriter,
@@ -40,7 +40,7 @@ from .io import (
     _readonly,
     open_idx,
 )
-from .kernels import synth
+from ..kernels import synth
 
 __all__ = [
     "MNIST",
@@ -216,7 +216,7 @@ def load_mnist(directory: os.PathLike | str | None = None, *,
             + ", ".join(f"{m} (or {m}.gz)" for m in missing)
             + f". Found: {', '.join(present) if present else 'no IDX files'}."
             + f" Download them from {MNIST_URL} (or a mirror), or generate digit-like data with "
-            "fastlin.datasets.make_synthetic_digits(directory)." + hint
+            "fastlin.io.datasets.make_synthetic_digits(directory)." + hint
         )
     if as_arrays:
         found = {k: v.read_all() for k, v in found.items()}
