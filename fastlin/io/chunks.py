@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import DataSourceError
+from .errors import DataSourceError
 
 
 def _is_frame(obj):

@@ -32,14 +32,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .._threads import n_threads, row_ranges
-from . import (
-    ChunkSource,
-    IDXFormatError,
-    IDXWriter,
-    _check_int,
-    _readonly,
-    open_idx,
-)
+from .errors import IDXFormatError
+from .files import _check_int, _readonly
+from .idx import IDXWriter
+from .opening import open_idx
+from .sources import ChunkSource
 from ..kernels import synth
 
 __all__ = [

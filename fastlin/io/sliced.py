@@ -18,14 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (
-    ChunkSource,
-    DataSourceError,
-    _FileBacked,
-    _FileRecord,
-    _native,
-    _targets_from,
-)
+from .errors import DataSourceError
+from .files import _FileRecord, _native
+from .sources import ChunkSource, _FileBacked, _targets_from
 
 
 def is_sliceable(obj):

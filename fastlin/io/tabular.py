@@ -32,16 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (
-    ChunkSource,
-    DataSourceError,
-    LabelError,
-    _check_labels,
-    _FileBacked,
-    _FileRecord,
-    _native,
-    _Targets,
-)
+from .errors import DataSourceError, LabelError
+from .files import _FileRecord, _native
+from .sources import ChunkSource, _FileBacked, _Targets, _check_labels
 
 CSV_BLOCK_BYTES = 1 << 25
 """Text per CSV parse (32 MiB): large enough to keep every core busy, small enough that
