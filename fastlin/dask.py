@@ -650,7 +650,7 @@ def _encode_block(y, classes):
 
 
 def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
-    from .estimators.logistic import LossGradState
+    from .core.losses import LossGradState
 
     W = theta[: K * d].reshape(K, d)
     b = theta[K * d:] if fit_b else np.zeros(K)
@@ -662,7 +662,7 @@ def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
 
 
 def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
-    from .estimators.logistic import HesspState
+    from .core.losses import HesspState
 
     theta, v = theta_v
     W = theta[: K * d].reshape(K, d)
@@ -707,7 +707,7 @@ def _broadcast(value, attempts=3):
 
 
 def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_threads):
-    from .estimators.logistic import fit_lbfgs
+    from .core.losses import fit_lbfgs
 
     dask, _ = _dask()
     model._check_params()

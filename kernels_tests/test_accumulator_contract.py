@@ -23,7 +23,7 @@ from fastlin.core.accumulator import Accumulator
 from fastlin.core.calibration import CalibrationStats
 from fastlin.diagnostics import ResidualStats, hat_factor
 from fastlin.core.inference import LogitHessianStats, SandwichStats
-from fastlin.estimators.logistic import HesspState, LossGradState
+from fastlin.core.losses import HesspState, LossGradState
 from fastlin.core.path import LOOStats, ridge_eigen
 from fastlin.estimators.preprocessing import Moments
 from fastlin.core.refine import ResidualSums

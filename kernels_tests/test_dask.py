@@ -21,7 +21,8 @@ distributed = pytest.importorskip("distributed")
 
 import fastlin  # noqa: E402
 import fastlin.dask as fd  # noqa: E402
-from fastlin.estimators.logistic import LogisticRegression, LossGradState, _encode, hessp_sums  # noqa: E402
+from fastlin.core.losses import LossGradState, hessp_sums  # noqa: E402
+from fastlin.estimators.logistic import LogisticRegression, _encode  # noqa: E402
 from fastlin.estimators.preprocessing import StandardScaler  # noqa: E402
 from fastlin.core.stats import GramStats  # noqa: E402
 

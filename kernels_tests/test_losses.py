@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 from fastlin._threads import row_ranges, threads
 from fastlin.core.gradcheck import check_grad
 from fastlin.kernels import losses as L
-from fastlin.estimators.logistic import LossGradState
+from fastlin.core.losses import LossGradState
 
 import naive_losses as naive
 from conftest import rtol_for
@@ -368,7 +368,8 @@ def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weight
     """LossGradState, hessp_sums and the predictions agree between the routes to the
     rounding of sums of n terms (1e-12 relative to the largest entry)."""
     import fastlin.core.losses_numpy as small
-    from fastlin.estimators.logistic import LogisticRegression, hessp_sums
+    from fastlin.core.losses import hessp_sums
+    from fastlin.estimators.logistic import LogisticRegression
 
     X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted, logit_scale=4.0)
     V = rng.normal(size=(K, d))
