@@ -21,6 +21,8 @@ distributed = pytest.importorskip("distributed")
 
 import fastlin  # noqa: E402
 import fastlin.dask as fd  # noqa: E402
+from fastlin.dask.fitting import _encode_block, _hessp_block, _loss_grad_block, _merge_sums  # noqa: E402
+from fastlin.dask.reduce import _local_groups, _reduce  # noqa: E402
 from fastlin.core.losses import LossGradState, hessp_sums  # noqa: E402
 from fastlin.estimators.logistic import LogisticRegression, _encode  # noqa: E402
 from fastlin.estimators.preprocessing import StandardScaler  # noqa: E402
@@ -93,7 +95,7 @@ def test_persisted_blocks_fold_where_they_are(client, rng):
     ref = GramStats().update(X, y)
     Xd, yd = dask.persist(da.from_array(X, chunks=(300, -1)), da.from_array(y, chunks=300))
     distributed.wait([Xd, yd])
-    groups = fd._local_groups(Xd)
+    groups = _local_groups(Xd)
     assert groups is not None and sorted(i for g in groups for i in g) == list(range(10))
     assert len(groups) <= sum(client.nthreads().values())
     _assert_same_stats(fd.gram_stats(Xd, yd), ref)
@@ -211,9 +213,9 @@ def test_logistic_loss_gradient_and_fit(client, rng):
     theta = rng.standard_normal(K * d + K)
     ref = LossGradState(theta[:K * d].reshape(K, d), theta[K * d:], True).update(
         X, _encode(y, np.arange(3)), w).finalize()
-    yi = yd.map_blocks(fd._encode_block, np.arange(3), dtype=np.int64)
-    loss, wsum, gW, gb = fd._reduce(
-        fd._loss_grad_block, (Xd, yi, wd), fd._merge_sums, split_every=3,
+    yi = yd.map_blocks(_encode_block, np.arange(3), dtype=np.int64)
+    loss, wsum, gW, gb = _reduce(
+        _loss_grad_block, (Xd, yi, wd), _merge_sums, split_every=3,
         kernel_threads=None, compute=True, extra=(theta, K, d, True, True, 1.0))
     np.testing.assert_allclose(loss, ref[0], rtol=1e-12)
     np.testing.assert_allclose(wsum, ref[1], rtol=1e-12)
@@ -276,7 +278,7 @@ def test_hessian_products_sum_over_blocks(rng, fit_b):
               da.from_array(w, chunks=400))
     theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
     with dask.config.set(scheduler="sync"):
-        got = fd._reduce(fd._hessp_block, blocks, fd._merge_sums, split_every=2,
+        got = _reduce(_hessp_block, blocks, _merge_sums, split_every=2,
                          kernel_threads=None, compute=True,
                          extra=(theta_v, K, d, fit_b, True, 1.0))
     # sums of the same rows in another grouping: rounding only
