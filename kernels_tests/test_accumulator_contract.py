@@ -22,10 +22,10 @@ import fastlin
 from fastlin.core.accumulator import Accumulator
 from fastlin.core.calibration import CalibrationStats
 from fastlin.diagnostics import ResidualStats, hat_factor
-from fastlin.core.inference import LogitHessianStats, SandwichStats
+from fastlin.core.inference_stats import LogitHessianStats, SandwichStats
 from fastlin.core.losses import HesspState, LossGradState
 from fastlin.core.path import LOOStats, ridge_eigen
-from fastlin.estimators.preprocessing import Moments
+from fastlin.core.moments import Moments
 from fastlin.core.refine import ResidualSums
 from fastlin.core.stats import GramStats
 from fastlin.core.tsqr import QRStats

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin.core.inference import SandwichStats
+from fastlin.core.inference_stats import SandwichStats
 
 sm = pytest.importorskip("statsmodels.api")
 

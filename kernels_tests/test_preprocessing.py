@@ -8,7 +8,8 @@ import sklearn.preprocessing as skp
 from numpy.testing import assert_allclose
 
 from fastlin._threads import threads
-from fastlin.estimators.preprocessing import Moments, PolynomialFeatures, StandardScaler, polynomial_gram
+from fastlin.core.moments import Moments
+from fastlin.estimators.preprocessing import PolynomialFeatures, StandardScaler, polynomial_gram
 
 
 def _data(rng, n, d, dtype):

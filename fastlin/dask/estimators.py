@@ -53,7 +53,7 @@ class DaskLinearRegression(_DaskRegressorMixin, LinearRegression):
         if X is None or not _dask_input(X):
             return super().inference(X, y, sample_weight=sample_weight, cov_type=cov_type,
                                      use_t=use_t, feature_names=feature_names, **kwargs)
-        from ..core.inference import regression_inference
+        from ..core.inference_stats import regression_inference
 
         _check_fitted(self)
         Xd = _as_X(X)

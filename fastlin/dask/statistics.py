@@ -100,7 +100,7 @@ def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_
 
 
 def _moments_block(i, X, w):
-    from ..estimators.preprocessing import Moments
+    from ..core.moments import Moments
 
     _check_rows(i, X, sample_weight=w)
     return Moments().update(X, sample_weight=w)

@@ -150,7 +150,7 @@ def _restore(k, spec, arrays):
     if "tuple" in spec:
         return tuple(arrays[f"attr__{k}__{i}"] for i in range(spec["tuple"]))
     if "moments" in spec:
-        from ..estimators.preprocessing import Moments
+        from ..core.moments import Moments
 
         m = Moments.__new__(Moments)
         vars(m).update(spec["moments"])

@@ -484,7 +484,7 @@ class LinearRegression(_GramRegressor):
             ``summary()``; one column per target for several targets. Sample weights
             give weighted least squares.
         """
-        from ..core.inference import regression_inference
+        from ..core.inference_stats import regression_inference
 
         check_is_fitted(self, "coef_")
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))

@@ -802,7 +802,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             ``pvalues``, ``conf_int()``, ``llf``, ``llnull``, ``prsquared``, ``aic``,
             ``bic``, ``summary()``.
         """
-        from ..core.inference import LogitHessianStats
+        from ..core.inference_stats import LogitHessianStats
         from ..io.fold import data_fold
 
         self._check_fitted()
