@@ -24,7 +24,8 @@ import fastlin.dask as fd  # noqa: E402
 from fastlin.dask.fitting import _encode_block, _hessp_block, _loss_grad_block, _merge_sums  # noqa: E402
 from fastlin.dask.reduce import _local_groups, _reduce  # noqa: E402
 from fastlin.core.losses import LossGradState, hessp_sums  # noqa: E402
-from fastlin.estimators.logistic import LogisticRegression, _encode  # noqa: E402
+from fastlin.estimators.logistic import LogisticRegression  # noqa: E402
+from fastlin.estimators.logistic_data import _encode  # noqa: E402
 from fastlin.estimators.preprocessing import StandardScaler  # noqa: E402
 from fastlin.core.stats import GramStats  # noqa: E402
 

@@ -163,7 +163,7 @@ def test_objective_gradient_check(rng):
     X, y = _data(rng, n=80, d=4, k=3)
     w = rng.uniform(0.5, 2.0, size=80)
     m = LogisticRegression(C=0.7)
-    from fastlin.estimators.logistic import _Data
+    from fastlin.estimators.logistic_data import _Data
 
     data = _Data(X, y, w, 1.0)
     fun_grad = m._objective(data, True, 3, 4)

@@ -101,7 +101,7 @@ def _fit_scaler(model, X, sample_weight, *, split_every, kernel_threads):
 
 def _label_block(i, X, y, w):
     """First pass, per block: validate, and return (labels present, rows, weight sum)."""
-    from ..estimators.logistic import _labels_1d
+    from ..estimators.logistic_data import _labels_1d
 
     _check_rows(i, X, y=y, sample_weight=w)
     X = as_2d_array(X, f"X (row block {i})")
@@ -117,7 +117,7 @@ def _merge_labels(*parts):
 
 
 def _encode_block(y, classes):
-    from ..estimators.logistic import _encode, _labels_1d
+    from ..estimators.logistic_data import _encode, _labels_1d
 
     return _encode(_labels_1d(y, np.shape(y)[0]), classes)
 

@@ -271,7 +271,7 @@ def _fit(args):
 
 
 def _evaluate(args):
-    from ..estimators.linear_model import load
+    from .model_files import load
 
     model = load(args.model)
     meta = getattr(model, "metadata_", {})
@@ -302,7 +302,7 @@ def _finite(x):
 
 
 def _predict(args):
-    from ..estimators.linear_model import load
+    from .model_files import load
 
     model = load(args.model)
     out_path = args.output

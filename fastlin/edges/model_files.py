@@ -1,7 +1,7 @@
 """Saving and loading every fastlin estimator in the versioned, pickle-free format.
 
 ``LinearRegression``, ``Ridge`` and ``RidgeCV`` keep their own layout
-(:meth:`fastlin.estimators.linear_model.LinearRegression.save`, with optional Gram statistics). The
+(:func:`save_gram_regressor`, with optional Gram statistics). The
 other estimators (``LogisticRegression``, ``SGDRegressor``, ``StandardScaler``,
 ``PolynomialFeatures``) are written by :func:`save_estimator` as their hyperparameters
 (``get_params``, JSON) plus their fitted attributes: arrays under ``attr__<name>`` keys,
@@ -17,6 +17,8 @@ optimiser state if ``partial_fit`` continues them.
 """
 
 import numbers
+import os
+from typing import Any
 
 import numpy as np
 
@@ -160,3 +162,86 @@ def _restore(k, spec, arrays):
         return m
     raise ValueError(f"unknown attribute record {spec!r} for {k}")
 
+
+def save_gram_regressor(model, path, *, include_stats=False, metadata=None):
+    """Write a fitted ``LinearRegression``, ``Ridge`` or ``RidgeCV`` (coefficients, the
+    solve's report and, with ``include_stats``, its Gram statistics)."""
+    from ..core.stats import GramStats
+
+    header = {
+        "estimator": type(model).__name__,
+        "params": model.get_params(),
+        "n_features_in": int(model.n_features_in_),
+        "n_samples_seen": int(model.n_samples_seen_),
+        "y_1d": bool(model._y_1d),
+        "rank": int(model.rank_),
+        "solver": model.solver_,
+        "rcond": float(model.rcond_),
+        "refinement_passes": int(model.refinement_passes_),
+        "feature_names": (None if getattr(model, "feature_names_in_", None) is None
+                          else [str(n) for n in model.feature_names_in_]),
+        "metadata": metadata or {},
+    }
+    arrays = {"coef": model.coef_, "intercept": np.asarray(model.intercept_),
+              "constant_columns": model.constant_columns_}
+    if hasattr(model, "alpha_"):  # RidgeCV: the choice and its scores
+        arrays.update(alpha=np.asarray(model.alpha_), cv_results=model.cv_results_,
+                      best_score=np.asarray(model.best_score_))
+    if include_stats:
+        if not isinstance(model.stats_, GramStats):
+            raise ValueError("include_stats saves Gram statistics; a solver='qr' model "
+                             "holds a TSQR factor instead")
+        arrays.update(persistence.stats_arrays(model.stats_))
+    persistence.write(path, "model", header, arrays)
+
+
+def load(path: os.PathLike | str) -> Any:
+    """Load any fastlin estimator saved with its ``save`` method from ``path``.
+
+    Raises
+    ------
+    fastlin.edges.persistence.FileFormatError
+        Corrupt file, another kind of fastlin file, or a newer format version.
+    """
+    header, arrays = persistence.read(path, "model")
+    if header.get("layout") == "attributes":
+        return load_estimator(header, arrays, path)
+    from ..estimators.linear_model import LinearRegression, Ridge
+    from ..estimators.ridge_cv import RidgeCV
+
+    classes = {"LinearRegression": LinearRegression, "Ridge": Ridge, "RidgeCV": RidgeCV}
+    name = header.get("estimator")
+    if name not in classes:
+        raise persistence.FileFormatError(f"{path}: unknown estimator {name!r}")
+    try:
+        model = classes[name](**header["params"])
+        coef = arrays["coef"]
+        intercept = arrays["intercept"]
+        d = int(header["n_features_in"])
+        if coef.shape[-1] != d or coef.ndim != (1 if header["y_1d"] else 2):
+            raise ValueError(f"coef has shape {coef.shape} for {d} features")
+        model.coef_ = coef
+        model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept
+        model._y_1d = bool(header["y_1d"])
+        model.n_features_in_ = d
+        model.n_samples_seen_ = int(header["n_samples_seen"])
+        model.rank_ = int(header["rank"])
+        model.solver_ = header["solver"]
+        model.rcond_ = float(header["rcond"])
+        model.refinement_passes_ = int(header.get("refinement_passes", 0))
+        model.constant_columns_ = arrays["constant_columns"]
+        model.metadata_ = header.get("metadata", {})
+        if "alpha" in arrays:
+            alpha = arrays["alpha"]
+            model.alpha_ = float(alpha) if alpha.ndim == 0 else alpha
+            model.cv_results_ = arrays["cv_results"]
+            best = arrays["best_score"]
+            model.best_score_ = float(best) if best.ndim == 0 else best
+        if header.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
+        stats = persistence.stats_from(arrays, path)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise persistence.FileFormatError(f"{path}: corrupt model file ({exc})") from exc
+    if stats is not None:
+        model.stats_ = stats
+    return model

@@ -69,7 +69,7 @@ def run_report(args):
     from .. import diagnostics as D
     from ..io.datasets import one_hot
     from .cli import _by_position, _check_features, _default_features, open_data
-    from ..estimators.linear_model import load
+    from .model_files import load
 
     t0 = time.perf_counter()
     model = load(args.model)

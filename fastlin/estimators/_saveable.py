@@ -24,7 +24,7 @@ class Saveable:
     @classmethod
     def load(cls, path: os.PathLike | str) -> Self:
         """Load an estimator saved by :meth:`save`; the class must match."""
-        from .linear_model import load
+        from ..edges.model_files import load
 
         model = load(path)
         if not isinstance(model, cls):

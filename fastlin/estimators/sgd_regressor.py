@@ -38,7 +38,8 @@ from .._validation import (as_2d_array, as_targets, check_finite, check_real_sca
                           check_sample_weight, edge_X, edge_Xy)
 from ..kernels import losses as _losses
 from ..kernels import squared_loss as _sq
-from .logistic import _OPTIMIZERS, _SCHEDULES, _check_X, _progress
+from .logistic import _OPTIMIZERS, _SCHEDULES, _progress
+from .logistic_data import _check_X
 
 if TYPE_CHECKING:
     from .._typing import Seed
