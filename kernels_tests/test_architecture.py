@@ -28,3 +28,45 @@ def test_only_the_data_layer_reads_chunk_sources():
     assert not readers, f"chunk sources read outside the data layer: {readers}"
     # and the check sees the calls it is meant to see
     assert _calls(PACKAGE / "io" / "fold.py", "iter_chunks")
+
+
+# Each layer imports (at module level) only from the layers it builds on. Function-level
+# imports are the deliberate exceptions: an estimator's save/load reaching the file
+# format, a backend or diagnostic reached only when called.
+ALLOWED = {
+    "kernels": {"kernels", "_numba", "_threads"},
+    "core": {"kernels", "core", "_numba", "_threads", "_validation", "_warnings", "_typing"},
+    "estimators": {"kernels", "core", "estimators", "io.fold", "_threads", "_validation",
+                   "_warnings", "_typing", "_numba"},
+}
+
+
+def _module_level_imports(path):
+    """fastlin modules imported at the top of ``path`` (relative imports resolved)."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = path.relative_to(PACKAGE).parent.parts
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.If):  # TYPE_CHECKING blocks import for annotations only
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[:len(package) - (node.level - 1)])
+            target = base + (node.module.split(".") if node.module else [])
+            if node.module is None:
+                target = [target + [a.name] for a in node.names]
+            else:
+                target = [target]
+            found += [".".join(t) for t in target]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fastlin."):
+            found.append(node.module[len("fastlin."):])
+    return found
+
+
+def test_layers_import_only_the_layers_they_build_on():
+    bad = []
+    for layer, allowed in ALLOWED.items():
+        for path in sorted((PACKAGE / layer).glob("*.py")):
+            for target in _module_level_imports(path):
+                if not any(target == a or target.startswith(a + ".") for a in allowed):
+                    bad.append(f"{path.relative_to(PACKAGE)} imports fastlin.{target}")
+    assert not bad, "\n".join(bad)

@@ -1,15 +1,20 @@
 """Accumulators and solvers: the statistics every fit is made of.
 
-- ``accumulator``: the protocol (``update``, ``merge``, ``finalize``, ``copy``,
-  ``empty``, ``to_arrays`` / ``from_arrays``) every statistic implements;
+- ``accumulator``: the protocol every statistic implements (``update``, ``merge``,
+  ``finalize``, ``copy``, ``empty``, ``to_arrays`` / ``from_arrays``);
 - ``stats``: Gram statistics (``GramStats``); ``tsqr``: the TSQR factor (``QRStats``);
+  ``moments``: per-column moments (``Moments``);
+- ``losses``: the logistic loss, gradient and Hessian products (``LossGradState``,
+  ``HesspState``) and the objective L-BFGS minimises; ``losses_numpy``: the same sums in
+  NumPy for problems too small to pay for a kernel;
 - ``solve``: the least-squares / ridge route from Gram statistics; ``refine``:
   refinement passes over the rows; ``path``: ridge paths and leave-one-out scores;
-  ``conditioning``: condition reports; ``optim``: L-BFGS with a Newton-CG finish;
-- ``losses``-side sums for problems too small for a kernel: ``losses_numpy``;
-- ``inference``: classical and robust covariances, the robust pass's accumulators;
+  ``optim``: L-BFGS with a Newton-CG finish; ``conditioning``: condition reports;
+- ``inference``: classical and robust covariances and their results;
+  ``inference_stats``: the passes over the rows they take (``SandwichStats``,
+  ``LogitHessianStats``);
 - ``calibration``: calibration histograms and scores; ``gradcheck``: gradient checks.
 
-Modules here use the kernels and NumPy/SciPy; they know nothing of estimators, data
+Modules here use the kernels, NumPy and SciPy; they know nothing of estimators, data
 sources, backends or files.
 """

@@ -1,11 +1,14 @@
-"""scikit-learn-compatible estimators: thin classes holding accumulator states and
+"""scikit-learn-compatible estimators: thin classes that hold accumulator states and
 solutions.
 
-- ``linear_model``: ``LinearRegression``, ``Ridge``, ``RidgeCV``;
-- ``logistic``: ``LogisticRegression`` (L-BFGS, SGD);
+- ``linear_model``: ``LinearRegression``, ``Ridge`` (and their shared solve route);
+  ``ridge_cv``: ``RidgeCV``;
+- ``logistic``: ``LogisticRegression`` (L-BFGS, SGD); ``logistic_data``: its validated,
+  encoded data;
 - ``sgd_regressor``: ``SGDRegressor``;
 - ``preprocessing``: ``StandardScaler``, ``PolynomialFeatures``, ``polynomial_gram``.
 
 Estimators fold accumulators with the fold engine (:mod:`fastlin.io.fold`); they loop
-over no rows and read no data source, backend or file format.
+over no rows and import no data source, backend or file format (``save`` and ``load``
+reach :mod:`fastlin.edges.model_files` when called).
 """

@@ -1,5 +1,12 @@
 """Chunked data sources: IDX files (raw or gzip), ``.npy`` files and in-memory arrays.
 
+The data layer, one module per concern: ``sources`` (the protocol and the array, ``.npy``
+and IDX sources), ``opening`` (``open_source`` and the constructors), ``idx`` (the IDX
+format and writer), ``files`` (fingerprints, gzip reading), ``errors``, ``tabular``
+(Parquet, Arrow, CSV) with ``parquet_footer``, ``sliced`` (HDF5, Zarr), ``chunks``
+(iterables of chunks), ``datasets`` (MNIST, synthetic digits), and ``fold``: the fold
+engine that drives every accumulator over any of them.
+
 Every fit path reads rows through one protocol, :class:`ChunkSource`::
 
     source = open_source("train-images-idx3-ubyte.gz", labels="train-labels-idx1-ubyte.gz")
