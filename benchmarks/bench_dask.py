@@ -4,24 +4,20 @@ Run: python -m pytest benchmarks/bench_dask.py --benchmark-only -p no:cacheprovi
 (FASTLIN_BENCH_DASK_ROWS sets the rows, default 100000). The rows (synthetic digits,
 784 uint8 pixels) are generated on the workers and persisted there; each benchmark is a
 full fit on them. dask-ml's LinearRegression (newton) is in the same group when it is
-installed. scripts/bench_dask.py measures bytes over the network and worker memory too,
-on 1 and 2 workers.
+installed. ``python -m scripts.bench_dask`` measures bytes over the network and worker
+memory too, on 1 and 2 workers.
 """
 
-import importlib.util
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
-_spec = importlib.util.spec_from_file_location(
-    "_dask_bench_script", Path(__file__).resolve().parents[1] / "scripts" / "bench_dask.py")
-_script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_script)
+from benchmarks.cases.dask import (  # noqa: E402
+    dask_ml_least_squares, even, fastlin_least_squares, fastlin_logistic, make_data)
 
 ROWS = int(os.environ.get("FASTLIN_BENCH_DASK_ROWS", "100000"))
 CHUNK = 25000
@@ -39,7 +35,7 @@ def cluster_data():
             env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
         )
         client = distributed.Client(cluster)
-    X, y = _script.make_data(ROWS, CHUNK, 0)
+    X, y = make_data(ROWS, CHUNK, 0)
     X, y = dask.persist(X, y)
     distributed.wait([X, y])
     try:
@@ -60,29 +56,21 @@ def _run(benchmark, fn):
 
 @pytest.mark.benchmark(group="dask-least-squares")
 def test_fastlin_least_squares(benchmark, cluster_data):
-    import fastlin
-    import fastlin.dask as fd
-
     _, X, y = cluster_data
     yf = y.astype(np.float64)
-    _run(benchmark, lambda: fd.fit(fastlin.LinearRegression(), X, yf))
+    _run(benchmark, lambda: fastlin_least_squares(X, yf))
 
 
 @pytest.mark.benchmark(group="dask-least-squares")
 def test_dask_ml_least_squares(benchmark, cluster_data):
-    dml = pytest.importorskip("dask_ml.linear_model")
+    pytest.importorskip("dask_ml.linear_model")
     _, X, y = cluster_data
     Xf, yf = X.astype(np.float64), y.astype(np.float64)
-    _run(benchmark, lambda: dml.LinearRegression(
-        solver="newton", solver_kwargs={"normalize": False}).fit(Xf, yf))
+    _run(benchmark, lambda: dask_ml_least_squares(Xf, yf, "newton"))
 
 
 @pytest.mark.benchmark(group="dask-logistic-10-iterations")
 def test_fastlin_logistic(benchmark, cluster_data):
-    import fastlin.dask as fd
-    from fastlin.logistic import LogisticRegression
-
     _, X, y = cluster_data
-    yb = (y % 2 == 0).astype(np.int64)
-    _run(benchmark, lambda: fd.fit(LogisticRegression(x_scale=1 / 255, max_iter=10, tol=1e-8),
-                                   X, yb))
+    yb = even(y)
+    _run(benchmark, lambda: fastlin_logistic(X, yb, 10))

@@ -4,32 +4,22 @@ Run: python -m pytest benchmarks/bench_diagnostics.py --benchmark-only -p no:cac
 (FASTLIN_BENCH_THREADS sets the thread count, default 2). Compare within the group: the
 Gram pass that fits the model, fastlin's influence pass (hat factor + streaming forward
 substitution), and NumPy/SciPy on a float64 copy of X. Peak memory is measured by
-scripts/bench_diagnostics.py.
+``python -m scripts.bench_diagnostics``.
 """
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-# The script shares this file's name, so it is loaded under another one.
-_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-sys.path.insert(0, str(_SCRIPTS))
-_spec = importlib.util.spec_from_file_location("_bench_diagnostics_script",
-                                               _SCRIPTS / "bench_diagnostics.py")
-_script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_script)
-gram, model_of, numpy_reference, ours, prepare = (
-    _script.gram, _script.model_of, _script.numpy_reference, _script.ours, _script.prepare)
+from benchmarks.cases.data import mnist_one_hot
+from benchmarks.cases.diagnostics import gram, model_of, numpy_reference, ours
 
 THREADS = int(os.environ.get("FASTLIN_BENCH_THREADS", "2"))
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, Y, _ = prepare(60000)
+    X, Y, _ = mnist_one_hot(60000)
     stats = gram(X, Y)
     return X, Y, stats, model_of(stats)
 

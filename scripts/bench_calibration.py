@@ -3,7 +3,7 @@
 Measures, in one run and interleaved (so that load from other processes hits every method
 alike):
 
-- ``fastlin.calibration.reliability_table(y, p, 10, mode="positive")`` (what
+- ``fastlin.reliability_table(y, p, 10, mode="positive")`` (what
   ``calibration_curve`` computes, plus counts and empty bins), on all threads and on one;
 - ``sklearn.calibration.calibration_curve(y, p, n_bins=10)``;
 - ``numpy.histogram(p, bins=10, range=(0, 1))``: counts alone, no sums, no checks;
@@ -12,7 +12,7 @@ alike):
 Prints best-of-N times and the ratios baseline / fastlin (above 1: fastlin is faster), and
 checks the ECE against a NumPy reference (|difference| <= 1e-12).
 
-    python scripts/bench_calibration.py [--n 10000000] [--repeats 7]
+    python -m scripts.bench_calibration [--n 10000000] [--repeats 7] [--n-bins 10]
 """
 
 import argparse
@@ -20,16 +20,10 @@ import time
 
 import numpy as np
 
-
-def ece_reference(p, y, edges):
-    """sum_b (n_b / n) |acc_b - conf_b| with numpy.searchsorted and bincount."""
-    b = np.searchsorted(edges[1:-1], p, side="left")
-    n_bins = len(edges) - 1
-    count = np.bincount(b, minlength=n_bins).astype(np.float64)
-    s_conf = np.bincount(b, weights=p, minlength=n_bins)
-    s_true = np.bincount(b, weights=y.astype(np.float64), minlength=n_bins)
-    m = count > 0
-    return float(np.sum(count[m] / len(p) * np.abs(s_true[m] / count[m] - s_conf[m] / count[m])))
+from benchmarks.cases.calibration import (
+    binary_probabilities, ece_reference, fastlin_table, fastlin_table_1_thread,
+    numpy_histogram, sklearn_curve)
+from benchmarks.cases.timing import interleaved_times
 
 
 def main():
@@ -39,45 +33,24 @@ def main():
     ap.add_argument("--n-bins", type=int, default=10)
     args = ap.parse_args()
 
-    from sklearn.calibration import calibration_curve
-
     import fastlin
-    from fastlin.calibration import reliability_table
 
-    rng = np.random.default_rng(0)
-    p = rng.random(args.n)
-    y = (rng.random(args.n) < p ** 1.2).astype(np.int64)
+    y, p = binary_probabilities(args.n)
     nb = args.n_bins
 
-    def ours():
-        return reliability_table(y, p, nb, mode="positive")
-
-    def ours_1t():
-        with fastlin.threads(1):
-            return reliability_table(y, p, nb, mode="positive")
-
-    def ours_q():
-        return reliability_table(y, p, nb, strategy="quantile", mode="positive")
-
     methods = {
-        "fastlin reliability_table": ours,
-        "fastlin reliability_table, 1 thread": ours_1t,
-        "sklearn calibration_curve": lambda: calibration_curve(y, p, n_bins=nb),
-        "numpy.histogram (counts only)": lambda: np.histogram(p, bins=nb, range=(0.0, 1.0)),
-        "fastlin quantile": ours_q,
-        "sklearn calibration_curve quantile":
-            lambda: calibration_curve(y, p, n_bins=nb, strategy="quantile"),
+        "fastlin reliability_table": lambda: fastlin_table(y, p, nb),
+        "fastlin reliability_table, 1 thread": lambda: fastlin_table_1_thread(y, p, nb),
+        "sklearn calibration_curve": lambda: sklearn_curve(y, p, nb),
+        "numpy.histogram (counts only)": lambda: numpy_histogram(p, nb),
+        "fastlin quantile": lambda: fastlin_table(y, p, nb, "quantile"),
+        "sklearn calibration_curve quantile": lambda: sklearn_curve(y, p, nb, "quantile"),
     }
     t0 = time.perf_counter()
     for f in methods.values():  # warm-up: compile (or load from cache) first
         f()
     warm = time.perf_counter() - t0
-    times = {k: [] for k in methods}
-    for _ in range(args.repeats):
-        for k, f in methods.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
+    times = dict(zip(methods, interleaved_times(list(methods.values()), args.repeats)))
     best = {k: min(v) for k, v in times.items()}
     med = {k: float(np.median(v)) for k, v in times.items()}
 
@@ -102,10 +75,10 @@ def main():
             if target else ""
         print(f"  {base} / {mine}: {r_best:6.2f} / {r_med:6.2f}{goal}")
 
-    t = ours()
+    t = fastlin_table(y, p, nb)
     ece = t.ece()
     ref = ece_reference(p, y, t.edges)
-    prob_true, prob_pred = calibration_curve(y, p, n_bins=nb)
+    prob_true, prob_pred = sklearn_curve(y, p, nb)
     m = t.count > 0
     print()
     print(f"ECE fastlin {ece:.17g}  NumPy reference {ref:.17g}  |diff| {abs(ece - ref):.3g}"

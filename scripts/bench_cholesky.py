@@ -1,6 +1,6 @@
 """Time fastlin's Cholesky kernels against SciPy (LAPACK) in one run and print ratios.
 
-    python scripts/bench_cholesky.py [--sizes 256,784,2048] [--rhs 1,10,d] [--repeat 15]
+    python -m scripts.bench_cholesky [--sizes 256,784,2048] [--rhs 1,10,d] [--repeat 15]
                                      [--threads 2]
 
 For each d, on a symmetric positive definite matrix (a Gram matrix of 2d random rows plus
@@ -21,35 +21,15 @@ are what to read; rerun if a figure looks off.
 """
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
-import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from fastlin._threads import threads  # noqa: E402
-from fastlin.kernels import cholesky as kch  # noqa: E402
-
-
-def spd(rng, d):
-    X = rng.standard_normal((2 * d, d))
-    return X.T @ X / (2 * d) + 1e-3 * np.eye(d)
-
-
-def interleaved(ours, theirs, make_ours, make_theirs, repeat):
-    """Best wall time of each of two functions run alternately; inputs made untimed."""
-    t_ours, t_theirs = [], []
-    for _ in range(repeat):
-        for fn, make, out in ((ours, make_ours, t_ours), (theirs, make_theirs, t_theirs)):
-            arg = make()
-            t0 = time.perf_counter()
-            fn(arg)
-            out.append(time.perf_counter() - t0)
-    return min(t_ours), min(t_theirs)
+from benchmarks.cases.cholesky import fastlin_factor, fastlin_solve, scipy_factor, scipy_solve, spd
+from benchmarks.cases.timing import best_times
+from fastlin._threads import threads
+from fastlin.kernels import cholesky as kch
 
 
 def main(argv=None):
@@ -76,40 +56,22 @@ def main(argv=None):
             A = spd(rng, d)
             Af = np.asfortranarray(A)
             repeat = args.repeat if d < 1500 else max(3, args.repeat // 3)
-
-            def ours_factor(a):
-                info = kch.cholesky_inplace(a)
-                assert info == 0
-
-            def scipy_factor(a):
-                scipy.linalg.cho_factor(a, lower=True, overwrite_a=True, check_finite=False)
-
-            ours_factor(A.copy())
-            scipy_factor(Af.copy(order="F"))
-            ours, theirs = interleaved(ours_factor, scipy_factor, A.copy,
-                                       lambda: Af.copy(order="F"), repeat)
+            ours, theirs = best_times([fastlin_factor, scipy_factor], repeat,
+                                      inputs=[A.copy, lambda: Af.copy(order="F")])
             flops = d ** 3 / 3
             print(f"{d:>6} {'factor':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
                   f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}")
 
             L = A.copy()
-            kch.cholesky_inplace(L)
+            fastlin_factor(L)
             Lf = np.asfortranarray(L)
             for spec in args.rhs.split(","):
                 t = d if spec.strip() == "d" else int(spec)
                 B = rng.standard_normal((d, t))
                 Bf = np.asfortranarray(B)
-
-                def ours_solve(b):
-                    kch.cholesky_solve_inplace(L, b)
-
-                def scipy_solve(b):
-                    scipy.linalg.cho_solve((Lf, True), b, overwrite_b=True, check_finite=False)
-
-                ours_solve(B.copy())
-                scipy_solve(Bf.copy(order="F"))
-                ours, theirs = interleaved(ours_solve, scipy_solve, B.copy,
-                                           lambda: Bf.copy(order="F"), repeat)
+                ours, theirs = best_times(
+                    [lambda b: fastlin_solve(L, b), lambda b: scipy_solve(Lf, b)], repeat,
+                    inputs=[B.copy, lambda: Bf.copy(order="F")])
                 flops = 2.0 * d * d * t
                 print(f"{d:>6} {f'solve t={t}':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
                       f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}")

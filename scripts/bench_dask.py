@@ -1,7 +1,7 @@
 """fastlin.dask against dask-ml on a LocalCluster of 1 and 2 worker processes.
 
 The rows (synthetic digits, 784 uint8 pixels) are generated on the workers, block by block
-from a seed (``fastlin.datasets.synthetic_digits(rows, seed, start=...)``), and persisted
+from a seed (``fastlin.synthetic_digits(rows, seed, start=...)``), and persisted
 there: the client never holds or ships them. On that same data and cluster the script
 times
 
@@ -19,16 +19,17 @@ and the part of them that was task results moved between workers, from the worke
 (resident set size sampled every 5 ms, above its level before the fit; the persisted
 rows are part of that level). Dask's work stealing may move persisted blocks between
 workers when they are spread unevenly (``--no-work-stealing`` turns it off for both
-libraries); the worker-to-worker column shows when it did. fastlin's least squares is run on the first quarter of the
-rows as well to show that its working memory does not grow with the rows.
+libraries); the worker-to-worker column shows when it did. fastlin's least squares is run
+on the first quarter of the rows as well to show that its working memory does not grow
+with the rows.
 
 Each worker runs ``cores / workers`` task threads with single-threaded kernels
 (NUMBA_NUM_THREADS=1, BLAS threads 1) for both libraries, so both get the same cores.
 
 Usage::
 
-    python scripts/bench_dask.py                    # 600 000 rows, 1 and 2 workers
-    python scripts/bench_dask.py --n 200000 --workers 2 --no-dask-ml
+    python -m scripts.bench_dask                    # 600 000 rows, 1 and 2 workers
+    python -m scripts.bench_dask --n 200000 --workers 2 --no-dask-ml
 """
 
 import argparse
@@ -40,38 +41,8 @@ import warnings
 
 import numpy as np
 
-D = 784
-
-
-# -- data, generated on the workers ------------------------------------------------------
-
-
-def _gen_X(block_info=None, seed=0):
-    from fastlin.datasets import synthetic_digits
-
-    (r0, r1), _ = block_info[None]["array-location"]
-    return synthetic_digits(r1 - r0, seed, start=r0)[0]
-
-
-def _gen_y(block_info=None, seed=0):
-    from fastlin import datasets
-
-    (r0, r1), = block_info[None]["array-location"]
-    labels = getattr(datasets, "_synthetic_labels", None)
-    if labels is not None:  # labels alone, without rendering the images again
-        return labels(seed, "train", r0, r1)
-    return datasets.synthetic_digits(r1 - r0, seed, start=r0)[1]
-
-
-def make_data(n, chunk_rows, seed):
-    import dask.array as da
-
-    rows = tuple(min(chunk_rows, n - s) for s in range(0, n, chunk_rows))
-    X = da.map_blocks(_gen_X, dtype=np.uint8, chunks=(rows, (D,)), seed=seed,
-                      name=f"digits-X-{n}-{chunk_rows}-{seed}")
-    y = da.map_blocks(_gen_y, dtype=np.uint8, chunks=(rows,), seed=seed,
-                      name=f"digits-y-{n}-{chunk_rows}-{seed}")
-    return X, y
+from benchmarks.cases.dask import (D, dask_ml_least_squares, dask_ml_logistic, even,
+                                   fastlin_least_squares, fastlin_logistic, make_data)
 
 
 # -- measurement helpers (run inside the scheduler, workers and client) -----------------
@@ -161,7 +132,6 @@ def run_cluster(n_workers, args, rows_out):
 
     import fastlin
     import fastlin.dask as fd
-    from fastlin.logistic import LogisticRegression
 
     cores = os.cpu_count() or 2
     env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -199,7 +169,7 @@ def run_cluster(n_workers, args, rows_out):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
             fd.DaskLinearRegression().fit(Xs, ys.astype(np.float64))
-        fd.fit(LogisticRegression(x_scale=1 / 255, max_iter=2), Xs, (ys % 2 == 0).astype(np.int64))
+        fastlin_logistic(Xs, even(ys), 2)
 
         def generate():
             persisted = dask.persist(X, y)
@@ -209,7 +179,7 @@ def run_cluster(n_workers, args, rows_out):
         res = measure(client, generate)
         (X, y) = res[0]
         yf = y.astype(np.float64)
-        ybin = (y % 2 == 0).astype(np.int64)
+        ybin = even(y)
         row("generate + persist rows", "-", args.n, res)
 
         with warnings.catch_warnings():
@@ -219,33 +189,31 @@ def run_cluster(n_workers, args, rows_out):
             # memory follows the number of block states in flight, not the rows.
             quarter = (args.n // 4 // args.chunk_rows) * args.chunk_rows or args.chunk_rows
             row("least squares (1/4 rows)", "fastlin", quarter,
-                measure(client, lambda: fd.fit(fastlin.LinearRegression(), X[:quarter],
-                                               yf[:quarter])))
+                measure(client, lambda: fastlin_least_squares(X[:quarter], yf[:quarter])))
             n_blocks = X.numblocks[0]
             small_rows = -(-quarter // n_blocks)
             Xq = X[:quarter].rechunk((small_rows, D))
             yq = yf[:quarter].rechunk(small_rows)
             row(f"least squares (1/4, {n_blocks} blocks)", "fastlin", quarter,
-                measure(client, lambda: fd.fit(fastlin.LinearRegression(), Xq, yq)))
+                measure(client, lambda: fastlin_least_squares(Xq, yq)))
             best = None
             for _ in range(args.repeat):
-                r = measure(client, lambda: fd.fit(fastlin.LinearRegression(), X, yf))
+                r = measure(client, lambda: fastlin_least_squares(X, yf))
                 best = r if best is None or r[1] < best[1] else best
             ls = row("least squares", "fastlin", args.n, best)
 
         if not args.no_dask_ml:
             try:
-                import dask_ml.linear_model as dml
+                import dask_ml.linear_model as dml  # is it there? the cases import it to fit
             except ImportError as exc:
                 print(f"  dask-ml not importable ({exc}); only fastlin figures", flush=True)
                 dml = None
             if dml is not None:
                 Xf = X.astype(np.float64)
                 try:
-                    m = dml.LinearRegression(solver=args.dask_ml_solver, max_iter=args.max_iter,
-                                             solver_kwargs={"normalize": False})
                     dm = row(f"least squares ({args.dask_ml_solver})", "dask-ml", args.n,
-                             measure(client, lambda: m.fit(Xf, yf)))
+                             measure(client, lambda: dask_ml_least_squares(
+                                 Xf, yf, args.dask_ml_solver, max_iter=args.max_iter)))
                     pred_ls = fd.predict(ls, X[: args.chunk_rows]).compute()
                     pred_dm = dm.predict(Xf[: args.chunk_rows]).compute()
                     yy = yf[: args.chunk_rows].compute()
@@ -259,18 +227,14 @@ def run_cluster(n_workers, args, rows_out):
         if args.logistic_iter < 1:
             return
         lr = row(f"logistic L-BFGS ({args.logistic_iter} it)", "fastlin", args.n,
-                 measure(client, lambda: fd.fit(
-                     LogisticRegression(x_scale=1 / 255, max_iter=args.logistic_iter, tol=1e-8),
-                     X, ybin)))
+                 measure(client, lambda: fastlin_logistic(X, ybin, args.logistic_iter)))
         print(f"      fastlin: {lr.n_iter_[0]} iterations, objective {lr.objective_:.6f}",
               flush=True)
         if not args.no_dask_ml and dml is not None:
             try:
                 Xs255 = X.astype(np.float64) / 255.0
-                m = dml.LogisticRegression(solver="lbfgs", max_iter=args.logistic_iter,
-                                           tol=1e-8, solver_kwargs={"normalize": False})
                 row(f"logistic L-BFGS ({args.logistic_iter} it)", "dask-ml", args.n,
-                    measure(client, lambda: m.fit(Xs255, ybin)))
+                    measure(client, lambda: dask_ml_logistic(Xs255, ybin, args.logistic_iter)))
             except Exception as exc:
                 print(f"  dask-ml LogisticRegression failed: {type(exc).__name__}: {exc}",
                       flush=True)

@@ -1,8 +1,8 @@
 """Gram statistics of MNIST-sized data: fastlin's kernel against NumPy, in one run.
 
-Data: 60000 x 784 uint8 from ``scripts/_data.py`` (the real MNIST test images stacked
-and shifted, or synthetic digits without the files; the script says which) and 10
-float64 one-hot targets from the labels.
+Data: 60000 x 784 uint8 from ``benchmarks/cases/data.py`` (the real MNIST test images
+stacked without shifts, or synthetic digits without the files; the script says which) and
+10 float64 one-hot targets from the labels.
 
 The ratios compare, in one process and one run:
 
@@ -11,50 +11,16 @@ The ratios compare, in one process and one run:
 * NumPy syrk: ``Xf.T @ Xf`` on a float64 copy that already exists (OpenBLAS);
 * NumPy cast + syrk: ``X.astype(float64)`` followed by that product.
 
-Usage: python scripts/bench_gram.py [--threads 2] [--repeat 7] [--rows 60000]
+Usage: python -m scripts.bench_gram [--threads 2] [--repeat 7] [--rows 60000]
 """
 
 import argparse
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import mnist_sized as _mnist_rows  # noqa: E402
-
-
-def mnist_sized(n_rows, rng=None):
-    """(X uint8 (n_rows, 784), Y float64 one-hot (n_rows, 10), description)."""
-    X, y, what = _mnist_rows(n_rows)
-    return X, np.eye(10)[y], what
-
-
-def fastlin_gram(X, Y, n_threads):
-    from fastlin._threads import row_ranges, threads
-    from fastlin.kernels import gram
-
-    n, d = X.shape
-    t = Y.shape[1]
-    with threads(n_threads):
-        bounds = row_ranges(n, n_threads, gram.BLOCK)
-        p = bounds.shape[0] - 1
-        (ps, pd), (as_, ad) = gram.scratch_shapes(d, p, False, X.dtype in (np.uint8, np.int8))
-        P, A = np.empty(ps, pd), np.empty(as_, ad)
-        parts = [np.zeros((p, d, d)), np.zeros((p, d, t)), np.zeros((p, d)), np.zeros((p, t)),
-                 np.zeros((p, t, t)), np.zeros((p, 1))]
-        gram.gram_update(X, Y, np.empty(0), bounds, P, A, *parts)
-        return [a.sum(axis=0) for a in parts]
-
-
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from benchmarks.cases.data import mnist_one_hot
+from benchmarks.cases.gram import fastlin_gram, numpy_cast_syrk, numpy_syrk
+from benchmarks.cases.timing import best_times
 
 
 def main():
@@ -66,8 +32,7 @@ def main():
 
     from threadpoolctl import threadpool_limits
 
-    rng = np.random.default_rng(0)
-    X, Y, what = mnist_sized(args.rows, rng)
+    X, Y, what = mnist_one_hot(args.rows)
     Xf = X.astype(np.float64)
     print(f"data: {X.shape[0]} x {X.shape[1]} uint8, {Y.shape[1]} one-hot targets ({what})")
     print(f"threads: {args.threads}; best of {args.repeat}")
@@ -76,17 +41,10 @@ def main():
         G = fastlin_gram(X, Y, args.threads)[0]  # compile / load from cache, warm up
         assert np.array_equal(np.triu(G), np.triu(Xf.T @ Xf)), "fastlin Gram is not exact"
         fastlin_gram(Xf, Y, args.threads)
-        t_ours = t_syrk = t_cast = t_f64 = float("inf")
-
-        def cast_syrk():
-            Z = X.astype(np.float64)
-            return Z.T @ Z
-
-        for _ in range(args.repeat):  # interleaved, so load from other work hits all alike
-            t_ours = min(t_ours, best(lambda: fastlin_gram(X, Y, args.threads), 1))
-            t_syrk = min(t_syrk, best(lambda: Xf.T @ Xf, 1))
-            t_cast = min(t_cast, best(cast_syrk, 1))
-            t_f64 = min(t_f64, best(lambda: fastlin_gram(Xf, Y, args.threads), 1))
+        t_ours, t_syrk, t_cast, t_f64 = best_times(
+            [lambda: fastlin_gram(X, Y, args.threads), lambda: numpy_syrk(Xf),
+             lambda: numpy_cast_syrk(X), lambda: fastlin_gram(Xf, Y, args.threads)],
+            args.repeat, warmup=False)
 
     rows = [
         ("fastlin gram_update (uint8, exact)", t_ours, 1.0),

@@ -1,15 +1,14 @@
 """Chunked readers against whole-file NumPy loading, in one run: time and peak memory.
 
-Data: 60000 synthetic digit images (28 x 28 uint8, ``fastlin.datasets``) written as raw
-IDX, gzip IDX and .npy in a temporary directory. Every contender computes the same
+Data: 60000 synthetic digit images (28 x 28 uint8, ``fastlin.synthetic_digits``) written
+as raw IDX, gzip IDX and .npy in a temporary directory. Every contender computes the same
 per-column sums (uint64) so that each byte is really read (a memory map is lazy).
 Also times the synthetic generator itself.
 
-    python scripts/bench_io.py [--rows 60000] [--repeat 5]
+    python -m scripts.bench_io [--rows 60000] [--repeat 5] [--chunk-rows 8192]
 """
 
 import argparse
-import gzip
 import tempfile
 import time
 import tracemalloc
@@ -17,24 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fastlin import io as fio
-from fastlin.datasets import make_synthetic_digits, synthetic_digits
-
-
-def _colsums_chunks(source, chunk_rows):
-    acc = np.zeros(source.n_features, np.uint64)
-    for X, _ in source.iter_chunks(chunk_rows):
-        acc += X.sum(axis=0, dtype=np.uint64)
-    return acc
+from benchmarks.cases.io import (fastlin_idx, fastlin_npy, numpy_gzip, numpy_npy, numpy_raw,
+                                 write_copies, write_digits)
+from benchmarks.cases.timing import best_of
+from fastlin import synthetic_digits
 
 
 def _measure(fn, repeat):
+    """(best seconds, peak traced allocations in bytes, result) of ``fn``."""
     fn()  # warm-up: page cache, Numba cache load
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
+    best, out = best_of(fn, repeat)
     tracemalloc.start()
     fn()
     peak = tracemalloc.get_traced_memory()[1]
@@ -54,27 +45,16 @@ def main():
         synthetic_digits(10)  # compile or load the renderer before timing it
         t = time.perf_counter()
         cpu = time.process_time()
-        make_synthetic_digits(tmp / "raw", n_train=n, n_test=0)
+        raw = write_digits(tmp / "raw", n)
         gen_wall, gen_cpu = time.perf_counter() - t, time.process_time() - cpu
-        raw = tmp / "raw" / "train-images-idx3-ubyte"
-        gz = tmp / "images.gz"
-        with open(raw, "rb") as f, gzip.open(gz, "wb", compresslevel=6) as g:
-            g.write(f.read())
-        X_all = fio.read_idx(raw).reshape(n, -1)
-        np.save(tmp / "X.npy", X_all)
-        np.save(tmp / "XF.npy", np.asfortranarray(X_all))
-        del X_all
+        paths = write_copies(raw, tmp, n, fortran=True)
 
         cases = [
-            ("raw IDX", lambda: _colsums_chunks(fio.open_idx(raw), cr),
-             lambda: np.fromfile(raw, np.uint8, offset=16).reshape(n, -1).sum(0, dtype=np.uint64)),
-            ("gzip IDX", lambda: _colsums_chunks(fio.open_idx(gz), cr),
-             lambda: np.frombuffer(gzip.decompress(gz.read_bytes()), np.uint8, offset=16)
-             .reshape(n, -1).sum(0, dtype=np.uint64)),
-            (".npy C", lambda: _colsums_chunks(fio.open_npy(tmp / "X.npy"), cr),
-             lambda: np.load(tmp / "X.npy").sum(0, dtype=np.uint64)),
-            (".npy F", lambda: _colsums_chunks(fio.open_npy(tmp / "XF.npy"), cr),
-             lambda: np.load(tmp / "XF.npy").sum(0, dtype=np.uint64)),
+            ("raw IDX", lambda: fastlin_idx(raw, cr), lambda: numpy_raw(raw, n)),
+            ("gzip IDX", lambda: fastlin_idx(paths["gz"], cr), lambda: numpy_gzip(paths["gz"], n)),
+            (".npy C", lambda: fastlin_npy(paths["npy"], cr), lambda: numpy_npy(paths["npy"])),
+            (".npy F", lambda: fastlin_npy(paths["npy_f"], cr),
+             lambda: numpy_npy(paths["npy_f"])),
         ]
         print(f"{n} rows x 784 uint8 ({n * 784 / 1e6:.1f} MB), chunks of {cr} rows, "
               f"best of {args.repeat}")

@@ -23,59 +23,32 @@ both see the same machine; ratios are fastlin's time over the peer's):
 scikit-learn-intelex comes with ``pip install fastlin[bench]``; without it the oneDAL
 columns say so and the rest still runs.
 
-Usage: python scripts/bench_linear.py [--repeat 3] [--quick]
+Usage: python -m scripts.bench_linear [--repeat 3] [--quick] [--only fits,gram,...]
 """
 
 import argparse
 import json
 import os
-import subprocess
-import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import float_design, mnist_stacked, real_mnist_test  # noqa: E402
+from benchmarks.cases import timing
+from benchmarks.cases.data import float_design, mnist_found, mnist_split, mnist_stacked
+from benchmarks.cases.linear import fastlin_fit, onedal, peer_fit, rss
+from benchmarks.cases.memory import child_json, reset_peak, status_kb
 
 
-def best_times(fns, repeat, pause=0.2):
-    """Best time of each callable over ``repeat`` interleaved rounds, after a warm-up."""
-    for fn in fns:
-        fn()
-    best = [np.inf] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            time.sleep(pause)  # let BLAS worker threads settle between the sides
-            t = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t)
-    return best
-
-
-def onedal():
-    try:
-        import sklearnex.linear_model as lm
-    except ImportError:
-        return None
-    return lm
-
-
-def rss(model, X, Y):
-    total = 0.0
-    for r0 in range(0, X.shape[0], 8192):
-        R = Y[r0:r0 + 8192] - model.predict(X[r0:r0 + 8192]).reshape(-1, *Y.shape[1:])
-        total += float((np.asarray(R, np.float64) ** 2).sum())
-    return total
+def best_times(fns, repeat):
+    """Best time of each callable over ``repeat`` interleaved rounds, after a warm-up; a
+    pause before each call lets the BLAS worker threads of the side before settle."""
+    return timing.best_times(fns, repeat, pause=0.2)
 
 
 def fit_table(repeat, quick):
     import sklearn.linear_model as skl
 
-    import fastlin
-    from fastlin.datasets import one_hot
+    from fastlin import one_hot
 
     dal = onedal()
     n_mnist = 20000 if quick else 60000
@@ -96,11 +69,10 @@ def fit_table(repeat, quick):
           f"{'/oneDAL':>8} {'/sklearn':>9} {'route':>22} {'RSS vs best':>12}")
     for name, X, Y, kind in cases:
         def ours():
-            return (fastlin.LinearRegression() if kind == "linear"
-                    else fastlin.Ridge(alpha=1.0)).fit(X, Y)
+            return fastlin_fit(kind, X, Y)
 
         def theirs(mod):
-            return (mod.LinearRegression() if kind == "linear" else mod.Ridge(alpha=1.0)).fit(X, Y)
+            return peer_fit(mod, kind, X, Y)
 
         fns = [ours, lambda: theirs(skl)] + ([lambda: theirs(dal)] if dal else [])
         # scikit-learn's lstsq takes seconds: one timed round is enough for it.
@@ -142,7 +114,7 @@ def gram_table(repeat, quick):
 def tsqr_table(repeat, quick):
     import scipy.linalg
 
-    from fastlin.tsqr import QRStats
+    from fastlin import QRStats
 
     n = 20000 if quick else 60000
     X = np.random.default_rng(1).standard_normal((n, 784))
@@ -175,15 +147,6 @@ def partial_fit_table(repeat):
           f"{t_fit / t_acc:>14.2f}   (vs the accumulation alone)")
 
 
-def _high_water_mark():
-    """Peak resident set size (VmHWM) in bytes, from /proc."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def memory_child(d, n, kind):
     import fastlin
 
@@ -191,13 +154,12 @@ def memory_child(d, n, kind):
     X = (rng.integers(0, 256, size=(n, d), dtype=np.uint8) if kind == "uint8"
          else rng.standard_normal((n, d)))
     fastlin.GramStats().update(X[:600, :64])  # compile before the baseline
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset the high-water mark to the current resident size
-    base = _high_water_mark()
+    reset_peak()
+    base = status_kb("VmHWM") * 1024
     s = fastlin.GramStats()
     for r0 in range(0, n, 2000):
         s.update(X[r0:r0 + 2000])
-    peak = _high_water_mark()
+    peak = status_kb("VmHWM") * 1024
     print(json.dumps({"base": base, "peak": peak, "threads": fastlin._threads.n_threads()}))
 
 
@@ -209,33 +171,29 @@ def memory_table(quick):
     for kind in ("uint8", "float64"):
         for threads in (2, 16):
             env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-            out = subprocess.run([sys.executable, __file__, "--memory-child", str(d), str(n), kind],
-                                 env=env, capture_output=True, text=True, check=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = child_json("scripts.bench_linear", "--memory-child", d, n, kind, env=env)
             growth = (r["peak"] - r["base"]) / 2 ** 20
             item = 1 if kind == "uint8" else 8
             bound = (2000 * d * item + (threads + 2) * d * d * 8) / 2 ** 20
             print(f"{f'{kind}, {threads} Numba threads':<40} {growth:>7.1f} {bound:>40.1f}")
 
 
-def mnist_split(what):
+def real_mnist_split(what):
     """The real MNIST test set split 8000 / 2000 as (Xtr, ytr, Xte, yte), or None (saying
     that ``what`` is skipped) when the files are absent."""
-    base = real_mnist_test()
-    if base is None:
+    if not mnist_found():
         print(f"\nreal MNIST files not found: {what} skipped")
         return None
-    X, y = base
-    return X[:8000], y[:8000], X[8000:], y[8000:]
+    return mnist_split()
 
 
 def accuracy_table():
     import sklearn.linear_model as skl
 
     import fastlin
-    from fastlin.datasets import one_hot
+    from fastlin import one_hot
 
-    split = mnist_split("accuracy check")
+    split = real_mnist_split("accuracy check")
     if split is None:
         return
     Xtr, ytr, Xte, yte = split
@@ -268,7 +226,7 @@ def logistic_table(repeat):
 
     import fastlin
 
-    split = mnist_split("logistic table")
+    split = real_mnist_split("logistic table")
     if split is None:
         return
     Xtr, ytr, Xte, yte = split

@@ -18,48 +18,29 @@ each figure is the best of ``--repeats`` runs, so a busy machine slows both side
    The sides take turns over several rounds, so slow spells of a shared machine fall on
    both.
 
-Usage: python scripts/bench_logistic.py [--repeats 3] [--mnist DIR]
+Usage: python -m scripts.bench_logistic [--repeats 3] [--mnist DIR]
 """
 
 import argparse
-import os
-import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.cases.data import MNIST_DIR
+from benchmarks.cases.logistic import (fastlin_lbfgs, fastlin_loss_grad, fastlin_sgd,
+                                       initial_weights, load, numpy_loss_grad, objective,
+                                       sklearn_lbfgs, sklearn_sgd)
+from benchmarks.cases.timing import best_of as _best_of
+from fastlin import LogisticRegression
 
-from fastlin.logistic import LogisticRegression, LossGradState  # noqa: E402
-
-
-def load(mnist_dir):
-    """The split: first 8000 test images train, last 2000 test (uint8 rows, int64 labels)."""
-    from fastlin.datasets import load_mnist_test
-
-    X, y = load_mnist_test(mnist_dir, as_arrays=True)
-    y = y.astype(np.int64)
-    return X[:8000], y[:8000], X[8000:], y[8000:]
-
-
-def settle():
-    """Let the other side's worker threads go idle: OpenBLAS threads keep spinning for a
-    while after a call, and whatever runs next on the same cores is slowed by them."""
-    time.sleep(0.5)
+# OpenBLAS worker threads keep spinning for a while after a call, and whatever runs next
+# on the same cores is slowed by them: each side waits this long before it is timed.
+SETTLE = 0.5
 
 
 def best_of(fn, repeats):
-    settle()
-    times = []
-    out = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+    """(best seconds, last result) of ``repeats`` runs, after the other side settles."""
+    return _best_of(fn, repeats, pause=SETTLE)
 
 
 def interleaved(fns, rounds, per_round):
@@ -76,36 +57,11 @@ def interleaved(fns, rounds, per_round):
     return best, out
 
 
-def objective(Xf, y, coef, intercept, C=1.0):
-    """scikit-learn's lbfgs objective: mean loss + ||W||^2 / (2 C n), in float64 NumPy."""
-    Z = Xf @ coef.T + intercept
-    m = Z.max(1)
-    lse = m + np.log(np.exp(Z - m[:, None]).sum(1))
-    n = Xf.shape[0]
-    return float(((lse - Z[np.arange(n), y]).sum() + 0.5 / C * (coef**2).sum()) / n)
-
-
-def numpy_loss_grad(Xf, Y, W, b):
-    """The NumPy expression the fused kernel replaces: logits, softmax CE, gradient."""
-    Z = Xf @ W.T + b
-    m = Z.max(axis=1, keepdims=True)
-    E = np.exp(Z - m)
-    s = E.sum(axis=1, keepdims=True)
-    loss = float((np.log(s[:, 0]) - (Z - m)[Y.astype(bool)]).sum())
-    R = E / s - Y
-    return loss, R.T @ Xf, R.sum(axis=0)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--mnist", type=Path, default=Path(os.environ.get(
-        "FASTLIN_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist")))
+    ap.add_argument("--mnist", type=Path, default=MNIST_DIR)
     args = ap.parse_args()
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression as SkLR
-    from sklearn.linear_model import SGDClassifier
-
     import fastlin
     from fastlin._threads import n_threads
 
@@ -116,16 +72,14 @@ def main():
     print(f"MNIST test set split 8000 / 2000, {n_threads()} threads, best of {r}", flush=True)
 
     # warm-up: compile (or load from cache) every kernel before timing
-    LogisticRegression(x_scale=1 / 255, max_iter=2).fit(Xtr[:500], ytr[:500]).predict(Xte)
+    fastlin_lbfgs(Xtr[:500], ytr[:500], 2).predict(Xte)
     LogisticRegression(solver="sgd", x_scale=1 / 255, max_iter=1).fit(Xtr[:500], ytr[:500])
 
     # ---- 1. lbfgs: time to reach scikit-learn's final objective ----------------------
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        t_sk, sk = best_of(lambda: SkLR().fit(Xtr_f, ytr), r)
+    t_sk, sk = best_of(lambda: sklearn_lbfgs(Xtr_f, ytr), r)
     f_sk = objective(Xtr_f, ytr, sk.coef_, sk.intercept_)
     target = f_sk * (1 + 1e-6)
-    full = LogisticRegression(x_scale=1 / 255).fit(Xtr, ytr)
+    full = fastlin_lbfgs(Xtr, ytr)
     hist = full.loss_history_["train"]
     reached = np.flatnonzero(hist <= target)
     if reached.size == 0:
@@ -134,7 +88,7 @@ def main():
         k = len(hist)
     else:
         k = int(reached[0]) + 1
-    t_ours, ours = best_of(lambda: LogisticRegression(x_scale=1 / 255, max_iter=k).fit(Xtr, ytr), r)
+    t_ours, ours = best_of(lambda: fastlin_lbfgs(Xtr, ytr, k), r)
     f_ours = objective(Xtr_f, ytr, ours.coef_, ours.intercept_)
     acc_sk = sk.score(Xte_f, yte)
     acc_ours = ours.score(Xte, yte)
@@ -146,37 +100,29 @@ def main():
     rows.append(("lbfgs fit to sklearn's objective", t_sk, t_ours, 5.0))
 
     # the same, with scikit-learn's L-BFGS memory (10 pairs): the kernel's share alone
-    full10 = LogisticRegression(x_scale=1 / 255, lbfgs_memory=10).fit(Xtr, ytr)
+    full10 = fastlin_lbfgs(Xtr, ytr, lbfgs_memory=10)
     reached10 = np.flatnonzero(full10.loss_history_["train"] <= target)
     k10 = int(reached10[0]) + 1 if reached10.size else len(full10.loss_history_["train"])
-    t_ours10, _ = best_of(lambda: LogisticRegression(x_scale=1 / 255, lbfgs_memory=10,
-                                                     max_iter=k10).fit(Xtr, ytr), r)
+    t_ours10, _ = best_of(lambda: fastlin_lbfgs(Xtr, ytr, k10, lbfgs_memory=10), r)
     print(f"lbfgs: with lbfgs_memory=10 (scikit-learn's) fastlin needs {k10} iterations"
           f"{'' if reached10.size else ' and does not reach the target'}")
     rows.append(("  same, lbfgs_memory=10 (sklearn's)", t_sk, t_ours10, None))
 
     # ---- 2. SGD epochs ---------------------------------------------------------------
-    sgd_kw = dict(solver="sgd", x_scale=1 / 255, optimizer="momentum", eta0=0.05,
-                  batch_size=256, tol=None, random_state=0)
     ep_sk = 5
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        t_sk_sgd, _ = best_of(lambda: SGDClassifier(loss="log_loss", max_iter=ep_sk, tol=None,
-                                                    random_state=0).fit(Xtr_f, ytr), r)
-    t_ours_sgd, g = best_of(lambda: LogisticRegression(max_iter=20, **sgd_kw).fit(Xtr, ytr), r)
+    t_sk_sgd, _ = best_of(lambda: sklearn_sgd(Xtr_f, ytr, ep_sk), r)
+    t_ours_sgd, g = best_of(lambda: fastlin_sgd(Xtr, ytr, 20), r)
     acc_sgd = g.score(Xte, yte)
     print(f"sgd: fastlin 20 epochs (momentum 0.9, eta0 0.05, batch 256): test accuracy "
           f"{acc_sgd:.4f}, final training loss {g.loss_history_['train'][-1]:.4f}")
     rows.append(("SGD epoch (softmax, batch 256)", t_sk_sgd / ep_sk, t_ours_sgd / 20, 5.0))
 
     # ---- 3. one fused loss + gradient pass -------------------------------------------
-    rng = np.random.default_rng(0)
-    W = rng.normal(size=(10, 784)) * 0.01
-    b = np.zeros(10)
+    W, b = initial_weights()
     Y = np.eye(10)[ytr]
 
     def fused():
-        return LossGradState(W, b, True, 1 / 255).update(Xtr, ytr).finalize()
+        return fastlin_loss_grad(Xtr, ytr, W, b, 1 / 255)
 
     # The pass takes milliseconds, so machine noise moves single figures a lot: the sides
     # are timed in interleaved rounds (settling between them) and each keeps its best.
@@ -186,7 +132,7 @@ def main():
         "numpy": lambda: numpy_loss_grad(Xtr_f, Y, W, b),
         "numpy with X / 255": lambda: numpy_loss_grad(Xtr / 255.0, Y, W, b),
         "fastlin": fused,
-        "fastlin float64": lambda: LossGradState(W, b, True).update(Xtr_f, ytr).finalize(),
+        "fastlin float64": lambda: fastlin_loss_grad(Xtr_f, ytr, W, b),
     }
     best, out = interleaved(fns, rounds=4 * r, per_round=5)
     ref, got, got64 = out["numpy"], out["fastlin"], out["fastlin float64"]
@@ -196,7 +142,8 @@ def main():
     rows.append(("loss+grad pass vs NumPy (float64 X given)", best["numpy"], best["fastlin"], 3.0))
     rows.append(("loss+grad pass vs NumPy (incl. X / 255)", best["numpy with X / 255"],
                  best["fastlin"], None))
-    rows.append(("  same, fastlin also given float64 X", best["numpy"], best["fastlin float64"], None))
+    rows.append(("  same, fastlin also given float64 X", best["numpy"], best["fastlin float64"],
+                 None))
     # the same work on one core each (no BLAS or kernel threads): the arithmetic alone,
     # without the effect of how either side's threads fare on a shared machine
     with threadpool_limits(1), fastlin.threads(1):

@@ -1,6 +1,7 @@
 """Time fastlin's QR/TSQR least squares against LAPACK in one run and print ratios.
 
-    python scripts/bench_qr.py [--sizes 100000x64,20000x256] [--repeat 5] [--threads N]
+    python -m scripts.bench_qr [--sizes 100000x64,20000x256] [--repeat 5] [--threads N]
+                               [--no-householder]
 
 For each size it times, best of ``--repeat`` runs after a warm-up (so Numba compilation
 is reported apart):
@@ -20,54 +21,14 @@ of the same best run. The machine may be shared: rerun when a figure looks off.
 """
 
 import argparse
-import os
-import sys
-import time
 
 import numpy as np
-import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from fastlin._threads import n_threads, row_ranges, threads  # noqa: E402
-from fastlin.kernels import qr as kqr  # noqa: E402
-from fastlin.tsqr import QRStats  # noqa: E402
-
-
-def best_of(fn, repeat):
-    """(wall, cpu) seconds of the fastest of ``repeat`` runs after one warm-up."""
-    fn()  # warm-up: compilation or cache load, page faults
-    best = (float("inf"), float("inf"))
-    for _ in range(repeat):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn()
-        wall = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        if wall < best[0]:
-            best = (wall, cpu)
-    return best
-
-
-def kernel_fold(X, Y):
-    n, d = X.shape
-    t = Y.shape[1]
-    bounds = row_ranges(n, n_threads(), kqr.BLOCK)
-    P = bounds.shape[0] - 1
-    R = np.zeros((P, d, d))
-    Z = np.zeros((P, d, t))
-    kqr.qr_fold_rows(X, Y, np.empty(0), bounds, False, np.empty((P, d, kqr.BLOCK)),
-                     np.empty((P, t, kqr.BLOCK)), R, Z, np.zeros((P, t)), np.empty((P, d)),
-                     np.empty((P, t)), np.empty(P))
-    return R, Z
-
-
-def householder(X, Y):
-    A = X.copy()
-    B = Y.copy()
-    kqr.householder_qr(A, B, np.empty(X.shape[1]))
-    return A, B
+from benchmarks.cases.qr import (householder, kernel_fold, make_problem, numpy_lstsq,
+                                 numpy_qr_r, scipy_qr_r, tsqr_fit)
+from benchmarks.cases.timing import best_wall_cpu
+from fastlin._threads import n_threads, threads
 
 
 def main(argv=None):
@@ -88,26 +49,26 @@ def main(argv=None):
     with threads(nt):
         for spec in args.sizes.split(","):
             n, d = (int(v) for v in spec.lower().split("x"))
-            X = rng.normal(size=(n, d))
-            y = X @ rng.normal(size=d) + rng.normal(size=n)
+            X, y = make_problem(rng, n, d)
             Y = y[:, None].copy()
             flops = 2.0 * n * d * d - 2.0 / 3.0 * d ** 3
             rows = []
-            ours = best_of(lambda: QRStats().update(X, y).finalize(), args.repeat)
+            ours = best_wall_cpu(lambda: tsqr_fit(X, y), args.repeat)
             rows.append(("tsqr fit", ours))
-            rows.append(("tsqr kernel", best_of(lambda: kernel_fold(X, Y), args.repeat)))
+            rows.append(("tsqr kernel", best_wall_cpu(lambda: kernel_fold(X, Y), args.repeat)))
             if not args.no_householder:
-                rows.append(("householder", best_of(lambda: householder(X, Y), max(1, args.repeat // 2))))
+                rows.append(("householder",
+                             best_wall_cpu(lambda: householder(X, Y), max(1, args.repeat // 2))))
             lapack = [
-                ("scipy qr r", lambda: scipy.linalg.qr(X, mode="r")),
-                ("numpy qr r", lambda: np.linalg.qr(X, mode="r")),
-                ("lstsq", lambda: np.linalg.lstsq(X, y, rcond=None)),
+                ("scipy qr r", lambda: scipy_qr_r(X)),
+                ("numpy qr r", lambda: numpy_qr_r(X)),
+                ("lstsq", lambda: numpy_lstsq(X, y)),
             ]
             for name, fn in lapack:
-                rows.append((name, best_of(fn, args.repeat)))
+                rows.append((name, best_wall_cpu(fn, args.repeat)))
             with threadpool_limits(limits=1):
                 for name, fn in lapack:
-                    rows.append((name + " 1thr", best_of(fn, args.repeat)))
+                    rows.append((name + " 1thr", best_wall_cpu(fn, args.repeat)))
             for name, (wall, cpu) in rows:
                 print(f"{spec:>12} {name:>18} {wall:9.4f} {cpu:9.4f} {flops / wall / 1e9:8.1f} "
                       f"{wall / ours[0]:18.2f}")

@@ -11,29 +11,24 @@ In one run, on the same data:
 Data: float64 rows, n x d with 10 targets (default 20000 x 256, so the 100 scikit-learn
 fits finish in reasonable time), and the MNIST-sized 60000 x 784 uint8 case for fastlin.
 
-Usage: python scripts/bench_ridge_path.py [--rows 20000 --features 256 --alphas 100]
+Usage: python -m scripts.bench_ridge_path [--rows 20000 --features 256 --alphas 100]
 """
 
 import argparse
-import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import mnist_sized  # noqa: E402
+import fastlin
+from benchmarks.cases.data import mnist_stacked
+from benchmarks.cases.timing import best_time
+
+REPEAT = 3  # best of, after a warm-up; the 100 scikit-learn fits run once
 
 
-def best(fn, repeat=3):
-    fn()
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return min(out)
+def pass_and_path(X, Y, alphas):
+    """The pass over the rows, then the path over ``alphas``."""
+    return fastlin.ridge_path(fastlin.GramStats().update(X, Y), alphas)
 
 
 def main():
@@ -45,8 +40,7 @@ def main():
 
     import sklearn.linear_model as skl
 
-    import fastlin
-    from fastlin.datasets import one_hot
+    from fastlin import one_hot
 
     warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
     alphas = np.logspace(-3, 4, args.alphas)
@@ -55,14 +49,16 @@ def main():
     Y = X @ rng.standard_normal((args.features, 10)) + rng.standard_normal((args.rows, 10))
 
     stats = fastlin.GramStats().update(X, Y)
-    t_fit = best(lambda: fastlin.Ridge(alpha=1.0).fit(X, Y))
-    t_solve = best(lambda: stats.finalize(alpha=1.0))
-    t_path = best(lambda: fastlin.ridge_path(stats, alphas))
-    t_path_pass = best(lambda: fastlin.ridge_path(fastlin.GramStats().update(X, Y), alphas))
-    t_sk = best(lambda: [skl.Ridge(alpha=a, solver="cholesky").fit(X, Y) for a in alphas], repeat=1)
+    t_fit = best_time(lambda: fastlin.Ridge(alpha=1.0).fit(X, Y), REPEAT)
+    t_solve = best_time(lambda: stats.finalize(alpha=1.0), REPEAT)
+    t_path = best_time(lambda: fastlin.ridge_path(stats, alphas), REPEAT)
+    t_path_pass = best_time(lambda: pass_and_path(X, Y, alphas), REPEAT)
+    t_sk = best_time(
+        lambda: [skl.Ridge(alpha=a, solver="cholesky").fit(X, Y) for a in alphas], 1)
     coefs, _ = fastlin.ridge_path(stats, alphas)
-    check = skl.Ridge(alpha=alphas[37], solver="cholesky").fit(X, Y).coef_
-    err = float(np.abs(coefs[37] - check).max() / np.abs(check).max())
+    k = len(alphas) // 2  # an alpha mid-path, compared with scikit-learn's fit
+    check = skl.Ridge(alpha=alphas[k], solver="cholesky").fit(X, Y).coef_
+    err = float(np.abs(coefs[k] - check).max() / np.abs(check).max())
 
     print(f"data: {args.rows} x {args.features} float64, 10 targets; {args.alphas} alphas")
     rows = [
@@ -77,14 +73,14 @@ def main():
     print(f"\npass + path / single fit:             {t_path_pass / t_fit:6.2f} (bar: <= 2)")
     print(f"path / single solve (after the pass): {t_path / t_solve:6.2f}")
     print(f"100 scikit-learn fits / pass + path:  {t_sk / t_path_pass:6.1f}x")
-    print(f"max relative difference to scikit-learn at alpha={alphas[37]:.3g}: {err:.2e}")
+    print(f"max relative difference to scikit-learn at alpha={alphas[k]:.3g}: {err:.2e}")
 
-    Xm, ym, what = mnist_sized(60000)
+    Xm, ym, what = mnist_stacked(60000)
     Ym = one_hot(ym, 10)
     sm = fastlin.GramStats().update(Xm, Ym)
-    t_fit_m = best(lambda: fastlin.Ridge(alpha=1.0).fit(Xm, Ym))
-    t_path_m = best(lambda: fastlin.ridge_path(fastlin.GramStats().update(Xm, Ym), alphas))
-    t_path_only = best(lambda: fastlin.ridge_path(sm, alphas))
+    t_fit_m = best_time(lambda: fastlin.Ridge(alpha=1.0).fit(Xm, Ym), REPEAT)
+    t_path_m = best_time(lambda: pass_and_path(Xm, Ym, alphas), REPEAT)
+    t_path_only = best_time(lambda: fastlin.ridge_path(sm, alphas), REPEAT)
     print(f"\nMNIST-sized ({what}):")
     print(f"fastlin Ridge fit {t_fit_m:.3f} s; pass + ridge_path over {args.alphas} alphas "
           f"{t_path_m:.3f} s (ratio {t_path_m / t_fit_m:.2f}); path alone {t_path_only:.3f} s")

@@ -12,56 +12,18 @@ without penalty. The time of an epoch is the marginal one: ``(T(1 + k epochs) - 
 printed apart, as the time of a one-epoch fit). The sides take turns, and each figure is
 the best of ``--repeats`` rounds, so a busy spell of the machine falls on both.
 
-Usage: python scripts/bench_sgd_regressor.py [--repeats 5] [--rows 100000] [--features 100]
+Usage: python -m scripts.bench_sgd_regressor [--repeats 5] [--rows 100000] [--features 100]
 """
 
 import argparse
-import sys
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from fastlin.sgd_regressor import SGDRegressor  # noqa: E402
+from benchmarks.cases.sgd_regressor import fastlin_fit, make_data, sklearn_fit
 
 EXTRA_EPOCHS = 4
 BATCHES = (1, 32, 256, None)
-
-
-def make_data(n, d, kind, seed=0):
-    """(X for fastlin, X float64 for scikit-learn, y, x_scale) for ``kind`` 'float64' or 'uint8'."""
-    rng = np.random.default_rng(seed)
-    if kind == "uint8":
-        X = rng.integers(0, 256, size=(n, d)).astype(np.uint8)
-        Xf = X / 255.0
-        scale = 1 / 255
-    else:
-        X = rng.normal(size=(n, d))
-        Xf = X
-        scale = 1.0
-    y = Xf @ rng.normal(size=d) / np.sqrt(d) + 1.0 + 0.1 * rng.normal(size=n)
-    return X, Xf, y, scale
-
-
-def sklearn_fit(Xf, y, epochs):
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import SGDRegressor as SkSGD
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return SkSGD(penalty=None, learning_rate="constant", eta0=1e-3, max_iter=epochs,
-                     tol=None, shuffle=True, random_state=0).fit(Xf, y)
-
-
-def fastlin_fit(X, y, scale, batch_size, epochs):
-    # constant steps well inside the stable range of each batch size
-    eta0 = {1: 1e-3, 32: 1e-2, 256: 2e-2}.get(batch_size, 5e-2)
-    return SGDRegressor(batch_size=batch_size, eta0=eta0, max_iter=epochs, tol=None,
-                        x_scale=scale, random_state=0).fit(X, y)
 
 
 def per_epoch(fit, repeats):

@@ -12,7 +12,8 @@ For each n, a child process (so that peak resident memory is its own):
 Then, in one process, the ratio of streaming-from-disk fit time to the in-memory
 ``fit`` on the same rows (60 000 x 784).
 
-Usage: python scripts/bench_streaming.py [--sizes 60000 600000] [--dir DIR]
+Usage: python -m scripts.bench_streaming [--sizes 60000 600000] [--dir DIR]
+                                         [--chunk-rows 8192] [--repeat 3]
 """
 
 import argparse
@@ -23,6 +24,9 @@ import sys
 import tempfile
 import time
 
+from benchmarks.cases.timing import median_time
+
+
 def child_script():
     return r"""
 import json, os, resource, sys, time, warnings
@@ -31,7 +35,7 @@ def rss():
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 import fastlin
 after_import = rss()
-from fastlin.datasets import load_mnist, one_hot, synthetic_digits
+from fastlin import load_mnist, one_hot, synthetic_digits
 from fastlin import io as fio
 warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
 d, chunk_rows = sys.argv[1], int(sys.argv[2])
@@ -59,10 +63,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    import numpy as np
-
     import fastlin
-    from fastlin.datasets import load_mnist, make_synthetic_digits, one_hot
+    from fastlin import load_mnist, make_synthetic_digits, one_hot
 
     base = args.dir or tempfile.mkdtemp(prefix="fastlin-bench-")
     results = {}
@@ -107,15 +109,8 @@ def main():
     def memory():
         fastlin.LinearRegression().fit(X, Y)
 
-    times = {}
-    for name, fn in (("stream", stream), ("memory", memory)):
-        fn()
-        ts = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        times[name] = float(np.median(ts))
+    times = {name: median_time(fn, args.repeat, warmup=True)
+             for name, fn in (("stream", stream), ("memory", memory))}
     print(f"\nstreaming from raw IDX (page cache) {times['stream']:.3f} s, in-memory fit "
           f"{times['memory']:.3f} s: ratio {times['stream'] / times['memory']:.2f} (bar: <= 1.5)")
 

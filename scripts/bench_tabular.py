@@ -1,8 +1,8 @@
 """Streaming Parquet, Arrow and CSV sources against reading the whole table, in one run.
 
 Data: the real MNIST test set stacked without shifts (uint8 pixels as 784 uint8 columns
-plus a label column; ``_data.mnist_stacked``), written as Parquet (row groups of 10000
-rows), Arrow IPC and CSV in a temporary directory. For each format:
+plus a label column; ``benchmarks.cases.data.mnist_stacked``), written as Parquet (row
+groups of 10000 rows), Arrow IPC and CSV in a temporary directory. For each format:
 
 * streamed: ``LinearRegression().fit(fastlin.open_source(path, target="label"))``
 * whole:    pyarrow reads the whole table, converts it to one (n, 784) uint8 array
@@ -13,22 +13,20 @@ resident set (VmHWM, restarted after a warm-up fit on another file) during a str
 Parquet fit at 1x and 10x the rows, each in a fresh process (the bar: at most 8 MB more
 at 10x).
 
-    python scripts/bench_tabular.py [--rows 60000] [--repeat 3] [--quick]
+    python -m scripts.bench_tabular [--rows 60000] [--repeat 3] [--quick]
 """
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import mnist_stacked  # noqa: E402
+from benchmarks.cases.data import mnist_stacked
+from benchmarks.cases.memory import child_json, reset_peak, status_kb
+from benchmarks.cases.timing import best_time
 
 
 def _write(folder, X, y, formats):
@@ -68,16 +66,6 @@ def _read_whole(path, fmt):
     return X, table.column("label").to_numpy()
 
 
-def _best(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def speed_table(folder, X, y, repeat, formats):
     import fastlin
 
@@ -94,21 +82,8 @@ def speed_table(folder, X, y, repeat, formats):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
-            t_s, t_w = _best(streamed, repeat), _best(whole, repeat)
+            t_s, t_w = best_time(streamed, repeat), best_time(whole, repeat)
         print(f"{fmt:<10} {t_s:>11.3f} {t_w:>9.3f} {t_s / t_w:>15.2f}")
-
-
-def _peak_kb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
-def _rss_kb():
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
 def memory_child(path, warm):
@@ -123,11 +98,10 @@ def memory_child(path, warm):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
         fit(warm)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        before = _rss_kb()
+        reset_peak()
+        before = status_kb("VmRSS")
         fit(path)
-    print(json.dumps({"peak_kb": _peak_kb() - before}))
+    print(json.dumps({"peak_kb": status_kb("VmHWM") - before}))
 
 
 def memory_table(folder, X, y):
@@ -149,9 +123,7 @@ def memory_table(folder, X, y):
         with pq.ParquetWriter(path, table.schema) as w:
             for _ in range(factor):
                 w.write_table(table, row_group_size=10000)
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(path), str(warm)],
-                             capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = child_json("scripts.bench_tabular", "--memory-child", path, warm)
         peaks.append(r["peak_kb"] / 1024)
         footer = pq.ParquetFile(path).metadata.serialized_size / 2 ** 20
         print(f"{factor * len(y):<14} {peaks[-1]:>12.1f}   ({factor * -(-len(y) // 10000)} row "

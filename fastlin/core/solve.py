@@ -10,7 +10,7 @@ The route, judged against the rounding level of the statistics (``relative_accur
 eps for exact byte statistics, more for float blocks):
 
 * "cholesky": LAPACK ``dpotrf`` on the standardised system (faster than a hand-written
-  factorisation at every size benchmarked, ``scripts/bench_cholesky.py``) and ``dpocon``
+  factorisation at every size benchmarked, ``python -m scripts.bench_cholesky``) and ``dpocon``
   for its reciprocal condition number; taken when the factorisation succeeds and the
   condition leaves the answer meaningful.
 * "minimum_norm": otherwise a rank-revealing (pivoted) Cholesky factorisation of the

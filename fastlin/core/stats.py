@@ -11,7 +11,7 @@ spread, not of the offset, so offsets of 1e12 standard deviations cost no digits
 other state's sums to this state's shift (exact for integer data).
 
 The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
-(``scripts/bench_gram.py``) decide:
+(``python -m scripts.bench_gram``) decide:
 
 * unweighted uint8/int8: the exact integer tiles of :mod:`fastlin.kernels.gram`, exact
   integer statistics with the same bits for any chunk size, thread count or merge order;

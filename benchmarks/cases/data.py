@@ -1,9 +1,11 @@
-"""MNIST-sized benchmark data, shared by the benchmark scripts.
+"""MNIST-sized benchmark data, shared by the benchmark topics.
 
-``mnist_sized(n)`` stacks shifted copies of the real MNIST test set (10,000 images from
-``../shared/data/mnist`` or ``FASTLIN_MNIST_DIR``): each copy is shifted by a random
-whole-pixel offset of at most 2 pixels, so rows are real handwriting but not duplicates.
-Without the files it falls back to fastlin's synthetic digits. ``describe`` says which.
+``mnist_stacked(n)`` stacks copies of the real MNIST test set (10,000 images from
+``../shared/data/mnist`` or ``FASTLIN_MNIST_DIR``) without shifting them, so the design
+keeps the real data's constant border pixels and near-dependent columns (rank 661 of
+784): shifted copies would be full rank and hide the solve route real data take.
+Without the files it falls back to fastlin's synthetic digits; the description each
+builder returns says which.
 """
 
 import os
@@ -11,40 +13,40 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MNIST_DIR = Path(os.environ.get("FASTLIN_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))
 
 
-def real_mnist_test():
+def mnist_found(mnist_dir=MNIST_DIR):
+    """Whether the MNIST test images are in ``mnist_dir``."""
+    return (Path(mnist_dir) / "t10k-images-idx3-ubyte.gz").exists()
+
+
+def _load_test(mnist_dir):
+    from fastlin import load_mnist
+
+    return load_mnist(mnist_dir, subset="test", as_arrays=True).test
+
+
+def real_mnist_test(mnist_dir=MNIST_DIR):
     """(X, y) of the real MNIST test set, or None when the files are absent."""
-    from fastlin.datasets import load_mnist_test
-
-    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+    if not mnist_found(mnist_dir):
         return None
-    return load_mnist_test(MNIST_DIR, as_arrays=True)
+    return _load_test(mnist_dir)
 
 
-def mnist_sized(n=60000, seed=0):
-    """(X uint8 (n, 784), y uint8 (n,), description)."""
-    base = real_mnist_test()
-    if base is None:
-        from fastlin.datasets import synthetic_digits
+def mnist_split(mnist_dir=MNIST_DIR):
+    """The real MNIST test set split 8000 / 2000: (Xtr, ytr, Xte, yte), uint8 pixels and
+    labels. Raises when the files are absent."""
+    X, y = _load_test(mnist_dir)
+    return X[:8000], y[:8000], X[8000:], y[8000:]
 
-        X, y = synthetic_digits(n, seed=seed)
-        return np.ascontiguousarray(X.reshape(n, 784)), y, f"{n} synthetic digits (MNIST files not found)"
-    X0, y0 = base
-    imgs = X0.reshape(-1, 28, 28)
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, 784), np.uint8)
-    labels = np.empty(n, np.uint8)
-    for r0 in range(0, n, len(y0)):
-        k = min(len(y0), n - r0)
-        dy, dx = rng.integers(-2, 3, 2)
-        shifted = np.roll(np.roll(imgs[:k], dy, axis=1), dx, axis=2)
-        out[r0:r0 + k] = shifted.reshape(k, 784)
-        labels[r0:r0 + k] = y0[:k]
-    return out, labels, (f"{n} rows: real MNIST test images stacked {-(-n // len(y0))} times, "
-                         "each copy shifted by up to 2 pixels")
+
+def mnist_one_hot(n=60000):
+    """``mnist_stacked`` rows with float64 one-hot targets: (X uint8 (n, 784), Y (n, 10),
+    description)."""
+    X, y, what = mnist_stacked(n)
+    return X, np.eye(10)[y], what
 
 
 def mnist_stacked(n=60000):
@@ -56,7 +58,11 @@ def mnist_stacked(n=60000):
     """
     base = real_mnist_test()
     if base is None:
-        return mnist_sized(n)
+        from fastlin import synthetic_digits
+
+        X, y = synthetic_digits(n, seed=0)
+        return (np.ascontiguousarray(X.reshape(n, 784)), y,
+                f"{n} synthetic digits (MNIST files not found)")
     X0, y0 = base
     reps = -(-n // len(y0))
     X = np.ascontiguousarray(np.vstack([X0] * reps)[:n])
