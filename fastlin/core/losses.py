@@ -235,10 +235,10 @@ class HesspState(Accumulator):
         """Fold rows in: X (n, n_features) of any supported dtype, weights (n,) or None
         (``y`` is not read). Validated before anything changes."""
         X, _, w, _ = _checked_rows(X, None, sample_weight, None, *self.W.shape)
-        return self._fold(X, w)
+        return self._fold(X, None, w)
 
-    def _fold(self, X, sample_weight=None):
-        """:meth:`update` on arguments the caller has validated."""
+    def _fold(self, X, y=None, sample_weight=None):
+        """:meth:`update` on arguments the caller has validated (``y`` is not read)."""
         h, hb = hessp_sums(X, sample_weight, self.W, self.b, self.V, self.vb,
                            self.multinomial, self.x_scale, self._scratch)
         self.HV += h

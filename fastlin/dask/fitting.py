@@ -143,7 +143,7 @@ def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
     b = theta[K * d:] if fit_b else np.zeros(K)
     vb = v[K * d:] if fit_b else np.zeros(K)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    return HesspState(W, b, V, vb, multinomial, x_scale)._fold(as_2d_array(X), w).finalize()
+    return HesspState(W, b, V, vb, multinomial, x_scale)._fold(as_2d_array(X), None, w).finalize()
 
 
 def _merge_sums(*parts):

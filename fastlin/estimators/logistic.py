@@ -329,20 +329,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         """The data term's sums over all rows: (loss and gradient, Hessian products)."""
         scratch = _Scratch(d, K)
 
-        # The rows were validated when the data were prepared: the passes fold them as
-        # they are.
         def data_term(theta, W, b):
-            state = LossGradState(W, b, multinomial, data.scale, True, scratch)
-            for _, X, yi, w in data:
-                state._fold(X, yi, w if w.size else None)
+            state = data.fold(LossGradState(W, b, multinomial, data.scale, True, scratch))
             loss, _, gW, gb = state.finalize()
             return loss, gW, gb
 
         def data_hessp(W, b, V, vb):
-            state = HesspState(W, b, V, vb, multinomial, data.scale, scratch)
-            for _, X, _, w in data:
-                state._fold(X, w if w.size else None)
-            return state.finalize()
+            return data.fold(HesspState(W, b, V, vb, multinomial, data.scale, scratch)).finalize()
 
         return data_term, data_hessp
 

@@ -173,6 +173,14 @@ class _Data:
         if self.sw_sum <= 0:
             raise ValueError("class_weight leaves no row with positive weight")
 
+    def fold(self, state):
+        """Fold a loss accumulator over every chunk: one full-batch evaluation, in memory
+        or over a source read again (the rows were validated when prepared, so they are
+        folded as they are)."""
+        for _, X, yi, w in self:
+            state._fold(X, yi, w if w.size else None)
+        return state
+
     def __iter__(self):
         """Yield (chunk index, X, y_idx, w) with w an empty array for unit weights."""
         cw = self.class_weight
