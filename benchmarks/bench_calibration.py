@@ -11,8 +11,13 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 
 from benchmarks.cases.calibration import (  # noqa: E402
-    binary_probabilities, fastlin_stats_with_scores, fastlin_table, fastlin_table_1_thread,
-    numpy_histogram, sklearn_curve)
+    binary_probabilities,
+    fastlin_stats_with_scores,
+    fastlin_table,
+    fastlin_table_1_thread,
+    numpy_histogram,
+    sklearn_curve,
+)
 
 SIZES = [10**5, 10**6, 10**7]
 
@@ -26,8 +31,9 @@ def _run(benchmark, f):
     benchmark.pedantic(f, warmup_rounds=1, rounds=5, iterations=1)
 
 
-@pytest.mark.parametrize("impl", ["fastlin", "fastlin-1-thread", "calibration_curve",
-                                  "numpy.histogram"])
+@pytest.mark.parametrize(
+    "impl", ["fastlin", "fastlin-1-thread", "calibration_curve", "numpy.histogram"]
+)
 def test_uniform_table(benchmark, binary, impl):
     y, p = binary
     benchmark.group = f"reliability table, uniform, n={len(p):.0e}"

@@ -30,8 +30,9 @@ def pinned_threads():
 def _run(benchmark, fn, make):
     fn(make())  # compile or load from the cache before timing
     rounds = 5 if any(s >= 2048 for s in make().shape) else 15
-    benchmark.pedantic(fn, setup=lambda: ((make(),), {}), rounds=rounds, warmup_rounds=1,
-                       iterations=1)
+    benchmark.pedantic(
+        fn, setup=lambda: ((make(),), {}), rounds=rounds, warmup_rounds=1, iterations=1
+    )
 
 
 @pytest.mark.parametrize("d", SIZES)

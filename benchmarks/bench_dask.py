@@ -17,7 +17,12 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from benchmarks.cases.dask import (  # noqa: E402
-    dask_ml_least_squares, even, fastlin_least_squares, fastlin_logistic, make_data)
+    dask_ml_least_squares,
+    even,
+    fastlin_least_squares,
+    fastlin_logistic,
+    make_data,
+)
 
 ROWS = int(os.environ.get("FASTLIN_BENCH_DASK_ROWS", "100000"))
 CHUNK = 25000
@@ -30,8 +35,12 @@ def cluster_data():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=50,
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=50,
             env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
         )
         client = distributed.Client(cluster)

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks.cases.data import mnist_one_hot
-from benchmarks.cases.gram import (fastlin_gram, fastlin_gram_chunks, numpy_cast_syrk,
-                                   numpy_syrk)
+from benchmarks.cases.gram import fastlin_gram, fastlin_gram_chunks, numpy_cast_syrk, numpy_syrk
 
 THREADS = int(os.environ.get("FASTLIN_BENCH_THREADS", "2"))
 

@@ -9,8 +9,15 @@ contender computes per-column uint64 sums, so each byte is read. Compare within 
 
 import pytest
 
-from benchmarks.cases.io import (fastlin_idx, fastlin_npy, numpy_gzip, numpy_npy, numpy_raw,
-                                 write_copies, write_digits)
+from benchmarks.cases.io import (
+    fastlin_idx,
+    fastlin_npy,
+    numpy_gzip,
+    numpy_npy,
+    numpy_raw,
+    write_copies,
+    write_digits,
+)
 from fastlin import synthetic_digits
 
 N = 60000

@@ -10,9 +10,16 @@ import numpy as np
 import pytest
 
 from benchmarks.cases.data import MNIST_DIR, mnist_found
-from benchmarks.cases.logistic import (fastlin_lbfgs, fastlin_loss_grad, fastlin_sgd,
-                                       initial_weights, load, numpy_loss_grad, sklearn_lbfgs,
-                                       sklearn_sgd)
+from benchmarks.cases.logistic import (
+    fastlin_lbfgs,
+    fastlin_loss_grad,
+    fastlin_sgd,
+    initial_weights,
+    load,
+    numpy_loss_grad,
+    sklearn_lbfgs,
+    sklearn_sgd,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +39,9 @@ def test_loss_grad_pass(benchmark, mnist, impl):
         Y = np.eye(10)[y]
         benchmark.pedantic(numpy_loss_grad, args=(Xf, Y, W, b), rounds=10, warmup_rounds=1)
     elif impl == "fastlin uint8":
-        benchmark.pedantic(lambda: fastlin_loss_grad(X, y, W, b, 1 / 255),
-                           rounds=20, warmup_rounds=1)
+        benchmark.pedantic(
+            lambda: fastlin_loss_grad(X, y, W, b, 1 / 255), rounds=20, warmup_rounds=1
+        )
     else:
         benchmark.pedantic(lambda: fastlin_loss_grad(Xf, y, W, b), rounds=20, warmup_rounds=1)
 

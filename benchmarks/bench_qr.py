@@ -9,8 +9,15 @@ compilation is not part of the timings; groups put ours and LAPACK side by side.
 import numpy as np
 import pytest
 
-from benchmarks.cases.qr import (householder, kernel_fold, make_problem, numpy_lstsq,
-                                 numpy_qr_r, scipy_qr_r, tsqr_fit)
+from benchmarks.cases.qr import (
+    householder,
+    kernel_fold,
+    make_problem,
+    numpy_lstsq,
+    numpy_qr_r,
+    scipy_qr_r,
+    tsqr_fit,
+)
 
 SIZES = [(100_000, 64), (20_000, 256)]
 

@@ -10,9 +10,14 @@ prints the same comparison as a ratio table, with the marginal time of an epoch.
 import numpy as np
 import pytest
 
-from benchmarks.cases.sgd_regressor import (fastlin_loss_grad, fastlin_model, make_data,
-                                            numpy_loss_grad, sklearn_model,
-                                            sklearn_partial_fit)
+from benchmarks.cases.sgd_regressor import (
+    fastlin_loss_grad,
+    fastlin_model,
+    make_data,
+    numpy_loss_grad,
+    sklearn_model,
+    sklearn_partial_fit,
+)
 from fastlin._threads import n_threads, row_ranges
 from fastlin.kernels import squared_loss as K
 
@@ -35,15 +40,32 @@ def test_loss_grad_pass(benchmark, data, impl):
         return
     bounds = row_ranges(N, 2 * n_threads(), K.BLOCK)
     P = bounds.shape[0] - 1
-    args = (X, np.ascontiguousarray(y.reshape(-1, 1)), w.reshape(1, -1).copy(), np.full(1, 0.5),
-            scale, bounds, np.zeros((P, 1, D)), np.zeros((P, 1)), np.zeros((P, 2)))
+    args = (
+        X,
+        np.ascontiguousarray(y.reshape(-1, 1)),
+        w.reshape(1, -1).copy(),
+        np.full(1, 0.5),
+        scale,
+        bounds,
+        np.zeros((P, 1, D)),
+        np.zeros((P, 1)),
+        np.zeros((P, 2)),
+    )
     benchmark.extra_info["X dtype"] = kind
     benchmark.pedantic(fastlin_loss_grad, args=args, rounds=20, warmup_rounds=1)
 
 
 @pytest.mark.benchmark(group="one epoch (partial_fit), 100000 x 100")
-@pytest.mark.parametrize("impl", ["sklearn per-sample", "fastlin batch 1", "fastlin batch 32",
-                                  "fastlin batch 256", "fastlin full batch"])
+@pytest.mark.parametrize(
+    "impl",
+    [
+        "sklearn per-sample",
+        "fastlin batch 1",
+        "fastlin batch 32",
+        "fastlin batch 256",
+        "fastlin full batch",
+    ],
+)
 def test_epoch(benchmark, data, impl):
     kind, (X, Xf, y, scale) = data
     benchmark.extra_info["X dtype"] = kind
@@ -58,4 +80,5 @@ def test_epoch(benchmark, data, impl):
 
         def run():
             return model.partial_fit(X, y)
+
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)

@@ -63,8 +63,9 @@ def _install_locators():
     if classes is None or None in bases:
         return False
     if not any(getattr(c, "_fastlin", False) for c in classes):
-        classes[:0] = [type(f"Fastlin{b.__name__}", (_TreeStamped, b), {"_fastlin": True})
-                       for b in bases]
+        classes[:0] = [
+            type(f"Fastlin{b.__name__}", (_TreeStamped, b), {"_fastlin": True}) for b in bases
+        ]
     return True
 
 

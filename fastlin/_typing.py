@@ -41,8 +41,9 @@ ChunkIterable: TypeAlias = Union[ChunkSource, Iterable[Chunk]]
 FitData: TypeAlias = Union[ArrayLike, ChunkIterable]
 """Rows given whole (an array) or in chunks (a source or an iterable of chunks)."""
 
-RereadableData: TypeAlias = Union[ArrayLike, ChunkSource, Iterable[Chunk],
-                                  Callable[[], Iterable[Chunk]]]
+RereadableData: TypeAlias = Union[
+    ArrayLike, ChunkSource, Iterable[Chunk], Callable[[], Iterable[Chunk]]
+]
 """Rows that can be read several times: arrays, a chunk source, a re-iterable of chunks or
 a callable returning a fresh iterable of chunks."""
 
@@ -55,8 +56,9 @@ TargetTransform: TypeAlias = Callable[[np.ndarray], ArrayLike]
 Fold: TypeAlias = Callable[[Any], Any]
 """``fold(state) -> state``: folds an accumulator over the same rows again."""
 
-Seed: TypeAlias = Union[int, np.random.Generator, np.random.BitGenerator,
-                        np.random.SeedSequence, None]
+Seed: TypeAlias = Union[
+    int, np.random.Generator, np.random.BitGenerator, np.random.SeedSequence, None
+]
 """What :func:`numpy.random.default_rng` accepts."""
 
 Solver: TypeAlias = Literal["auto", "cholesky", "minimum_norm", "qr"]
@@ -66,12 +68,14 @@ Solver: TypeAlias = Literal["auto", "cholesky", "minimum_norm", "qr"]
 class CVSplitter(Protocol):
     """A scikit-learn cross-validation splitter (``KFold``, ``ShuffleSplit``, ...)."""
 
-    def split(self, X: Any, y: Any = ...,
-              groups: Any = ...) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+    def split(
+        self, X: Any, y: Any = ..., groups: Any = ...
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
     def get_n_splits(self, X: Any = ..., y: Any = ..., groups: Any = ...) -> int: ...
 
 
-CrossValidation: TypeAlias = Union[Literal["loo", "gcv"], int, CVSplitter,
-                                   Iterable[tuple[ArrayLike, ArrayLike]], None]
+CrossValidation: TypeAlias = Union[
+    Literal["loo", "gcv"], int, CVSplitter, Iterable[tuple[ArrayLike, ArrayLike]], None
+]
 """``RidgeCV(cv=...)``: leave-one-out, GCV, k folds, a splitter or (train, test) splits."""

@@ -75,8 +75,11 @@ def _validate(estimator, X, y, reset, **kw):
     checks that may fail)."""
     from sklearn.utils.validation import validate_data
 
-    saved = {k: estimator.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
-             if k in estimator.__dict__}
+    saved = {
+        k: estimator.__dict__[k]
+        for k in ("n_features_in_", "feature_names_in_")
+        if k in estimator.__dict__
+    }
     try:
         return validate_data(estimator, X, y, reset=reset, **kw)
     except BaseException:
@@ -86,8 +89,7 @@ def _validate(estimator, X, y, reset, **kw):
         raise
 
 
-_EDGE = dict(dtype="numeric", accept_sparse=False, ensure_all_finite=False, order=None,
-             copy=False)
+_EDGE = dict(dtype="numeric", accept_sparse=False, ensure_all_finite=False, order=None, copy=False)
 
 
 def _edge_array(X, name="X"):
@@ -108,8 +110,9 @@ def edge_X(estimator, X, *, reset, ensure_min_samples=1):
     to native order. uint8, integer, float32 and float64 arrays in C or Fortran order are
     not copied. NaN and inf are left to the accumulators, which name their position.
     """
-    X = _validate(estimator, X, "no_validation", reset, ensure_min_samples=ensure_min_samples,
-                  **_EDGE)
+    X = _validate(
+        estimator, X, "no_validation", reset, ensure_min_samples=ensure_min_samples, **_EDGE
+    )
     return _edge_array(X)
 
 
@@ -125,16 +128,32 @@ def edge_Xy(estimator, X, y, *, reset, classifier=False, ensure_min_samples=1):
         if getattr(yv, "dtype", None) is not None and np.dtype(yv.dtype).kind == "f":
             check_finite(np.asarray(yv), "y")  # names the position, before sklearn's check
     if classifier:
-        X, y = _validate(estimator, X, y, reset, ensure_min_samples=ensure_min_samples,
-                         multi_output=False, y_numeric=False, **_EDGE)
+        X, y = _validate(
+            estimator,
+            X,
+            y,
+            reset,
+            ensure_min_samples=ensure_min_samples,
+            multi_output=False,
+            y_numeric=False,
+            **_EDGE,
+        )
         from sklearn.utils.multiclass import check_classification_targets
 
         check_classification_targets(y)
         if y.dtype == np.bool_ or y.dtype.kind in "biuf":
             y = _native(y)
     else:
-        X, y = _validate(estimator, X, y, reset, ensure_min_samples=ensure_min_samples,
-                         multi_output=True, y_numeric=True, **_EDGE)
+        X, y = _validate(
+            estimator,
+            X,
+            y,
+            reset,
+            ensure_min_samples=ensure_min_samples,
+            multi_output=True,
+            y_numeric=True,
+            **_EDGE,
+        )
         y = _edge_array(np.asarray(y))
     return _edge_array(X), y
 
@@ -142,7 +161,9 @@ def edge_Xy(estimator, X, y, *, reset, classifier=False, ensure_min_samples=1):
 def check_dtype(arr, name):
     kind = arr.dtype.kind
     if kind == "c":
-        raise ValueError(f"{name} has complex dtype {arr.dtype}; fastlin fits real-valued data only")
+        raise ValueError(
+            f"{name} has complex dtype {arr.dtype}; fastlin fits real-valued data only"
+        )
     if kind not in "uif":
         raise ValueError(
             f"{name} has dtype {arr.dtype} (kind {kind!r}); expected a numeric dtype "
@@ -151,7 +172,9 @@ def check_dtype(arr, name):
     if kind == "f" and arr.dtype.itemsize not in (4, 8):
         raise ValueError(f"{name} has dtype {arr.dtype}; expected float32 or float64")
     if kind in "ui" and arr.dtype.itemsize > 8:
-        raise ValueError(f"{name} has dtype {arr.dtype}; integers wider than 64 bits are not supported")
+        raise ValueError(
+            f"{name} has dtype {arr.dtype}; integers wider than 64 bits are not supported"
+        )
 
 
 def check_finite(arr, name="X"):
@@ -170,7 +193,9 @@ def check_finite(arr, name="X"):
     value = arr[pos]
     what = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
     count = int(bad.sum())
-    raise ValueError(f"{name} contains {what} at position {pos} ({count} non-finite value(s) in all)")
+    raise ValueError(
+        f"{name} contains {what} at position {pos} ({count} non-finite value(s) in all)"
+    )
 
 
 def check_sample_weight(sample_weight, n_rows):
@@ -197,9 +222,13 @@ def check_sample_weight(sample_weight, n_rows):
     check_finite(w, "sample_weight")
     if (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight must be non-negative; sample_weight[{i}] = {float(w[i])!r}")
+        raise ValueError(
+            f"sample_weight must be non-negative; sample_weight[{i}] = {float(w[i])!r}"
+        )
     if n_rows and not (w > 0).any():
-        raise ValueError("sample_weight is zero for every row; at least one row needs positive weight")
+        raise ValueError(
+            "sample_weight is zero for every row; at least one row needs positive weight"
+        )
     return w
 
 

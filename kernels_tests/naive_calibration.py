@@ -5,8 +5,7 @@ import numpy as np
 
 def bin_index(conf, edges):
     """Right-closed bins (lo, hi] with 0 in the first: inner edges strictly below conf."""
-    return np.searchsorted(np.asarray(edges)[1:-1], np.asarray(conf, dtype=np.float64),
-                           side="left")
+    return np.searchsorted(np.asarray(edges)[1:-1], np.asarray(conf, dtype=np.float64), side="left")
 
 
 def histogram(conf, correct, edges, w=None):
@@ -16,10 +15,12 @@ def histogram(conf, correct, edges, w=None):
     n_bins = len(edges) - 1
     w = np.ones_like(conf) if w is None else np.asarray(w, dtype=np.float64)
     b = bin_index(conf, edges)
-    return (np.bincount(b, minlength=n_bins).astype(np.float64),
-            np.bincount(b, weights=w, minlength=n_bins),
-            np.bincount(b, weights=w * conf, minlength=n_bins),
-            np.bincount(b, weights=w * correct, minlength=n_bins))
+    return (
+        np.bincount(b, minlength=n_bins).astype(np.float64),
+        np.bincount(b, weights=w, minlength=n_bins),
+        np.bincount(b, weights=w * conf, minlength=n_bins),
+        np.bincount(b, weights=w * correct, minlength=n_bins),
+    )
 
 
 def histogram_mirrored(conf, edges):

@@ -20,7 +20,7 @@ def cholesky_reference(A):
             if not (pivot > 0.0 and np.isfinite(pivot)):
                 return L, k + 1
             L[k, k] = np.sqrt(pivot)
-            L[k + 1:, k] = (A[k + 1:, k] - L[k + 1:, :k] @ L[k, :k]) / L[k, k]
+            L[k + 1 :, k] = (A[k + 1 :, k] - L[k + 1 :, :k] @ L[k, :k]) / L[k, k]
     return L, 0
 
 
@@ -57,8 +57,8 @@ def zero_pivot_at(rng, d, k):
     The pivot at k is then 0 - 0 = 0 exactly, whatever the summation order.
     """
     A = spd_matrix(rng, d, cond=10.0)
-    A[k, :k + 1] = 0.0
-    A[:k + 1, k] = 0.0
+    A[k, : k + 1] = 0.0
+    A[: k + 1, k] = 0.0
     return A
 
 

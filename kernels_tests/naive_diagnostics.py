@@ -74,4 +74,4 @@ def cooks_distance_formula(X, Y, coef, intercept, w=None, alpha=0.0, fit_interce
     p = np.trace(H)
     R = Y - np.asarray(X, dtype=np.float64) @ coef.T - intercept
     s2 = (w[:, None] * R * R).sum(0) / (w.sum() - p)
-    return w[:, None] * R ** 2 * h[:, None] / (p * s2 * (1 - h[:, None]) ** 2), h, R, p
+    return w[:, None] * R**2 * h[:, None] / (p * s2 * (1 - h[:, None]) ** 2), h, R, p

@@ -29,8 +29,8 @@ def parse_idx_bytes(data):
     assert data[0] == 0 and data[1] == 0
     dt = DTYPES[data[2]]
     ndim = data[3]
-    dims = struct.unpack(f">{ndim}i", data[4:4 + 4 * ndim])
-    payload = data[4 + 4 * ndim:]
+    dims = struct.unpack(f">{ndim}i", data[4 : 4 + 4 * ndim])
+    payload = data[4 + 4 * ndim :]
     a = np.frombuffer(payload, dtype=dt.newbyteorder(">")).reshape(dims)
     return a.astype(dt)
 
@@ -64,8 +64,9 @@ def concat_chunks(chunks):
     return X, y
 
 
-def render_digits_reference(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge,
-                            shape=(28, 28)):
+def render_digits_reference(
+    tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, shape=(28, 28)
+):
     """Plain NumPy version of ``fastlin.kernels.synth.render_digits`` (one image at a time,
     every exp computed directly, same 3-sigma window and empty outer ring)."""
     from fastlin.kernels import synth as S
@@ -81,12 +82,17 @@ def render_digits_reference(tpl_pts, tpl_wts, tpl_trig, style, params, scale, ce
         x = tpl_pts[t, :, 0].copy()
         y = tpl_pts[t, :, 1].copy()
         for m in range(3):
-            x += p[S.P_WOBBLE + m] * (cos_m[m] * np.cos(p[S.P_PHASE + m]) - sin_m[m] * np.sin(p[S.P_PHASE + m]))
-            y += p[S.P_WOBBLE + 3 + m] * (cos_m[m] * np.cos(p[S.P_PHASE + 3 + m])
-                                          - sin_m[m] * np.sin(p[S.P_PHASE + 3 + m]))
-        q = p[S.P_WARP:S.P_WARP + 6]
-        x, y = (x + q[0] * x * x + q[1] * y * y + q[2] * x * y,
-                y + q[3] * x * x + q[4] * y * y + q[5] * x * y)
+            x += p[S.P_WOBBLE + m] * (
+                cos_m[m] * np.cos(p[S.P_PHASE + m]) - sin_m[m] * np.sin(p[S.P_PHASE + m])
+            )
+            y += p[S.P_WOBBLE + 3 + m] * (
+                cos_m[m] * np.cos(p[S.P_PHASE + 3 + m]) - sin_m[m] * np.sin(p[S.P_PHASE + 3 + m])
+            )
+        q = p[S.P_WARP : S.P_WARP + 6]
+        x, y = (
+            x + q[0] * x * x + q[1] * y * y + q[2] * x * y,
+            y + q[3] * x * x + q[4] * y * y + q[5] * x * y,
+        )
         x = x * p[S.P_SX] - p[S.P_SLANT] * y
         y = y * p[S.P_SY]
         cr, sr = np.cos(p[S.P_ROT]), np.sin(p[S.P_ROT])
@@ -95,13 +101,16 @@ def render_digits_reference(tpl_pts, tpl_wts, tpl_trig, style, params, scale, ce
         cv = center + scale * y + p[S.P_SHIFT + 1]
         sigma = p[S.P_SIGMA]
         r = int(np.ceil(3 * sigma))
-        norm = p[S.P_INK] * scale / (2 * np.pi * sigma ** 2)
+        norm = p[S.P_INK] * scale / (2 * np.pi * sigma**2)
         for k in range(len(cu)):
             ju, iv = int(np.floor(cu[k] + 0.5)), int(np.floor(cv[k] + 0.5))
             for i in range(max(1, iv - r), min(h - 2, iv + r) + 1):
                 for j in range(max(1, ju - r), min(w - 2, ju + r) + 1):
-                    acc[i, j] += tpl_wts[t, k] * norm * np.exp(
-                        -((i - cv[k]) ** 2 + (j - cu[k]) ** 2) / (2 * sigma ** 2))
+                    acc[i, j] += (
+                        tpl_wts[t, k]
+                        * norm
+                        * np.exp(-((i - cv[k]) ** 2 + (j - cu[k]) ** 2) / (2 * sigma**2))
+                    )
         v = np.clip(acc * p[S.P_GAIN] - edge, 0.0, 1.0)
         out[b] = np.floor(v * 255 + 0.5).astype(np.uint8)
     return out

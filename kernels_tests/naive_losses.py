@@ -11,7 +11,11 @@ def log1pexp(z):
 def sigmoid(z):
     z = np.asarray(z, dtype=np.float64)
     with np.errstate(over="ignore"):
-        return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
+        return np.where(
+            z >= 0,
+            1.0 / (1.0 + np.exp(-np.abs(z))),
+            np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))),
+        )
 
 
 def logsumexp(Z):
@@ -81,8 +85,26 @@ def learning_rate(schedule, eta0, t, total, power_t):
     return eta0
 
 
-def step(G, gb, sw, W, b, method, lr, alpha, fit_intercept, momentum, beta1, beta2, eps, t,
-         VW, Vb, MW, Mb):
+def step(
+    G,
+    gb,
+    sw,
+    W,
+    b,
+    method,
+    lr,
+    alpha,
+    fit_intercept,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+    t,
+    VW,
+    Vb,
+    MW,
+    Mb,
+):
     """Returns updated copies (W, b, VW, Vb, MW, Mb) for one step from merged sums G, gb."""
     W, b, VW, Vb, MW, Mb = (a.copy() for a in (W, b, VW, Vb, MW, Mb))
     gW = G / sw + alpha * W

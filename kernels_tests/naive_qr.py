@@ -58,7 +58,7 @@ def back_substitution(R, B):
     d = R.shape[0]
     X = np.zeros_like(B, dtype=np.float64)
     for j in range(d - 1, -1, -1):
-        X[j] = (B[j] - R[j, j + 1:] @ X[j + 1:]) / R[j, j]
+        X[j] = (B[j] - R[j, j + 1 :] @ X[j + 1 :]) / R[j, j]
     return X
 
 

@@ -68,13 +68,30 @@ def _make(name, X, y, w):
     residuals for the residual summary.
     """
     if name == "GramStats":  # the raw sums: each part takes its own shift
-        return GramStats, lambda s: {"xtx": s.xtx, "xty": s.xty, "yty": s.yty,
-                                     "x_sum": s.x_sum, "y_sum": s.y_sum, "sum_w": s.sum_w,
-                                     "n": s.n_rows}, _same_rows
+        return (
+            GramStats,
+            lambda s: {
+                "xtx": s.xtx,
+                "xty": s.xty,
+                "yty": s.yty,
+                "x_sum": s.x_sum,
+                "y_sum": s.y_sum,
+                "sum_w": s.sum_w,
+                "n": s.n_rows,
+            },
+            _same_rows,
+        )
     if name == "QRStats":
-        return lambda: QRStats(centre=True), lambda s: {
-            "rss": s.rss_, "RtR": s.R_.T @ s.R_, "mean_x": s.mean_x_,
-            "w": s.sum_weights_}, _same_rows
+        return (
+            lambda: QRStats(centre=True),
+            lambda s: {
+                "rss": s.rss_,
+                "RtR": s.R_.T @ s.R_,
+                "mean_x": s.mean_x_,
+                "w": s.sum_weights_,
+            },
+            _same_rows,
+        )
     if name == "Moments":
         return Moments, lambda s: dict(zip(("count", "mean", "var"), s.finalize())), _same_rows
     if name == "CalibrationStats":
@@ -87,34 +104,54 @@ def _make(name, X, y, w):
             p[~np.isfinite(np.asarray(Xc, dtype=np.float64)).all(axis=1)] = np.nan
             return p, (yc > np.median(y)).astype(np.int64)
 
-        return lambda: CalibrationStats(n_bins=8), lambda s: {
-            "hist": s.hist_, "scores": s.scores_, "n": s.n_samples_}, rows
+        return (
+            lambda: CalibrationStats(n_bins=8),
+            lambda s: {"hist": s.hist_, "scores": s.scores_, "n": s.n_samples_},
+            rows,
+        )
     m, coef, icpt = _fitted(X, y, w)
     if name == "ResidualSums":
         shift = m.stats_.x_shift
-        return lambda: ResidualSums(coef, icpt, shift), lambda s: {
-            "xr": s.xr, "r_sum": s.r_sum, "rss": s.rss, "sum_w": s.sum_w}, _same_rows
+        return (
+            lambda: ResidualSums(coef, icpt, shift),
+            lambda s: {"xr": s.xr, "r_sum": s.r_sum, "rss": s.rss, "sum_w": s.sum_w},
+            _same_rows,
+        )
     if name == "ResidualStats":
+
         def rows(Xc, yc):
             with np.errstate(invalid="ignore", over="ignore"):
                 return yc - (np.asarray(Xc, dtype=np.float64) @ coef[0] + icpt[0]), None
 
         def view(s):
             out = s.finalize()
-            return {"mean": out.mean, "std": out.std, "rmse": out.rmse, "min": out.min,
-                    "max": out.max, "n": out.n, **{str(q): v for q, v in out.quantiles.items()}}
+            return {
+                "mean": out.mean,
+                "std": out.std,
+                "rmse": out.rmse,
+                "min": out.min,
+                "max": out.max,
+                "n": out.n,
+                **{str(q): v for q, v in out.quantiles.items()},
+            }
 
         return ResidualStats, view, rows
     if name == "SandwichStats":
         factor = hat_factor(m.stats_, 0.0, True)
         _, _, _, y_mean = m.stats_.centred(True)
         parts = m.stats_.mean_parts()
-        return lambda: SandwichStats(coef, y_mean, factor, parts, "HC3"), lambda s: dict(
-            zip(("meat", "ssr"), s.finalize())), _same_rows
+        return (
+            lambda: SandwichStats(coef, y_mean, factor, parts, "HC3"),
+            lambda s: dict(zip(("meat", "ssr"), s.finalize())),
+            _same_rows,
+        )
     if name == "LOOStats":
         eigen = ridge_eigen(m.stats_, True)
-        return lambda: LOOStats(eigen, [0.0, 1.0, 100.0]), lambda s: {
-            "score": s.finalize(), "n": s.n_rows}, _same_rows
+        return (
+            lambda: LOOStats(eigen, [0.0, 1.0, 100.0]),
+            lambda s: {"score": s.finalize(), "n": s.n_rows},
+            _same_rows,
+        )
     lab = (y > np.median(y)).astype(int)
 
     def labels(Xc, yc):
@@ -123,22 +160,47 @@ def _make(name, X, y, w):
     if name == "LogitHessianStats":
         lr = fastlin.LogisticRegression(max_iter=20).fit(X, lab)
         state = lambda: LogitHessianStats(lr.coef_[0], lr.intercept_[0], lr.classes_)  # noqa: E731
-        return state, lambda s: {"H": s.hessian.xtx, "sum": s.hessian.x_sum,
-                                 "loglik": s.loglik, "w": s.sum_w}, labels
+        return (
+            state,
+            lambda s: {
+                "H": s.hessian.xtx,
+                "sum": s.hessian.x_sum,
+                "loglik": s.loglik,
+                "w": s.sum_w,
+            },
+            labels,
+        )
     W = np.linspace(-0.02, 0.02, X.shape[1])[None, :]
     b = np.array([0.1])
     if name == "LossGradState":
-        return lambda: LossGradState(W, b, False, 1.0 / 255), lambda s: dict(
-            zip(("loss", "w", "gW", "gb"), s.finalize())), labels
+        return (
+            lambda: LossGradState(W, b, False, 1.0 / 255),
+            lambda s: dict(zip(("loss", "w", "gW", "gb"), s.finalize())),
+            labels,
+        )
     if name == "HesspState":
         V = np.cos(np.arange(X.shape[1]))[None, :]
-        return lambda: HesspState(W, b, V, np.array([0.5]), False, 1.0 / 255), lambda s: dict(
-            zip(("HV", "hvb"), s.finalize())), _same_rows
+        return (
+            lambda: HesspState(W, b, V, np.array([0.5]), False, 1.0 / 255),
+            lambda s: dict(zip(("HV", "hvb"), s.finalize())),
+            _same_rows,
+        )
     raise KeyError(name)
 
 
-NAMES = ["GramStats", "QRStats", "Moments", "ResidualSums", "ResidualStats", "SandwichStats",
-         "LogitHessianStats", "LOOStats", "CalibrationStats", "LossGradState", "HesspState"]
+NAMES = [
+    "GramStats",
+    "QRStats",
+    "Moments",
+    "ResidualSums",
+    "ResidualStats",
+    "SandwichStats",
+    "LogitHessianStats",
+    "LOOStats",
+    "CalibrationStats",
+    "LossGradState",
+    "HesspState",
+]
 
 
 def _assert_same(a, b, exact):
@@ -164,8 +226,9 @@ def test_split_and_merge_in_any_grouping(rng, name, kind):
     new, view, rows = _make(name, X, y, w)
     whole = _update(new(), rows, X, y, w)
     cuts = [0, 100, 101, 450, 800, 900]
-    parts = [_update(new(), rows, X[a:b], y[a:b], _rows(w, a, b))
-             for a, b in zip(cuts[:-1], cuts[1:])]
+    parts = [
+        _update(new(), rows, X[a:b], y[a:b], _rows(w, a, b)) for a, b in zip(cuts[:-1], cuts[1:])
+    ]
     left = parts[0].copy()
     for p in parts[1:]:
         left.merge(p)

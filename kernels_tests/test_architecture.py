@@ -13,9 +13,13 @@ DATA_LAYER = ("io/",)
 
 def _calls(path, attribute):
     tree = ast.parse(path.read_text(), str(path))
-    return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == attribute]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == attribute
+    ]
 
 
 def test_only_the_data_layer_reads_chunk_sources():
@@ -36,8 +40,17 @@ def test_only_the_data_layer_reads_chunk_sources():
 ALLOWED = {
     "kernels": {"kernels", "_numba", "_threads"},
     "core": {"kernels", "core", "_numba", "_threads", "_validation", "_warnings", "_typing"},
-    "estimators": {"kernels", "core", "estimators", "io.fold", "_threads", "_validation",
-                   "_warnings", "_typing", "_numba"},
+    "estimators": {
+        "kernels",
+        "core",
+        "estimators",
+        "io.fold",
+        "_threads",
+        "_validation",
+        "_warnings",
+        "_typing",
+        "_numba",
+    },
 }
 
 
@@ -50,7 +63,7 @@ def _module_level_imports(path):
         if isinstance(node, ast.If):  # TYPE_CHECKING blocks import for annotations only
             continue
         if isinstance(node, ast.ImportFrom) and node.level:
-            base = list(package[:len(package) - (node.level - 1)])
+            base = list(package[: len(package) - (node.level - 1)])
             target = base + (node.module.split(".") if node.module else [])
             if node.module is None:
                 target = [target + [a.name] for a in node.names]
@@ -58,7 +71,7 @@ def _module_level_imports(path):
                 target = [target]
             found += [".".join(t) for t in target]
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fastlin."):
-            found.append(node.module[len("fastlin."):])
+            found.append(node.module[len("fastlin.") :])
     return found
 
 

@@ -31,7 +31,7 @@ def binary_data(rng, n, avoid_edges_of=None):
         e = np.asarray(avoid_edges_of)
         on = np.isin(p, e)
         p[on] = np.clip(p[on] + 1e-9, 0.0, 1.0)
-    y = (rng.random(n) < p ** 1.3).astype(np.int64)
+    y = (rng.random(n) < p**1.3).astype(np.int64)
     return p, y
 
 
@@ -39,9 +39,20 @@ def assert_table_matches(table, groups, edges, w=None, rtol=1e-12):
     """``edges``: one array for every group, or a list with one per group."""
     if not isinstance(edges, list):
         edges = [edges] * len(groups)
-    tables = [table] if table.count.ndim == 1 else [
-        type(table)(table.edges[k], table.count[k], table.weight[k], table.mean_confidence[k],
-                    table.accuracy[k]) for k in range(table.count.shape[0])]
+    tables = (
+        [table]
+        if table.count.ndim == 1
+        else [
+            type(table)(
+                table.edges[k],
+                table.count[k],
+                table.weight[k],
+                table.mean_confidence[k],
+                table.accuracy[k],
+            )
+            for k in range(table.count.shape[0])
+        ]
+    )
     for t, (conf, correct), e in zip(tables, groups, edges):
         count, weight, sconf, scorr = naive.histogram(conf, correct, e, w)
         assert_array_equal(t.count, count.astype(np.int64))
@@ -110,16 +121,18 @@ def test_brier_and_nll_match_sklearn(rng):
     assert_allclose(brier_score(y, p), brier_score_loss(y, p), rtol=1e-12)
     assert_allclose(brier_score(y, p, w), brier_score_loss(y, p, sample_weight=w), rtol=1e-12)
     assert_allclose(negative_log_likelihood(y, p), log_loss(y, p), rtol=1e-12)
-    assert_allclose(negative_log_likelihood(y, p, w), log_loss(y, p, sample_weight=w),
-                    rtol=1e-12)
+    assert_allclose(negative_log_likelihood(y, p, w), log_loss(y, p, sample_weight=w), rtol=1e-12)
     for K in (2, 3, 6):
         P = rng.dirichlet(np.ones(K), size=2000)
         yk = rng.integers(0, K, 2000)
         yk[:K] = np.arange(K)  # every class present, as log_loss requires
         assert_allclose(brier_score(yk, P), brier_score_loss(yk, P), rtol=1e-12)
         assert_allclose(negative_log_likelihood(yk, P), log_loss(yk, P), rtol=1e-12)
-        assert_allclose(negative_log_likelihood(yk, P, w[:2000]),
-                        log_loss(yk, P, sample_weight=w[:2000]), rtol=1e-12)
+        assert_allclose(
+            negative_log_likelihood(yk, P, w[:2000]),
+            log_loss(yk, P, sample_weight=w[:2000]),
+            rtol=1e-12,
+        )
 
 
 def test_nll_is_clipped_not_infinite():
@@ -127,8 +140,9 @@ def test_nll_is_clipped_not_infinite():
     p = np.array([0.0, 1.0, 0.5])
     expected = (2 * -np.log(1e-15) + -np.log(0.5)) / 3
     assert_allclose(negative_log_likelihood(y, p), expected, rtol=1e-14)
-    assert_allclose(negative_log_likelihood(y, p, eps=1e-6), (2 * -np.log(1e-6) - np.log(0.5)) / 3,
-                    rtol=1e-14)
+    assert_allclose(
+        negative_log_likelihood(y, p, eps=1e-6), (2 * -np.log(1e-6) - np.log(0.5)) / 3, rtol=1e-14
+    )
     P = np.array([[1.0, 0.0], [0.3, 0.7]])
     assert np.isfinite(negative_log_likelihood(np.array([1, 1]), P))
 
@@ -259,11 +273,13 @@ def test_quantile_streaming_fixes_edges_from_first_chunk(rng):
     e = quantile_edges(p, 5)
     a = CalibrationStats(edges=e, mode="positive").update(p[:3000], y[:3000])
     b = CalibrationStats(edges=e, mode="positive").update(p[3000:], y[3000:])
-    assert_array_equal(a.merge(b).table().count,
-                       reliability_table(y, p, edges=e, mode="positive").count)
+    assert_array_equal(
+        a.merge(b).table().count, reliability_table(y, p, edges=e, mode="positive").count
+    )
     with pytest.raises(ValueError, match="different bin edges"):
         CalibrationStats(edges=[0, 0.3, 1], mode="positive").merge(
-            CalibrationStats(edges=[0, 0.6, 1], mode="positive").update(p, y))
+            CalibrationStats(edges=[0, 0.6, 1], mode="positive").update(p, y)
+        )
     # An empty state adopts the other's edges.
     c = CalibrationStats(n_bins=5, strategy="quantile", mode="positive").merge(other)
     assert_array_equal(c.edges_, other.edges_)
@@ -344,21 +360,24 @@ def test_bad_labels_name_the_position():
         reliability_table(np.array(["a", "b", "a", "b"]), p)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n_bins": 0}, "n_bins must be >= 1"),
-    ({"n_bins": 2.5}, "n_bins must be an integer"),
-    ({"n_bins": True}, "n_bins must be an integer"),
-    ({"strategy": "kmeans"}, "strategy must be one of"),
-    ({"mode": "top"}, "mode must be one of"),
-    ({"edges": [0.1, 0.5, 1.0]}, "start at 0 and end at 1"),
-    ({"edges": [0.0, 0.5, 0.9]}, "start at 0 and end at 1"),
-    ({"edges": [0.0, 0.6, 0.5, 1.0]}, r"strictly increasing: edges\[1\]"),
-    ({"edges": [0.0, 0.5, 0.5, 1.0]}, "strictly increasing"),
-    ({"edges": [0.0, np.nan, 1.0]}, "finite"),
-    ({"edges": [1.0]}, "at least 2"),
-    ({"edges": [[0.0, 1.0]]}, "1-D array"),
-    ({"edges": ["0", "1"]}, "1-D array of numbers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_bins": 0}, "n_bins must be >= 1"),
+        ({"n_bins": 2.5}, "n_bins must be an integer"),
+        ({"n_bins": True}, "n_bins must be an integer"),
+        ({"strategy": "kmeans"}, "strategy must be one of"),
+        ({"mode": "top"}, "mode must be one of"),
+        ({"edges": [0.1, 0.5, 1.0]}, "start at 0 and end at 1"),
+        ({"edges": [0.0, 0.5, 0.9]}, "start at 0 and end at 1"),
+        ({"edges": [0.0, 0.6, 0.5, 1.0]}, r"strictly increasing: edges\[1\]"),
+        ({"edges": [0.0, 0.5, 0.5, 1.0]}, "strictly increasing"),
+        ({"edges": [0.0, np.nan, 1.0]}, "finite"),
+        ({"edges": [1.0]}, "at least 2"),
+        ({"edges": [[0.0, 1.0]]}, "1-D array"),
+        ({"edges": ["0", "1"]}, "1-D array of numbers"),
+    ],
+)
 def test_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CalibrationStats(**kwargs)
@@ -369,8 +388,12 @@ def test_bad_parameters(kwargs, message):
 
 def test_bad_eps():
     y, p = np.array([0, 1]), np.array([0.2, 0.8])
-    for eps, message in [(0.0, "eps must be > 0"), (1.0, "eps must be < 1"),
-                         (np.nan, "finite"), ("x", "real number")]:
+    for eps, message in [
+        (0.0, "eps must be > 0"),
+        (1.0, "eps must be < 1"),
+        (np.nan, "finite"),
+        ("x", "real number"),
+    ]:
         with pytest.raises(ValueError, match=message):
             negative_log_likelihood(y, p, eps=eps)
 

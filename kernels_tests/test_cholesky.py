@@ -89,8 +89,9 @@ def test_solves_match_scipy(rng, d, t):
     ]:
         X = B.copy()
         kernel(L, X)
-        np.testing.assert_allclose(X, ref, rtol=0, atol=_forward_tol(d, kappa, ref),
-                                   err_msg=kernel.__name__)
+        np.testing.assert_allclose(
+            X, ref, rtol=0, atol=_forward_tol(d, kappa, ref), err_msg=kernel.__name__
+        )
         if tri is not None:
             bound = 2 * (d + 1) * EPS * (np.abs(tri) @ np.abs(X))
             assert np.all(np.abs(tri @ X - B) <= bound), kernel.__name__
@@ -102,8 +103,11 @@ def test_solves_ignore_upper_triangle(rng, t):
     L, _ = _factor(spd_matrix(rng, d, COND))
     dirty = L + np.triu(np.full((d, d), np.nan), 1)
     B = rng.standard_normal((d, t))
-    for kernel in (ch.solve_lower_inplace, ch.solve_upper_from_lower_inplace,
-                   ch.cholesky_solve_inplace):
+    for kernel in (
+        ch.solve_lower_inplace,
+        ch.solve_upper_from_lower_inplace,
+        ch.cholesky_solve_inplace,
+    ):
         X1, X2 = B.copy(), B.copy()
         kernel(L, X1)
         kernel(dirty, X2)
@@ -124,8 +128,9 @@ def test_cholesky_solve_is_both_substitutions(rng, t):
     np.testing.assert_allclose(X1, X2, rtol=0, atol=_forward_tol(d, COND, X2))
 
 
-@pytest.mark.parametrize("d,k", [(1, 0), (5, 0), (17, 16), (64, 63), (65, 64), (200, 130),
-                                 (200, 7)])
+@pytest.mark.parametrize(
+    "d,k", [(1, 0), (5, 0), (17, 16), (64, 63), (65, 64), (200, 130), (200, 7)]
+)
 def test_indefinite_returns_pivot_index(rng, d, k):
     A = indefinite_at(rng, d, k)
     _, info_ref = cholesky_reference(A)
@@ -216,7 +221,8 @@ def test_factor_of_exact_integer_matrix(rng):
     # way, so the factor is recovered to the last bits (up to the diagonal's sign, + here).
     d = 90
     M = np.tril(rng.integers(-3, 4, (d, d)).astype(np.float64), -1) + np.diag(
-        rng.integers(1, 4, d).astype(np.float64))
+        rng.integers(1, 4, d).astype(np.float64)
+    )
     L, info = _factor(M @ M.T)
     assert info == 0
     np.testing.assert_allclose(L, M, rtol=0, atol=1e-9 * np.abs(M).max())

@@ -37,8 +37,13 @@ def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, worker_dashboard_address=None, silence_logs=50,
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            silence_logs=50,
         )
         c = distributed.Client(cluster)
     try:
@@ -110,8 +115,12 @@ def test_float_ridge_weighted_multi_target(client, rng, dtype):
     w = rng.uniform(0.5, 2.0, n)
     Xd = da.from_array(X, chunks=(600, -1))
     ref = fastlin.Ridge(alpha=2.5).fit(X, Y, sample_weight=w)
-    model = fd.fit(fastlin.Ridge(alpha=2.5), Xd, da.from_array(Y, chunks=(600, -1)),
-                   da.from_array(w, chunks=600))
+    model = fd.fit(
+        fastlin.Ridge(alpha=2.5),
+        Xd,
+        da.from_array(Y, chunks=(600, -1)),
+        da.from_array(w, chunks=600),
+    )
     rtol = 1e-5 if dtype == np.float32 else RTOL_FLOAT
     assert model.coef_.dtype == ref.coef_.dtype
     np.testing.assert_allclose(model.coef_, ref.coef_, rtol=rtol)
@@ -135,8 +144,11 @@ def test_same_route_as_in_memory(client, rng, mnist_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
         ref = fastlin.LinearRegression().fit(X, Y)
-        got = fd.fit(fastlin.LinearRegression(), da.from_array(X, chunks=(1500, -1)),
-                     da.from_array(Y, chunks=(1500, -1)))
+        got = fd.fit(
+            fastlin.LinearRegression(),
+            da.from_array(X, chunks=(1500, -1)),
+            da.from_array(Y, chunks=(1500, -1)),
+        )
     assert got.solver_ == ref.solver_ and ref.solver_.startswith("minimum_norm")
     assert got.rank_ == ref.rank_
     if ref.refinement_passes_:  # passes sum their blocks in another order: rounding
@@ -147,8 +159,11 @@ def test_same_route_as_in_memory(client, rng, mnist_dir):
     Z[:, 5] = Z[:, 4] + 1e-5 * Z[:, 5]
     z = Z @ np.arange(1.0, 7.0) + rng.standard_normal(4000)
     ref = fastlin.LinearRegression().fit(Z, z)
-    got = fd.fit(fastlin.LinearRegression(), da.from_array(Z, chunks=(1000, -1)),
-                 da.from_array(z, chunks=1000))
+    got = fd.fit(
+        fastlin.LinearRegression(),
+        da.from_array(Z, chunks=(1000, -1)),
+        da.from_array(z, chunks=1000),
+    )
     assert got.solver_ == ref.solver_ == "cholesky+refine"
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-8)
 
@@ -189,8 +204,11 @@ def test_calibration_stats(client, rng):
     p = rng.dirichlet(np.ones(3), n)
     y = rng.integers(0, 3, n)
     pd_, yd = da.from_array(p, chunks=(450, -1)), da.from_array(y, chunks=450)
-    for opts in ({"n_bins": 12}, {"n_bins": 5, "mode": "classwise"},
-                 {"n_bins": 8, "strategy": "quantile"}):
+    for opts in (
+        {"n_bins": 12},
+        {"n_bins": 5, "mode": "classwise"},
+        {"n_bins": 8, "strategy": "quantile"},
+    ):
         if opts.get("strategy") == "quantile":
             ref_state = CalibrationStats(**opts).update(p[:450], y[:450]).update(p[450:], y[450:])
         else:
@@ -207,17 +225,29 @@ def test_logistic_loss_gradient_and_fit(client, rng):
     X = rng.standard_normal((n, d))
     y = np.argmax(X[:, :3] + 0.8 * rng.standard_normal((n, 3)), axis=1)
     w = rng.uniform(0.5, 1.5, n)
-    Xd, yd, wd = (da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500),
-                  da.from_array(w, chunks=500))
+    Xd, yd, wd = (
+        da.from_array(X, chunks=(500, -1)),
+        da.from_array(y, chunks=500),
+        da.from_array(w, chunks=500),
+    )
     # One distributed pass of the fused kernel equals the in-memory pass.
     K = 3
     theta = rng.standard_normal(K * d + K)
-    ref = LossGradState(theta[:K * d].reshape(K, d), theta[K * d:], True).update(
-        X, _encode(y, np.arange(3)), w).finalize()
+    ref = (
+        LossGradState(theta[: K * d].reshape(K, d), theta[K * d :], True)
+        .update(X, _encode(y, np.arange(3)), w)
+        .finalize()
+    )
     yi = yd.map_blocks(_encode_block, np.arange(3), dtype=np.int64)
     loss, wsum, gW, gb = _reduce(
-        _loss_grad_block, (Xd, yi, wd), _merge_sums, split_every=3,
-        kernel_threads=None, compute=True, extra=(theta, K, d, True, True, 1.0))
+        _loss_grad_block,
+        (Xd, yi, wd),
+        _merge_sums,
+        split_every=3,
+        kernel_threads=None,
+        compute=True,
+        extra=(theta, K, d, True, True, 1.0),
+    )
     np.testing.assert_allclose(loss, ref[0], rtol=1e-12)
     np.testing.assert_allclose(wsum, ref[1], rtol=1e-12)
     np.testing.assert_allclose(gW, ref[2], rtol=1e-11, atol=1e-12 * np.abs(ref[2]).max())
@@ -228,7 +258,8 @@ def test_logistic_loss_gradient_and_fit(client, rng):
     for labels in (y,):
         ref = LogisticRegression(C=0.5, tol=1e-12, max_iter=500).fit(X, labels, sample_weight=w)
         model = fd.DaskLogisticRegression(C=0.5, tol=1e-12, max_iter=500).fit(
-            Xd, da.from_array(labels, chunks=500), wd)
+            Xd, da.from_array(labels, chunks=500), wd
+        )
         np.testing.assert_array_equal(model.classes_, ref.classes_)
         scale = np.abs(ref.coef_).max()
         # Both run one minimiser to the rounding floor of their gradients, which the
@@ -254,7 +285,8 @@ def test_logistic_binary_sync_scheduler(rng):
     ref = LogisticRegression(C=2.0, tol=1e-12, max_iter=500).fit(X, labels)
     with dask.config.set(scheduler="sync"):
         model = fd.DaskLogisticRegression(C=2.0, tol=1e-12, max_iter=500).fit(
-            da.from_array(X, chunks=(400, -1)), da.from_array(labels, chunks=400))
+            da.from_array(X, chunks=(400, -1)), da.from_array(labels, chunks=400)
+        )
         pred = model.predict(da.from_array(X, chunks=(400, -1))).compute()
     np.testing.assert_array_equal(model.classes_, ["no", "yes"])
     scale = np.abs(ref.coef_).max()
@@ -273,15 +305,24 @@ def test_hessian_products_sum_over_blocks(rng, fit_b):
     X = rng.standard_normal((n, d))
     w = rng.uniform(0.5, 1.5, n)
     W, V = rng.standard_normal((2, K, d))
-    b, vb = (rng.standard_normal((2, K)) if fit_b else np.zeros((2, K)))
+    b, vb = rng.standard_normal((2, K)) if fit_b else np.zeros((2, K))
     ref = hessp_sums(X, w, W, b, V, vb, True)
-    blocks = (da.from_array(X, chunks=(400, -1)), da.zeros(n, chunks=400, dtype=np.int64),
-              da.from_array(w, chunks=400))
+    blocks = (
+        da.from_array(X, chunks=(400, -1)),
+        da.zeros(n, chunks=400, dtype=np.int64),
+        da.from_array(w, chunks=400),
+    )
     theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
     with dask.config.set(scheduler="sync"):
-        got = _reduce(_hessp_block, blocks, _merge_sums, split_every=2,
-                         kernel_threads=None, compute=True,
-                         extra=(theta_v, K, d, fit_b, True, 1.0))
+        got = _reduce(
+            _hessp_block,
+            blocks,
+            _merge_sums,
+            split_every=2,
+            kernel_threads=None,
+            compute=True,
+            extra=(theta_v, K, d, fit_b, True, 1.0),
+        )
     # sums of the same rows in another grouping: rounding only
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-12, atol=1e-12 * np.abs(ref[0]).max())
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-12 * np.abs(ref[1]).max())
@@ -301,7 +342,7 @@ def test_unknown_chunk_sizes(client, rng):
     # Partitions that do not line up are caught on the worker, naming the block.
     keep2 = np.roll(keep, 1)
     yd2 = da.from_array(y, chunks=500)[da.from_array(keep2, chunks=500)]
-    if not all((keep[i:i + 500].sum() == keep2[i:i + 500].sum()) for i in range(0, 2000, 500)):
+    if not all((keep[i : i + 500].sum() == keep2[i : i + 500].sum()) for i in range(0, 2000, 500)):
         with pytest.raises(ValueError, match="row block .*partitioned alike"):
             fd.gram_stats(Xd, yd2)
 
@@ -380,15 +421,22 @@ def test_inference_on_workers_equals_in_memory(client, rng):
     y = X @ rng.standard_normal(d) + rng.standard_normal(n) * (1 + np.abs(X[:, 0]))
     w = rng.uniform(0.5, 2.0, n)
     ref = fastlin.LinearRegression().fit(X, y, sample_weight=w)
-    Xd, yd, wd = (da.from_array(a, chunks=700) if a.ndim == 1 else
-                  da.from_array(a, chunks=(700, -1)) for a in (X, y, w))
+    Xd, yd, wd = (
+        da.from_array(a, chunks=700) if a.ndim == 1 else da.from_array(a, chunks=(700, -1))
+        for a in (X, y, w)
+    )
     got = fd.DaskLinearRegression().fit(Xd, yd, sample_weight=wd)
-    for a, b in ((got.inference(), ref.inference()),
-                 (got.inference(Xd, yd, sample_weight=wd, cov_type="HC3"),
-                  ref.inference(X, y, sample_weight=w, cov_type="HC3"))):
+    for a, b in (
+        (got.inference(), ref.inference()),
+        (
+            got.inference(Xd, yd, sample_weight=wd, cov_type="HC3"),
+            ref.inference(X, y, sample_weight=w, cov_type="HC3"),
+        ),
+    ):
         for name in ("params", "bse", "pvalues", "rsquared", "fvalue", "llf", "scale"):
-            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=RTOL_FLOAT,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                getattr(a, name), getattr(b, name), rtol=RTOL_FLOAT, err_msg=name
+            )
 
 
 def test_parquet_directory_on_a_cluster(client, rng, tmp_path):
@@ -402,8 +450,8 @@ def test_parquet_directory_on_a_cluster(client, rng, tmp_path):
     folder = tmp_path / "parts"
     folder.mkdir()
     for i, r0 in enumerate(range(0, 2400, 800)):
-        cols = {n: X[r0:r0 + 800, j] for j, n in enumerate(names)}
-        cols["y"] = y[r0:r0 + 800]
+        cols = {n: X[r0 : r0 + 800, j] for j, n in enumerate(names)}
+        cols["y"] = y[r0 : r0 + 800]
         pq.write_table(pa.table(cols), folder / f"part-{i}.parquet")
     df = dd.read_parquet(str(folder))
     with warnings.catch_warnings():
@@ -464,9 +512,11 @@ def test_one_fold_over_arrays_sources_iterables_and_dask(client, rng):
     y = rng.integers(0, 50, size=1000).astype(np.float64)
     ref = fold(X, GramStats(), y)
     Xd, yd = da.from_array(X, chunks=(300, 7)), da.from_array(y, chunks=300)
-    for data, kw in ((fastlin.from_arrays(X, y), {"chunk_rows": 128}),
-                     ([(X[a:a + 250], y[a:a + 250]) for a in range(0, 1000, 250)], {}),
-                     (Xd, {"y": yd})):
+    for data, kw in (
+        (fastlin.from_arrays(X, y), {"chunk_rows": 128}),
+        ([(X[a : a + 250], y[a : a + 250]) for a in range(0, 1000, 250)], {}),
+        (Xd, {"y": yd}),
+    ):
         _assert_same_stats(fold(data, GramStats(), **kw), ref)
     p = 1.0 / (1.0 + np.exp(-(X[:, 0].astype(np.float64) - 128.0) / 40.0))
     lab = (y > 25).astype(np.int64)

@@ -105,8 +105,9 @@ def test_synthetic_linear_accuracy_is_realistic():
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_make_synthetic_digits(tmp_path, compress):
-    m = make_synthetic_digits(tmp_path, n_train=300, n_test=120, seed=2, compress=compress,
-                              chunk_rows=128)
+    m = make_synthetic_digits(
+        tmp_path, n_train=300, n_test=120, seed=2, compress=compress, chunk_rows=128
+    )
     assert isinstance(m, MNIST) and isinstance(m.train, IDXSource)
     assert m.train.compressed == compress and m.train.n_classes == 10
     X, y = m.train.read_all()
@@ -126,7 +127,9 @@ def test_make_synthetic_test_only(tmp_path):
     m = make_synthetic_digits(tmp_path, n_train=0, n_test=50)
     assert m.train is None and m.test.n_rows == 50
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ]
 
 
 def test_synthetic_argument_checks(tmp_path):
@@ -152,7 +155,7 @@ def test_load_mnist_real_test_set(mnist_dir):
     assert m.train is None and m.test.shape == (10000, 784) and m.test.item_shape == (28, 28)
     assert list(m.test.targets()[:10]) == MNIST_FIRST_LABELS
     test = load_mnist_test(mnist_dir)
-    (X0, y0), = [next(test.iter_chunks(10))]
+    ((X0, y0),) = [next(test.iter_chunks(10))]
     assert X0.shape == (10, 784) and list(y0) == MNIST_FIRST_LABELS
 
 
@@ -164,8 +167,10 @@ def test_load_mnist_arrays_and_env(mnist_dir, monkeypatch):
 
 
 def test_load_mnist_prefers_raw_and_accepts_dotted_names(mnist_dir, tmp_path):
-    with gzip.open(mnist_dir / "t10k-labels-idx1-ubyte.gz") as f, \
-            open(tmp_path / "t10k-labels.idx1-ubyte", "wb") as g:
+    with (
+        gzip.open(mnist_dir / "t10k-labels-idx1-ubyte.gz") as f,
+        open(tmp_path / "t10k-labels.idx1-ubyte", "wb") as g,
+    ):
         shutil.copyfileobj(f, g)
     shutil.copy(mnist_dir / "t10k-images-idx3-ubyte.gz", tmp_path / "t10k-images-idx3-ubyte.gz")
     src = load_mnist_test(tmp_path)
@@ -175,7 +180,9 @@ def test_load_mnist_prefers_raw_and_accepts_dotted_names(mnist_dir, tmp_path):
 def test_load_mnist_missing(tmp_path, monkeypatch):
     with pytest.raises(MNISTNotFoundError, match="not found"):
         load_mnist(tmp_path / "nowhere")
-    with pytest.raises(MNISTNotFoundError, match=r"t10k-images-idx3-ubyte \(or t10k-images-idx3-ubyte.gz\)"):
+    with pytest.raises(
+        MNISTNotFoundError, match=r"t10k-images-idx3-ubyte \(or t10k-images-idx3-ubyte.gz\)"
+    ):
         load_mnist(tmp_path, subset="test")
     monkeypatch.delenv("FASTLIN_MNIST_DIR", raising=False)
     with pytest.raises(MNISTNotFoundError, match="FASTLIN_MNIST_DIR"):
@@ -208,14 +215,14 @@ def _render_inputs(n, seed):
     pts, wts, cls, trig = D._templates()
     style = rng.integers(0, len(cls), size=n)
     prm = np.zeros((n, synth.N_PARAMS))
-    prm[:, synth.P_WOBBLE:synth.P_WOBBLE + 6] = rng.normal(0, 0.08, (n, 6))
-    prm[:, synth.P_PHASE:synth.P_PHASE + 6] = rng.uniform(0, 2 * np.pi, (n, 6))
-    prm[:, synth.P_WARP:synth.P_WARP + 6] = rng.normal(0, 0.06, (n, 6))
+    prm[:, synth.P_WOBBLE : synth.P_WOBBLE + 6] = rng.normal(0, 0.08, (n, 6))
+    prm[:, synth.P_PHASE : synth.P_PHASE + 6] = rng.uniform(0, 2 * np.pi, (n, 6))
+    prm[:, synth.P_WARP : synth.P_WARP + 6] = rng.normal(0, 0.06, (n, 6))
     prm[:, synth.P_SLANT] = rng.normal(0, 0.3, n)
     prm[:, synth.P_ROT] = rng.normal(0, 0.2, n)
     prm[:, synth.P_SX] = rng.uniform(0.8, 1.2, n)
     prm[:, synth.P_SY] = rng.uniform(0.8, 1.2, n)
-    prm[:, synth.P_SHIFT:synth.P_SHIFT + 2] = rng.normal(0, 3.0, (n, 2))  # some ink off the edge
+    prm[:, synth.P_SHIFT : synth.P_SHIFT + 2] = rng.normal(0, 3.0, (n, 2))  # some ink off the edge
     prm[:, synth.P_INK] = rng.uniform(0.8, 1.2, n)
     prm[:, synth.P_SIGMA] = rng.uniform(0.5, 1.6, n)
     prm[:, synth.P_GAIN] = rng.uniform(4, 10, n)
@@ -250,7 +257,18 @@ def test_render_same_bits_for_any_thread_count():
         with threads(n):
             bounds = row_ranges(64, n, 8)
             out = np.empty((64, 28, 28), np.uint8)
-            synth.render_digits(pts, wts, trig, style, prm, 9.0, 13.5, 0.5, bounds,
-                                np.empty((bounds.shape[0] - 1, 28, 28)), out)
+            synth.render_digits(
+                pts,
+                wts,
+                trig,
+                style,
+                prm,
+                9.0,
+                13.5,
+                0.5,
+                bounds,
+                np.empty((bounds.shape[0] - 1, 28, 28)),
+                out,
+            )
             outs.append(out)
     np.testing.assert_array_equal(outs[0], outs[1])

@@ -30,12 +30,12 @@ def _data(rng, n, d, t=2, dtype=np.float64):
 @pytest.mark.parametrize("alpha", [0.0, 2.5])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
-def test_leverage_and_cooks_match_explicit_hat_matrix(rng, fit_intercept, alpha, weighted,
-                                                       dtype):
+def test_leverage_and_cooks_match_explicit_hat_matrix(rng, fit_intercept, alpha, weighted, dtype):
     X, Y = _data(rng, 150, 7, dtype=dtype)
     w = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    inf = D.influence(X, Y, alpha=alpha, fit_intercept=fit_intercept, sample_weight=w,
-                      chunk_rows=41)
+    inf = D.influence(
+        X, Y, alpha=alpha, fit_intercept=fit_intercept, sample_weight=w, chunk_rows=41
+    )
     coef, b = naive.fit(X, Y, w, alpha, fit_intercept)
     cd, h, R, p = naive.cooks_distance_formula(X, Y, coef, b, w, alpha, fit_intercept)
     # float32 rows go through float32 Gram blocks (fastlin.core.stats.FLOAT32_BLOCK: ~3e-6
@@ -63,8 +63,9 @@ def test_model_residuals_and_one_d_targets(rng):
     inf = D.influence(X, y, model=model, stats=model.stats_)
     assert inf.residuals.shape == (120,) and inf.cooks_distance.shape == (120,)
     assert_allclose(inf.residuals, y - model.predict(X), rtol=RTOL, atol=1e-12)
-    cd, h, _, _ = naive.cooks_distance_formula(X, Y, np.atleast_2d(model.coef_),
-                                               np.atleast_1d(model.intercept_), alpha=0.7)
+    cd, h, _, _ = naive.cooks_distance_formula(
+        X, Y, np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_), alpha=0.7
+    )
     assert_allclose(inf.leverage, h, rtol=RTOL)
     assert_allclose(inf.cooks_distance, cd[:, 0], rtol=RTOL, atol=RTOL * cd.max())
 
@@ -80,8 +81,7 @@ def test_sum_of_leverages_is_rank(rng, fit_intercept):
 def test_rank_deficient_design_uses_independent_columns(rng):
     n = 80
     X = rng.normal(size=(n, 5))
-    Xd = np.hstack([X, X[:, :2] @ np.array([[1.0], [-2.0]]), np.full((n, 1), 3.0),
-                    X[:, 3:4] * 2.0])
+    Xd = np.hstack([X, X[:, :2] @ np.array([[1.0], [-2.0]]), np.full((n, 1), 3.0), X[:, 3:4] * 2.0])
     stats = D.gram_of(Xd)
     factor = D.hat_factor(stats)
     assert factor.route == "pivoted_cholesky"
@@ -136,8 +136,20 @@ def test_parallel_kernel_equals_serial(rng):
     outs = []
     for kernel in (K.leverage_pass, K.leverage_pass, K.leverage_pass_serial):
         q = np.empty(500)
-        kernel(X, np.zeros((500, 0)), np.zeros((0, 11)), np.zeros(0), f.cols, f.mean, f.scale,
-               f.L, bounds, np.empty((p, f.cols.size, K.ROW_BLOCK)), q, np.empty((500, 0)))
+        kernel(
+            X,
+            np.zeros((500, 0)),
+            np.zeros((0, 11)),
+            np.zeros(0),
+            f.cols,
+            f.mean,
+            f.scale,
+            f.L,
+            bounds,
+            np.empty((p, f.cols.size, K.ROW_BLOCK)),
+            q,
+            np.empty((500, 0)),
+        )
         outs.append(q)
     np.testing.assert_array_equal(outs[0], outs[1])  # deterministic run to run
     # Compiled separately, the two may contract a multiply-add differently (an ulp).

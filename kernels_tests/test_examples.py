@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib", reason="the examples save figures with matplotlib "
-                    "(fastlin[plot])")
+pytest.importorskip(
+    "matplotlib", reason="the examples save figures with matplotlib (fastlin[plot])"
+)
 
 GALLERY = Path(__file__).resolve().parents[1] / "scripts" / "examples"
 SCRIPTS = sorted(GALLERY.glob("[0-9][0-9]_*.py"))
@@ -32,10 +33,18 @@ def test_gallery_readme_lists_every_script():
 def test_example_runs_and_writes_its_figure(script, tmp_path):
     out = tmp_path / "figures"
     env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-W", "error", str(script), "--out", str(out)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, (f"{script.name} exited with status {proc.returncode}\n"
-                                  f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(script), "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (
+        f"{script.name} exited with status {proc.returncode}\n"
+        f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    )
     figure = out / f"{script.stem}.png"
     assert figure.is_file(), f"{script.name} did not write {figure.name}:\n{proc.stdout}"
     assert figure.read_bytes()[:8] == PNG_MAGIC

@@ -31,8 +31,14 @@ def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None)
     w_all = np.empty(0) if w is None else w
     (ps, pdt), (as_, adt) = gram.scratch_shapes(d, n_threads, weighted, small_int, path)
     P, A = np.empty(ps, pdt), np.empty(as_, adt)
-    parts = [np.zeros((n_threads, d, d)), np.zeros((n_threads, d, t)), np.zeros((n_threads, d)),
-             np.zeros((n_threads, t)), np.zeros((n_threads, t, t)), np.zeros((n_threads, 1))]
+    parts = [
+        np.zeros((n_threads, d, d)),
+        np.zeros((n_threads, d, t)),
+        np.zeros((n_threads, d)),
+        np.zeros((n_threads, t)),
+        np.zeros((n_threads, t, t)),
+        np.zeros((n_threads, 1)),
+    ]
     per_length = {}  # bounds and leading-part views, by chunk length (cheap chunks of 1)
     with threads(n_threads):
         for start in range(0, n, chunk):
@@ -42,8 +48,15 @@ def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None)
                 p = bounds.shape[0] - 1
                 per_length[stop - start] = (bounds, P[:p], A[:p], [part[:p] for part in parts])
             bounds, P_p, A_p, parts_p = per_length[stop - start]
-            gram.gram_update(X[start:stop], Y[start:stop], w_all[start:stop] if weighted else w_all,
-                             bounds, P_p, A_p, *parts_p)
+            gram.gram_update(
+                X[start:stop],
+                Y[start:stop],
+                w_all[start:stop] if weighted else w_all,
+                bounds,
+                P_p,
+                A_p,
+                *parts_p,
+            )
     return {name: part.sum(axis=0) for name, part in zip(NAMES, parts)}
 
 
@@ -181,8 +194,14 @@ def test_accumulates_into_existing_parts(rng):
     bounds = row_ranges(600, 1, gram.BLOCK)
     (ps, pdt), (as_, adt) = gram.scratch_shapes(20, 1, False, True)
     P, A = np.empty(ps, pdt), np.empty(as_, adt)
-    parts = [np.ones((1, 20, 20)), np.ones((1, 20, 3)), np.ones((1, 20)), np.ones((1, 3)),
-             np.ones((1, 3, 3)), np.ones((1, 1))]
+    parts = [
+        np.ones((1, 20, 20)),
+        np.ones((1, 20, 3)),
+        np.ones((1, 20)),
+        np.ones((1, 3)),
+        np.ones((1, 3, 3)),
+        np.ones((1, 1)),
+    ]
     gram.gram_update(X, Y, np.empty(0), bounds, P, A, *parts)
     for name, part in zip(NAMES, parts):
         expect = ref[name] + 1.0
@@ -204,17 +223,30 @@ def test_scratch_shapes():
 def test_integer_scratch_rejects_other_dtypes(rng, path):
     X = rng.standard_normal((300, 4))
     (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True, path)
-    parts = [np.zeros((1, 4, 4)), np.zeros((1, 4, 1)), np.zeros((1, 4)), np.zeros((1, 1)),
-             np.zeros((1, 1, 1)), np.zeros((1, 1))]
+    parts = [
+        np.zeros((1, 4, 4)),
+        np.zeros((1, 4, 1)),
+        np.zeros((1, 4)),
+        np.zeros((1, 1)),
+        np.zeros((1, 1, 1)),
+        np.zeros((1, 1)),
+    ]
     with pytest.raises(ValueError, match="uint8 or int8"):
-        gram.gram_update(X, np.zeros((300, 1)), np.empty(0), row_ranges(300, 1, gram.BLOCK),
-                         np.empty(ps, pdt), np.empty(as_, adt), *parts)
+        gram.gram_update(
+            X,
+            np.zeros((300, 1)),
+            np.empty(0),
+            row_ranges(300, 1, gram.BLOCK),
+            np.empty(ps, pdt),
+            np.empty(as_, adt),
+            *parts,
+        )
 
 
 def _read_idx(path):
     with gzip.open(path, "rb") as f:
         raw = f.read()
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(raw[3])]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(raw[3])]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(dims)
 
 

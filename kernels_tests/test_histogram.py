@@ -19,8 +19,7 @@ def _linspace_edges(n_bins):
     return e
 
 
-def run(p, y, edges, mode="positive", uniform=True, w=None, n_parts=None, scores=False,
-        eps=1e-15):
+def run(p, y, edges, mode="positive", uniform=True, w=None, n_parts=None, scores=False, eps=1e-15):
     """Call the kernel directly; returns (hist (G, n_bins, 4) merged, scores, bad)."""
     edges = np.atleast_2d(np.asarray(edges, dtype=np.float64))
     if mode == "classwise":
@@ -34,11 +33,13 @@ def run(p, y, edges, mode="positive", uniform=True, w=None, n_parts=None, scores
     bad = np.zeros((P, 2), dtype=np.int64)
     w_arg = np.empty(0) if w is None else w
     if p.ndim == 1:
-        H.binary_update(p, y, w_arg, edges, bounds, hist, sc, bad, MODES[mode], uniform,
-                        scores, eps)
+        H.binary_update(
+            p, y, w_arg, edges, bounds, hist, sc, bad, MODES[mode], uniform, scores, eps
+        )
     else:
-        H.multiclass_update(p, y, w_arg, edges, bounds, hist, sc, bad, mode == "classwise",
-                            uniform, scores, eps)
+        H.multiclass_update(
+            p, y, w_arg, edges, bounds, hist, sc, bad, mode == "classwise", uniform, scores, eps
+        )
     return hist.sum(axis=0), sc.sum(axis=0), bad.sum(axis=0)
 
 

@@ -18,9 +18,25 @@ from fastlin.core.inference_stats import SandwichStats
 sm = pytest.importorskip("statsmodels.api")
 
 RTOL = 1e-8
-ATTRS = ("params", "bse", "tvalues", "pvalues", "rsquared", "rsquared_adj", "fvalue",
-         "f_pvalue", "llf", "aic", "bic", "df_resid", "df_model", "scale", "ssr",
-         "centered_tss", "ess")
+ATTRS = (
+    "params",
+    "bse",
+    "tvalues",
+    "pvalues",
+    "rsquared",
+    "rsquared_adj",
+    "fvalue",
+    "f_pvalue",
+    "llf",
+    "aic",
+    "bic",
+    "df_resid",
+    "df_model",
+    "scale",
+    "ssr",
+    "centered_tss",
+    "ess",
+)
 
 
 def _design(rng, n, d, offset=0.0):
@@ -36,9 +52,13 @@ def _design(rng, n, d, offset=0.0):
 
 def _compare(got, ref, attrs=ATTRS, rtol=RTOL):
     for a in attrs:
-        np.testing.assert_allclose(np.asarray(getattr(got, a), dtype=float),
-                                   np.asarray(getattr(ref, a), dtype=float), rtol=rtol,
-                                   atol=0, err_msg=a)
+        np.testing.assert_allclose(
+            np.asarray(getattr(got, a), dtype=float),
+            np.asarray(getattr(ref, a), dtype=float),
+            rtol=rtol,
+            atol=0,
+            err_msg=a,
+        )
     np.testing.assert_allclose(got.conf_int(), np.asarray(ref.conf_int()), rtol=rtol)
     np.testing.assert_allclose(got.conf_int(0.1), np.asarray(ref.conf_int(0.1)), rtol=rtol)
 
@@ -49,8 +69,7 @@ def test_classical_from_statistics_equals_statsmodels(rng, n, d, weighted):
     X, y = _design(rng, n, d)
     w = rng.uniform(0.2, 3.0, n) if weighted else None
     got = fastlin.LinearRegression().fit(X, y, sample_weight=w).inference()
-    model = sm.WLS(y, sm.add_constant(X), weights=w) if weighted else sm.OLS(
-        y, sm.add_constant(X))
+    model = sm.WLS(y, sm.add_constant(X), weights=w) if weighted else sm.OLS(y, sm.add_constant(X))
     _compare(got, model.fit())
     assert got.names == ["const"] + [f"x{i + 1}" for i in range(d)]
     assert got.cov_type == "nonrobust" and got.identified.all() and not got.ssr_exact
@@ -65,8 +84,7 @@ def test_robust_equals_statsmodels(rng, cov_type, weighted):
     w = rng.uniform(0.2, 3.0, n) if weighted else None
     m = fastlin.LinearRegression().fit(X, y, sample_weight=w)
     got = m.inference(X, y, sample_weight=w, cov_type=cov_type)
-    model = sm.WLS(y, sm.add_constant(X), weights=w) if weighted else sm.OLS(
-        y, sm.add_constant(X))
+    model = sm.WLS(y, sm.add_constant(X), weights=w) if weighted else sm.OLS(y, sm.add_constant(X))
     _compare(got, model.fit(cov_type=cov_type))
     assert got.ssr_exact and not got.use_t
 
@@ -75,10 +93,10 @@ def test_no_intercept_equals_statsmodels_without_constant(rng):
     X, y = _design(rng, 400, 4)
     m = fastlin.LinearRegression(fit_intercept=False).fit(X, y)
     _compare(m.inference(), sm.OLS(y, X).fit(), attrs=ATTRS[:-2])
-    np.testing.assert_allclose(m.inference().uncentered_tss, sm.OLS(y, X).fit().uncentered_tss,
-                               rtol=RTOL)
-    _compare(m.inference(X, y, cov_type="HC3"), sm.OLS(y, X).fit(cov_type="HC3"),
-             attrs=ATTRS[:-2])
+    np.testing.assert_allclose(
+        m.inference().uncentered_tss, sm.OLS(y, X).fit().uncentered_tss, rtol=RTOL
+    )
+    _compare(m.inference(X, y, cov_type="HC3"), sm.OLS(y, X).fit(cov_type="HC3"), attrs=ATTRS[:-2])
     assert m.inference().names == ["x1", "x2", "x3", "x4"]
 
 
@@ -96,11 +114,13 @@ def test_multi_output_has_one_column_per_target(rng):
         for j in range(t):
             ref = sm.OLS(Y[:, j], sm.add_constant(X)).fit(cov_type=ct)
             for a in ("params", "bse", "pvalues"):
-                np.testing.assert_allclose(getattr(got, a)[:, j], getattr(ref, a), rtol=RTOL,
-                                           err_msg=a)
+                np.testing.assert_allclose(
+                    getattr(got, a)[:, j], getattr(ref, a), rtol=RTOL, err_msg=a
+                )
             for a in ("rsquared", "fvalue", "llf", "aic", "scale"):
-                np.testing.assert_allclose(getattr(got, a)[j], getattr(ref, a), rtol=RTOL,
-                                           err_msg=a)
+                np.testing.assert_allclose(
+                    getattr(got, a)[j], getattr(ref, a), rtol=RTOL, err_msg=a
+                )
             np.testing.assert_allclose(got.conf_int()[:, :, j], ref.conf_int(), rtol=RTOL)
     text = m.inference().summary(target_names=["a", "b", "c"])
     assert text.count("OLS Regression Results") == 3 and "Dep. Variable:" in text
@@ -113,10 +133,10 @@ def test_streamed_and_sourced_equal_in_memory(rng):
     ref = ref_model.inference()
     streamed = fastlin.LinearRegression()
     for r0 in range(0, n, 700):
-        streamed.partial_fit(X[r0:r0 + 700], y[r0:r0 + 700])
+        streamed.partial_fit(X[r0 : r0 + 700], y[r0 : r0 + 700])
     _compare(streamed.inference(), ref, rtol=1e-10)
     ref_hc = ref_model.inference(X, y, cov_type="HC3")
-    chunks = [(X[r0:r0 + 512], y[r0:r0 + 512]) for r0 in range(0, n, 512)]
+    chunks = [(X[r0 : r0 + 512], y[r0 : r0 + 512]) for r0 in range(0, n, 512)]
     _compare(streamed.inference(chunks, cov_type="HC3"), ref_hc, rtol=1e-10)
     src = fastlin.from_arrays(X, y)
     _compare(ref_model.inference(src, cov_type="HC3", chunk_rows=999), ref_hc, rtol=1e-10)
@@ -134,8 +154,7 @@ def test_sandwich_merge_order_and_arrays_round_trip(rng):
 
     def new():
         level = np.atleast_1d(m.intercept_) + np.atleast_2d(m.coef_) @ mean
-        return SandwichStats(np.atleast_2d(m.coef_), level, factor, m.stats_.mean_parts(),
-                             "HC2")
+        return SandwichStats(np.atleast_2d(m.coef_), level, factor, m.stats_.mean_parts(), "HC2")
 
     whole = new().update(X, y, w)
     cuts = [0, 300, 301, 1200, n]
@@ -177,11 +196,12 @@ def test_large_offsets_cost_no_digits(rng):
     np.testing.assert_allclose(got.rsquared, ref.rsquared, rtol=1e-9)
     # Var(b) for b = a - 1.7e9 β0, with a the intercept of the centred column.
     cov = ref.cov_params()
-    var_b = cov[0, 0] - 2 * 1.7e9 * cov[0, 1] + 1.7e9 ** 2 * cov[1, 1]
+    var_b = cov[0, 0] - 2 * 1.7e9 * cov[0, 1] + 1.7e9**2 * cov[1, 1]
     np.testing.assert_allclose(got.bse[0] ** 2, var_b, rtol=1e-6)
     got_hc = m.inference(X, y, cov_type="HC0")
-    np.testing.assert_allclose(got_hc.bse[1:], sm.OLS(y, sm.add_constant(Xc)).fit(
-        cov_type="HC0").bse[1:], rtol=1e-7)
+    np.testing.assert_allclose(
+        got_hc.bse[1:], sm.OLS(y, sm.add_constant(Xc)).fit(cov_type="HC0").bse[1:], rtol=1e-7
+    )
 
 
 def test_rank_deficiency_is_reported(rng):
@@ -198,8 +218,7 @@ def test_rank_deficiency_is_reported(rng):
     assert got.rank == 5 and got.df_model == ref.df_model == 4
     for a in ("df_resid", "ssr", "scale", "rsquared", "rsquared_adj", "fvalue", "llf", "aic"):
         np.testing.assert_allclose(getattr(got, a), getattr(ref, a), rtol=RTOL, err_msg=a)
-    np.testing.assert_array_equal(got.identified,
-                                  [True, False, False, True, True, False, False])
+    np.testing.assert_array_equal(got.identified, [True, False, False, True, True, False, False])
     assert np.isfinite(got.bse[got.identified]).all()
     assert np.isnan(got.tvalues[~got.identified]).all()
     # Identified coefficients keep their classical standard errors.
@@ -226,8 +245,18 @@ def test_summary_names_and_feature_names(rng):
     r = m.inference(feature_names=["price", "volume"])
     text = r.summary()
     assert r.names == ["const", "price", "volume"]
-    for token in ("OLS Regression Results", "const", "price", "volume", "R-squared:",
-                  "Covariance Type:", "nonrobust", "P>|t|", "[0.025", "0.975]"):
+    for token in (
+        "OLS Regression Results",
+        "const",
+        "price",
+        "volume",
+        "R-squared:",
+        "Covariance Type:",
+        "nonrobust",
+        "P>|t|",
+        "[0.025",
+        "0.975]",
+    ):
         assert token in text
     assert "HC3" in m.inference(X, y, cov_type="HC3").summary()
 
@@ -281,12 +310,23 @@ def test_logit_equals_statsmodels(rng):
     m = fastlin.LogisticRegression(C=np.inf, tol=1e-10, max_iter=2000).fit(X, labels)
     got = m.inference(X, labels)
     ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12)
-    for a in ("params", "bse", "tvalues", "pvalues", "llf", "aic", "bic", "df_model",
-              "df_resid", "prsquared", "llr"):
+    for a in (
+        "params",
+        "bse",
+        "tvalues",
+        "pvalues",
+        "llf",
+        "aic",
+        "bic",
+        "df_model",
+        "df_resid",
+        "prsquared",
+        "llr",
+    ):
         np.testing.assert_allclose(getattr(got, a), getattr(ref, a), rtol=1e-6, err_msg=a)
     np.testing.assert_allclose(got.conf_int(), ref.conf_int(), rtol=1e-6)
     assert not got.penalised and "Logit Regression Results" in got.summary()
-    chunks = [(X[r0:r0 + 128], labels[r0:r0 + 128]) for r0 in range(0, len(y), 128)]
+    chunks = [(X[r0 : r0 + 128], labels[r0 : r0 + 128]) for r0 in range(0, len(y), 128)]
     again = m.inference(chunks)
     np.testing.assert_allclose(again.bse, got.bse, rtol=1e-10)
 

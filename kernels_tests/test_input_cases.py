@@ -39,13 +39,16 @@ def test_gram_stats_take_big_endian_and_keep_state_on_failure(rng):
     np.testing.assert_array_equal(s.xtx, fastlin.GramStats().update(X, y).xtx)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: fastlin.LogisticRegression(),
-    lambda: fastlin.LogisticRegression(solver="sgd", max_iter=2),
-    lambda: fastlin.StandardScaler(),
-    lambda: fastlin.SGDRegressor(max_iter=5),
-    lambda: fastlin.LinearRegression(),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: fastlin.LogisticRegression(),
+        lambda: fastlin.LogisticRegression(solver="sgd", max_iter=2),
+        lambda: fastlin.StandardScaler(),
+        lambda: fastlin.SGDRegressor(max_iter=5),
+        lambda: fastlin.LinearRegression(),
+    ],
+)
 def test_values_whose_squares_overflow_are_named(rng, make):
     X, y = _xy(rng)
     X[7, 1] = 1e155
@@ -56,8 +59,15 @@ def test_values_whose_squares_overflow_are_named(rng, make):
     assert not hasattr(model, "coef_") and not hasattr(model, "mean_")
 
 
-@pytest.mark.parametrize("model", [fastlin.LinearRegression(), fastlin.LogisticRegression(),
-                                   fastlin.StandardScaler(), fastlin.SGDRegressor()])
+@pytest.mark.parametrize(
+    "model",
+    [
+        fastlin.LinearRegression(),
+        fastlin.LogisticRegression(),
+        fastlin.StandardScaler(),
+        fastlin.SGDRegressor(),
+    ],
+)
 def test_empty_and_featureless_input_is_refused_by_name(rng, model):
     X = np.zeros((5, 0))
     y = np.array([0, 1, 0, 1, 0])
@@ -77,8 +87,9 @@ def test_failed_first_partial_fit_leaves_no_trace(rng):
     bad[2, 0] = np.inf
     for model in (fastlin.LinearRegression(), fastlin.StandardScaler(), fastlin.SGDRegressor()):
         with pytest.raises(ValueError, match="inf"):
-            model.partial_fit(bad, y) if not isinstance(model, fastlin.StandardScaler) \
-                else model.partial_fit(bad)
+            model.partial_fit(bad, y) if not isinstance(
+                model, fastlin.StandardScaler
+            ) else model.partial_fit(bad)
         assert not hasattr(model, "n_features_in_"), type(model).__name__
     lr = fastlin.LogisticRegression(solver="sgd", random_state=0)
     with pytest.raises(ValueError, match="inf"):
@@ -100,8 +111,7 @@ def test_sparse_and_complex_input_get_scikit_learn_messages(rng):
 def test_object_arrays_of_numbers_are_converted(rng):
     X, y = _xy(rng)
     got = fastlin.LinearRegression().fit(X.astype(object), y.astype(object))
-    np.testing.assert_allclose(got.coef_, fastlin.LinearRegression().fit(X, y).coef_,
-                               rtol=1e-12)
+    np.testing.assert_allclose(got.coef_, fastlin.LinearRegression().fit(X, y).coef_, rtol=1e-12)
 
 
 def test_rank_warnings_point_at_the_caller(rng):
@@ -125,6 +135,6 @@ def test_streamed_errors_name_file_global_row_and_byte_offset(rng, tmp_path):
     offset = 128 + (7777 * 30 + 12) * 8  # the .npy header of this array is 128 bytes
     with pytest.raises(ValueError, match=rf"x\.npy: row 7777, column 12 \(byte offset {offset}\)"):
         fastlin.LinearRegression().fit(src, chunk_rows=2000)
-    chunks = [(X[r:r + 3000], X[r:r + 3000, 0]) for r in range(0, 10000, 3000)]
+    chunks = [(X[r : r + 3000], X[r : r + 3000, 0]) for r in range(0, 10000, 3000)]
     with pytest.raises(ValueError, match=r"NaN at row 7777, column 12"):
         fastlin.LinearRegression().fit(chunks)

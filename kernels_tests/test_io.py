@@ -55,8 +55,10 @@ def mnist_like(tmp_path, rng):
     paths = {}
     for gz in (False, True):
         sfx = ".gz" if gz else ""
-        paths[gz] = (nio.write_file(tmp_path / f"img{sfx}", X, gz),
-                     nio.write_file(tmp_path / f"lbl{sfx}", y, gz))
+        paths[gz] = (
+            nio.write_file(tmp_path / f"img{sfx}", X, gz),
+            nio.write_file(tmp_path / f"lbl{sfx}", y, gz),
+        )
     return X, y, paths
 
 
@@ -70,8 +72,9 @@ def _sources(kind, X, y, tmp_path):
         return open_npy(tmp_path / "X.npy", tmp_path / "y.npy")
     gz = kind == "gz"
     sfx = ".gz" if gz else ""
-    return open_idx(nio.write_file(tmp_path / f"X{sfx}", X, gz),
-                    nio.write_file(tmp_path / f"y{sfx}", y, gz))
+    return open_idx(
+        nio.write_file(tmp_path / f"X{sfx}", X, gz), nio.write_file(tmp_path / f"y{sfx}", y, gz)
+    )
 
 
 KINDS = ["array", "npy", "raw", "gz"]
@@ -149,7 +152,9 @@ def test_gzip_resume_at_end_still_checks_the_whole_stream(tmp_path, rng):
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, np.float32, np.float64, ">f8", ">i4"])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int16, np.int64, np.float32, np.float64, ">f8", ">i4"]
+)
 def test_npy_orders_and_dtypes(tmp_path, rng, order, dtype):
     X = np.asarray(_random(rng, (31, 6), np.dtype(dtype).newbyteorder("=")), order=order)
     X = X.astype(dtype, order=order)
@@ -185,8 +190,9 @@ def test_arrays_fortran_3d_bool_and_labels_from_file(tmp_path, rng):
     src = from_arrays(X)
     np.testing.assert_array_equal(nio.concat_chunks(src.iter_chunks(3))[0], X)
     imgs = _images(rng, n=10)
-    src = from_arrays(imgs, nio.write_file(tmp_path / "y", np.arange(10, dtype=np.uint8)),
-                      n_classes=10)
+    src = from_arrays(
+        imgs, nio.write_file(tmp_path / "y", np.arange(10, dtype=np.uint8)), n_classes=10
+    )
     assert src.item_shape == (4, 5) and src.n_features == 20
     Xa, ya = nio.concat_chunks(src.iter_chunks(4))
     np.testing.assert_array_equal(Xa, imgs.reshape(10, -1))
@@ -203,7 +209,7 @@ def test_arrays_fortran_3d_bool_and_labels_from_file(tmp_path, rng):
 
 def test_array_chunks_do_not_expose_the_callers_array(rng):
     X = rng.standard_normal((6, 2))
-    (Xc, _), = from_arrays(X).iter_chunks(10)
+    ((Xc, _),) = from_arrays(X).iter_chunks(10)
     with pytest.raises(ValueError, match="read-only"):
         Xc[0, 0] = 1.0
     assert X.flags.writeable
@@ -367,8 +373,9 @@ def test_garbage_after_gzip_member(tmp_path, rng):
 def test_multi_member_gzip_is_read(tmp_path, rng):
     X = _images(rng)
     data = nio.idx_bytes(X)
-    path = _corrupt(tmp_path / "x.gz", gzip.compress(data[:100], mtime=0) +
-                    gzip.compress(data[100:], mtime=0))
+    path = _corrupt(
+        tmp_path / "x.gz", gzip.compress(data[:100], mtime=0) + gzip.compress(data[100:], mtime=0)
+    )
     np.testing.assert_array_equal(open_idx(path).read_all()[0], X.reshape(len(X), -1))
 
 
@@ -389,15 +396,21 @@ def test_flipped_bits_in_gzip(tmp_path, rng):
 
 
 @pytest.mark.parametrize("gz", [False, True])
-@pytest.mark.parametrize("head, match", [
-    (b"\x00\x00\x08\x03", None),  # control: a valid header
-    (b"\x08\x03\x00\x00", "first two bytes must be zero"),
-    (b"\x00\x00\x07\x03", "unknown type code 0x07"),
-    (b"\x00\x00\x08\x00", "number of dimensions"),
-    (b"\x00\x00\x08\x02", "extra bytes"),  # 2 dims read: the third dim becomes payload
-    (b"\x00\x00\x08\x04", "dimensions 23 x 4 x 5 x 0 of uint8"),  # the payload's first 4 bytes (0) become a dim
-    (b"\x00\x00\x0d\x03", "truncated"),  # float32: the payload is 4x too short
-])
+@pytest.mark.parametrize(
+    "head, match",
+    [
+        (b"\x00\x00\x08\x03", None),  # control: a valid header
+        (b"\x08\x03\x00\x00", "first two bytes must be zero"),
+        (b"\x00\x00\x07\x03", "unknown type code 0x07"),
+        (b"\x00\x00\x08\x00", "number of dimensions"),
+        (b"\x00\x00\x08\x02", "extra bytes"),  # 2 dims read: the third dim becomes payload
+        (
+            b"\x00\x00\x08\x04",
+            "dimensions 23 x 4 x 5 x 0 of uint8",
+        ),  # the payload's first 4 bytes (0) become a dim
+        (b"\x00\x00\x0d\x03", "truncated"),  # float32: the payload is 4x too short
+    ],
+)
 def test_wrong_magic_and_dims(tmp_path, rng, gz, head, match):
     data = bytearray(nio.idx_bytes(_images(rng)))
     data[:4] = head

@@ -33,7 +33,9 @@ def test_linear_regression_matches_sklearn(rng, n, d, fit_intercept):
     ref = skl.LinearRegression(fit_intercept=fit_intercept).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=COEF_RTOL)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=COEF_RTOL, atol=1e-12)
-    assert ours.coef_.shape == ref.coef_.shape and np.shape(ours.intercept_) == np.shape(ref.intercept_)
+    assert ours.coef_.shape == ref.coef_.shape and np.shape(ours.intercept_) == np.shape(
+        ref.intercept_
+    )
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9)
     assert ours.solver_ == "cholesky" and ours.rank_ == d
     assert ours.n_features_in_ == d
@@ -45,7 +47,9 @@ def test_ridge_matches_sklearn_multioutput_weighted(rng, alpha, fit_intercept):
     X, y = _problem(rng, 300, 12, t=3)
     w = rng.uniform(0.2, 2.0, 300)
     ours = fastlin.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
-    ref = skl.Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd").fit(X, y, sample_weight=w)
+    ref = skl.Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd").fit(
+        X, y, sample_weight=w
+    )
     assert ours.coef_.shape == ref.coef_.shape == (3, 12)
     assert np.shape(ours.intercept_) == np.shape(ref.intercept_)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=COEF_RTOL, atol=1e-12)
@@ -110,7 +114,7 @@ def test_partial_fit_equals_fit(rng, chunk):
         # First chunks alone are rank deficient (fewer rows than features).
         warnings.simplefilter("ignore", RankDeficientWarning)
         for r0 in range(0, 240, chunk):
-            part.partial_fit(X[r0:r0 + chunk], y[r0:r0 + chunk])
+            part.partial_fit(X[r0 : r0 + chunk], y[r0 : r0 + chunk])
     np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-10)
     np.testing.assert_allclose(part.intercept_, full.intercept_, rtol=1e-10)
     assert part.n_samples_seen_ == 240
@@ -145,7 +149,9 @@ def test_sklearn_tools(rng):
     search = GridSearchCV(fastlin.Ridge(), {"alpha": [0.01, 1.0, 100.0]}, cv=3).fit(X, y)
     assert search.best_params_["alpha"] in (0.01, 1.0)
     ref = skl.LinearRegression().fit(X, y)
-    assert fastlin.LinearRegression().fit(X, y).score(X, y) == pytest.approx(ref.score(X, y), rel=1e-10)
+    assert fastlin.LinearRegression().fit(X, y).score(X, y) == pytest.approx(
+        ref.score(X, y), rel=1e-10
+    )
 
 
 def test_hosiery_mill_example():

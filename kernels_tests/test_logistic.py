@@ -98,7 +98,7 @@ def _reference_fit(Xf, y, C, n_out):
     Y = np.eye(n_out)[y] if n_out > 1 else (y == 1).astype(float)[:, None]
 
     def split(t):
-        return t[: n_out * d].reshape(n_out, d), t[n_out * d:]
+        return t[: n_out * d].reshape(n_out, d), t[n_out * d :]
 
     def probs(Z):
         if n_out == 1:
@@ -109,8 +109,9 @@ def _reference_fit(Xf, y, C, n_out):
     def fun(t):
         W, b = split(t)
         R = probs(Xf @ W.T + b) - Y
-        return _c_objective(Xf, y, W, b, C), np.concatenate([(C * R.T @ Xf + W).ravel(),
-                                                              C * R.sum(0)])
+        return _c_objective(Xf, y, W, b, C), np.concatenate(
+            [(C * R.T @ Xf + W).ravel(), C * R.sum(0)]
+        )
 
     def hessp(t, v):
         W, b = split(t)
@@ -120,8 +121,14 @@ def _reference_fit(Xf, y, C, n_out):
         HU = P * (1 - P) * U if n_out == 1 else P * (U - (P * U).sum(1, keepdims=True))
         return np.concatenate([(C * HU.T @ Xf + V).ravel(), C * HU.sum(0)])
 
-    res = optimize.minimize(fun, np.zeros(n_out * (d + 1)), jac=True, hessp=hessp,
-                            method="trust-ncg", options={"gtol": 1e-9, "maxiter": 500})
+    res = optimize.minimize(
+        fun,
+        np.zeros(n_out * (d + 1)),
+        jac=True,
+        hessp=hessp,
+        method="trust-ncg",
+        options={"gtol": 1e-9, "maxiter": 500},
+    )
     assert np.abs(res.jac).max() <= 1e-6 * C * n
     return split(res.x)
 
@@ -244,8 +251,13 @@ def _chunks(X, y, cuts, w=None):
 def test_chunk_source_list_and_callable(rng, solver):
     X, y = _data(rng, n=400, k=3)
     w = rng.uniform(0.5, 2.0, size=400)
-    kw = dict(solver=solver, tol=1e-10, max_iter=200 if solver == "lbfgs" else 3,
-              random_state=0, shuffle=False)
+    kw = dict(
+        solver=solver,
+        tol=1e-10,
+        max_iter=200 if solver == "lbfgs" else 3,
+        random_state=0,
+        shuffle=False,
+    )
     whole = LogisticRegression(**kw).fit(X, y, sample_weight=w)
     chunks = _chunks(X, y, [0, 100, 250, 400], w)
     a = LogisticRegression(**kw).fit(chunks)
@@ -265,9 +277,9 @@ def test_chunk_source_with_iter_chunks_method(rng):
 
         def iter_chunks(self, chunk_rows=None):
             for a in range(0, 200, 64):
-                Xc = X[a:a + 64].copy()
+                Xc = X[a : a + 64].copy()
                 Xc.flags.writeable = False
-                yield Xc, y[a:a + 64]
+                yield Xc, y[a : a + 64]
 
     kw = dict(x_scale=1 / 255, tol=1e-10, max_iter=300)
     m = LogisticRegression(**kw).fit(Source())
@@ -321,10 +333,14 @@ def test_bad_input_leaves_model_unchanged(rng):
     before = (m.coef_.copy(), m.intercept_.copy(), m.classes_.copy())
     Xn = X.copy()
     Xn[70, 1] = np.inf
-    for bad in (lambda: m.fit(Xn, y), lambda: m.fit(X, np.zeros(120)),
-                lambda: m.partial_fit(X, np.where(y == 2, 5, y)),
-                lambda: m.partial_fit(Xn, y), lambda: m.partial_fit(X[:, :3], y),
-                lambda: m.fit([(X[:60], y[:60]), (Xn[60:], y[60:])])):
+    for bad in (
+        lambda: m.fit(Xn, y),
+        lambda: m.fit(X, np.zeros(120)),
+        lambda: m.partial_fit(X, np.where(y == 2, 5, y)),
+        lambda: m.partial_fit(Xn, y),
+        lambda: m.partial_fit(X[:, :3], y),
+        lambda: m.fit([(X[:60], y[:60]), (Xn[60:], y[60:])]),
+    ):
         with pytest.raises(ValueError):
             bad()
         assert np.array_equal(m.coef_, before[0]) and np.array_equal(m.intercept_, before[1])
@@ -366,7 +382,7 @@ def _idx(path):
     with gzip.open(path, "rb") as f:
         raw = f.read()
     nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(nd)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 

@@ -28,8 +28,23 @@ def run_loss_grad(X, y, w, W, b, scale, multinomial, n_parts, rows=None, want_gr
     G = np.zeros((P, K, d))
     gb = np.zeros((P, K))
     lp = np.zeros((P, 2))
-    L.loss_grad(X, y, EMPTY_F if w is None else w, EMPTY_I if rows is None else rows,
-                W, b, scale, bounds, multinomial, want_grad, A, Z, G, gb, lp)
+    L.loss_grad(
+        X,
+        y,
+        EMPTY_F if w is None else w,
+        EMPTY_I if rows is None else rows,
+        W,
+        b,
+        scale,
+        bounds,
+        multinomial,
+        want_grad,
+        A,
+        Z,
+        G,
+        gb,
+        lp,
+    )
     return lp[:, 0].sum(), lp[:, 1].sum(), G.sum(axis=0), gb.sum(axis=0)
 
 
@@ -69,8 +84,13 @@ def test_vectorisable_exp_and_log_match_numpy_to_an_ulp_or_two(rng):
         for i in range(x.shape[0]):
             out[i] = fn(x[i])
 
-    x = np.concatenate([-rng.uniform(0, 708.39, 200_000), -rng.exponential(1e-3, 1000),
-                        [0.0, -0.0, -1e-300, np.log(2.0) * -0.5, -708.39]])
+    x = np.concatenate(
+        [
+            -rng.uniform(0, 708.39, 200_000),
+            -rng.exponential(1e-3, 1000),
+            [0.0, -0.0, -1e-300, np.log(2.0) * -0.5, -708.39],
+        ]
+    )
     got = np.empty_like(x)
     apply(L.exp_nonpositive, x, got)
     ref = np.exp(x)
@@ -80,9 +100,13 @@ def test_vectorisable_exp_and_log_match_numpy_to_an_ulp_or_two(rng):
     assert not got[:5].any()  # flushed to 0 below the smallest normal result
 
     # positive normal numbers over the whole exponent range, and the sums log-softmax sees
-    s = np.concatenate([np.exp(rng.uniform(-700, 700, 200_000)), rng.uniform(1.0, 20.0, 10_000),
-                        [1.0, 2.0, np.sqrt(2.0), np.sqrt(0.5), 2.2250738585072014e-308,
-                         1.7976931348623157e308]])
+    s = np.concatenate(
+        [
+            np.exp(rng.uniform(-700, 700, 200_000)),
+            rng.uniform(1.0, 20.0, 10_000),
+            [1.0, 2.0, np.sqrt(2.0), np.sqrt(0.5), 2.2250738585072014e-308, 1.7976931348623157e308],
+        ]
+    )
     got = np.empty_like(s)
     apply(L.log_normal, s, got)
     ref = np.log(s)
@@ -146,8 +170,20 @@ def test_predict_proba_rows_sum_to_one(rng):
 # K = 2, 3, 5, 7, 10, 11 take class tiles of 4 (padded to 4), 4, 5, 4 (padded to 8), 5, 4
 # (padded to 12); d = 800
 # spans several column chunks of the logits and whole and partial strips of the gradient
-@pytest.mark.parametrize("n,d,K", [(1, 5, 3), (7, 1, 1), (65, 13, 1), (130, 37, 10), (200, 9, 2),
-                                   (129, 24, 5), (90, 16, 7), (70, 33, 11), (67, 800, 10)])
+@pytest.mark.parametrize(
+    "n,d,K",
+    [
+        (1, 5, 3),
+        (7, 1, 1),
+        (65, 13, 1),
+        (130, 37, 10),
+        (200, 9, 2),
+        (129, 24, 5),
+        (90, 16, 7),
+        (70, 33, 11),
+        (67, 800, 10),
+    ],
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_grad_matches_reference(rng, dtype, n, d, K, weighted):
     X, y, w, W, b, scale = make_problem(rng, n, d, K, dtype, weighted)
@@ -167,8 +203,10 @@ def test_loss_grad_matches_reference(rng, dtype, n, d, K, weighted):
 # place (C order uint8 and float32; float64 C order runs in most other tests), packing by
 # layout (Fortran order, a column slice with its own row stride) and packing by dtype
 # (int16).
-@pytest.mark.parametrize("dtype,layouts", [(np.uint8, ("C", "F", "column slice")),
-                                           (np.float32, ("C",)), (np.int16, ("C",))])
+@pytest.mark.parametrize(
+    "dtype,layouts",
+    [(np.uint8, ("C", "F", "column slice")), (np.float32, ("C",)), (np.int16, ("C",))],
+)
 @pytest.mark.parametrize("K", [1, 10])
 def test_rows_read_in_place_or_packed_agree_for_any_layout(rng, dtype, layouts, K):
     """Blocks of C-ordered rows with a width of whole vectors are read in X itself; other
@@ -178,12 +216,17 @@ def test_rows_read_in_place_or_packed_agree_for_any_layout(rng, dtype, layouts, 
         base = rng.normal(size=(n, d + 8)).astype(dtype)
     else:
         info = np.iinfo(dtype)
-        base = rng.integers(max(info.min, -1000), min(info.max, 1000), size=(n, d + 8)).astype(dtype)
+        base = rng.integers(max(info.min, -1000), min(info.max, 1000), size=(n, d + 8)).astype(
+            dtype
+        )
     scale = 1.0 / 255.0 if np.dtype(dtype).kind in "ui" else 1.0
     _, y, w, W, b, _ = make_problem(rng, n, d, K, np.float64)
     W = W * 0.05 / max(1.0, np.abs(base).max() * scale)
-    views = {"C": np.ascontiguousarray(base[:, :d]), "F": np.asfortranarray(base[:, :d]),
-             "column slice": base[:, 4:4 + d]}
+    views = {
+        "C": np.ascontiguousarray(base[:, :d]),
+        "F": np.asfortranarray(base[:, :d]),
+        "column slice": base[:, 4 : 4 + d],
+    }
     for name in layouts:
         X = views[name]
         ref = naive.loss_grad(np.ascontiguousarray(X), y, w, W, b, scale, K > 1)
@@ -283,7 +326,7 @@ def test_extreme_logits_finite_and_correct(rng, K, big):
 
 def _objective(X, y, w, K, d, scale, multinomial):
     def split(theta):
-        return theta[: K * d].reshape(K, d), theta[K * d:]
+        return theta[: K * d].reshape(K, d), theta[K * d :]
 
     def fun(theta):
         W, b = split(theta)
@@ -329,8 +372,22 @@ def test_hessp_matches_reference_and_gradient_differences(rng, dtype, n, d, K):
     a_shape, z_shape = L.scratch_shapes(P, K, d)
     H = np.zeros((P, K, d))
     hb = np.zeros((P, K))
-    L.hessp(X, w, W, b, V, vb, scale, bounds, multinomial, np.full(a_shape, np.nan),
-            np.full(z_shape, np.nan), np.full(z_shape, np.nan), H, hb)
+    L.hessp(
+        X,
+        w,
+        W,
+        b,
+        V,
+        vb,
+        scale,
+        bounds,
+        multinomial,
+        np.full(a_shape, np.nan),
+        np.full(z_shape, np.nan),
+        np.full(z_shape, np.nan),
+        H,
+        hb,
+    )
     ref_H, ref_hb = naive.hessp(X, w, W, b, V, vb, scale, multinomial)
     # sums of n products of O(1) terms: relative to the largest entry
     assert_allclose(H.sum(0), ref_H, rtol=1e-11, atol=1e-12 * np.abs(ref_H).max())
@@ -339,10 +396,10 @@ def test_hessp_matches_reference_and_gradient_differences(rng, dtype, n, d, K):
     h = 1e-5
     gp = run_loss_grad(X, y, w, W + h * V, b + h * vb, scale, multinomial, 2)
     gm = run_loss_grad(X, y, w, W - h * V, b - h * vb, scale, multinomial, 2)
-    assert_allclose(H.sum(0), (gp[2] - gm[2]) / (2 * h), rtol=1e-6,
-                    atol=1e-7 * np.abs(ref_H).max())
-    assert_allclose(hb.sum(0), (gp[3] - gm[3]) / (2 * h), rtol=1e-6,
-                    atol=1e-7 * np.abs(ref_hb).max())
+    assert_allclose(H.sum(0), (gp[2] - gm[2]) / (2 * h), rtol=1e-6, atol=1e-7 * np.abs(ref_H).max())
+    assert_allclose(
+        hb.sum(0), (gp[3] - gm[3]) / (2 * h), rtol=1e-6, atol=1e-7 * np.abs(ref_hb).max()
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
@@ -381,8 +438,7 @@ def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weight
         full = LossGradState(W, b, K > 1, scale).update(X, y, w).finalize()
         some = LossGradState(W, b, K > 1, scale).update(X, y, w, rows=rows).finalize()
         loss_only = LossGradState(W, b, K > 1, scale, want_grad=False).update(X, y, w)
-        out[name] = (full, some, loss_only.loss_sum,
-                     hessp_sums(X, w, W, b, V, vb, K > 1, scale))
+        out[name] = (full, some, loss_only.loss_sum, hessp_sums(X, w, W, b, V, vb, K > 1, scale))
     for a, c in ((out["kernel"][0], out["numpy"][0]), (out["kernel"][1], out["numpy"][1])):
         for u, v in zip(a, c):
             u, v = np.asarray(u), np.asarray(v)
@@ -400,8 +456,11 @@ def test_numpy_route_equals_the_kernels(rng, monkeypatch, dtype, n, d, K, weight
     preds = {}
     for name, limit in (("kernel", -1), ("numpy", 1 << 40)):
         monkeypatch.setattr(small, "SMALL_ELEMENTS", limit)
-        preds[name] = (model.decision_function(X), model.predict_proba(X),
-                       model.predict_log_proba(X))
+        preds[name] = (
+            model.decision_function(X),
+            model.predict_proba(X),
+            model.predict_log_proba(X),
+        )
     for u, v in zip(preds["kernel"], preds["numpy"]):
         assert_allclose(u, v, rtol=1e-12, atol=1e-12)
 
@@ -445,8 +504,23 @@ def test_parts_on_python_threads_give_the_parallel_kernels_bits(rng, K, gathered
             out = []
             for fn in (L.loss_grad, L.loss_grad_parts):
                 G, gb, lp = np.zeros((P, K, 23)), np.zeros((P, K)), np.zeros((P, 2))
-                fn(X, y, w, rows, W, b, scale, bounds, K > 1, True, np.empty(a_shape),
-                   np.empty(z_shape), G, gb, lp)
+                fn(
+                    X,
+                    y,
+                    w,
+                    rows,
+                    W,
+                    b,
+                    scale,
+                    bounds,
+                    K > 1,
+                    True,
+                    np.empty(a_shape),
+                    np.empty(z_shape),
+                    G,
+                    gb,
+                    lp,
+                )
                 out.append((G, gb, lp))
             for u, v in zip(*out):
                 np.testing.assert_array_equal(u, v)

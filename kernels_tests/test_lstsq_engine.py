@@ -26,7 +26,7 @@ def _lstsq_shifted(X, y, w=None):
 def _rss(X, Y, coef, intercept):
     R = np.asarray(Y, float).reshape(len(X), -1) - np.asarray(X, float) @ np.atleast_2d(coef).T
     R -= np.atleast_1d(intercept)
-    return float((R ** 2).sum())
+    return float((R**2).sum())
 
 
 # -- offsets are harmless ----------------------------------------------------------------
@@ -36,10 +36,12 @@ def _offset_designs(rng, n):
     return {
         "1e9 + integers 0..100": np.c_[1e9 + rng.integers(0, 101, n)],
         "1e8 offset": np.c_[1e8 + rng.standard_normal(n), rng.standard_normal(n)],
-        "unix timestamps, sorted": np.c_[1.7e9 + np.sort(rng.uniform(0, 3e7, n)),
-                                         rng.standard_normal(n)],
-        "int64 near 2**40": np.c_[(2 ** 40 + rng.integers(0, 1000, n)).astype(np.int64),
-                                  rng.integers(-5, 5, n)],
+        "unix timestamps, sorted": np.c_[
+            1.7e9 + np.sort(rng.uniform(0, 3e7, n)), rng.standard_normal(n)
+        ],
+        "int64 near 2**40": np.c_[
+            (2**40 + rng.integers(0, 1000, n)).astype(np.int64), rng.integers(-5, 5, n)
+        ],
         "|mean|/std = 1e12": np.c_[1e12 + rng.standard_normal(n), rng.standard_normal(n)],
     }
 
@@ -57,7 +59,7 @@ def test_offsets_give_lstsq_coefficients(rng, name):
     np.testing.assert_allclose(fit.coef_, ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
     streamed = fastlin.LinearRegression()
     for r0 in range(0, n, 311):
-        streamed.partial_fit(X[r0:r0 + 311], y[r0:r0 + 311])
+        streamed.partial_fit(X[r0 : r0 + 311], y[r0 : r0 + 311])
     np.testing.assert_allclose(streamed.coef_, ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
     w = rng.uniform(0.5, 2.0, n)
     weighted = fastlin.LinearRegression().fit(X, y, sample_weight=w)
@@ -81,9 +83,9 @@ def test_merging_states_with_different_shifts(rng):
 
 
 def test_integer_offsets_merge_exactly_in_any_order(rng):
-    X = (2 ** 40 + rng.integers(0, 50, size=(600, 3))).astype(np.int64)
+    X = (2**40 + rng.integers(0, 50, size=(600, 3))).astype(np.int64)
     y = rng.integers(0, 5, 600).astype(np.float64) + 1e6
-    parts = [GramStats().update(X[i:i + 100], y[i:i + 100]) for i in range(0, 600, 100)]
+    parts = [GramStats().update(X[i : i + 100], y[i : i + 100]) for i in range(0, 600, 100)]
     left = parts[0].copy()
     for p in parts[1:]:
         left.merge(p)
@@ -97,8 +99,9 @@ def test_integer_offsets_merge_exactly_in_any_order(rng):
     np.testing.assert_array_equal(np.triu(left.to_arrays()["xtx"]), np.triu(Xs.T @ Xs))
     # Either order holds the same integers once moved to one shift: the same bits.
     moved = right._moved_to(left.x_shift, left.y_shift)
-    for got, want in zip(moved, (left._sx, left._sy, np.triu(left._sxx), left._sxy,
-                                 np.triu(left._syy))):
+    for got, want in zip(
+        moved, (left._sx, left._sy, np.triu(left._sxx), left._sxy, np.triu(left._syy))
+    ):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(Cl, Cr, rtol=0, atol=1e-14 * np.abs(Cl).max())
     np.testing.assert_allclose(Cxl, Cxr, rtol=0, atol=1e-14 * np.abs(Cl).max())
@@ -145,9 +148,13 @@ def _designs(rng):
     scaled = rng.standard_normal((n, 8)) * np.logspace(-6, 6, 8) + np.logspace(0, 9, 8)
     x = np.linspace(0, 1, n)
     poly = np.vander(x, 13, increasing=True)[:, 1:]
-    return {"duplicates and constants": dup, "wide (n < d)": wide,
-            "near-collinear (1e-7)": near, "scaled, offset columns": scaled,
-            "degree-12 polynomial": poly}
+    return {
+        "duplicates and constants": dup,
+        "wide (n < d)": wide,
+        "near-collinear (1e-7)": near,
+        "scaled, offset columns": scaled,
+        "degree-12 polynomial": poly,
+    }
 
 
 @pytest.mark.parametrize("name", list(_designs(np.random.default_rng(0))))
@@ -163,7 +170,7 @@ def test_rss_within_1e9_of_lstsq(rng, name):
     rss = _rss(X, Y, fit.coef_, fit.intercept_)
     # The yardstick of the solve route: the residual sum of squares within 1e-9 relative
     # of lstsq's (an exact fit counts against the scale of Y instead).
-    scale = max(rss_ref, 1e-20 * float((Y ** 2).sum()))
+    scale = max(rss_ref, 1e-20 * float((Y**2).sum()))
     assert abs(rss - rss_ref) <= 1e-9 * scale, (fit.solver_, rss, rss_ref)
 
 
@@ -182,8 +189,9 @@ def test_mnist_stack_takes_the_gram_route_and_matches_lstsq(mnist_dir):
     np.testing.assert_allclose(fit.coef_, coef_ref.T, atol=1e-6 * np.abs(coef_ref).max())
     # And test predictions (what accuracy is made of) agree.
     held = np.vstack([X[:500] // 2])
-    np.testing.assert_allclose(fit.predict(held), (held - Xf.mean(0)) @ coef_ref + Y.mean(0),
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        fit.predict(held), (held - Xf.mean(0)) @ coef_ref + Y.mean(0), atol=1e-7
+    )
 
 
 def test_ill_conditioned_full_rank_is_refined(rng):
@@ -235,7 +243,7 @@ def test_partial_fit_solves_when_read(rng, monkeypatch):
     monkeypatch.setattr(GramStats, "finalize", counting)
     m = fastlin.LinearRegression()
     for r0 in range(0, 400, 40):
-        m.partial_fit(X[r0:r0 + 40], y[r0:r0 + 40])
+        m.partial_fit(X[r0 : r0 + 40], y[r0 : r0 + 40])
     assert calls == [] and m.n_samples_seen_ == 400
     coef = m.coef_
     assert len(calls) == 1

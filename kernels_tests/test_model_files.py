@@ -22,20 +22,35 @@ def _outputs(model, X):
     return out
 
 
-@pytest.mark.parametrize("make", [
-    lambda X, y: fastlin.LinearRegression().fit(X, y),
-    lambda X, y: fastlin.Ridge(alpha=2.0).fit(X, np.c_[y, -y]),
-    lambda X, y: fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit(X, y),
-    lambda X, y: fastlin.LogisticRegression().fit(X, np.where(y > 0, "pos", "neg")),
-    lambda X, y: fastlin.LogisticRegression(class_weight="balanced").fit(
-        X, (y > 1).astype(int) + (y > 3)),
-    lambda X, y: fastlin.LogisticRegression(solver="sgd", max_iter=3, random_state=0).fit(
-        X.astype(np.float32), y > 0),
-    lambda X, y: fastlin.SGDRegressor(batch_size=32, max_iter=5, random_state=1).fit(X, y),
-    lambda X, y: fastlin.StandardScaler().fit(X),
-    lambda X, y: fastlin.PolynomialFeatures(3, interaction_only=True).fit(X),
-], ids=["linear", "ridge-2d", "ridgecv", "logistic-str", "logistic-balanced", "logistic-sgd32",
-        "sgd", "scaler", "poly"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X, y: fastlin.LinearRegression().fit(X, y),
+        lambda X, y: fastlin.Ridge(alpha=2.0).fit(X, np.c_[y, -y]),
+        lambda X, y: fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit(X, y),
+        lambda X, y: fastlin.LogisticRegression().fit(X, np.where(y > 0, "pos", "neg")),
+        lambda X, y: fastlin.LogisticRegression(class_weight="balanced").fit(
+            X, (y > 1).astype(int) + (y > 3)
+        ),
+        lambda X, y: fastlin.LogisticRegression(solver="sgd", max_iter=3, random_state=0).fit(
+            X.astype(np.float32), y > 0
+        ),
+        lambda X, y: fastlin.SGDRegressor(batch_size=32, max_iter=5, random_state=1).fit(X, y),
+        lambda X, y: fastlin.StandardScaler().fit(X),
+        lambda X, y: fastlin.PolynomialFeatures(3, interaction_only=True).fit(X),
+    ],
+    ids=[
+        "linear",
+        "ridge-2d",
+        "ridgecv",
+        "logistic-str",
+        "logistic-balanced",
+        "logistic-sgd32",
+        "sgd",
+        "scaler",
+        "poly",
+    ],
+)
 def test_round_trip_gives_the_same_bits(rng, tmp_path, make):
     X, y = _data(rng)
     model = make(X, y)

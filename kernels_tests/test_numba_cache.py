@@ -15,6 +15,7 @@ from pathlib import Path
 
 import fastlin
 
+
 def test_an_edit_to_another_kernel_file_recompiles(tmp_path):
     src = Path(fastlin.__file__).parent
     pkg = tmp_path / "pkg"
@@ -36,14 +37,21 @@ def test_an_edit_to_another_kernel_file_recompiles(tmp_path):
         print(json.dumps({"tree": _numba.TREE_STAMPED,
                           "hits": sum(twice.stats.cache_hits.values()),
                           "misses": sum(twice.stats.cache_misses.values())}))
-        """)
+        """
+    )
     script = pkg / "fastlin" / "kernels" / "_probe_cache.py"
     script.write_text(probe)
 
     def run():
         env = dict(os.environ, PYTHONPATH=str(pkg), NUMBA_CACHE_DIR=str(cache))
-        out = subprocess.run([sys.executable, "-c", "import fastlin.kernels._probe_cache"],
-                             env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-c", "import fastlin.kernels._probe_cache"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
 

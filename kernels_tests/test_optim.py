@@ -80,9 +80,13 @@ def test_objective_rule_reaches_the_minimum_where_a_gradient_rule_stops_high(rng
     above its minimum. The window rule stops on the objective itself."""
     fun, _, x_star, gap = _quadratic(rng, 60, 1e4, offset=1.0, low=1e-4)
     tol = 1e-4
-    gtol = optimize.minimize(fun, np.zeros(60), jac=True, method="L-BFGS-B",
-                             options={"gtol": tol, "maxcor": 60, "maxiter": 10000,
-                                      "ftol": 64 * np.finfo(float).eps})
+    gtol = optimize.minimize(
+        fun,
+        np.zeros(60),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": tol, "maxcor": 60, "maxiter": 10000, "ftol": 64 * np.finfo(float).eps},
+    )
     assert np.abs(gtol.jac).max() <= tol
     assert gap(gtol.x) > 100 * tol**2  # f* = 1: relative and absolute targets agree
     x, f, n_iter = optim.minimize(fun, None, np.zeros(60), max_iter=10000, tol=tol, memory=60)
@@ -95,8 +99,15 @@ def test_lbfgs_on_a_nonconvex_valley_and_the_callback():
     test of the line search (bracketing, interpolation, extrapolation)."""
     seen = []
     x0 = np.array([-1.2, 1.0, -0.5, 0.8, 1.5])
-    x, f, n_iter = optim.minimize(lambda x: (optimize.rosen(x), optimize.rosen_der(x)), None,
-                                  x0, max_iter=2000, tol=1e-8, memory=10, callback=seen.append)
+    x, f, n_iter = optim.minimize(
+        lambda x: (optimize.rosen(x), optimize.rosen_der(x)),
+        None,
+        x0,
+        max_iter=2000,
+        tol=1e-8,
+        memory=10,
+        callback=seen.append,
+    )
     np.testing.assert_allclose(x, np.ones(5), atol=1e-6)
     assert len(seen) == n_iter and seen[-1] == f
     assert all(b <= a for a, b in zip(seen, seen[1:]))  # every accepted step descends

@@ -36,8 +36,12 @@ def _table(rng, n, d, nulls=False):
 
 def _pyarrow_nulls(md, g):
     rg = md.row_group(g)
-    return np.array([rg.column(i).statistics is None or rg.column(i).statistics.null_count != 0
-                     for i in range(rg.num_columns)])
+    return np.array(
+        [
+            rg.column(i).statistics is None or rg.column(i).statistics.null_count != 0
+            for i in range(rg.num_columns)
+        ]
+    )
 
 
 WRITERS = {
@@ -50,12 +54,15 @@ WRITERS = {
 
 
 @pytest.mark.parametrize("options", list(WRITERS.values()), ids=list(WRITERS))
-@pytest.mark.parametrize("n, d, group, nulls", [
-    (1000, 3, 100, False),      # 10 groups of few columns
-    (2345, 20, 1000, True),     # > 15 columns (list size as a varint), a partial last group
-    (300, 40, 7, False),        # > 15 row groups
-    (50, 2, 50, True),          # one group
-])
+@pytest.mark.parametrize(
+    "n, d, group, nulls",
+    [
+        (1000, 3, 100, False),  # 10 groups of few columns
+        (2345, 20, 1000, True),  # > 15 columns (list size as a varint), a partial last group
+        (300, 40, 7, False),  # > 15 row groups
+        (50, 2, 50, True),  # one group
+    ],
+)
 def test_row_groups_equal_pyarrow(tmp_path, options, n, d, group, nulls):
     rng = np.random.default_rng(n + d)
     table = _table(rng, n, d, nulls)
@@ -66,14 +73,16 @@ def test_row_groups_equal_pyarrow(tmp_path, options, n, d, group, nulls):
     assert groups.num_rows == md.num_rows == n
     assert groups.num_row_groups == md.num_row_groups
     np.testing.assert_array_equal(
-        groups.group_rows, [md.row_group(g).num_rows for g in range(md.num_row_groups)])
+        groups.group_rows, [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    )
     assert groups.schema_arrow.equals(pq.ParquetFile(path).schema_arrow)
     whole = pq.ParquetFile(path)
     for g in range(md.num_row_groups):
         np.testing.assert_array_equal(groups.may_have_nulls(g), _pyarrow_nulls(md, g))
         assert groups.read_group(g).equals(whole.read_row_group(g))
         assert groups.read_group(g, columns=["label", "p1"]).equals(
-            whole.read_row_group(g, columns=["label", "p1"]))
+            whole.read_row_group(g, columns=["label", "p1"])
+        )
     if nulls:
         assert any(groups.may_have_nulls(g)[1] for g in range(md.num_row_groups))
 
@@ -119,20 +128,23 @@ def test_damaged_footers_raise_footer_error(tmp_path):
     bad = tmp_path / "bad.parquet"
     # A footer cut short (its length field kept consistent): every cut fails to parse.
     for cut in (1, 2, 17, length // 2, length - 3):
-        body = raw[start:start + length - cut]
+        body = raw[start : start + length - cut]
         bad.write_bytes(raw[:start] + body + len(body).to_bytes(4, "little") + b"PAR1")
         with pytest.raises(FooterError):
             RowGroupFile(bad)
     # No magic (an encrypted footer ends in PARE), a length past the file, a short file.
-    for content in (raw[:-4] + b"PARE", raw[:-8] + (10 ** 9).to_bytes(4, "little") + b"PAR1",
-                    b"PAR1PAR1"):
+    for content in (
+        raw[:-4] + b"PARE",
+        raw[:-8] + (10**9).to_bytes(4, "little") + b"PAR1",
+        b"PAR1PAR1",
+    ):
         bad.write_bytes(content)
         with pytest.raises(FooterError):
             RowGroupFile(bad)
     # Random bytes in the footer: an error or a parse, in bounded time, never a crash.
     rng = np.random.default_rng(2)
     for _ in range(200):
-        body = bytearray(raw[start:start + length])
+        body = bytearray(raw[start : start + length])
         for at in rng.integers(0, length, 4).tolist():
             body[at] = int(rng.integers(0, 256))
         bad.write_bytes(raw[:start] + bytes(body) + raw[-8:])

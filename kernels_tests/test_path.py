@@ -1,6 +1,5 @@
 """Ridge paths, RidgeCV (leave-one-out and GCV), conditioning reports, solver routes."""
 
-
 import numpy as np
 import pytest
 import sklearn.linear_model as skl
@@ -60,7 +59,7 @@ def test_loo_scores_equal_brute_force_refits(rng, weighted, fit_intercept):
     eig = ridge_eigen(fastlin.GramStats().update(X, Y, sample_weight=w), fit_intercept)
     loo = LOOStats(eig, alphas)
     for r0 in range(0, 40, 13):  # chunked second pass
-        loo.update(X[r0:r0 + 13], Y[r0:r0 + 13], None if w is None else w[r0:r0 + 13])
+        loo.update(X[r0 : r0 + 13], Y[r0 : r0 + 13], None if w is None else w[r0 : r0 + 13])
     got = loo.finalize()
     for k, a in enumerate(alphas):
         # The issue's bar is 1e-8 relative; the identity is exact up to rounding.
@@ -76,7 +75,7 @@ def test_gcv_matches_hat_matrix_formula(rng):
     for k, a in enumerate(alphas):
         H = np.full((50, 50), 1 / 50) + Xc @ np.linalg.solve(Xc.T @ Xc + a * np.eye(4), Xc.T)
         resid = Y - H @ Y
-        expected = 50 * (resid ** 2).sum(0) / (50 - np.trace(H)) ** 2
+        expected = 50 * (resid**2).sum(0) / (50 - np.trace(H)) ** 2
         np.testing.assert_allclose(got[k], expected, rtol=1e-10)
 
 
@@ -102,7 +101,7 @@ def test_ridgecv_gcv_streams_and_loo_needs_rows(rng):
     full = fastlin.RidgeCV(alphas=[0.1, 1, 10], cv="gcv").fit(X, y)
     part = fastlin.RidgeCV(alphas=[0.1, 1, 10], cv="gcv")
     for r0 in range(0, 90, 30):
-        part.partial_fit(X[r0:r0 + 30], y[r0:r0 + 30])
+        part.partial_fit(X[r0 : r0 + 30], y[r0 : r0 + 30])
     assert part.alpha_ == full.alpha_
     np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-10)
     loo = fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit(fio.from_arrays(X, y), chunk_rows=25)
@@ -115,7 +114,8 @@ def test_ridgecv_gcv_streams_and_loo_needs_rows(rng):
     # The default takes leave-one-out where the rows can be read again, GCV where not.
     assert fastlin.RidgeCV(alphas=[0.1, 1, 10]).partial_fit(X, y).alpha_ == full.alpha_
     np.testing.assert_array_equal(
-        fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit([(X, y)]).cv_results_, full.cv_results_)
+        fastlin.RidgeCV(alphas=[0.1, 1, 10]).fit([(X, y)]).cv_results_, full.cv_results_
+    )
     with pytest.raises(ValueError, match=r"alphas\[1\] = -1"):
         fastlin.RidgeCV(alphas=[1, -1]).fit(X, y)
 
@@ -127,7 +127,7 @@ def test_fertilizer_quadratic():
     N = np.array([0, 1, 2, 3, 4, 6, 8, 9], dtype=float)
     Y = np.array([24.5, 41.5, 52.1, 61.4, 73.5, 86.0, 92.8, 94.0])
     for solver in ("auto", "qr"):
-        m = fastlin.LinearRegression(solver=solver).fit(np.c_[N, N ** 2], Y)
+        m = fastlin.LinearRegression(solver=solver).fit(np.c_[N, N**2], Y)
         np.testing.assert_allclose(m.intercept_, 25.3953155, atol=5e-7)
         np.testing.assert_allclose(m.coef_, [15.08787638, -0.8306277], atol=5e-7)
 
@@ -180,8 +180,9 @@ def test_degree_12_polynomial_qr_within_10x_of_lstsq_and_cholesky_worse():
         mn = fastlin.LinearRegression(solver="minimum_norm").fit(X, y)
     err_mn = np.linalg.norm(mn.coef_ - beta) / np.linalg.norm(beta)
     assert err_mn > 100 * err_qr
-    report = condition_report(auto.stats_ if hasattr(auto.stats_, "xtx") else
-                              fastlin.GramStats().update(X, y))
+    report = condition_report(
+        auto.stats_ if hasattr(auto.stats_, "xtx") else fastlin.GramStats().update(X, y)
+    )
     assert report.ill_conditioned and report.digits_lost > 12
     assert report.dependencies
 
@@ -231,6 +232,7 @@ def test_partial_fit_ill_conditioned_warns_to_use_qr():
     assert any("rows are not available" in str(w.message) for w in caught)
     qr = fastlin.LinearRegression(solver="qr")
     for r0 in range(0, 1000, 250):
-        qr.partial_fit(X[r0:r0 + 250], y[r0:r0 + 250])
-    np.testing.assert_allclose(qr.coef_, fastlin.LinearRegression(solver="qr").fit(X, y).coef_,
-                               rtol=1e-6)
+        qr.partial_fit(X[r0 : r0 + 250], y[r0 : r0 + 250])
+    np.testing.assert_allclose(
+        qr.coef_, fastlin.LinearRegression(solver="qr").fit(X, y).coef_, rtol=1e-6
+    )

@@ -50,7 +50,7 @@ def test_moments_weighted_and_nan(rng):
 def test_moments_merge_any_split_and_threads(rng):
     X = rng.normal(size=(1500, 4)) * 3 + 7
     whole = Moments().update(X)
-    parts = [Moments().update(X[i:i + 211]) for i in range(0, 1500, 211)]
+    parts = [Moments().update(X[i : i + 211]) for i in range(0, 1500, 211)]
     merged = parts[-1].copy()
     for p in reversed(parts[:-1]):
         merged.merge(p)
@@ -74,7 +74,7 @@ def test_large_mean_is_stable(rng, chunk):
     s = StandardScaler()
     step = chunk or 1200
     for r0 in range(0, 1200, step):
-        s.partial_fit(X[r0:r0 + step])
+        s.partial_fit(X[r0 : r0 + step])
     exact = [_exact_var(X[:, j]) for j in range(2)]
     # Exact to rounding: a sum-of-squares or a mean rounded per block loses ~8 digits.
     assert_allclose(s.var_, exact, rtol=1e-13)
@@ -82,8 +82,9 @@ def test_large_mean_is_stable(rng, chunk):
     assert_allclose(s.mean_, ref.mean_, rtol=1e-15)
 
 
-@pytest.mark.parametrize("with_mean,with_std", [(True, True), (False, True), (True, False),
-                                                (False, False)])
+@pytest.mark.parametrize(
+    "with_mean,with_std", [(True, True), (False, True), (True, False), (False, False)]
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
 def test_scaler_matches_sklearn(rng, with_mean, with_std, dtype):
     X = _data(rng, 500, 5, dtype)
@@ -113,8 +114,8 @@ def test_scaler_partial_fit_equals_fit_and_sklearn(rng):
     ours = StandardScaler()
     ref = skp.StandardScaler()
     for r0 in range(0, 1000, 123):
-        ours.partial_fit(X[r0:r0 + 123])
-        ref.partial_fit(X[r0:r0 + 123])
+        ours.partial_fit(X[r0 : r0 + 123])
+        ref.partial_fit(X[r0 : r0 + 123])
     full = StandardScaler().fit(X)
     assert_allclose(ours.var_, full.var_, rtol=1e-13)
     assert_allclose(ours.mean_, ref.mean_, rtol=1e-12)
@@ -134,8 +135,11 @@ def test_scaler_sample_weight_matches_sklearn(rng):
     assert_allclose(ours.var_, ref.var_, rtol=1e-12)
     assert_allclose(ours.n_samples_seen_, ref.n_samples_seen_, rtol=1e-12)
     rep = np.repeat(X, 3, axis=0)
-    assert_allclose(StandardScaler().fit(X, sample_weight=np.full(300, 3.0)).var_,
-                    StandardScaler().fit(rep).var_, rtol=1e-13)
+    assert_allclose(
+        StandardScaler().fit(X, sample_weight=np.full(300, 3.0)).var_,
+        StandardScaler().fit(rep).var_,
+        rtol=1e-13,
+    )
 
 
 def test_scaler_merge_and_copy_false(rng):
@@ -179,15 +183,17 @@ def test_polynomial_features_match_sklearn(rng, degree, interaction_only, includ
         with pytest.raises(ValueError, match="no output columns"):
             PolynomialFeatures(degree, include_bias=include_bias).fit(X)
         return
-    ours = PolynomialFeatures(degree, interaction_only=interaction_only,
-                              include_bias=include_bias).fit(X)
+    ours = PolynomialFeatures(
+        degree, interaction_only=interaction_only, include_bias=include_bias
+    ).fit(X)
     lo = 0 if isinstance(degree, int) else degree[0]
     if interaction_only and max(lo, 1) > d:
         # No monomial qualifies (scikit-learn 1.9 fails on this case inside transform).
         assert ours.transform(X).shape == (9, int(include_bias))
         return
-    ref = skp.PolynomialFeatures(degree, interaction_only=interaction_only,
-                                 include_bias=include_bias).fit(X)
+    ref = skp.PolynomialFeatures(
+        degree, interaction_only=interaction_only, include_bias=include_bias
+    ).fit(X)
     assert ours.n_output_features_ == ref.n_output_features_
     assert np.array_equal(ours.powers_, ref.powers_)
     assert list(ours.get_feature_names_out()) == list(ref.get_feature_names_out())
@@ -205,17 +211,21 @@ def test_polynomial_features_dtypes(rng, dtype):
 
 @pytest.mark.parametrize("n", [1, 63, 64, 200])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("degree,interaction_only,include_bias",
-                         [(2, False, False), (3, False, True), (3, True, False)])
-def test_polynomial_gram_matches_explicit_expansion(rng, n, weighted, degree,
-                                                    interaction_only, include_bias):
+@pytest.mark.parametrize(
+    "degree,interaction_only,include_bias", [(2, False, False), (3, False, True), (3, True, False)]
+)
+def test_polynomial_gram_matches_explicit_expansion(
+    rng, n, weighted, degree, interaction_only, include_bias
+):
     X = rng.normal(size=(n, 4))
     Y = rng.normal(size=(n, 2))
     w = rng.uniform(0.1, 2.0, size=n) if weighted else None
-    g = polynomial_gram(X, Y, degree, interaction_only=interaction_only,
-                        include_bias=include_bias, sample_weight=w)
-    F = skp.PolynomialFeatures(degree, interaction_only=interaction_only,
-                               include_bias=include_bias).fit_transform(X)
+    g = polynomial_gram(
+        X, Y, degree, interaction_only=interaction_only, include_bias=include_bias, sample_weight=w
+    )
+    F = skp.PolynomialFeatures(
+        degree, interaction_only=interaction_only, include_bias=include_bias
+    ).fit_transform(X)
     wv = np.ones(n) if w is None else w
     G = (F * wv[:, None]).T @ F
     assert_allclose(g.xtx, G, rtol=1e-12, atol=1e-12 * np.abs(G).max())
@@ -225,8 +235,12 @@ def test_polynomial_gram_matches_explicit_expansion(rng, n, weighted, degree,
     assert_allclose(g.sum_y, wv @ Y, rtol=1e-12, atol=1e-13)
     assert_allclose(g.sum_weights, wv.sum(), rtol=1e-14)
     assert g.n_samples == n
-    assert np.array_equal(g.powers, PolynomialFeatures(degree, interaction_only=interaction_only,
-                                                       include_bias=include_bias).fit(X).powers_)
+    assert np.array_equal(
+        g.powers,
+        PolynomialFeatures(degree, interaction_only=interaction_only, include_bias=include_bias)
+        .fit(X)
+        .powers_,
+    )
 
 
 def test_polynomial_gram_streams_and_merges(rng):
@@ -235,7 +249,7 @@ def test_polynomial_gram_streams_and_merges(rng):
     whole = polynomial_gram(X, y, 2)
     acc = None
     for r0 in range(0, 500, 130):
-        acc = polynomial_gram(X[r0:r0 + 130], y[r0:r0 + 130], 2, out=acc)
+        acc = polynomial_gram(X[r0 : r0 + 130], y[r0 : r0 + 130], 2, out=acc)
     other = polynomial_gram(X[:200], y[:200], 2).merge(polynomial_gram(X[200:], y[200:], 2))
     for g in (acc, other):
         assert_allclose(g.xtx, whole.xtx, rtol=1e-12)

@@ -20,8 +20,9 @@ def _dense(A, B):
     return A2, B2, tau
 
 
-@pytest.mark.parametrize("m,d,t", [(1, 1, 1), (5, 1, 2), (50, 7, 1), (7, 7, 3), (3, 7, 1),
-                                   (300, 40, 2)])
+@pytest.mark.parametrize(
+    "m,d,t", [(1, 1, 1), (5, 1, 2), (50, 7, 1), (7, 7, 3), (3, 7, 1), (300, 40, 2)]
+)
 def test_householder_qr_matches_numpy(rng, m, d, t):
     A = rng.normal(size=(m, d))
     B = rng.normal(size=(m, t))
@@ -34,7 +35,7 @@ def test_householder_qr_matches_numpy(rng, m, d, t):
     assert_allclose(R, Rn_fixed, rtol=0, atol=RTOL * scale * m)
     assert_allclose(B2[:k], QtB[:k] * s[:, None], rtol=0, atol=RTOL * np.abs(B).max() * m)
     # Orthogonality: the squared norms of B are preserved.
-    assert_allclose((B2 ** 2).sum(0), (B ** 2).sum(0), rtol=RTOL * m)
+    assert_allclose((B2**2).sum(0), (B**2).sum(0), rtol=RTOL * m)
     if m > d:
         coef = np.linalg.lstsq(A, B, rcond=None)[0]
         assert_allclose((B2[d:] ** 2).sum(0), ((A @ coef - B) ** 2).sum(0), rtol=1e-9)
@@ -109,7 +110,7 @@ def test_fold_panel_is_qr_of_the_stack(rng, d, b, t):
     assert_allclose(Z, QtY * s[:, None], atol=1e-12 * np.abs(ystack).max() * len(stack))
     coef = np.linalg.lstsq(stack, ystack, rcond=None)[0]
     rss_ref = ((stack @ coef - ystack) ** 2).sum(0)
-    rss0 = ((Y0 ** 2).sum(0) - (QtY0 ** 2).sum(0))
+    rss0 = (Y0**2).sum(0) - (QtY0**2).sum(0)
     assert_allclose(rss + rss0, rss_ref, rtol=1e-9)
 
 
@@ -141,12 +142,28 @@ def _fold_rows(X, Y, w, n_parts, centre, block=kqr.BLOCK):
     bounds = row_ranges(n, n_parts, block)
     P = bounds.shape[0] - 1
     out = dict(
-        R=np.zeros((P, d, d)), Z=np.zeros((P, d, t)), rss=np.zeros((P, t)),
-        mx=np.empty((P, d)), my=np.empty((P, t)), sw=np.empty(P),
+        R=np.zeros((P, d, d)),
+        Z=np.zeros((P, d, t)),
+        rss=np.zeros((P, t)),
+        mx=np.empty((P, d)),
+        my=np.empty((P, t)),
+        sw=np.empty(P),
     )
-    kqr.qr_fold_rows(X, Y, w, bounds, centre, np.empty((P, d, kqr.BLOCK)),
-                     np.empty((P, t, kqr.BLOCK)), out["R"], out["Z"], out["rss"],
-                     out["mx"], out["my"], out["sw"])
+    kqr.qr_fold_rows(
+        X,
+        Y,
+        w,
+        bounds,
+        centre,
+        np.empty((P, d, kqr.BLOCK)),
+        np.empty((P, t, kqr.BLOCK)),
+        out["R"],
+        out["Z"],
+        out["rss"],
+        out["mx"],
+        out["my"],
+        out["sw"],
+    )
     return bounds, out
 
 
@@ -220,7 +237,7 @@ def test_blocked_fold_with_zero_and_duplicate_columns(rng, d):
     assert np.isfinite(R).all() and np.isfinite(Z).all()
     assert_allclose(R.T @ R, rows.T @ rows, atol=1e-12 * np.abs(rows.T @ rows).max())
     assert_allclose(R.T @ Z, rows.T @ targ, atol=1e-12 * 40)
-    assert_allclose((Z ** 2).sum() + rss.sum(), (targ ** 2).sum(), rtol=1e-13)
+    assert_allclose((Z**2).sum() + rss.sum(), (targ**2).sum(), rtol=1e-13)
     # Folding a second panel on top of a factor that has zero rows stays exact.
     more = rng.normal(size=(7, d))
     R2, Z2, _ = _fold(R, Z, more, rng.normal(size=(7, 1)))
@@ -295,7 +312,7 @@ def test_panel_shorter_than_factor_has_no_nan_and_no_subnormals(rng, n, d):
     assert_allclose(R.T @ R, G, atol=1e-12 * np.abs(G).max())
     atol = 1e-12 * np.abs(rows).max() * np.abs(targ).max() * n
     assert_allclose(R.T @ Z, rows.T @ targ, atol=atol)
-    assert_allclose((Z ** 2).sum() + rss.sum(), (targ ** 2).sum(), rtol=1e-12)
+    assert_allclose((Z**2).sum() + rss.sum(), (targ**2).sum(), rtol=1e-12)
     # Folding more short panels on top keeps it so (7-row partial_fit chunks).
     for _ in range(3):
         more = rng.normal(size=(7, d))

@@ -35,8 +35,24 @@ def python_blocks(text):
 
 
 def test_fences_are_parsed():
-    text = "\n".join(["a", "```python", "x = 1", "```", "```bash", "ls", "```",
-                      "```python no-run", "y", "```", "  ```python", "z = 2", "  ```", ""])
+    text = "\n".join(
+        [
+            "a",
+            "```python",
+            "x = 1",
+            "```",
+            "```bash",
+            "ls",
+            "```",
+            "```python no-run",
+            "y",
+            "```",
+            "  ```python",
+            "z = 2",
+            "  ```",
+            "",
+        ]
+    )
     assert python_blocks(text) == [(3, "x = 1\n"), (12, "z = 2\n")]
 
 
@@ -57,12 +73,14 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
                 warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
                 # dask.dataframe on the newest pandas announces pandas' own deprecations
                 # from inside dask; they are not the README's to fix.
-                warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                        module=r"(dask|pandas)(\.|$)")
+                warnings.filterwarnings(
+                    "ignore", category=DeprecationWarning, module=r"(dask|pandas)(\.|$)"
+                )
                 warnings.filterwarnings("ignore", message=".*inplace keyword.*")
                 exec(code, namespace)
         except Exception:
             error = traceback.format_exc()
         if error is not None:
-            pytest.fail(f"the README.md block starting at line {line} failed:\n{error}",
-                        pytrace=False)
+            pytest.fail(
+                f"the README.md block starting at line {line} failed:\n{error}", pytrace=False
+            )

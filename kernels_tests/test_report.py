@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(args, cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "fastlin.edges.report", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "fastlin.edges.report", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _cli_has_report():
@@ -51,8 +57,10 @@ def one_hot_files(tmp_path, rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RankDeficientWarning)  # the constant pixel
         model = fastlin.Ridge(alpha=10.0).fit(X, np.eye(3)[labels])
-    model.save(tmp_path / "m.npz", metadata={"targets": "one-hot", "n_classes": 3,
-                                             "trained_on": str(tmp_path / "x.idx")})
+    model.save(
+        tmp_path / "m.npz",
+        metadata={"targets": "one-hot", "n_classes": 3, "trained_on": str(tmp_path / "x.idx")},
+    )
     return tmp_path
 
 
@@ -65,15 +73,20 @@ def test_report_one_hot_model(one_hot_files):
     out = d / "out"
     data = json.loads((out / "checklist.json").read_text())
     names = [c["name"] for c in data["checks"]]
-    for name in ("shapes", "conditioning", "calibration", "nonlinear baseline", "influence",
-                 "projection"):
+    for name in (
+        "shapes",
+        "conditioning",
+        "calibration",
+        "nonlinear baseline",
+        "influence",
+        "projection",
+    ):
         assert name in names
     assert data["rows"] == 400 and data["targets"] == "one-hot"
     checks = {c["name"]: c for c in data["checks"]}
     assert checks["shapes"]["status"] == "pass"
     assert checks["projection"]["status"] == "pass"  # these are the training rows
-    assert set(data["figures"]) >= {"residuals_vs_fitted.png", "influence.png",
-                                    "reliability.png"}
+    assert set(data["figures"]) >= {"residuals_vs_fitted.png", "influence.png", "reliability.png"}
     for f in data["figures"]:
         _assert_png_not_blank(out / f)
     assert "overall" in (out / "checklist.txt").read_text()
@@ -109,8 +122,12 @@ def test_report_errors(one_hot_files, capsys, monkeypatch):
     assert "5 features" in capsys.readouterr().err
     assert report.main(["-m", "missing.npz", "-X", "x.idx", "-y", "y.idx", "-o", "out"]) == 2
     assert "missing.npz" in capsys.readouterr().err
-    assert report.main(["-m", "m.npz", "-X", "x.idx", "-y", "y.idx", "-o", "out",
-                        "--val-images", "x.idx"]) == 2
+    assert (
+        report.main(
+            ["-m", "m.npz", "-X", "x.idx", "-y", "y.idx", "-o", "out", "--val-images", "x.idx"]
+        )
+        == 2
+    )
     assert "--val-labels" in capsys.readouterr().err
 
 
@@ -120,9 +137,28 @@ def test_cli_report_when_registered(one_hot_files):
     pytest.importorskip("matplotlib", reason="figures need matplotlib (fastlin[plot])")
     d = one_hot_files
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    res = subprocess.run([sys.executable, "-m", "fastlin", "report", "-m", "m.npz", "-X",
-                          "x.idx", "-y", "y.idx", "-o", "out2", "--no-figures"], cwd=d,
-                         env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastlin",
+            "report",
+            "-m",
+            "m.npz",
+            "-X",
+            "x.idx",
+            "-y",
+            "y.idx",
+            "-o",
+            "out2",
+            "--no-figures",
+        ],
+        cwd=d,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr
     assert (d / "out2" / "checklist.json").exists()
 
@@ -163,16 +199,27 @@ def test_failing_checklist_exits_1_and_names_the_failed_checks(tmp_path, rng, ca
     write_idx(tmp_path / "x.idx", x)
     write_idx(tmp_path / "t.idx", t)
     fastlin.LinearRegression().fit(x, t).save(tmp_path / "m.npz", metadata={"targets": "raw"})
-    code = report.main(["-m", str(tmp_path / "m.npz"), "-X", str(tmp_path / "x.idx"),
-                        "-y", str(tmp_path / "t.idx"), "-o", str(tmp_path / "rep"),
-                        "--no-figures"])
+    code = report.main(
+        [
+            "-m",
+            str(tmp_path / "m.npz"),
+            "-X",
+            str(tmp_path / "x.idx"),
+            "-y",
+            str(tmp_path / "t.idx"),
+            "-o",
+            str(tmp_path / "rep"),
+            "--no-figures",
+        ]
+    )
     out, err = capsys.readouterr()
     data = json.loads((tmp_path / "rep" / "checklist.json").read_text())
     failed = [c["name"] for c in data["checks"] if c["status"] == "fail"]
     assert code == 1 and failed and "residual structure" in failed
     assert err.strip().splitlines() == [
         f"fastlin: {len(failed)} check{'s' if len(failed) > 1 else ''} failed: "
-        f"{', '.join(failed)} (exit status 1; see {tmp_path / 'rep' / 'checklist.txt'})"]
+        f"{', '.join(failed)} (exit status 1; see {tmp_path / 'rep' / 'checklist.txt'})"
+    ]
     with pytest.raises(SystemExit):
         report.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())

@@ -21,8 +21,13 @@ def _reference(X, Y, w, B, b, shift):
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 17), (1025, 40)])
 def test_residual_sums_match_numpy(rng, dtype, order, weighted, shape):
     n, d = shape
-    X = np.asarray(rng.integers(0, 200, size=shape) if np.dtype(dtype).kind in "ui"
-                   else rng.standard_normal(shape), dtype=dtype, order=order)
+    X = np.asarray(
+        rng.integers(0, 200, size=shape)
+        if np.dtype(dtype).kind in "ui"
+        else rng.standard_normal(shape),
+        dtype=dtype,
+        order=order,
+    )
     Y = rng.standard_normal((n, 3))
     B = rng.standard_normal((3, d))
     b = rng.standard_normal(3)

@@ -43,8 +43,19 @@ def test_apply_step_matches_reference(rng, method, fit_intercept, P, K, d):
     args = (37.5, method, 0.05, 1e-3, fit_intercept, 0.9, 0.9, 0.999, 1e-8, 4)
     ref = naive.step(G_parts.sum(0), gb_parts.sum(0), args[0], W, b, *args[1:], VW, Vb, MW, Mb)
     got = [a.copy() for a in (W, b, VW, Vb, MW, Mb)]
-    S.apply_step(G_parts, gb_parts, args[0], got[0], got[1], METHODS[method], *args[2:],
-                 got[2], got[3], got[4], got[5])
+    S.apply_step(
+        G_parts,
+        gb_parts,
+        args[0],
+        got[0],
+        got[1],
+        METHODS[method],
+        *args[2:],
+        got[2],
+        got[3],
+        got[4],
+        got[5],
+    )
     for g, r in zip(got, ref):
         assert_allclose(g, r, rtol=1e-12, atol=1e-15)
     if not fit_intercept:
@@ -62,9 +73,17 @@ def _blobs(rng, n=600, d=8, k=3, dtype=np.float64, spread=3.0):
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "cosine"])
 def test_sgd_solver_learns(rng, optimizer, eta0, schedule):
     X, y = _blobs(rng)
-    m = LogisticRegression(solver="sgd", optimizer=optimizer, eta0=eta0,
-                           learning_rate=schedule, power_t=0.1, max_iter=15, tol=None,
-                           batch_size=32, random_state=0).fit(X, y)
+    m = LogisticRegression(
+        solver="sgd",
+        optimizer=optimizer,
+        eta0=eta0,
+        learning_rate=schedule,
+        power_t=0.1,
+        max_iter=15,
+        tol=None,
+        batch_size=32,
+        random_state=0,
+    ).fit(X, y)
     assert m.score(X, y) > 0.95
     hist = m.loss_history_["train"]
     assert hist.shape == (15,) and np.isfinite(hist).all()
@@ -77,34 +96,53 @@ def test_sgd_deterministic_for_seed_and_thread_count(rng):
     runs = {}
     for t in (1, 2):
         with threads(t):
-            a = LogisticRegression(solver="sgd", eta0=0.05, max_iter=3, tol=None,
-                                   batch_size=64, random_state=7).fit(X, y)
-            b = LogisticRegression(solver="sgd", eta0=0.05, max_iter=3, tol=None,
-                                   batch_size=64, random_state=7).fit(X, y)
+            a = LogisticRegression(
+                solver="sgd", eta0=0.05, max_iter=3, tol=None, batch_size=64, random_state=7
+            ).fit(X, y)
+            b = LogisticRegression(
+                solver="sgd", eta0=0.05, max_iter=3, tol=None, batch_size=64, random_state=7
+            ).fit(X, y)
         assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
         runs[t] = a.coef_
     # the two thread counts sum the batch gradient in different orders only
     assert_allclose(runs[1], runs[2], rtol=1e-9, atol=1e-12)
-    c = LogisticRegression(solver="sgd", eta0=0.05, max_iter=3, tol=None, batch_size=64,
-                           random_state=8).fit(X, y)
+    c = LogisticRegression(
+        solver="sgd", eta0=0.05, max_iter=3, tol=None, batch_size=64, random_state=8
+    ).fit(X, y)
     assert not np.array_equal(c.coef_, runs[2])
 
 
 def test_sgd_minimises_the_lbfgs_objective(rng):
     X, y = _blobs(rng, n=400, d=5, spread=0.7)  # overlapping classes: a curved optimum
     exact = LogisticRegression(C=0.5, max_iter=500, tol=1e-10).fit(X, y)
-    sgd = LogisticRegression(solver="sgd", C=0.5, optimizer="adam", eta0=0.02,
-                             learning_rate="cosine", max_iter=120, tol=None, batch_size=50,
-                             random_state=0).fit(X, y)
+    sgd = LogisticRegression(
+        solver="sgd",
+        C=0.5,
+        optimizer="adam",
+        eta0=0.02,
+        learning_rate="cosine",
+        max_iter=120,
+        tol=None,
+        batch_size=50,
+        random_state=0,
+    ).fit(X, y)
     assert sgd.loss(X, y) < exact.objective_ * 1.01
     assert sgd.loss(X, y) >= exact.objective_ - 1e-12
 
 
 def test_early_stopping_stops_and_keeps_best(rng):
     X, y = _blobs(rng, n=800)
-    m = LogisticRegression(solver="sgd", optimizer="adam", eta0=0.05, max_iter=200,
-                           early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
-                           tol=1e-3, random_state=0).fit(X, y)
+    m = LogisticRegression(
+        solver="sgd",
+        optimizer="adam",
+        eta0=0.05,
+        max_iter=200,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        tol=1e-3,
+        random_state=0,
+    ).fit(X, y)
     hist = m.loss_history_
     assert m.stopped_early_ and m.n_iter_[0] < 200
     assert hist["validation"].shape == hist["train"].shape == (m.n_iter_[0],)
@@ -121,8 +159,9 @@ def test_partial_fit_matches_fit_for_one_chunk(rng):
 
 def test_partial_fit_early_stopping_freezes_model(rng):
     X, y = _blobs(rng, n=300)
-    m = LogisticRegression(solver="sgd", eta0=0.05, early_stopping=True, n_iter_no_change=2,
-                           tol=10.0, random_state=0)
+    m = LogisticRegression(
+        solver="sgd", eta0=0.05, early_stopping=True, n_iter_no_change=2, tol=10.0, random_state=0
+    )
     for _ in range(3):
         m.partial_fit(X, y, classes=[0, 1, 2])
     assert m.stopped_early_

@@ -47,8 +47,25 @@ def loss_grad_reference(X, Y, w, rows, W, b, scale):
     return 0.5 * float((WR * R).sum()), float(wt.sum()), WR.T @ Xf, WR.sum(axis=0)
 
 
-def epoch_reference(X, Y, w, order, batch_size, W, b, scale, method, schedule, eta0,
-                    power_t, total, t0, alpha, fit_intercept, state):
+def epoch_reference(
+    X,
+    Y,
+    w,
+    order,
+    batch_size,
+    W,
+    b,
+    scale,
+    method,
+    schedule,
+    eta0,
+    power_t,
+    total,
+    t0,
+    alpha,
+    fit_intercept,
+    state,
+):
     """Mini-batch epoch by the step reference of ``naive_losses``: (W, b, objective sum,
     weight sum, steps, state)."""
     W, b = W.copy(), b.copy()
@@ -56,13 +73,31 @@ def epoch_reference(X, Y, w, order, batch_size, W, b, scale, method, schedule, e
     t = t0
     obj = wtot = 0.0
     for s0 in range(0, order.shape[0], batch_size):
-        rows = order[s0: s0 + batch_size]
+        rows = order[s0 : s0 + batch_size]
         loss, sw, G, gb = loss_grad_reference(X, Y, w, rows, W, b, scale)
-        obj += loss + sw * 0.5 * alpha * float((W ** 2).sum())
+        obj += loss + sw * 0.5 * alpha * float((W**2).sum())
         wtot += sw
         lr = naive.learning_rate(schedule, eta0, t, total, power_t)
-        W, b, VW, Vb, MW, Mb = naive.step(G, gb, sw, W, b, method, lr, alpha, fit_intercept,
-                                          0.9, 0.9, 0.999, 1e-8, t, VW, Vb, MW, Mb)
+        W, b, VW, Vb, MW, Mb = naive.step(
+            G,
+            gb,
+            sw,
+            W,
+            b,
+            method,
+            lr,
+            alpha,
+            fit_intercept,
+            0.9,
+            0.9,
+            0.999,
+            1e-8,
+            t,
+            VW,
+            Vb,
+            MW,
+            Mb,
+        )
         t += 1
     return W, b, obj, wtot, t - t0, (VW, Vb, MW, Mb)
 
@@ -77,7 +112,7 @@ def gd_reference(X, y, eta, n_iter, alpha=0.0, fit_intercept=True, w=None):
     losses = []
     for _ in range(n_iter):
         r = Xa @ theta - y
-        losses.append(0.5 * (wt @ r ** 2) / wt.sum() + 0.5 * alpha * ((pen * theta) @ theta))
+        losses.append(0.5 * (wt @ r**2) / wt.sum() + 0.5 * alpha * ((pen * theta) @ theta))
         theta = theta - eta * (Xa.T @ (wt * r) / wt.sum() + alpha * pen * theta)
     b = theta[0] if fit_intercept else 0.0
     coef = theta[1:] if fit_intercept else theta
@@ -123,8 +158,20 @@ def test_loss_grad_matches_reference(rng, dtype, weighted, subset, n, d, t):
     for P in (1, 3):
         bounds = row_ranges(m, P, 8)
         Gp, gbp, lp = _scratch(P, t, d)
-        K.loss_grad(X, Y, EMPTY_F if w is None else w, EMPTY_I if rows is None else rows,
-                    W, b, scale, bounds, True, Gp, gbp, lp)
+        K.loss_grad(
+            X,
+            Y,
+            EMPTY_F if w is None else w,
+            EMPTY_I if rows is None else rows,
+            W,
+            b,
+            scale,
+            bounds,
+            True,
+            Gp,
+            gbp,
+            lp,
+        )
         used = bounds.shape[0] - 1
         assert_allclose(lp[:used, 0].sum(), loss, rtol=RTOL)
         assert_allclose(lp[:used, 1].sum(), sw, rtol=RTOL)
@@ -162,10 +209,20 @@ def test_sgd_epoch_matches_reference(rng, method, batch_size, n):
     W = rng.normal(size=(t, d)) * 0.1
     b = rng.normal(size=t) * 0.1
     state = (np.zeros((t, d)), np.zeros(t), np.zeros((t, d)), np.zeros(t))
-    args = dict(scale=1.0, method=method, schedule="invscaling", eta0=0.05, power_t=0.5,
-                total=100, t0=3, alpha=1e-2, fit_intercept=True)
+    args = dict(
+        scale=1.0,
+        method=method,
+        schedule="invscaling",
+        eta0=0.05,
+        power_t=0.5,
+        total=100,
+        t0=3,
+        alpha=1e-2,
+        fit_intercept=True,
+    )
     W_ref, b_ref, obj_ref, w_ref, steps_ref, st_ref = epoch_reference(
-        X, Y, w, order, batch_size, W, b, state=state, **args)
+        X, Y, w, order, batch_size, W, b, state=state, **args
+    )
     steps = -(-n // batch_size)
     bounds_full = row_ranges(batch_size, max(1, min(4, batch_size // K.MIN_PART_ROWS)), K.BLOCK)
     last = n - (steps - 1) * batch_size
@@ -174,8 +231,34 @@ def test_sgd_epoch_matches_reference(rng, method, batch_size, n):
     Wk, bk = W.copy(), b.copy()
     st = [a.copy() for a in state]
     obj, wsum, n_steps = K.sgd_epoch(
-        X, Y, w, order, bounds_full, bounds_last, Wk, bk, *st, G, gb, lp, n, batch_size, 1.0,
-        METHODS[method], S.INVSCALING, 0.05, 0.5, 100, 3, 1e-2, True, 0.9, 0.9, 0.999, 1e-8)
+        X,
+        Y,
+        w,
+        order,
+        bounds_full,
+        bounds_last,
+        Wk,
+        bk,
+        *st,
+        G,
+        gb,
+        lp,
+        n,
+        batch_size,
+        1.0,
+        METHODS[method],
+        S.INVSCALING,
+        0.05,
+        0.5,
+        100,
+        3,
+        1e-2,
+        True,
+        0.9,
+        0.9,
+        0.999,
+        1e-8,
+    )
     assert n_steps == steps_ref == steps
     assert_allclose(Wk, W_ref, rtol=RTOL, atol=RTOL * np.abs(W_ref).max())
     assert_allclose(bk, b_ref, rtol=RTOL, atol=RTOL * np.abs(b_ref).max())
@@ -193,9 +276,35 @@ def test_sgd_epoch_skips_zero_weight_batches(rng):
     st = [np.zeros((1, 3)), np.zeros(1), np.zeros((1, 3)), np.zeros(1)]
     G, gb, lp = _scratch(1, 1, 3)
     one = row_ranges(10, 1, K.BLOCK)
-    _, wsum, steps = K.sgd_epoch(X, Y, w, EMPTY_I, one, one, W, b, *st, G, gb, lp, 20, 10, 1.0,
-                                 S.SGD, S.CONSTANT, 0.1, 0.5, 2, 0, 0.0, True, 0.9, 0.9,
-                                 0.999, 1e-8)
+    _, wsum, steps = K.sgd_epoch(
+        X,
+        Y,
+        w,
+        EMPTY_I,
+        one,
+        one,
+        W,
+        b,
+        *st,
+        G,
+        gb,
+        lp,
+        20,
+        10,
+        1.0,
+        S.SGD,
+        S.CONSTANT,
+        0.1,
+        0.5,
+        2,
+        0,
+        0.0,
+        True,
+        0.9,
+        0.9,
+        0.999,
+        1e-8,
+    )
     assert steps == 1 and wsum == 10.0
 
 
@@ -231,14 +340,15 @@ def test_shuffle_is_uniform():
 def test_full_batch_reproduces_the_plain_gradient_descent_loop(rng):
     X, y = _regression(rng, n=500, d=6)
     n, d = X.shape
-    m = SGDRegressor(alpha=0, learning_rate="constant", eta0=0.1, batch_size=None,
-                     max_iter=60, tol=None).fit(X, y)
+    m = SGDRegressor(
+        alpha=0, learning_rate="constant", eta0=0.1, batch_size=None, max_iter=60, tol=None
+    ).fit(X, y)
     Xa = np.c_[np.ones(n), X]
     theta = np.zeros(d + 1)
     losses = []
     for _ in range(60):
         r = Xa @ theta - y
-        losses.append(0.5 * np.mean(r ** 2))
+        losses.append(0.5 * np.mean(r**2))
         theta -= 0.1 * (Xa.T @ r / n)
     scale = np.abs(theta).max()
     assert isinstance(m.intercept_, float)
@@ -251,14 +361,17 @@ def test_full_batch_reproduces_the_plain_gradient_descent_loop(rng):
     assert m.n_iter_ == 60 and m.t_ == 60 and not m.stopped_early_
 
 
-@pytest.mark.parametrize("alpha,fit_intercept,weighted", [(0.05, True, False), (0.0, False, False),
-                                                          (0.02, True, True)])
-def test_full_batch_penalty_intercept_and_weights_match_the_loop(rng, alpha, fit_intercept,
-                                                                 weighted):
+@pytest.mark.parametrize(
+    "alpha,fit_intercept,weighted", [(0.05, True, False), (0.0, False, False), (0.02, True, True)]
+)
+def test_full_batch_penalty_intercept_and_weights_match_the_loop(
+    rng, alpha, fit_intercept, weighted
+):
     X, y = _regression(rng, n=300, d=4)
     w = rng.uniform(0.1, 3.0, size=300) if weighted else None
-    m = SGDRegressor(alpha=alpha, fit_intercept=fit_intercept, eta0=0.2, max_iter=40,
-                     tol=None).fit(X, y, sample_weight=w)
+    m = SGDRegressor(alpha=alpha, fit_intercept=fit_intercept, eta0=0.2, max_iter=40, tol=None).fit(
+        X, y, sample_weight=w
+    )
     coef, b, losses = gd_reference(X, y, 0.2, 40, alpha, fit_intercept, w)
     scale = np.abs(coef).max()
     assert_allclose(m.coef_, coef, rtol=FIT_RTOL, atol=FIT_RTOL * scale)
@@ -274,8 +387,9 @@ def test_minibatch_reaches_least_squares_in_30_epochs(rng):
     X = rng.normal(size=(n, d))
     y = X @ rng.normal(size=d) + 1.5 + 0.5 * rng.normal(size=n)
     ref = np.linalg.lstsq(np.c_[np.ones(n), X], y, rcond=None)[0]
-    m = SGDRegressor(batch_size=32, learning_rate="cosine", eta0=0.05, max_iter=30, tol=None,
-                     random_state=0).fit(X, y)
+    m = SGDRegressor(
+        batch_size=32, learning_rate="cosine", eta0=0.05, max_iter=30, tol=None, random_state=0
+    ).fit(X, y)
     est = np.r_[m.intercept_, m.coef_]
     assert np.linalg.norm(est - ref) <= 1e-2 * np.linalg.norm(ref)
     assert np.abs(m.coef_ - ref[1:]).max() <= 1e-2 * np.abs(ref[1:]).max()
@@ -314,8 +428,14 @@ def test_predict_and_score(rng):
 @pytest.mark.parametrize("batch_size,schedule", [(None, "constant"), (16, "cosine")])
 def test_partial_fit_calls_equal_fit_epochs(rng, batch_size, schedule):
     X, y = _regression(rng, n=200)
-    kw = dict(batch_size=batch_size, learning_rate=schedule, eta0=0.05, max_iter=5, tol=None,
-              random_state=3)
+    kw = dict(
+        batch_size=batch_size,
+        learning_rate=schedule,
+        eta0=0.05,
+        max_iter=5,
+        tol=None,
+        random_state=3,
+    )
     full = SGDRegressor(**kw).fit(X, y)
     part = SGDRegressor(**kw)
     for _ in range(5):
@@ -330,7 +450,7 @@ def test_partial_fit_streams_chunks_and_continues_after_fit(rng):
     X, y = _regression(rng, n=2000, d=5)
     m = SGDRegressor(batch_size=32, eta0=0.05, random_state=0)
     for i in list(range(0, 2000, 500)) * 2:
-        m.partial_fit(X[i: i + 500], y[i: i + 500])
+        m.partial_fit(X[i : i + 500], y[i : i + 500])
     hist = m.loss_history_["train"]
     assert hist.shape == (8,) and hist[-1] < hist[0]
     assert m.score(X, y) > 0.99
@@ -344,8 +464,15 @@ def test_partial_fit_streams_chunks_and_continues_after_fit(rng):
 @pytest.mark.parametrize("batch_size,optimizer", [(None, "sgd"), (24, "adam")])
 def test_multi_output_equals_one_fit_per_target(rng, batch_size, optimizer):
     X, Y = _regression(rng, n=300, d=4, t=3)
-    kw = dict(batch_size=batch_size, optimizer=optimizer, eta0=0.05, max_iter=15, tol=None,
-              alpha=1e-3, random_state=5)
+    kw = dict(
+        batch_size=batch_size,
+        optimizer=optimizer,
+        eta0=0.05,
+        max_iter=15,
+        tol=None,
+        alpha=1e-3,
+        random_state=5,
+    )
     m = SGDRegressor(**kw).fit(X, Y)
     assert m.coef_.shape == (3, 4) and m.intercept_.shape == (3,)
     assert m.predict(X).shape == (300, 3)
@@ -384,8 +511,16 @@ def test_integer_weights_equal_repeated_rows_in_full_batch(rng):
 def test_optimizers_and_schedules_decrease_the_loss(rng, optimizer, eta0, schedule, batch_size):
     X, y = _regression(rng, n=1000, d=5, noise=0.3)
     n_iter = 60 if batch_size is None else 8
-    m = SGDRegressor(optimizer=optimizer, learning_rate=schedule, eta0=eta0, power_t=0.25,
-                     batch_size=batch_size, max_iter=n_iter, tol=None, random_state=0).fit(X, y)
+    m = SGDRegressor(
+        optimizer=optimizer,
+        learning_rate=schedule,
+        eta0=eta0,
+        power_t=0.25,
+        batch_size=batch_size,
+        max_iter=n_iter,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
     hist = m.loss_history_["train"]
     assert hist.shape == (n_iter,) and np.isfinite(hist).all()
     assert hist[-1] < 0.5 * hist[0]
@@ -398,8 +533,14 @@ def test_tol_stops_and_early_stopping_keeps_the_best(rng):
     m = SGDRegressor(eta0=0.1, max_iter=1000, tol=1e-6, n_iter_no_change=3).fit(X, y)
     assert m.stopped_early_ and m.n_iter_ < 1000
     assert m.loss_history_["train"].shape == (m.n_iter_,)
-    kw = dict(batch_size=32, eta0=0.01, early_stopping=True, validation_fraction=0.2,
-              n_iter_no_change=3, random_state=0)
+    kw = dict(
+        batch_size=32,
+        eta0=0.01,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        random_state=0,
+    )
     es = SGDRegressor(max_iter=200, tol=1e-4, **kw).fit(X, y)
     va = es.loss_history_["validation"]
     assert es.stopped_early_ and es.n_iter_ < 200
@@ -412,8 +553,9 @@ def test_tol_stops_and_early_stopping_keeps_the_best(rng):
     again = SGDRegressor(max_iter=best + 1, tol=None, **kw).fit(X, y)
     assert_array_equal(es.coef_, again.coef_)
     assert_array_equal(again.loss_history_["validation"], va[: best + 1])
-    pf = SGDRegressor(batch_size=32, eta0=0.01, tol=1e-3, early_stopping=True,
-                      n_iter_no_change=2, random_state=0)
+    pf = SGDRegressor(
+        batch_size=32, eta0=0.01, tol=1e-3, early_stopping=True, n_iter_no_change=2, random_state=0
+    )
     for _ in range(40):
         pf.partial_fit(X, y)
         if pf.stopped_early_:
@@ -452,14 +594,30 @@ def test_deterministic_for_a_seed_and_across_threads_for_small_batches(rng):
 # input checks
 
 
-@pytest.mark.parametrize("param,value", [
-    ("alpha", -1.0), ("eta0", 0.0), ("batch_size", 0), ("batch_size", 2.5), ("max_iter", 0),
-    ("tol", -1e-3), ("optimizer", "rmsprop"), ("learning_rate", "adaptive"),
-    ("momentum", 1.0), ("beta_1", 1.0), ("beta_2", -0.1), ("epsilon", 0.0),
-    ("validation_fraction", 1.0), ("n_iter_no_change", 0), ("x_scale", 0.0),
-    ("fit_intercept", "yes"), ("shuffle", None), ("random_state", "seed"),
-    ("power_t", math.nan),
-])
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("alpha", -1.0),
+        ("eta0", 0.0),
+        ("batch_size", 0),
+        ("batch_size", 2.5),
+        ("max_iter", 0),
+        ("tol", -1e-3),
+        ("optimizer", "rmsprop"),
+        ("learning_rate", "adaptive"),
+        ("momentum", 1.0),
+        ("beta_1", 1.0),
+        ("beta_2", -0.1),
+        ("epsilon", 0.0),
+        ("validation_fraction", 1.0),
+        ("n_iter_no_change", 0),
+        ("x_scale", 0.0),
+        ("fit_intercept", "yes"),
+        ("shuffle", None),
+        ("random_state", "seed"),
+        ("power_t", math.nan),
+    ],
+)
 def test_bad_parameters_are_named(rng, param, value):
     X, y = _regression(rng, n=20)
     with pytest.raises(ValueError, match=param):
@@ -498,12 +656,15 @@ def test_bad_data_is_refused_with_its_problem(rng):
 
 def test_failed_calls_leave_the_model_unchanged(rng):
     X, y = _regression(rng, n=400, d=4)
-    chunks = [(X[i: i + 100], y[i: i + 100]) for i in range(0, 400, 100)]
+    chunks = [(X[i : i + 100], y[i : i + 100]) for i in range(0, 400, 100)]
     kw = dict(batch_size=16, eta0=0.02, early_stopping=True, tol=None, random_state=7)
     clean = SGDRegressor(**kw)
     tried = SGDRegressor(**kw)
-    bad = [(X[:10, :3], y[:10]), (X[:10], np.c_[y[:10], y[:10]]),
-           (np.where(X[:10] > 1, np.nan, X[:10]), y[:10])]
+    bad = [
+        (X[:10, :3], y[:10]),
+        (X[:10], np.c_[y[:10], y[:10]]),
+        (np.where(X[:10] > 1, np.nan, X[:10]), y[:10]),
+    ]
     with pytest.raises(ValueError, match="0 sample"):
         tried.partial_fit(X[:0], y[:0])
     assert not hasattr(tried, "coef_") and not hasattr(tried, "_pf")
@@ -511,8 +672,12 @@ def test_failed_calls_leave_the_model_unchanged(rng):
         clean.partial_fit(Xc, yc)
         tried.partial_fit(Xc, yc)
         Xb, yb = bad[i % len(bad)]
-        snapshot = (tried.coef_.copy(), tried.intercept_, tried.t_,
-                    tried.loss_history_["train"].copy())
+        snapshot = (
+            tried.coef_.copy(),
+            tried.intercept_,
+            tried.t_,
+            tried.loss_history_["train"].copy(),
+        )
         with pytest.raises(ValueError):
             tried.partial_fit(Xb, yb)
         assert_array_equal(tried.coef_, snapshot[0])
@@ -538,8 +703,9 @@ def test_failed_calls_leave_the_model_unchanged(rng):
 def test_pipeline_clone_and_params(rng):
     X, y = _regression(rng, n=500, d=4)
     X = X * [1.0, 10.0, 100.0, 0.1] + 50.0
-    pipe = make_pipeline(StandardScaler(), SGDRegressor(batch_size=32, eta0=0.05, max_iter=20,
-                                                        random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), SGDRegressor(batch_size=32, eta0=0.05, max_iter=20, random_state=0)
+    )
     pipe.fit(X, y)
     assert pipe.score(X, y) > 0.99
     est = SGDRegressor(alpha=0.1, batch_size=8, optimizer="adam", random_state=4)

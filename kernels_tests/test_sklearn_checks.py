@@ -21,8 +21,12 @@ ESTIMATORS = [
 try:  # the Dask estimators take NumPy input down the in-memory path
     import fastlin.dask as _fd
 
-    ESTIMATORS += [_fd.DaskLinearRegression(), _fd.DaskRidge(),
-                   _fd.DaskLogisticRegression(max_iter=50), _fd.DaskStandardScaler()]
+    ESTIMATORS += [
+        _fd.DaskLinearRegression(),
+        _fd.DaskRidge(),
+        _fd.DaskLogisticRegression(max_iter=50),
+        _fd.DaskStandardScaler(),
+    ]
 except ImportError:
     pass
 
@@ -51,8 +55,11 @@ def test_dataframe_names_and_reordered_columns(rng):
     poly = fastlin.PolynomialFeatures(2).fit(X)
     assert list(poly.get_feature_names_out())[:4] == ["a", "b", "c", "a^2"]
     nullable = X.astype("Float64")
-    np.testing.assert_allclose(fastlin.LinearRegression().fit(nullable, y).coef_,
-                               fastlin.LinearRegression().fit(X, y).coef_, rtol=1e-12)
+    np.testing.assert_allclose(
+        fastlin.LinearRegression().fit(nullable, y).coef_,
+        fastlin.LinearRegression().fit(X, y).coef_,
+        rtol=1e-12,
+    )
     nullable.loc[5, "b"] = pd.NA
     with pytest.raises(ValueError, match=r"NaN at position \(5, 1\)"):
         fastlin.LinearRegression().fit(nullable, y)
@@ -62,8 +69,13 @@ def test_labels_of_every_kind(rng):
     pd = pytest.importorskip("pandas")
     X = rng.standard_normal((120, 2))
     base = (X[:, 0] > 0).astype(int)
-    for labels in (np.where(base, "yes", "no"), pd.Categorical(np.where(base, "b", "a")),
-                   base.astype(bool), np.where(base, 7, -3), np.where(base, "y", "n").astype(object)):
+    for labels in (
+        np.where(base, "yes", "no"),
+        pd.Categorical(np.where(base, "b", "a")),
+        base.astype(bool),
+        np.where(base, 7, -3),
+        np.where(base, "y", "n").astype(object),
+    ):
         m = fastlin.LogisticRegression().fit(X, labels)
         assert m.predict(X).dtype == np.asarray(m.classes_).dtype
         assert set(np.unique(m.predict(X))) <= set(np.asarray(m.classes_).tolist())

@@ -28,12 +28,19 @@ def _data(rng, n, d, dtype, t=2):
 
 
 def _stats_dict(s):
-    return {"sum_w": s.sum_w, "x_sum": s.x_sum, "xtx": s.xtx, "xty": s.xty,
-            "y_sum": s.y_sum, "yty": s.yty}
+    return {
+        "sum_w": s.sum_w,
+        "x_sum": s.x_sum,
+        "xtx": s.xtx,
+        "xty": s.xty,
+        "y_sum": s.y_sum,
+        "yty": s.yty,
+    }
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.int64,
-                                   np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int8, np.int16, np.int32, np.int64, np.float32, np.float64]
+)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_statistics_match_numpy(rng, dtype, shape):
     X, Y = _data(rng, *shape, dtype)
@@ -44,7 +51,7 @@ def test_statistics_match_numpy(rng, dtype, shape):
         # the error bound of the docstring, entry by entry against |X|ᵀ|X| and |X|ᵀ|Y|.
         from fastlin.core.stats import FLOAT32_BLOCK
 
-        gamma = min(shape[0], FLOAT32_BLOCK) * 2.0 ** -24 + 1e-12
+        gamma = min(shape[0], FLOAT32_BLOCK) * 2.0**-24 + 1e-12
         A = np.abs(X.astype(np.float64))
         bounds = {"xtx": A.T @ A, "xty": A.T @ np.abs(Y), "x_sum": A.sum(axis=0)}
         for key, bound in bounds.items():
@@ -54,7 +61,9 @@ def test_statistics_match_numpy(rng, dtype, shape):
         keys = KEYS
     for key in keys:
         # Other dtypes are accumulated in float64 (integer data exactly).
-        np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, atol=1e-12 * np.abs(ref[key]).max(), err_msg=key)
+        np.testing.assert_allclose(
+            got[key], ref[key], rtol=1e-12, atol=1e-12 * np.abs(ref[key]).max(), err_msg=key
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8])
@@ -144,7 +153,7 @@ def test_uint8_chunk_and_thread_invariance_is_bitwise(rng, chunk, n_threads):
     s = GramStats()
     with fastlin.threads(n_threads):
         for r0 in range(0, 3001, chunk):
-            s.update(X[r0:r0 + chunk], Y[r0:r0 + chunk])
+            s.update(X[r0 : r0 + chunk], Y[r0 : r0 + chunk])
     got = _stats_dict(s)
     for key in KEYS:
         assert np.array_equal(got[key], ref[key]), key
@@ -188,7 +197,8 @@ def test_round_trip_arrays(rng):
 
 def _snapshot(s):
     return {k: (None if v is None else np.copy(v)) for k, v in _stats_dict(s).items()} | {
-        "n_rows": s.n_rows}
+        "n_rows": s.n_rows
+    }
 
 
 BAD_CASES = [
@@ -225,7 +235,10 @@ def test_bad_chunks_raise_and_leave_state(rng, make_bad, message):
 def test_non_finite_position_is_named(rng, where, what):
     X, Y = _data(rng, 20, 4, np.float64)
     X[where] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}[what]
-    with pytest.raises(ValueError, match=rf"X contains {'NaN' if what == 'nan' else what} at position \({where[0]}, {where[1]}\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"X contains {'NaN' if what == 'nan' else what} at position \({where[0]}, {where[1]}\)",
+    ):
         GramStats().update(X, Y)
     X[where] = 0
     Y[5, 1] = np.nan
@@ -236,7 +249,9 @@ def test_non_finite_position_is_named(rng, where, what):
 # -- properties: any split, order and merge grouping gives the same statistics ----------
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     n=st.integers(1, 90),
     cuts=st.lists(st.integers(0, 90), max_size=6),
@@ -260,8 +275,10 @@ def test_split_reorder_and_merge_grouping_give_same_uint8_stats(n, cuts, seed, g
             total = p.merge(total)
     else:
         while len(parts) > 1:
-            parts = [parts[i].merge(parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                     for i in range(0, len(parts), 2)]
+            parts = [
+                parts[i].merge(parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                for i in range(0, len(parts), 2)
+            ]
         total = parts[0]
     ref = gram_reference(X, Y)
     got = _stats_dict(total)

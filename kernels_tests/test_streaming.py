@@ -50,8 +50,7 @@ def test_streaming_fit_equals_in_memory_bitwise(idx_files, names, chunk_rows):
     X, y, d = idx_files
     mem = fastlin.LinearRegression().fit(X, one_hot(y, 10))
     src = fio.open_source(d / names[0], labels=d / names[1], n_classes=10)
-    stream = fastlin.LinearRegression().fit(src, chunk_rows=chunk_rows,
-                                                   target_transform=_onehot10)
+    stream = fastlin.LinearRegression().fit(src, chunk_rows=chunk_rows, target_transform=_onehot10)
     for key in ("xtx", "xty", "x_sum", "y_sum", "yty"):
         assert np.array_equal(getattr(stream.stats_, key), getattr(mem.stats_, key)), key
     np.testing.assert_array_equal(stream.coef_, mem.coef_)
@@ -62,7 +61,7 @@ def test_fit_accepts_plain_iterables(rng):
     X = rng.standard_normal((500, 4))
     y = X @ [1.0, -2.0, 0.5, 3.0] + 0.7
     w = rng.uniform(0.5, 1.5, 500)
-    chunks = ((X[i:i + 64], y[i:i + 64], w[i:i + 64]) for i in range(0, 500, 64))
+    chunks = ((X[i : i + 64], y[i : i + 64], w[i : i + 64]) for i in range(0, 500, 64))
     a = fastlin.Ridge(alpha=0.1).fit(chunks)
     b = fastlin.Ridge(alpha=0.1).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
@@ -95,8 +94,9 @@ def test_checkpoint_resume_gives_same_bits(idx_files):
     assert not hasattr(model, "coef_")
     assert ck.exists()
     # The same transform (it no longer fails): a checkpoint resumes only with what made it.
-    resumed = fastlin.LinearRegression().fit(src, chunk_rows=500, target_transform=flaky,
-                                                    checkpoint=ck)
+    resumed = fastlin.LinearRegression().fit(
+        src, chunk_rows=500, target_transform=flaky, checkpoint=ck
+    )
     np.testing.assert_array_equal(resumed.coef_, ref.coef_)
     assert resumed.n_samples_seen_ == 3000
     assert not ck.exists()  # a completed pass deletes its checkpoint
@@ -106,8 +106,15 @@ def test_checkpoint_for_another_source_is_refused(idx_files, rng):
     X, y, d = idx_files
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "ck.npz"
-    accumulate(src, GramStats(), chunk_rows=1000, target_transform=_onehot10, checkpoint=ck,
-               keep_checkpoint=True, checkpoint_meta=LR_META)
+    accumulate(
+        src,
+        GramStats(),
+        chunk_rows=1000,
+        target_transform=_onehot10,
+        checkpoint=ck,
+        keep_checkpoint=True,
+        checkpoint_meta=LR_META,
+    )
     X2, y2 = _digits_like(rng, 3000)
     other = fio.from_arrays(X2, y2, n_classes=10)
     with pytest.raises(FileFormatError, match="checkpoint was written for source"):
@@ -153,8 +160,13 @@ def test_sigkill_at_random_chunk_then_resume_equals_uninterrupted(idx_files, rng
 
     _, rows_done, _ = load_checkpoint(ck)
     assert 0 < rows_done < 3000
-    done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(d), ck, "0"], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(d), ck, "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     np.testing.assert_array_equal(np.load(d / "coef.npy"), ref.coef_)
     # The finished pass deleted its checkpoint, and the temporary of a write the kill
@@ -191,8 +203,14 @@ def _partial_checkpoint(src, ck, transform, meta=LR_META, chunks=3, chunk_rows=5
         n_rows = src.n_rows
 
     with pytest.raises(Stop):
-        accumulate(Cut(), GramStats(), chunk_rows=chunk_rows, target_transform=transform,
-                   checkpoint=ck, checkpoint_meta=meta)
+        accumulate(
+            Cut(),
+            GramStats(),
+            chunk_rows=chunk_rows,
+            target_transform=transform,
+            checkpoint=ck,
+            checkpoint_meta=meta,
+        )
     return ck.read_bytes()
 
 
@@ -207,22 +225,30 @@ class _OneHotObject:
         return one_hot(y, self.n)
 
 
-@pytest.mark.parametrize("made, used, shown", [
-    (functools.partial(one_hot, n_classes=10), functools.partial(one_hot, n_classes=12),
-     "one_hot(n_classes=10)"),
-    (lambda y: one_hot(y, 10), lambda y: one_hot(y, 12), "constants 10"),
-    (_onehot10, None, "_onehot10"),
-    (None, _onehot10, "target_transform=None"),
-])
-def test_checkpoint_made_with_another_target_transform_is_refused(idx_files, made, used,
-                                                                   shown):
+@pytest.mark.parametrize(
+    "made, used, shown",
+    [
+        (
+            functools.partial(one_hot, n_classes=10),
+            functools.partial(one_hot, n_classes=12),
+            "one_hot(n_classes=10)",
+        ),
+        (lambda y: one_hot(y, 10), lambda y: one_hot(y, 12), "constants 10"),
+        (_onehot10, None, "_onehot10"),
+        (None, _onehot10, "target_transform=None"),
+    ],
+)
+def test_checkpoint_made_with_another_target_transform_is_refused(idx_files, made, used, shown):
     X, y, d = idx_files
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "fit.ckpt.npz"
     before = _partial_checkpoint(src, ck, made)
     model = fastlin.LinearRegression()
-    with pytest.raises(ValueError, match=r"checkpoint fit\.ckpt\.npz was made with "
-                       r"target_transform=.* but this fit uses target_transform=") as err:
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint fit\.ckpt\.npz was made with "
+        r"target_transform=.* but this fit uses target_transform=",
+    ) as err:
         model.fit(src, chunk_rows=500, target_transform=used, checkpoint=ck)
     assert isinstance(err.value, CheckpointMismatchError)
     assert shown in str(err.value) and "delete it or pass the same" in str(err.value)
@@ -237,14 +263,17 @@ def test_checkpoint_with_targets_of_another_shape_is_refused(idx_files):
     ck = d / "ck.npz"
     before = _partial_checkpoint(src, ck, _OneHotObject(10))
     model = fastlin.LinearRegression()
-    with pytest.raises(CheckpointMismatchError, match=r"made with targets of shape \(rows, 10\) "
-                       r"\(2-D\) but this fit gives targets of shape \(rows, 12\)"):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r"made with targets of shape \(rows, 10\) "
+        r"\(2-D\) but this fit gives targets of shape \(rows, 12\)",
+    ):
         model.fit(src, chunk_rows=500, target_transform=_OneHotObject(12), checkpoint=ck)
     assert ck.read_bytes() == before and not hasattr(model, "coef_")
     # The same kind of object with the same output resumes.
-    resumed = fastlin.LinearRegression().fit(src, chunk_rows=500,
-                                                    target_transform=_OneHotObject(10),
-                                                    checkpoint=ck)
+    resumed = fastlin.LinearRegression().fit(
+        src, chunk_rows=500, target_transform=_OneHotObject(10), checkpoint=ck
+    )
     ref = fastlin.LinearRegression().fit(X, one_hot(y, 10))
     np.testing.assert_array_equal(resumed.coef_, ref.coef_)
 
@@ -256,22 +285,43 @@ def test_checkpoint_meta_must_match(idx_files):
     meta = {"estimator": "Ridge", "params": {"alpha": 1.0, "fit_intercept": True}}
     before = _partial_checkpoint(src, ck, _onehot10, meta=meta)
     other = {"estimator": "Ridge", "params": {"alpha": 2.0, "fit_intercept": True}}
-    with pytest.raises(CheckpointMismatchError,
-                       match=r"made with other settings \(params\.alpha: 1\.0 in the "
-                       r"checkpoint, 2\.0 now\)"):
-        accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck,
-                   checkpoint_meta=other)
-    with pytest.raises(CheckpointMismatchError, match="estimator: \"Ridge\" in the checkpoint, "
-                       "absent now"):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r"made with other settings \(params\.alpha: 1\.0 in the "
+        r"checkpoint, 2\.0 now\)",
+    ):
+        accumulate(
+            src,
+            GramStats(),
+            chunk_rows=500,
+            target_transform=_onehot10,
+            checkpoint=ck,
+            checkpoint_meta=other,
+        )
+    with pytest.raises(
+        CheckpointMismatchError, match='estimator: "Ridge" in the checkpoint, absent now'
+    ):
         accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck)
     with pytest.raises(ValueError, match="checkpoint_meta must be JSON-serialisable"):
-        accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10, checkpoint=ck,
-                   checkpoint_meta={"f": object()})
+        accumulate(
+            src,
+            GramStats(),
+            chunk_rows=500,
+            target_transform=_onehot10,
+            checkpoint=ck,
+            checkpoint_meta={"f": object()},
+        )
     assert ck.read_bytes() == before
     # numpy scalars are JSON values here (get_params() may hold them).
     same = {"estimator": "Ridge", "params": {"alpha": np.float64(1.0), "fit_intercept": True}}
-    stats, y_1d = accumulate(src, GramStats(), chunk_rows=500, target_transform=_onehot10,
-                             checkpoint=ck, checkpoint_meta=same)
+    stats, y_1d = accumulate(
+        src,
+        GramStats(),
+        chunk_rows=500,
+        target_transform=_onehot10,
+        checkpoint=ck,
+        checkpoint_meta=same,
+    )
     ref = GramStats().update(X, one_hot(y, 10))
     for k, v in ref.to_arrays().items():
         np.testing.assert_array_equal(stats.to_arrays()[k], v, err_msg=k)
@@ -282,9 +332,12 @@ def test_old_checkpoint_without_its_recipe_is_refused(idx_files):
     X, y, d = idx_files
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "ck.npz"
-    persistence.write(ck, "checkpoint", {"rows_consumed": 500, "source": src.identity(),
-                                         "extra": {}},
-                      persistence.stats_arrays(GramStats().update(X[:500], one_hot(y[:500], 10))))
+    persistence.write(
+        ck,
+        "checkpoint",
+        {"rows_consumed": 500, "source": src.identity(), "extra": {}},
+        persistence.stats_arrays(GramStats().update(X[:500], one_hot(y[:500], 10))),
+    )
     before = ck.read_bytes()
     with pytest.raises(CheckpointMismatchError, match="does not record the target transform"):
         fastlin.LinearRegression().fit(src, target_transform=_onehot10, checkpoint=ck)
@@ -296,18 +349,26 @@ def test_finished_pass_deletes_its_checkpoint_unless_kept(idx_files):
     src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
     ck = d / "ck.npz"
     ref = GramStats().update(X, one_hot(y, 10))
-    model = fastlin.LinearRegression().fit(src, chunk_rows=700, target_transform=_onehot10,
-                                                  checkpoint=ck)
+    model = fastlin.LinearRegression().fit(
+        src, chunk_rows=700, target_transform=_onehot10, checkpoint=ck
+    )
     assert model.n_samples_seen_ == 3000 and not ck.exists()
     assert not [p for p in d.iterdir() if ".tmp-" in p.name]
-    stats, y_1d = accumulate(src, GramStats(), chunk_rows=700, target_transform=_onehot10,
-                             checkpoint=ck, keep_checkpoint=True)
+    stats, y_1d = accumulate(
+        src,
+        GramStats(),
+        chunk_rows=700,
+        target_transform=_onehot10,
+        checkpoint=ck,
+        keep_checkpoint=True,
+    )
     _, rows, header = persistence.load_checkpoint(ck)
     assert rows == 3000 and header["made_with"]["targets"] == {"ndim": 2, "columns": [10]}
     assert "_onehot10" in header["made_with"]["target_transform"]
     # Resuming a checkpoint that holds every row reads nothing and still knows y was 2-D.
-    again, y_1d = accumulate(src, GramStats(), chunk_rows=700, target_transform=_onehot10,
-                             checkpoint=ck)
+    again, y_1d = accumulate(
+        src, GramStats(), chunk_rows=700, target_transform=_onehot10, checkpoint=ck
+    )
     assert y_1d is False and not ck.exists()
     for k, v in ref.to_arrays().items():
         np.testing.assert_array_equal(again.to_arrays()[k], v, err_msg=k)
@@ -330,8 +391,9 @@ def test_checkpoint_writes_sweep_temporaries_of_dead_processes(tmp_path, rng):
     for p in (dead, mine, alive, unrelated):
         p.write_bytes(b"partial")
     persistence.save_checkpoint(ck, stats, 50)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ck.name, alive.name,
-                                                                 unrelated.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [ck.name, alive.name, unrelated.name]
+    )
     assert persistence.load_checkpoint(ck)[1] == 50
 
 
@@ -368,11 +430,11 @@ KILL_IN_WRITE = textwrap.dedent(
 )
 
 
-def test_sigkill_inside_a_checkpoint_write_leaves_a_temporary_the_next_write_removes(
-        tmp_path, rng):
+def test_sigkill_inside_a_checkpoint_write_leaves_a_temporary_the_next_write_removes(tmp_path, rng):
     ck = tmp_path / "ck.npz"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_IN_WRITE, str(ck)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_IN_WRITE, str(ck)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -462,15 +524,29 @@ def test_load_rejects_newer_and_corrupt_files(tmp_path, rng):
 
 def _cli(*args, cwd=None):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "fastlin", *args], capture_output=True,
-                          text=True, timeout=900, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "fastlin", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def test_cli_fit_evaluate_predict_end_to_end(idx_files):
     X, y, d = idx_files
     model = d / "model.npz"
-    r = _cli("fit", "--images", str(d / "img.gz"), "--labels", str(d / "lbl.gz"),
-             "-o", str(model), "--quiet")
+    r = _cli(
+        "fit",
+        "--images",
+        str(d / "img.gz"),
+        "--labels",
+        str(d / "lbl.gz"),
+        "-o",
+        str(model),
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     assert "rows/s" in r.stdout and model.exists()
     ref = fastlin.LinearRegression().fit(X, one_hot(y, 10))
@@ -488,7 +564,9 @@ def test_cli_fit_evaluate_predict_end_to_end(idx_files):
 def test_cli_bad_file_is_one_line_error(idx_files):
     X, y, d = idx_files
     (d / "short").write_bytes((d / "img").read_bytes()[:-1])
-    r = _cli("fit", "--images", str(d / "short"), "--labels", str(d / "lbl"), "-o", str(d / "m.npz"))
+    r = _cli(
+        "fit", "--images", str(d / "short"), "--labels", str(d / "lbl"), "-o", str(d / "m.npz")
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fastlin: error:") and "short" in lines[0]
@@ -500,8 +578,15 @@ def test_cli_bad_file_is_one_line_error(idx_files):
 def test_cli_demo_small():
     r = _cli("demo", "--n-train", "3000", "--n-test", "500", "--quiet")
     assert r.returncode == 0, r.stderr
-    for key in ("rows", "features", "fit time", "rows/s", "train accuracy", "test accuracy",
-                "peak memory"):
+    for key in (
+        "rows",
+        "features",
+        "fit time",
+        "rows/s",
+        "train accuracy",
+        "test accuracy",
+        "peak memory",
+    ):
         assert key in r.stdout
     acc = float(r.stdout.split("test accuracy")[1].split("%")[0])
     assert 60 < acc < 100
@@ -512,8 +597,9 @@ def test_fit_takes_sources_everywhere_and_fit_chunks_is_deprecated(rng):
     y = X @ [1.0, -1.0, 2.0, 0.5] + rng.standard_normal(600)
     src = fio.from_arrays(X, y)
     for cls in (fastlin.LinearRegression, fastlin.Ridge, fastlin.RidgeCV):
-        np.testing.assert_allclose(cls().fit(src, chunk_rows=128).coef_, cls().fit(X, y).coef_,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            cls().fit(src, chunk_rows=128).coef_, cls().fit(X, y).coef_, rtol=1e-12
+        )
     scaler = fastlin.StandardScaler().fit(src, chunk_rows=100)
     np.testing.assert_allclose(scaler.mean_, fastlin.StandardScaler().fit(X).mean_, rtol=1e-12)
     with pytest.raises(TypeError, match="options of a chunk source"):

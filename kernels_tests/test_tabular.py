@@ -66,8 +66,9 @@ def test_models_from_parquet_equal_in_memory(pixel_parquet):
     with pytest.warns(fastlin.RankDeficientWarning):
         ref = fastlin.LinearRegression().fit(X, Y)
     with pytest.warns(fastlin.RankDeficientWarning):
-        got = fastlin.LinearRegression().fit(src, target_transform=lambda t: np.eye(10)[t],
-                                                    chunk_rows=512)
+        got = fastlin.LinearRegression().fit(
+            src, target_transform=lambda t: np.eye(10)[t], chunk_rows=512
+        )
     np.testing.assert_array_equal(got.coef_, ref.coef_)
     np.testing.assert_array_equal(got.intercept_, ref.intercept_)
     assert list(got.feature_names_in_) == src.feature_names
@@ -117,8 +118,9 @@ def test_every_estimator_from_every_format_equals_in_memory(tmp_path, rng, name)
             got = cls(**params).fit(src)
             ref = cls(**params).fit(X, y)
         for attr in attrs:
-            np.testing.assert_array_equal(getattr(got, attr), getattr(ref, attr),
-                                          err_msg=f"{cls.__name__}.{attr}")
+            np.testing.assert_array_equal(
+                getattr(got, attr), getattr(ref, attr), err_msg=f"{cls.__name__}.{attr}"
+            )
         assert list(got.feature_names_in_) == names, cls.__name__
     log_ref = fastlin.LogisticRegression(x_scale=1 / 255, max_iter=40).fit(X, y)
     log = fastlin.LogisticRegression(x_scale=1 / 255, max_iter=40).fit(src)
@@ -132,7 +134,7 @@ def test_parquet_directory_arrow_and_feather(tmp_path, rng):
     folder = tmp_path / "parts"
     folder.mkdir()
     for i, r0 in enumerate(range(0, 2000, 600)):
-        pq.write_table(_table(X[r0:r0 + 600], y[r0:r0 + 600]), folder / f"part-{i:02d}.parquet")
+        pq.write_table(_table(X[r0 : r0 + 600], y[r0 : r0 + 600]), folder / f"part-{i:02d}.parquet")
     (folder / "_SUCCESS").write_text("")
     src = fastlin.open_source(folder, target="label")
     assert len(src.files) == 4
@@ -158,8 +160,7 @@ def test_csv_float_fit_equals_in_memory(tmp_path, rng, name):
     frame["target"] = y
     path = tmp_path / name
     frame.to_csv(path, index=False, float_format="%.17g")
-    src = fastlin.open_source(path, target="target", features=["f3", "f0", "f1", "f2", "f4",
-                                                                "f5"])
+    src = fastlin.open_source(path, target="target", features=["f3", "f0", "f1", "f2", "f4", "f5"])
     order = [3, 0, 1, 2, 4, 5]
     assert src.n_rows == n and src.dtype == np.float64
     got = fastlin.LinearRegression().fit(src, chunk_rows=400)
@@ -175,8 +176,10 @@ def test_identity_pickle_and_change_detection(pixel_parquet):
     path, X, y = pixel_parquet
     src = fastlin.open_source(path, target="label")
     ident = src.identity()
-    assert ident["X"]["parquet"] == [[3000, 5]] and ident == fastlin.open_source(
-        path, target="label").identity()
+    assert (
+        ident["X"]["parquet"] == [[3000, 5]]
+        and ident == fastlin.open_source(path, target="label").identity()
+    )
     copy = pickle.loads(pickle.dumps(src))
     np.testing.assert_array_equal(copy.read_all()[0], X)
     pq.write_table(_table(X[:100], y[:100]), path)
@@ -233,8 +236,7 @@ def test_open_errors_name_file_and_column(tmp_path, rng):
     src = fastlin.open_source(tmp_path / "s.parquet", target="label", features=["p1", "p0"])
     assert src.shape == (500, 2)
     col = pa.array(np.where(np.arange(500) == 321, None, 1.5).tolist(), pa.float64())
-    pq.write_table(_table(X, y).append_column("v", col), tmp_path / "n.parquet",
-                   row_group_size=100)
+    pq.write_table(_table(X, y).append_column("v", col), tmp_path / "n.parquet", row_group_size=100)
     with pytest.raises(DataSourceError, match=r"row group 3, row 321 \(global\), column 'v'"):
         fastlin.open_source(tmp_path / "n.parquet", target="label")
     raw = path.read_bytes()
@@ -273,8 +275,9 @@ def test_csv_blocks_cut_at_line_ends(tmp_path, rng, monkeypatch, block, name, en
     assert src.n_rows == 257 and src.dtype == np.int64  # CSV text carries no width
     np.testing.assert_array_equal(np.vstack([c for c, _ in src.iter_chunks(50)]), X)
     np.testing.assert_array_equal(src.targets(), y)
-    np.testing.assert_array_equal(np.vstack([c for c, _ in src.iter_chunks(60, start_row=101)]),
-                                  X[101:])
+    np.testing.assert_array_equal(
+        np.vstack([c for c, _ in src.iter_chunks(60, start_row=101)]), X[101:]
+    )
     lines[200] = sep.join(["1"] * 3 + [""] + ["1"] * 9)  # an empty value at global row 199
     holes = tmp_path / ("holes" + name[1:])
     with (gzip.open if name.endswith(".gz") else open)(holes, "wb") as f:
@@ -325,11 +328,12 @@ def test_iterables_of_frames_lists_and_tensors(tmp_path, rng):
         def __array__(self, dtype=None, copy=None):
             return self.a if dtype is None else self.a.astype(dtype)
 
-    lists = [[Tensor(X[r:r + 300]), Tensor(y[r:r + 300])] for r in range(0, n, 300)]
+    lists = [[Tensor(X[r : r + 300]), Tensor(y[r : r + 300])] for r in range(0, n, 300)]
     got = fastlin.LinearRegression().fit(fastlin.open_source(lists))
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
-    got = fastlin.LinearRegression().fit([list(c) for c in
-                                                 [(X[:900], y[:900]), (X[900:], y[900:])]])
+    got = fastlin.LinearRegression().fit(
+        [list(c) for c in [(X[:900], y[:900]), (X[900:], y[900:])]]
+    )
     np.testing.assert_allclose(got.coef_, ref.coef_, rtol=1e-12)
     nullable = frame.astype({"a": "Float64"})
     nullable.loc[7, "a"] = pd.NA
@@ -349,23 +353,41 @@ def test_command_line_on_tables(tmp_path, rng, capsys):
     pq.write_table(_table(X, y), path, row_group_size=400)
     model = tmp_path / "m.npz"
     feats = "p5,p9,p3,p4"
-    assert cli.main(["fit", "--data", str(path), "--target", "label", "--features", feats,
-                     "-o", str(model), "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "fit",
+                "--data",
+                str(path),
+                "--target",
+                "label",
+                "--features",
+                feats,
+                "-o",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     m = fastlin.load(model)
     assert list(m.feature_names_in_) == feats.split(",")
     ref = fastlin.LinearRegression().fit(X[:, [5, 9, 3, 4]], np.eye(10)[y])
     np.testing.assert_array_equal(m.coef_, ref.coef_)
-    assert cli.main(["evaluate", "-m", str(model), "--data", str(path), "--target",
-                     "label"]) == 0
+    assert cli.main(["evaluate", "-m", str(model), "--data", str(path), "--target", "label"]) == 0
     acc = np.mean(np.argmax(ref.predict(X[:, [5, 9, 3, 4]]), axis=1) == y)
     assert f"{100 * acc:.2f} %" in capsys.readouterr().out
     expected = np.argmax(ref.predict(X[:, [5, 9, 3, 4]]), axis=1)
     for name in ("p.npy", "p.parquet", "p.csv"):
         out = tmp_path / name
         assert cli.main(["predict", "-m", str(model), "--data", str(path), "-o", str(out)]) == 0
-        got = (np.load(out) if name.endswith(".npy") else
-               pq.read_table(out).column(0).to_numpy() if name.endswith(".parquet") else
-               pacsv.read_csv(out).column(0).to_numpy())
+        got = (
+            np.load(out)
+            if name.endswith(".npy")
+            else pq.read_table(out).column(0).to_numpy()
+            if name.endswith(".parquet")
+            else pacsv.read_csv(out).column(0).to_numpy()
+        )
         np.testing.assert_array_equal(got, expected)
     capsys.readouterr()
     raw = path.read_bytes()
@@ -443,7 +465,7 @@ def test_dataframe_chunks_with_string_labels(rng):
     X = rng.standard_normal((300, 3))
     frame = pd.DataFrame(X, columns=list("abc"))
     frame["label"] = np.where(X[:, 0] > 0, "yes", "no")
-    chunks = [frame[i:i + 100] for i in range(0, 300, 100)]
+    chunks = [frame[i : i + 100] for i in range(0, 300, 100)]
     m = fastlin.LogisticRegression().fit(fastlin.open_source(chunks, target="label"))
     ref = fastlin.LogisticRegression().fit(X, frame["label"].to_numpy())
     assert list(m.classes_) == ["no", "yes"] and list(m.feature_names_in_) == list("abc")
@@ -464,8 +486,11 @@ def test_a_directory_of_parquet_files_keeps_no_file_open(tmp_path, rng):
     folder = tmp_path / "parts"
     folder.mkdir()
     for i in range(40):
-        pq.write_table(_table(X[i * 30:(i + 1) * 30], y[i * 30:(i + 1) * 30]),
-                       folder / f"part-{i:03d}.parquet", row_group_size=10)
+        pq.write_table(
+            _table(X[i * 30 : (i + 1) * 30], y[i * 30 : (i + 1) * 30]),
+            folder / f"part-{i:03d}.parquet",
+            row_group_size=10,
+        )
     fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     src = fastlin.open_source(folder, target="label")
     model = fastlin.LinearRegression().fit(src, chunk_rows=64)

@@ -43,8 +43,9 @@ SCRIPT = textwrap.dedent(
 
 def test_concurrent_calls_from_python_threads():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     layer = proc.stdout.split("layer", 1)[1].strip()
     assert layer in ("tbb", "omp"), layer
@@ -94,8 +95,9 @@ def _pool_run(methods, tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(FORK_SCRIPT.replace("METHODS", repr(methods)))
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env
+    )
 
 
 def test_spawned_workers_after_a_fit(tmp_path):

@@ -17,14 +17,16 @@ def _fit(X, y, chunk=None, w=None, centre=True, **kw):
     n = X.shape[0]
     step = chunk or n
     for r0 in range(0, n, step):
-        stats.update(X[r0:r0 + step], y[r0:r0 + step], None if w is None else w[r0:r0 + step])
+        stats.update(X[r0 : r0 + step], y[r0 : r0 + step], None if w is None else w[r0 : r0 + step])
     return stats, stats.finalize(**kw)
 
 
 def _design(rng, n, d, dtype):
     if dtype == np.uint8:
         return rng.integers(0, 256, size=(n, d)).astype(np.uint8)
-    return (rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d) + rng.normal(size=d)).astype(dtype)
+    return (rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d) + rng.normal(size=d)).astype(
+        dtype
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
@@ -83,7 +85,7 @@ def test_chunk_invariance(rng, chunk):
 def test_merge_order_invariance(rng):
     X = rng.normal(size=(900, 5)) * [1, 10, 0.1, 3, 1] + [0, 100, -5, 0, 1e3]
     Y = rng.normal(size=(900, 1))
-    states = [QRStats().update(X[i:i + 150], Y[i:i + 150]) for i in range(0, 900, 150)]
+    states = [QRStats().update(X[i : i + 150], Y[i : i + 150]) for i in range(0, 900, 150)]
     a = states[0].copy()
     for s in states[1:]:
         a.merge(s)
@@ -170,8 +172,9 @@ def test_minimum_norm_on_rank_deficient_design(rng, fit_intercept):
     # Integer-valued columns with exact linear dependences: centring stays exact, so
     # numpy.linalg.lstsq sees the same rank.
     base = rng.integers(-5, 6, size=(80, 3)).astype(np.float64)
-    X = np.column_stack([base[:, 0], base[:, 1], base[:, 0] + base[:, 1], 2 * base[:, 2],
-                         base[:, 2]])
+    X = np.column_stack(
+        [base[:, 0], base[:, 1], base[:, 0] + base[:, 1], 2 * base[:, 2], base[:, 2]]
+    )
     y = rng.normal(size=80)
     with pytest.warns(RankDeficientWarning, match="rank 3 < 5"):
         _, res = _fit(X, y, chunk=13, fit_intercept=fit_intercept)
@@ -271,7 +274,7 @@ def test_hosiery_mill():
 def test_fertilizer_quadratic():
     N = np.array([0, 1, 2, 3, 4, 6, 8, 9], dtype=np.float64)
     Y = np.array([24.5, 41.5, 52.1, 61.4, 73.5, 86.0, 92.8, 94.0])
-    res = tsqr_lstsq(np.column_stack([N, N ** 2]), Y, chunk_rows=3)
+    res = tsqr_lstsq(np.column_stack([N, N**2]), Y, chunk_rows=3)
     assert_allclose(res.intercept[0], 25.3953155, rtol=1e-7)
     assert_allclose(res.coef[:, 0], [15.08787638, -0.8306277], rtol=1e-7)
 

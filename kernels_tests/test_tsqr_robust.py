@@ -41,7 +41,9 @@ def _fit(X, Y, chunk=None, w=None, fit_intercept=True, rcond=None, block=None, n
     patch = mock.patch.object(kqr, "BLOCK", block) if block else contextlib.nullcontext()
     with patch, threads(n_threads or numba.get_num_threads()):
         for r0 in range(0, n, step):
-            stats.update(X[r0:r0 + step], Y[r0:r0 + step], None if w is None else w[r0:r0 + step])
+            stats.update(
+                X[r0 : r0 + step], Y[r0 : r0 + step], None if w is None else w[r0 : r0 + step]
+            )
     return stats, stats.finalize(fit_intercept=fit_intercept, rcond=rcond, warn=False)
 
 
@@ -54,8 +56,9 @@ def _check(stats, res, X, Y, w, fit_intercept, rcond=None, rtol=1e-8):
     scale = np.abs(coef).max()
     assert_allclose(res.coef, coef, rtol=rtol, atol=rtol * scale)
     xmax = np.abs(X).max(0).astype(np.float64).sum() if X.size else 0.0
-    assert_allclose(res.intercept, icpt, rtol=rtol,
-                    atol=rtol * (1.0 + np.abs(icpt).max() + xmax * scale))
+    assert_allclose(
+        res.intercept, icpt, rtol=rtol, atol=rtol * (1.0 + np.abs(icpt).max() + xmax * scale)
+    )
     # RSS relative to lstsq's, and to the targets' own sum of squares where the fit is
     # exact (n <= d), since 1e-27 against 1e-28 is no disagreement.
     Yc = nq.lstsq_reference(np.zeros((X.shape[0], 0)), Y, w, fit_intercept)[2]
@@ -97,10 +100,15 @@ def test_wide_300_by_2048_is_the_minimum_norm_solution(rng, weighted):
     assert_allclose(res.singular_values[:299], sv[:299], rtol=1e-10)
 
 
-@pytest.mark.parametrize("n,d,fit_intercept,weighted", [
-    (400, 160, True, False), (300, 200, False, True),
-    (60, 150, True, True), (100, 300, False, False),
-])
+@pytest.mark.parametrize(
+    "n,d,fit_intercept,weighted",
+    [
+        (400, 160, True, False),
+        (300, 200, False, True),
+        (60, 150, True, True),
+        (100, 300, False, False),
+    ],
+)
 def test_partial_fit_style_7_row_chunks(rng, n, d, fit_intercept, weighted):
     X, Y = _design(rng, n, d, 1, zero_column=True)
     w = rng.uniform(0.5, 2.0, size=n) if weighted else None
@@ -133,15 +141,21 @@ def test_one_row_chunks_of_wide_rows(rng):
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     # Wide ones too: a panel of k rows onto a zero factor used to give NaN from d ~ 20 k.
-    n=st.integers(1, 40), d=st.one_of(st.integers(1, 12), st.integers(100, 128)),
-    t=st.integers(1, 2), chunk=st.integers(1, 40),
-    block=st.sampled_from([1, 3, 8, kqr.BLOCK]), n_threads=st.integers(1, MAX_THREADS),
-    fit_intercept=st.booleans(), weighted=st.booleans(), zero_column=st.booleans(),
-    duplicate_column=st.booleans(), seed=st.integers(0, 2 ** 32 - 1),
+    n=st.integers(1, 40),
+    d=st.one_of(st.integers(1, 12), st.integers(100, 128)),
+    t=st.integers(1, 2),
+    chunk=st.integers(1, 40),
+    block=st.sampled_from([1, 3, 8, kqr.BLOCK]),
+    n_threads=st.integers(1, MAX_THREADS),
+    fit_intercept=st.booleans(),
+    weighted=st.booleans(),
+    zero_column=st.booleans(),
+    duplicate_column=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
 )
-def test_property_matches_lstsq_on_the_centred_design(n, d, t, chunk, block, n_threads,
-                                                     fit_intercept, weighted, zero_column,
-                                                     duplicate_column, seed):
+def test_property_matches_lstsq_on_the_centred_design(
+    n, d, t, chunk, block, n_threads, fit_intercept, weighted, zero_column, duplicate_column, seed
+):
     rng = np.random.default_rng(seed)
     if fit_intercept and n == 1:
         # One row centred about its own weighted mean is zero only up to the rounding of
@@ -151,14 +165,26 @@ def test_property_matches_lstsq_on_the_centred_design(n, d, t, chunk, block, n_t
     w = rng.uniform(0.2, 3.0, size=n) if weighted else None
     # An explicit rcond far from both the rounding noise (~1e-15) and the singular values
     # of a small Gaussian design: the rank, hence the minimum-norm solution, is well posed.
-    stats, res = _fit(X, Y, chunk=chunk, w=w, fit_intercept=fit_intercept, rcond=1e-10,
-                      block=block, n_threads=n_threads)
+    stats, res = _fit(
+        X,
+        Y,
+        chunk=chunk,
+        w=w,
+        fit_intercept=fit_intercept,
+        rcond=1e-10,
+        block=block,
+        n_threads=n_threads,
+    )
     _check(stats, res, X, Y, w, fit_intercept, rcond=1e-10)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
-@given(n=st.integers(2, 30), d=st.one_of(st.integers(1, 12), st.integers(100, 128)),
-       n_parts=st.integers(2, 5), seed=st.integers(0, 2 ** 32 - 1))
+@given(
+    n=st.integers(2, 30),
+    d=st.one_of(st.integers(1, 12), st.integers(100, 128)),
+    n_parts=st.integers(2, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_property_merge_of_short_states_matches_lstsq(n, d, n_parts, seed):
     # Partial states of a few rows each (fewer than d), merged as threads or workers do.
     rng = np.random.default_rng(seed)
@@ -210,8 +236,14 @@ _SCRIPT = textwrap.dedent("""
 
 def _run_with_8_threads(script):
     env = dict(os.environ, NUMBA_NUM_THREADS="8")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, cwd=HERE, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=HERE,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

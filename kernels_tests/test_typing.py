@@ -72,8 +72,11 @@ def _public_callables():
 
 
 def _public_classes():
-    return [(name, getattr(fastlin, name)) for name in fastlin.__all__
-            if name not in NOT_CHECKED and inspect.isclass(getattr(fastlin, name))]
+    return [
+        (name, getattr(fastlin, name))
+        for name in fastlin.__all__
+        if name not in NOT_CHECKED and inspect.isclass(getattr(fastlin, name))
+    ]
 
 
 CALLABLES = _public_callables()
@@ -85,14 +88,18 @@ def _type_checking_names(module_name):
     """The names a module imports under ``if TYPE_CHECKING:``, imported for real."""
     module = sys.modules[module_name]
     tree = ast.parse(inspect.getsource(module))
-    namespace = {"__name__": module.__name__, "__package__": module.__package__,
-                 "__builtins__": builtins}
+    namespace = {
+        "__name__": module.__name__,
+        "__package__": module.__package__,
+        "__builtins__": builtins,
+    }
     for node in tree.body:
         if not isinstance(node, ast.If):
             continue
         test = node.test
         if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-                isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"):
+            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+        ):
             code = compile(ast.Module(body=node.body, type_ignores=[]), module.__file__, "exec")
             exec(code, namespace)
     return {k: v for k, v in namespace.items() if not k.startswith("__")}
@@ -104,10 +111,18 @@ def _hints(obj, module_name):
 
 def test_public_api_found():
     names = {qualname for qualname, _ in CALLABLES}
-    for expected in ("LinearRegression.fit", "LinearRegression.__init__", "Ridge.save",
-                     "Ridge.load", "StandardScaler.transform", "ChunkSource.iter_chunks",
-                     "RegressionInference.rsquared", "QRStats.from_arrays", "open_source",
-                     "CalibrationResult.__init__"):
+    for expected in (
+        "LinearRegression.fit",
+        "LinearRegression.__init__",
+        "Ridge.save",
+        "Ridge.load",
+        "StandardScaler.transform",
+        "ChunkSource.iter_chunks",
+        "RegressionInference.rsquared",
+        "QRStats.from_arrays",
+        "open_source",
+        "CalibrationResult.__init__",
+    ):
         assert expected in names
     # set_*_request and fit_transform come from scikit-learn; their annotations are its own
     assert "LinearRegression.set_fit_request" not in names
@@ -121,14 +136,18 @@ def test_not_checked_names_are_public():
 @pytest.mark.parametrize("qualname, fn", CALLABLES, ids=[q for q, _ in CALLABLES])
 def test_annotated(qualname, fn):
     signature = inspect.signature(fn)
-    missing = [p.name for p in signature.parameters.values()
-               if p.name not in SKIPPED_PARAMETERS
-               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               and p.annotation is inspect.Parameter.empty]
+    missing = [
+        p.name
+        for p in signature.parameters.values()
+        if p.name not in SKIPPED_PARAMETERS
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.annotation is inspect.Parameter.empty
+    ]
     assert not missing, f"{qualname}: parameters without an annotation: {missing}"
     if fn.__name__ != "__init__":
-        assert signature.return_annotation is not inspect.Signature.empty, \
+        assert signature.return_annotation is not inspect.Signature.empty, (
             f"{qualname}: no return annotation"
+        )
 
 
 @pytest.mark.parametrize("qualname, fn", CALLABLES, ids=[q for q, _ in CALLABLES])

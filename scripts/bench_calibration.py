@@ -21,8 +21,13 @@ import time
 import numpy as np
 
 from benchmarks.cases.calibration import (
-    binary_probabilities, ece_reference, fastlin_table, fastlin_table_1_thread,
-    numpy_histogram, sklearn_curve)
+    binary_probabilities,
+    ece_reference,
+    fastlin_table,
+    fastlin_table_1_thread,
+    numpy_histogram,
+    sklearn_curve,
+)
 from benchmarks.cases.timing import interleaved_times
 
 
@@ -54,8 +59,10 @@ def main():
     best = {k: min(v) for k, v in times.items()}
     med = {k: float(np.median(v)) for k, v in times.items()}
 
-    print(f"n = {args.n:,} binary probabilities, {nb} bins, {fastlin._threads.n_threads()} "
-          f"threads, best and median of {args.repeats} (warm-up incl. compile {warm:.2f} s)")
+    print(
+        f"n = {args.n:,} binary probabilities, {nb} bins, {fastlin._threads.n_threads()} "
+        f"threads, best and median of {args.repeats} (warm-up incl. compile {warm:.2f} s)"
+    )
     print(f"{'method':40s} {'best ms':>9s} {'median ms':>10s}")
     for k in methods:
         print(f"{k:40s} {best[k] * 1e3:9.1f} {med[k] * 1e3:10.1f}")
@@ -71,8 +78,11 @@ def main():
     for base, mine, target in pairs:
         r_best = best[base] / best[mine]
         r_med = med[base] / med[mine]
-        goal = f"  (goal >= {target:g}: {'met' if min(r_best, r_med) >= target else 'NOT met'})" \
-            if target else ""
+        goal = (
+            f"  (goal >= {target:g}: {'met' if min(r_best, r_med) >= target else 'NOT met'})"
+            if target
+            else ""
+        )
         print(f"  {base} / {mine}: {r_best:6.2f} / {r_med:6.2f}{goal}")
 
     t = fastlin_table(y, p, nb)
@@ -81,11 +91,15 @@ def main():
     prob_true, prob_pred = sklearn_curve(y, p, nb)
     m = t.count > 0
     print()
-    print(f"ECE fastlin {ece:.17g}  NumPy reference {ref:.17g}  |diff| {abs(ece - ref):.3g}"
-          f"  ({'ok' if abs(ece - ref) <= 1e-12 else 'FAIL'}, tolerance 1e-12)")
-    print(f"max |prob_true diff| {np.abs(t.accuracy[m] - prob_true).max():.3g}, "
-          f"max |prob_pred diff| {np.abs(t.mean_confidence[m] - prob_pred).max():.3g} "
-          "vs calibration_curve")
+    print(
+        f"ECE fastlin {ece:.17g}  NumPy reference {ref:.17g}  |diff| {abs(ece - ref):.3g}"
+        f"  ({'ok' if abs(ece - ref) <= 1e-12 else 'FAIL'}, tolerance 1e-12)"
+    )
+    print(
+        f"max |prob_true diff| {np.abs(t.accuracy[m] - prob_true).max():.3g}, "
+        f"max |prob_pred diff| {np.abs(t.mean_confidence[m] - prob_pred).max():.3g} "
+        "vs calibration_curve"
+    )
 
 
 if __name__ == "__main__":

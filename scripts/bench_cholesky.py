@@ -35,15 +35,20 @@ from fastlin.kernels import cholesky as kch
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="256,784,2048")
-    ap.add_argument("--rhs", default="1,10,d",
-                    help="numbers of right-hand sides; 'd' means as many as the dimension")
+    ap.add_argument(
+        "--rhs",
+        default="1,10,d",
+        help="numbers of right-hand sides; 'd' means as many as the dimension",
+    )
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"threads: {args.threads}   best of {args.repeat}, ours and scipy alternating")
-    header = (f"{'d':>6} {'operation':>14} {'ours ms':>10} {'scipy ms':>10} "
-              f"{'ours/scipy':>11} {'ours GFLOP/s':>13}")
+    header = (
+        f"{'d':>6} {'operation':>14} {'ours ms':>10} {'scipy ms':>10} "
+        f"{'ours/scipy':>11} {'ours GFLOP/s':>13}"
+    )
     print(header)
     print("-" * len(header))
     with threads(args.threads), threadpool_limits(args.threads):
@@ -56,11 +61,14 @@ def main(argv=None):
             A = spd(rng, d)
             Af = np.asfortranarray(A)
             repeat = args.repeat if d < 1500 else max(3, args.repeat // 3)
-            ours, theirs = best_times([fastlin_factor, scipy_factor], repeat,
-                                      inputs=[A.copy, lambda: Af.copy(order="F")])
-            flops = d ** 3 / 3
-            print(f"{d:>6} {'factor':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
-                  f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}")
+            ours, theirs = best_times(
+                [fastlin_factor, scipy_factor], repeat, inputs=[A.copy, lambda: Af.copy(order="F")]
+            )
+            flops = d**3 / 3
+            print(
+                f"{d:>6} {'factor':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
+                f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}"
+            )
 
             L = A.copy()
             fastlin_factor(L)
@@ -70,11 +78,15 @@ def main(argv=None):
                 B = rng.standard_normal((d, t))
                 Bf = np.asfortranarray(B)
                 ours, theirs = best_times(
-                    [lambda b: fastlin_solve(L, b), lambda b: scipy_solve(Lf, b)], repeat,
-                    inputs=[B.copy, lambda: Bf.copy(order="F")])
+                    [lambda b: fastlin_solve(L, b), lambda b: scipy_solve(Lf, b)],
+                    repeat,
+                    inputs=[B.copy, lambda: Bf.copy(order="F")],
+                )
                 flops = 2.0 * d * d * t
-                print(f"{d:>6} {f'solve t={t}':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
-                      f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}")
+                print(
+                    f"{d:>6} {f'solve t={t}':>14} {1e3 * ours:10.3f} {1e3 * theirs:10.3f} "
+                    f"{ours / theirs:11.2f} {flops / ours / 1e9:13.1f}"
+                )
             print()
 
 

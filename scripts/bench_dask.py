@@ -41,8 +41,15 @@ import warnings
 
 import numpy as np
 
-from benchmarks.cases.dask import (D, dask_ml_least_squares, dask_ml_logistic, even,
-                                   fastlin_least_squares, fastlin_logistic, make_data)
+from benchmarks.cases.dask import (
+    D,
+    dask_ml_least_squares,
+    dask_ml_logistic,
+    even,
+    fastlin_least_squares,
+    fastlin_logistic,
+    make_data,
+)
 
 
 # -- measurement helpers (run inside the scheduler, workers and client) -----------------
@@ -134,17 +141,26 @@ def run_cluster(n_workers, args, rows_out):
     import fastlin.dask as fd
 
     cores = os.cpu_count() or 2
-    env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+    env = {
+        "NUMBA_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     if args.no_work_stealing:
         # The scheduler runs in this process: its config is read from here.
         dask.config.set({"distributed.scheduler.work-stealing": False})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=max(1, cores // n_workers),
-            processes=True, host="127.0.0.1", dashboard_address=None,
-            worker_dashboard_address=None, silence_logs=50, env=env,
+            n_workers=n_workers,
+            threads_per_worker=max(1, cores // n_workers),
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            silence_logs=50,
+            env=env,
             memory_limit=None if args.memory_limit is None else f"{args.memory_limit}GB",
         )
     client = distributed.Client(cluster)
@@ -157,9 +173,12 @@ def run_cluster(n_workers, args, rows_out):
         def row(what, lib, rows, result):
             _, sec, nbytes, w2w, peak = result
             rows_out.append((tag, what, lib, rows, sec, nbytes, w2w, peak))
-            print(f"  {tag:>9} | {what:<28} | {lib:<8} | {rows:>8} | {sec:8.2f} s | "
-                  f"net {nbytes / 1e6:9.2f} MB | w2w {w2w / 1e6:8.2f} MB | "
-                  f"worker peak +{peak / 1e6:7.1f} MB", flush=True)
+            print(
+                f"  {tag:>9} | {what:<28} | {lib:<8} | {rows:>8} | {sec:8.2f} s | "
+                f"net {nbytes / 1e6:9.2f} MB | w2w {w2w / 1e6:8.2f} MB | "
+                f"worker peak +{peak / 1e6:7.1f} MB",
+                flush=True,
+            )
             return result[0]
 
         X, y = make_data(args.n, args.chunk_rows, args.seed)
@@ -188,14 +207,22 @@ def run_cluster(n_workers, args, rows_out):
             # once in as many blocks as the full fit (rows per block / 4): the working
             # memory follows the number of block states in flight, not the rows.
             quarter = (args.n // 4 // args.chunk_rows) * args.chunk_rows or args.chunk_rows
-            row("least squares (1/4 rows)", "fastlin", quarter,
-                measure(client, lambda: fastlin_least_squares(X[:quarter], yf[:quarter])))
+            row(
+                "least squares (1/4 rows)",
+                "fastlin",
+                quarter,
+                measure(client, lambda: fastlin_least_squares(X[:quarter], yf[:quarter])),
+            )
             n_blocks = X.numblocks[0]
             small_rows = -(-quarter // n_blocks)
             Xq = X[:quarter].rechunk((small_rows, D))
             yq = yf[:quarter].rechunk(small_rows)
-            row(f"least squares (1/4, {n_blocks} blocks)", "fastlin", quarter,
-                measure(client, lambda: fastlin_least_squares(Xq, yq)))
+            row(
+                f"least squares (1/4, {n_blocks} blocks)",
+                "fastlin",
+                quarter,
+                measure(client, lambda: fastlin_least_squares(Xq, yq)),
+            )
             best = None
             for _ in range(args.repeat):
                 r = measure(client, lambda: fastlin_least_squares(X, yf))
@@ -211,33 +238,56 @@ def run_cluster(n_workers, args, rows_out):
             if dml is not None:
                 Xf = X.astype(np.float64)
                 try:
-                    dm = row(f"least squares ({args.dask_ml_solver})", "dask-ml", args.n,
-                             measure(client, lambda: dask_ml_least_squares(
-                                 Xf, yf, args.dask_ml_solver, max_iter=args.max_iter)))
+                    dm = row(
+                        f"least squares ({args.dask_ml_solver})",
+                        "dask-ml",
+                        args.n,
+                        measure(
+                            client,
+                            lambda: dask_ml_least_squares(
+                                Xf, yf, args.dask_ml_solver, max_iter=args.max_iter
+                            ),
+                        ),
+                    )
                     pred_ls = fd.predict(ls, X[: args.chunk_rows]).compute()
                     pred_dm = dm.predict(Xf[: args.chunk_rows]).compute()
                     yy = yf[: args.chunk_rows].compute()
-                    print(f"      training MSE on the first block: fastlin "
-                          f"{np.mean((pred_ls - yy) ** 2):.4f}, dask-ml "
-                          f"{np.mean((pred_dm - yy) ** 2):.4f}", flush=True)
+                    print(
+                        f"      training MSE on the first block: fastlin "
+                        f"{np.mean((pred_ls - yy) ** 2):.4f}, dask-ml "
+                        f"{np.mean((pred_dm - yy) ** 2):.4f}",
+                        flush=True,
+                    )
                 except Exception as exc:  # report and go on: the fastlin figures stand
-                    print(f"  dask-ml LinearRegression failed: {type(exc).__name__}: {exc}",
-                          flush=True)
+                    print(
+                        f"  dask-ml LinearRegression failed: {type(exc).__name__}: {exc}",
+                        flush=True,
+                    )
 
         if args.logistic_iter < 1:
             return
-        lr = row(f"logistic L-BFGS ({args.logistic_iter} it)", "fastlin", args.n,
-                 measure(client, lambda: fastlin_logistic(X, ybin, args.logistic_iter)))
-        print(f"      fastlin: {lr.n_iter_[0]} iterations, objective {lr.objective_:.6f}",
-              flush=True)
+        lr = row(
+            f"logistic L-BFGS ({args.logistic_iter} it)",
+            "fastlin",
+            args.n,
+            measure(client, lambda: fastlin_logistic(X, ybin, args.logistic_iter)),
+        )
+        print(
+            f"      fastlin: {lr.n_iter_[0]} iterations, objective {lr.objective_:.6f}", flush=True
+        )
         if not args.no_dask_ml and dml is not None:
             try:
                 Xs255 = X.astype(np.float64) / 255.0
-                row(f"logistic L-BFGS ({args.logistic_iter} it)", "dask-ml", args.n,
-                    measure(client, lambda: dask_ml_logistic(Xs255, ybin, args.logistic_iter)))
+                row(
+                    f"logistic L-BFGS ({args.logistic_iter} it)",
+                    "dask-ml",
+                    args.n,
+                    measure(client, lambda: dask_ml_logistic(Xs255, ybin, args.logistic_iter)),
+                )
             except Exception as exc:
-                print(f"  dask-ml LogisticRegression failed: {type(exc).__name__}: {exc}",
-                      flush=True)
+                print(
+                    f"  dask-ml LogisticRegression failed: {type(exc).__name__}: {exc}", flush=True
+                )
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -248,32 +298,46 @@ def run_cluster(n_workers, args, rows_out):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=600_000, help="rows (default 600000)")
-    p.add_argument("--chunk-rows", type=int, default=50_000,
-                   help="rows per block (default 50000, 39 MB of uint8)")
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=50_000,
+        help="rows per block (default 50000, 39 MB of uint8)",
+    )
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=2, help="fastlin least-squares repeats (best)")
     p.add_argument("--max-iter", type=int, default=100, help="dask-ml least-squares iterations")
-    p.add_argument("--dask-ml-solver", default="newton",
-                   help="dask-ml LinearRegression solver (default newton: one Hessian pass "
-                        "per iteration, its fastest exact route)")
+    p.add_argument(
+        "--dask-ml-solver",
+        default="newton",
+        help="dask-ml LinearRegression solver (default newton: one Hessian pass "
+        "per iteration, its fastest exact route)",
+    )
     p.add_argument("--logistic-iter", type=int, default=20, help="0 skips logistic regression")
     p.add_argument("--memory-limit", type=float, default=None, help="GB per worker")
     p.add_argument("--no-dask-ml", action="store_true")
-    p.add_argument("--no-work-stealing", action="store_true",
-                   help="turn off the scheduler's work stealing, which may move persisted "
-                        "blocks between workers to balance load")
+    p.add_argument(
+        "--no-work-stealing",
+        action="store_true",
+        help="turn off the scheduler's work stealing, which may move persisted "
+        "blocks between workers to balance load",
+    )
     args = p.parse_args(argv)
 
     rows = []
-    print(f"{args.n} x {D} uint8 rows in blocks of {args.chunk_rows}; cores {os.cpu_count()}",
-          flush=True)
+    print(
+        f"{args.n} x {D} uint8 rows in blocks of {args.chunk_rows}; cores {os.cpu_count()}",
+        flush=True,
+    )
     for w in args.workers:
         run_cluster(w, args, rows)
 
     print("\nsummary (time ratio = dask-ml / fastlin on the same cluster and data)")
-    print(f"{'cluster':>9} | {'fit':<28} | {'fastlin s':>9} | {'dask-ml s':>9} | {'ratio':>6} | "
-          f"{'fastlin net MB':>14} | {'dask-ml net MB':>14}")
+    print(
+        f"{'cluster':>9} | {'fit':<28} | {'fastlin s':>9} | {'dask-ml s':>9} | {'ratio':>6} | "
+        f"{'fastlin net MB':>14} | {'dask-ml net MB':>14}"
+    )
     by = {}
     for tag, what, lib, n, sec, nbytes, w2w, peak in rows:
         if n != args.n:
@@ -284,8 +348,10 @@ def main(argv=None):
         if "fastlin" not in libs or "dask-ml" not in libs:
             continue
         (fs, fb), (ds, db) = libs["fastlin"], libs["dask-ml"]
-        print(f"{tag:>9} | {what:<28} | {fs:9.2f} | {ds:9.2f} | {ds / fs:6.1f} | "
-              f"{fb / 1e6:14.2f} | {db / 1e6:14.2f}")
+        print(
+            f"{tag:>9} | {what:<28} | {fs:9.2f} | {ds:9.2f} | {ds / fs:6.1f} | "
+            f"{fb / 1e6:14.2f} | {db / 1e6:14.2f}"
+        )
     return 0
 
 

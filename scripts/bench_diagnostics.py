@@ -85,32 +85,50 @@ def main():
         err_c = float(np.max(np.abs(inf.cooks_distance[ok] - cd[ok]) / np.maximum(cd[ok], 1e-300)))
         t_gram = median_time(lambda: gram(X, Y), args.repeat)
         from fastlin import diagnostics
+
         t_factor = median_time(lambda: diagnostics.hat_factor(stats), args.repeat)
         t_ours = median_time(lambda: ours(X, Y, stats, model), args.repeat)
         t_np = median_time(lambda: numpy_reference(X, Y, stats, model), args.repeat)
     peaks = {}
     for method in ("gram", "ours", "numpy"):
-        peaks[method] = child_json("scripts.bench_diagnostics", "--child", method, "--rows",
-                                   args.rows, "--threads", args.threads)["peak_growth_mb"]
+        peaks[method] = child_json(
+            "scripts.bench_diagnostics",
+            "--child",
+            method,
+            "--rows",
+            args.rows,
+            "--threads",
+            args.threads,
+        )["peak_growth_mb"]
     f = inf.factor
-    print(f"columns used {f.rank} of {X.shape[1]} ({f.route}); leverage sums to "
-          f"{inf.leverage.sum():.6f} (rank + 1 = {f.rank + 1})")
-    print(f"agreement with NumPy/SciPy: leverage max rel. diff {err_h:.2e}, Cook's distance "
-          f"{err_c:.2e} (rows of leverage < 0.99: {int(ok[:, 0].sum())} of {len(h)})")
+    print(
+        f"columns used {f.rank} of {X.shape[1]} ({f.route}); leverage sums to "
+        f"{inf.leverage.sum():.6f} (rank + 1 = {f.rank + 1})"
+    )
+    print(
+        f"agreement with NumPy/SciPy: leverage max rel. diff {err_h:.2e}, Cook's distance "
+        f"{err_c:.2e} (rows of leverage < 0.99: {int(ok[:, 0].sum())} of {len(h)})"
+    )
     print()
-    rows = [("gram pass (fit statistics)", t_gram, peaks["gram"]),
-            ("fastlin influence (factor + pass)", t_ours, peaks["ours"]),
-            ("  of which hat_factor", t_factor, float("nan")),
-            ("NumPy/SciPy float64 copy + trsm", t_np, peaks["numpy"])]
+    rows = [
+        ("gram pass (fit statistics)", t_gram, peaks["gram"]),
+        ("fastlin influence (factor + pass)", t_ours, peaks["ours"]),
+        ("  of which hat_factor", t_factor, float("nan")),
+        ("NumPy/SciPy float64 copy + trsm", t_np, peaks["numpy"]),
+    ]
     print(f"{'method':<36s} {'time s':>8s} {'/ gram':>8s} {'/ ours':>8s} {'peak +MB':>9s}")
     for name, t, mb in rows:
-        print(f"{name:<36s} {t:>8.3f} {t / t_gram:>8.2f} {t / t_ours:>8.2f} "
-              + (f"{mb:>9.0f}" if np.isfinite(mb) else f"{'':>9s}"))
+        print(
+            f"{name:<36s} {t:>8.3f} {t / t_gram:>8.2f} {t / t_ours:>8.2f} "
+            + (f"{mb:>9.0f}" if np.isfinite(mb) else f"{'':>9s}")
+        )
     n = X.shape[0]
     print()
-    print(f"outputs alone (leverage n, residuals, Cook's distance and studentised residuals "
-          f"n x 10, float64): {(n + 3 * n * 10) * 8 / 2**20:.0f} MB; a float64 copy of X: "
-          f"{n * X.shape[1] * 8 / 2**20:.0f} MB; the n x n hat matrix: {n * n * 8 / 2**30:.1f} GB")
+    print(
+        f"outputs alone (leverage n, residuals, Cook's distance and studentised residuals "
+        f"n x 10, float64): {(n + 3 * n * 10) * 8 / 2**20:.0f} MB; a float64 copy of X: "
+        f"{n * X.shape[1] * 8 / 2**20:.0f} MB; the n x n hat matrix: {n * n * 8 / 2**30:.1f} GB"
+    )
 
 
 if __name__ == "__main__":

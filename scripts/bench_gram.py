@@ -42,9 +42,15 @@ def main():
         assert np.array_equal(np.triu(G), np.triu(Xf.T @ Xf)), "fastlin Gram is not exact"
         fastlin_gram(Xf, Y, args.threads)
         t_ours, t_syrk, t_cast, t_f64 = best_times(
-            [lambda: fastlin_gram(X, Y, args.threads), lambda: numpy_syrk(Xf),
-             lambda: numpy_cast_syrk(X), lambda: fastlin_gram(Xf, Y, args.threads)],
-            args.repeat, warmup=False)
+            [
+                lambda: fastlin_gram(X, Y, args.threads),
+                lambda: numpy_syrk(Xf),
+                lambda: numpy_cast_syrk(X),
+                lambda: fastlin_gram(Xf, Y, args.threads),
+            ],
+            args.repeat,
+            warmup=False,
+        )
 
     rows = [
         ("fastlin gram_update (uint8, exact)", t_ours, 1.0),
@@ -54,10 +60,14 @@ def main():
     print(f"{'':42s} {'seconds':>9s} {'fastlin / this':>15s}")
     for name, t, r in rows:
         print(f"{name:42s} {t:9.4f} {r:15.3f}")
-    print(f"{'fastlin gram_update on the float64 copy':42s} {t_f64:9.4f} "
-          f"{t_f64 / t_syrk:15.3f}  (vs NumPy syrk)")
-    print(f"targets: fastlin / syrk <= 0.6 -> {'met' if t_ours / t_syrk <= 0.6 else 'NOT met'}; "
-          f"fastlin / (cast + syrk) <= 0.3 -> {'met' if t_ours / t_cast <= 0.3 else 'NOT met'}")
+    print(
+        f"{'fastlin gram_update on the float64 copy':42s} {t_f64:9.4f} "
+        f"{t_f64 / t_syrk:15.3f}  (vs NumPy syrk)"
+    )
+    print(
+        f"targets: fastlin / syrk <= 0.6 -> {'met' if t_ours / t_syrk <= 0.6 else 'NOT met'}; "
+        f"fastlin / (cast + syrk) <= 0.3 -> {'met' if t_ours / t_cast <= 0.3 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.cases.io import (fastlin_idx, fastlin_npy, numpy_gzip, numpy_npy, numpy_raw,
-                                 write_copies, write_digits)
+from benchmarks.cases.io import (
+    fastlin_idx,
+    fastlin_npy,
+    numpy_gzip,
+    numpy_npy,
+    numpy_raw,
+    write_copies,
+    write_digits,
+)
 from benchmarks.cases.timing import best_of
 from fastlin import synthetic_digits
 
@@ -53,23 +60,32 @@ def main():
             ("raw IDX", lambda: fastlin_idx(raw, cr), lambda: numpy_raw(raw, n)),
             ("gzip IDX", lambda: fastlin_idx(paths["gz"], cr), lambda: numpy_gzip(paths["gz"], n)),
             (".npy C", lambda: fastlin_npy(paths["npy"], cr), lambda: numpy_npy(paths["npy"])),
-            (".npy F", lambda: fastlin_npy(paths["npy_f"], cr),
-             lambda: numpy_npy(paths["npy_f"])),
+            (".npy F", lambda: fastlin_npy(paths["npy_f"], cr), lambda: numpy_npy(paths["npy_f"])),
         ]
-        print(f"{n} rows x 784 uint8 ({n * 784 / 1e6:.1f} MB), chunks of {cr} rows, "
-              f"best of {args.repeat}")
-        print(f"{'input':<10} {'fastlin s':>10} {'numpy s':>10} {'time ratio':>11} "
-              f"{'fastlin MB':>11} {'numpy MB':>9}")
+        print(
+            f"{n} rows x 784 uint8 ({n * 784 / 1e6:.1f} MB), chunks of {cr} rows, "
+            f"best of {args.repeat}"
+        )
+        print(
+            f"{'input':<10} {'fastlin s':>10} {'numpy s':>10} {'time ratio':>11} "
+            f"{'fastlin MB':>11} {'numpy MB':>9}"
+        )
         for name, ours, base in cases:
             t_o, m_o, r_o = _measure(ours, args.repeat)
             t_b, m_b, r_b = _measure(base, args.repeat)
             assert np.array_equal(r_o, r_b)
-            print(f"{name:<10} {t_o:>10.4f} {t_b:>10.4f} {t_o / t_b:>11.2f} "
-                  f"{m_o / 2**20:>11.1f} {m_b / 2**20:>9.1f}")
-        print("time ratio = fastlin / numpy (below 1: fastlin faster); MB = peak traced "
-              "allocations (numpy loads the whole file, fastlin holds one chunk)")
-        print(f"synthetic digits: {n} images rendered and written as IDX in {gen_wall:.2f} s "
-              f"wall, {gen_cpu:.2f} s CPU ({1e6 * gen_cpu / n:.1f} us CPU per image)")
+            print(
+                f"{name:<10} {t_o:>10.4f} {t_b:>10.4f} {t_o / t_b:>11.2f} "
+                f"{m_o / 2**20:>11.1f} {m_b / 2**20:>9.1f}"
+            )
+        print(
+            "time ratio = fastlin / numpy (below 1: fastlin faster); MB = peak traced "
+            "allocations (numpy loads the whole file, fastlin holds one chunk)"
+        )
+        print(
+            f"synthetic digits: {n} images rendered and written as IDX in {gen_wall:.2f} s "
+            f"wall, {gen_cpu:.2f} s CPU ({1e6 * gen_cpu / n:.1f} us CPU per image)"
+        )
 
 
 if __name__ == "__main__":

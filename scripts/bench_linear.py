@@ -65,9 +65,12 @@ def fit_table(repeat, quick):
     Xe, ye, _ = float_design(n_e, 2048, np.float32, kind="embedding")
     cases.append((f"{n_e} x 2048 float32, embeddings", Xe, ye, "linear"))
     print(f"MNIST data: {what}")
-    print(f"\n{'fit':<40} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} "
-          f"{'/oneDAL':>8} {'/sklearn':>9} {'route':>22} {'RSS vs best':>12}")
+    print(
+        f"\n{'fit':<40} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} "
+        f"{'/oneDAL':>8} {'/sklearn':>9} {'route':>22} {'RSS vs best':>12}"
+    )
     for name, X, Y, kind in cases:
+
         def ours():
             return fastlin_fit(kind, X, Y)
 
@@ -82,11 +85,14 @@ def fit_table(repeat, quick):
         best = min(errs)
         td = t_dal[0] if t_dal else float("nan")
         rel = (errs[0] - best) / best
-        print(f"{name:<40} {t_ours:>9.3f} {td:>9.3f} {t_skl:>9.3f} {t_ours / td:>8.2f} "
-              f"{t_ours / t_skl:>9.3f} {models[0].solver_:>22} {rel:>12.1e}")
+        print(
+            f"{name:<40} {t_ours:>9.3f} {td:>9.3f} {t_skl:>9.3f} {t_ours / td:>8.2f} "
+            f"{t_ours / t_skl:>9.3f} {models[0].solver_:>22} {rel:>12.1e}"
+        )
     if dal is None:
-        print("(oneDAL columns: scikit-learn-intelex is not installed; "
-              "pip install 'fastlin[bench]')")
+        print(
+            "(oneDAL columns: scikit-learn-intelex is not installed; pip install 'fastlin[bench]')"
+        )
 
 
 def gram_table(repeat, quick):
@@ -99,16 +105,21 @@ def gram_table(repeat, quick):
         n = int(min(200000, max(20000, 4e8 / (d * d) * 50))) if not quick else 20000
         for dtype in (np.float64, np.float32):
             X = rng.standard_normal((n, d)).astype(dtype)
-            t_ours, t_np = best_times([lambda: fastlin.GramStats().update(X), lambda: X.T @ X],
-                                      repeat)
-            print(f"{f'{n} x {d} {np.dtype(dtype).name}':<36} {t_ours:>9.4f} {t_np:>9.4f} "
-                  f"{t_ours / t_np:>14.2f}")
+            t_ours, t_np = best_times(
+                [lambda: fastlin.GramStats().update(X), lambda: X.T @ X], repeat
+            )
+            print(
+                f"{f'{n} x {d} {np.dtype(dtype).name}':<36} {t_ours:>9.4f} {t_np:>9.4f} "
+                f"{t_ours / t_np:>14.2f}"
+            )
             X = None  # free the design before the next one is drawn
     Xm, _, _ = mnist_stacked(20000 if quick else 60000)
     Xf = Xm.astype(np.float64)
     t_ours, t_np = best_times([lambda: fastlin.GramStats().update(Xm), lambda: Xf.T @ Xf], repeat)
-    print(f"{f'{Xm.shape[0]} x 784 uint8 (NumPy: float64)':<36} {t_ours:>9.4f} {t_np:>9.4f} "
-          f"{t_ours / t_np:>14.2f}")
+    print(
+        f"{f'{Xm.shape[0]} x 784 uint8 (NumPy: float64)':<36} {t_ours:>9.4f} {t_np:>9.4f} "
+        f"{t_ours / t_np:>14.2f}"
+    )
 
 
 def tsqr_table(repeat, quick):
@@ -119,10 +130,13 @@ def tsqr_table(repeat, quick):
     n = 20000 if quick else 60000
     X = np.random.default_rng(1).standard_normal((n, 784))
     y = X[:, 0].copy()
-    t_ours, t_lapack = best_times([lambda: QRStats().update(X, y),
-                                   lambda: scipy.linalg.qr(X, mode="r")], max(1, repeat - 1))
-    print(f"\n{f'TSQR {n} x 784 float64':<36} {t_ours:>9.3f} {t_lapack:>9.3f} "
-          f"{t_ours / t_lapack:>14.2f}   (vs LAPACK dgeqrf; throughput {t_lapack / t_ours:.2f}x)")
+    t_ours, t_lapack = best_times(
+        [lambda: QRStats().update(X, y), lambda: scipy.linalg.qr(X, mode="r")], max(1, repeat - 1)
+    )
+    print(
+        f"\n{f'TSQR {n} x 784 float64':<36} {t_ours:>9.3f} {t_lapack:>9.3f} "
+        f"{t_ours / t_lapack:>14.2f}   (vs LAPACK dgeqrf; throughput {t_lapack / t_ours:.2f}x)"
+    )
 
 
 def partial_fit_table(repeat):
@@ -143,22 +157,27 @@ def partial_fit_table(repeat):
             s.update(X, y)
 
     t_fit, t_acc = best_times([stream, accumulate], repeat)
-    print(f"\n{'40 partial_fit chunks, d=400':<36} {t_fit:>9.3f} {t_acc:>9.3f} "
-          f"{t_fit / t_acc:>14.2f}   (vs the accumulation alone)")
+    print(
+        f"\n{'40 partial_fit chunks, d=400':<36} {t_fit:>9.3f} {t_acc:>9.3f} "
+        f"{t_fit / t_acc:>14.2f}   (vs the accumulation alone)"
+    )
 
 
 def memory_child(d, n, kind):
     import fastlin
 
     rng = np.random.default_rng(0)
-    X = (rng.integers(0, 256, size=(n, d), dtype=np.uint8) if kind == "uint8"
-         else rng.standard_normal((n, d)))
+    X = (
+        rng.integers(0, 256, size=(n, d), dtype=np.uint8)
+        if kind == "uint8"
+        else rng.standard_normal((n, d))
+    )
     fastlin.GramStats().update(X[:600, :64])  # compile before the baseline
     reset_peak()
     base = status_kb("VmHWM") * 1024
     s = fastlin.GramStats()
     for r0 in range(0, n, 2000):
-        s.update(X[r0:r0 + 2000])
+        s.update(X[r0 : r0 + 2000])
     peak = status_kb("VmHWM") * 1024
     print(json.dumps({"base": base, "peak": peak, "threads": fastlin._threads.n_threads()}))
 
@@ -166,15 +185,17 @@ def memory_child(d, n, kind):
 def memory_table(quick):
     d = 2048 if quick else 4096
     n = 6000
-    print(f"\n{'peak RSS growth over 3 updates, d=' + str(d):<40} {'MB':>7} "
-          f"{'bound: chunk + (threads + 2) d² float64':>40}")
+    print(
+        f"\n{'peak RSS growth over 3 updates, d=' + str(d):<40} {'MB':>7} "
+        f"{'bound: chunk + (threads + 2) d² float64':>40}"
+    )
     for kind in ("uint8", "float64"):
         for threads in (2, 16):
             env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
             r = child_json("scripts.bench_linear", "--memory-child", d, n, kind, env=env)
-            growth = (r["peak"] - r["base"]) / 2 ** 20
+            growth = (r["peak"] - r["base"]) / 2**20
             item = 1 if kind == "uint8" else 8
-            bound = (2000 * d * item + (threads + 2) * d * d * 8) / 2 ** 20
+            bound = (2000 * d * item + (threads + 2) * d * d * 8) / 2**20
             print(f"{f'{kind}, {threads} Numba threads':<40} {growth:>7.1f} {bound:>40.1f}")
 
 
@@ -200,8 +221,10 @@ def accuracy_table():
     a = fastlin.LinearRegression().fit(Xtr, one_hot(ytr, 10))
     b = skl.LinearRegression().fit(Xtr, one_hot(ytr, 10))
     acc = [100 * np.mean(np.argmax(m.predict(Xte), 1) == yte) for m in (a, b)]
-    line = f"\nreal MNIST split 8000/2000: test accuracy fastlin {acc[0]:.2f} % ({a.solver_}), " \
-           f"scikit-learn {acc[1]:.2f} %"
+    line = (
+        f"\nreal MNIST split 8000/2000: test accuracy fastlin {acc[0]:.2f} % ({a.solver_}), "
+        f"scikit-learn {acc[1]:.2f} %"
+    )
     dal = onedal()
     if dal is not None:
         c = dal.LinearRegression().fit(Xtr, one_hot(ytr, 10))
@@ -232,9 +255,12 @@ def logistic_table(repeat):
     Xtr, ytr, Xte, yte = split
     Xf, Xtf = Xtr / 255.0, Xte / 255.0
     dal = onedal()
-    print(f"\n{'logistic, MNIST 8000/2000':<26} {'objective fastlin':>18} {'oneDAL':>12} "
-          f"{'sklearn':>12} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} {'oneDAL/ours':>11}")
+    print(
+        f"\n{'logistic, MNIST 8000/2000':<26} {'objective fastlin':>18} {'oneDAL':>12} "
+        f"{'sklearn':>12} {'fastlin s':>9} {'oneDAL s':>9} {'sklearn s':>9} {'oneDAL/ours':>11}"
+    )
     for C in (0.1, 1.0, 10.0):
+
         def ours():
             return fastlin.LogisticRegression(C=C, x_scale=1 / 255).fit(Xtr, ytr)
 
@@ -252,14 +278,19 @@ def logistic_table(repeat):
         f_skl = _logistic_objective(m_skl, Xf, ytr, C)
         f_dal = _logistic_objective(m_dal, Xf, ytr, C) if dal else float("nan")
         td = t_dal[0] if t_dal else float("nan")
-        print(f"C={C:<24g} {f_ours:>18.5f} {f_dal:>12.5f} {f_skl:>12.5f} {t_ours:>9.3f} "
-              f"{td:>9.3f} {t_skl:>9.3f} {td / t_ours:>10.1f}x")
-        acc = [100 * np.mean(m.predict(Xt) == yte)
-               for m, Xt in ((m_ours, Xte), (m_skl, Xtf)) + (((m_dal, Xtf),) if dal else ())]
+        print(
+            f"C={C:<24g} {f_ours:>18.5f} {f_dal:>12.5f} {f_skl:>12.5f} {t_ours:>9.3f} "
+            f"{td:>9.3f} {t_skl:>9.3f} {td / t_ours:>10.1f}x"
+        )
+        acc = [
+            100 * np.mean(m.predict(Xt) == yte)
+            for m, Xt in ((m_ours, Xte), (m_skl, Xtf)) + (((m_dal, Xtf),) if dal else ())
+        ]
         print(f"{'':<26} test accuracy: " + " / ".join(f"{a:.2f} %" for a in acc))
     if dal is None:
-        print("(oneDAL columns: scikit-learn-intelex is not installed; "
-              "pip install 'fastlin[bench]')")
+        print(
+            "(oneDAL columns: scikit-learn-intelex is not installed; pip install 'fastlin[bench]')"
+        )
 
 
 def main():
@@ -278,10 +309,14 @@ def main():
     warnings.simplefilter("ignore", fastlin.RankDeficientWarning)
     from threadpoolctl import threadpool_info
 
-    blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
-                     for i in threadpool_info() if i["user_api"] == "blas")
-    print(f"fastlin {fastlin.__version__}; Numba threads {fastlin._threads.n_threads()}; "
-          f"BLAS: {blas}")
+    blas = ", ".join(
+        f"{i['internal_api']} {i['num_threads']} threads"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    )
+    print(
+        f"fastlin {fastlin.__version__}; Numba threads {fastlin._threads.n_threads()}; BLAS: {blas}"
+    )
     parts = set(args.only.split(","))
     if "fits" in parts:
         fit_table(args.repeat, args.quick)

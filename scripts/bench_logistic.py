@@ -27,9 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.cases.data import MNIST_DIR
-from benchmarks.cases.logistic import (fastlin_lbfgs, fastlin_loss_grad, fastlin_sgd,
-                                       initial_weights, load, numpy_loss_grad, objective,
-                                       sklearn_lbfgs, sklearn_sgd)
+from benchmarks.cases.logistic import (
+    fastlin_lbfgs,
+    fastlin_loss_grad,
+    fastlin_sgd,
+    initial_weights,
+    load,
+    numpy_loss_grad,
+    objective,
+    sklearn_lbfgs,
+    sklearn_sgd,
+)
 from benchmarks.cases.timing import best_of as _best_of
 from fastlin import LogisticRegression
 
@@ -83,8 +91,10 @@ def main():
     hist = full.loss_history_["train"]
     reached = np.flatnonzero(hist <= target)
     if reached.size == 0:
-        print(f"lbfgs: fastlin did not reach {target:.10g} in {len(hist)} iterations "
-              f"(final {full.objective_:.10g})")
+        print(
+            f"lbfgs: fastlin did not reach {target:.10g} in {len(hist)} iterations "
+            f"(final {full.objective_:.10g})"
+        )
         k = len(hist)
     else:
         k = int(reached[0]) + 1
@@ -92,11 +102,15 @@ def main():
     f_ours = objective(Xtr_f, ytr, ours.coef_, ours.intercept_)
     acc_sk = sk.score(Xte_f, yte)
     acc_ours = ours.score(Xte, yte)
-    print(f"lbfgs: scikit-learn {sk.n_iter_[0]} iterations, objective {f_sk:.10g}, "
-          f"test accuracy {acc_sk:.4f}")
-    print(f"lbfgs: fastlin reaches {f_ours:.10g} (target {target:.10g}) after {k} "
-          f"iterations, test accuracy {acc_ours:.4f} (full 100 iterations: objective "
-          f"{full.objective_:.10g}, accuracy {full.score(Xte, yte):.4f})")
+    print(
+        f"lbfgs: scikit-learn {sk.n_iter_[0]} iterations, objective {f_sk:.10g}, "
+        f"test accuracy {acc_sk:.4f}"
+    )
+    print(
+        f"lbfgs: fastlin reaches {f_ours:.10g} (target {target:.10g}) after {k} "
+        f"iterations, test accuracy {acc_ours:.4f} (full 100 iterations: objective "
+        f"{full.objective_:.10g}, accuracy {full.score(Xte, yte):.4f})"
+    )
     rows.append(("lbfgs fit to sklearn's objective", t_sk, t_ours, 5.0))
 
     # the same, with scikit-learn's L-BFGS memory (10 pairs): the kernel's share alone
@@ -104,8 +118,10 @@ def main():
     reached10 = np.flatnonzero(full10.loss_history_["train"] <= target)
     k10 = int(reached10[0]) + 1 if reached10.size else len(full10.loss_history_["train"])
     t_ours10, _ = best_of(lambda: fastlin_lbfgs(Xtr, ytr, k10, lbfgs_memory=10), r)
-    print(f"lbfgs: with lbfgs_memory=10 (scikit-learn's) fastlin needs {k10} iterations"
-          f"{'' if reached10.size else ' and does not reach the target'}")
+    print(
+        f"lbfgs: with lbfgs_memory=10 (scikit-learn's) fastlin needs {k10} iterations"
+        f"{'' if reached10.size else ' and does not reach the target'}"
+    )
     rows.append(("  same, lbfgs_memory=10 (sklearn's)", t_sk, t_ours10, None))
 
     # ---- 2. SGD epochs ---------------------------------------------------------------
@@ -113,8 +129,10 @@ def main():
     t_sk_sgd, _ = best_of(lambda: sklearn_sgd(Xtr_f, ytr, ep_sk), r)
     t_ours_sgd, g = best_of(lambda: fastlin_sgd(Xtr, ytr, 20), r)
     acc_sgd = g.score(Xte, yte)
-    print(f"sgd: fastlin 20 epochs (momentum 0.9, eta0 0.05, batch 256): test accuracy "
-          f"{acc_sgd:.4f}, final training loss {g.loss_history_['train'][-1]:.4f}")
+    print(
+        f"sgd: fastlin 20 epochs (momentum 0.9, eta0 0.05, batch 256): test accuracy "
+        f"{acc_sgd:.4f}, final training loss {g.loss_history_['train'][-1]:.4f}"
+    )
     rows.append(("SGD epoch (softmax, batch 256)", t_sk_sgd / ep_sk, t_ours_sgd / 20, 5.0))
 
     # ---- 3. one fused loss + gradient pass -------------------------------------------
@@ -137,13 +155,22 @@ def main():
     best, out = interleaved(fns, rounds=4 * r, per_round=5)
     ref, got, got64 = out["numpy"], out["fastlin"], out["fastlin float64"]
     err = max(np.abs(g[2] - ref[1]).max() for g in (got, got64)) / np.abs(ref[1]).max()
-    print(f"fused pass: loss rel. error {abs(got[0] - ref[0]) / ref[0]:.1e}, "
-          f"gradient rel. error {err:.1e}")
+    print(
+        f"fused pass: loss rel. error {abs(got[0] - ref[0]) / ref[0]:.1e}, "
+        f"gradient rel. error {err:.1e}"
+    )
     rows.append(("loss+grad pass vs NumPy (float64 X given)", best["numpy"], best["fastlin"], 3.0))
-    rows.append(("loss+grad pass vs NumPy (incl. X / 255)", best["numpy with X / 255"],
-                 best["fastlin"], None))
-    rows.append(("  same, fastlin also given float64 X", best["numpy"], best["fastlin float64"],
-                 None))
+    rows.append(
+        (
+            "loss+grad pass vs NumPy (incl. X / 255)",
+            best["numpy with X / 255"],
+            best["fastlin"],
+            None,
+        )
+    )
+    rows.append(
+        ("  same, fastlin also given float64 X", best["numpy"], best["fastlin float64"], None)
+    )
     # the same work on one core each (no BLAS or kernel threads): the arithmetic alone,
     # without the effect of how either side's threads fare on a shared machine
     with threadpool_limits(1), fastlin.threads(1):
@@ -156,9 +183,11 @@ def main():
     for name, tb, to, goal in rows:
         g = f">={goal:g}x" if goal else ""
         print(f"{name:44s} {tb:11.4f} {to:11.4f} {tb / to:6.1f}x {g:>6s}")
-    print(f"\nlbfgs test accuracy: scikit-learn {100 * acc_sk:.2f}%, fastlin "
-          f"{100 * acc_ours:.2f}% (difference {100 * abs(acc_sk - acc_ours):.2f} points, "
-          f"goal <= 0.2)")
+    print(
+        f"\nlbfgs test accuracy: scikit-learn {100 * acc_sk:.2f}%, fastlin "
+        f"{100 * acc_ours:.2f}% (difference {100 * abs(acc_sk - acc_ours):.2f} points, "
+        f"goal <= 0.2)"
+    )
     print(f"SGD 20 epochs test accuracy: {100 * acc_sgd:.2f}% (goal >= 91%)")
     print(f"fastlin {fastlin.__version__}")
 

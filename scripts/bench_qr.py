@@ -25,8 +25,15 @@ import argparse
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.cases.qr import (householder, kernel_fold, make_problem, numpy_lstsq,
-                                 numpy_qr_r, scipy_qr_r, tsqr_fit)
+from benchmarks.cases.qr import (
+    householder,
+    kernel_fold,
+    make_problem,
+    numpy_lstsq,
+    numpy_qr_r,
+    scipy_qr_r,
+    tsqr_fit,
+)
 from benchmarks.cases.timing import best_wall_cpu
 from fastlin._threads import n_threads, threads
 
@@ -36,14 +43,19 @@ def main(argv=None):
     ap.add_argument("--sizes", default="100000x64,20000x256")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--no-householder", action="store_true",
-                    help="skip the dense unblocked kernel (slow on tall matrices)")
+    ap.add_argument(
+        "--no-householder",
+        action="store_true",
+        help="skip the dense unblocked kernel (slow on tall matrices)",
+    )
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     nt = args.threads or n_threads()
     print(f"threads: {nt}   repeat: best of {args.repeat}")
-    header = (f"{'size':>12} {'method':>18} {'wall s':>9} {'cpu s':>9} {'GFLOP/s':>8} "
-              f"{'ratio vs tsqr fit':>18}")
+    header = (
+        f"{'size':>12} {'method':>18} {'wall s':>9} {'cpu s':>9} {'GFLOP/s':>8} "
+        f"{'ratio vs tsqr fit':>18}"
+    )
     print(header)
     print("-" * len(header))
     with threads(nt):
@@ -51,14 +63,18 @@ def main(argv=None):
             n, d = (int(v) for v in spec.lower().split("x"))
             X, y = make_problem(rng, n, d)
             Y = y[:, None].copy()
-            flops = 2.0 * n * d * d - 2.0 / 3.0 * d ** 3
+            flops = 2.0 * n * d * d - 2.0 / 3.0 * d**3
             rows = []
             ours = best_wall_cpu(lambda: tsqr_fit(X, y), args.repeat)
             rows.append(("tsqr fit", ours))
             rows.append(("tsqr kernel", best_wall_cpu(lambda: kernel_fold(X, Y), args.repeat)))
             if not args.no_householder:
-                rows.append(("householder",
-                             best_wall_cpu(lambda: householder(X, Y), max(1, args.repeat // 2))))
+                rows.append(
+                    (
+                        "householder",
+                        best_wall_cpu(lambda: householder(X, Y), max(1, args.repeat // 2)),
+                    )
+                )
             lapack = [
                 ("scipy qr r", lambda: scipy_qr_r(X)),
                 ("numpy qr r", lambda: numpy_qr_r(X)),
@@ -70,8 +86,10 @@ def main(argv=None):
                 for name, fn in lapack:
                     rows.append((name + " 1thr", best_wall_cpu(fn, args.repeat)))
             for name, (wall, cpu) in rows:
-                print(f"{spec:>12} {name:>18} {wall:9.4f} {cpu:9.4f} {flops / wall / 1e9:8.1f} "
-                      f"{wall / ours[0]:18.2f}")
+                print(
+                    f"{spec:>12} {name:>18} {wall:9.4f} {cpu:9.4f} {flops / wall / 1e9:8.1f} "
+                    f"{wall / ours[0]:18.2f}"
+                )
             print()
 
 

@@ -53,8 +53,7 @@ def main():
     t_solve = best_time(lambda: stats.finalize(alpha=1.0), REPEAT)
     t_path = best_time(lambda: fastlin.ridge_path(stats, alphas), REPEAT)
     t_path_pass = best_time(lambda: pass_and_path(X, Y, alphas), REPEAT)
-    t_sk = best_time(
-        lambda: [skl.Ridge(alpha=a, solver="cholesky").fit(X, Y) for a in alphas], 1)
+    t_sk = best_time(lambda: [skl.Ridge(alpha=a, solver="cholesky").fit(X, Y) for a in alphas], 1)
     coefs, _ = fastlin.ridge_path(stats, alphas)
     k = len(alphas) // 2  # an alpha mid-path, compared with scikit-learn's fit
     check = skl.Ridge(alpha=alphas[k], solver="cholesky").fit(X, Y).coef_
@@ -82,8 +81,10 @@ def main():
     t_path_m = best_time(lambda: pass_and_path(Xm, Ym, alphas), REPEAT)
     t_path_only = best_time(lambda: fastlin.ridge_path(sm, alphas), REPEAT)
     print(f"\nMNIST-sized ({what}):")
-    print(f"fastlin Ridge fit {t_fit_m:.3f} s; pass + ridge_path over {args.alphas} alphas "
-          f"{t_path_m:.3f} s (ratio {t_path_m / t_fit_m:.2f}); path alone {t_path_only:.3f} s")
+    print(
+        f"fastlin Ridge fit {t_fit_m:.3f} s; pass + ridge_path over {args.alphas} alphas "
+        f"{t_path_m:.3f} s (ratio {t_path_m / t_fit_m:.2f}); path alone {t_path_only:.3f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,17 @@ def compare(kind, n, d, repeats):
         rows.append((name, sk, ours, sk_one, one, sk_model.score(Xf, y), model.score(X, y)))
     with threads(1):
         ours, one, model = per_epoch(lambda e: fastlin_fit(X, y, scale, None, e), repeats)
-    rows.append((f"{kind}: fastlin batch full, 1 thread", sk_epoch, ours, sk_one, one,
-                 sk_model.score(Xf, y), model.score(X, y)))
+    rows.append(
+        (
+            f"{kind}: fastlin batch full, 1 thread",
+            sk_epoch,
+            ours,
+            sk_one,
+            one,
+            sk_model.score(Xf, y),
+            model.score(X, y),
+        )
+    )
     return rows
 
 
@@ -80,19 +89,28 @@ def main():
     from fastlin._threads import n_threads
 
     n, d = args.rows, args.features
-    print(f"{n} x {d}, fastlin on {n_threads()} threads, scikit-learn {sklearn.__version__} "
-          f"(per-sample SGD), best of {args.repeats}; epoch = marginal time of "
-          f"{EXTRA_EPOCHS} more epochs / {EXTRA_EPOCHS}", flush=True)
+    print(
+        f"{n} x {d}, fastlin on {n_threads()} threads, scikit-learn {sklearn.__version__} "
+        f"(per-sample SGD), best of {args.repeats}; epoch = marginal time of "
+        f"{EXTRA_EPOCHS} more epochs / {EXTRA_EPOCHS}",
+        flush=True,
+    )
     rows = compare("float64", n, d, args.repeats) + compare("uint8", n, d, args.repeats)
     print()
-    print(f"{'per epoch':38s} {'sklearn ms':>10s} {'fastlin ms':>10s} {'ratio':>7s} "
-          f"{'goal':>5s} {'1-epoch fit ms (sk / ours)':>27s} {'R^2 after 5 (sk / ours)':>24s}")
+    print(
+        f"{'per epoch':38s} {'sklearn ms':>10s} {'fastlin ms':>10s} {'ratio':>7s} "
+        f"{'goal':>5s} {'1-epoch fit ms (sk / ours)':>27s} {'R^2 after 5 (sk / ours)':>24s}"
+    )
     for name, sk, ours, sk1, one, r2_sk, r2 in rows:
         ratio = sk / ours if ours > 0 else np.inf
-        print(f"{name:38s} {1e3 * sk:10.2f} {1e3 * ours:10.2f} {ratio:6.1f}x {'>=5x':>5s} "
-              f"{1e3 * sk1:13.1f} / {1e3 * one:9.1f}   {r2_sk:11.4f} / {r2:.4f}")
-    print(f"\nR^2 after {1 + EXTRA_EPOCHS} epochs is on the training rows; full batch takes one "
-          "step per epoch, so it is far from converged there (it is timed, not tuned).")
+        print(
+            f"{name:38s} {1e3 * sk:10.2f} {1e3 * ours:10.2f} {ratio:6.1f}x {'>=5x':>5s} "
+            f"{1e3 * sk1:13.1f} / {1e3 * one:9.1f}   {r2_sk:11.4f} / {r2:.4f}"
+        )
+    print(
+        f"\nR^2 after {1 + EXTRA_EPOCHS} epochs is on the training rows; full batch takes one "
+        "step per epoch, so it is far from converged there (it is timed, not tuned)."
+    )
     print(f"fastlin {fastlin.__version__}")
 
 

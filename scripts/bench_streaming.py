@@ -78,20 +78,30 @@ def main():
         with open(os.path.join(d, "train-images-idx3-ubyte"), "rb") as fh:
             while fh.read(1 << 24):
                 pass
-        out = subprocess.run([sys.executable, "-c", child_script(), d, str(args.chunk_rows)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", child_script(), d, str(args.chunk_rows)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results[n] = json.loads(out.stdout.strip().splitlines()[-1])
 
-    print(f"\n{'rows':>8} {'RSS import MB':>14} {'RSS warm MB':>12} {'peak MB':>8} "
-          f"{'peak-import':>12} {'peak-warm':>10} {'fit s':>7}")
+    print(
+        f"\n{'rows':>8} {'RSS import MB':>14} {'RSS warm MB':>12} {'peak MB':>8} "
+        f"{'peak-import':>12} {'peak-warm':>10} {'fit s':>7}"
+    )
     for n, r in results.items():
-        print(f"{n:>8} {r['after_import']:>14.1f} {r['after_warmup']:>12.1f} {r['peak']:>8.1f} "
-              f"{r['peak'] - r['after_import']:>12.1f} {r['peak'] - r['after_warmup']:>10.1f} "
-              f"{r['fit_s']:>7.2f}")
+        print(
+            f"{n:>8} {r['after_import']:>14.1f} {r['after_warmup']:>12.1f} {r['peak']:>8.1f} "
+            f"{r['peak'] - r['after_import']:>12.1f} {r['peak'] - r['after_warmup']:>10.1f} "
+            f"{r['fit_s']:>7.2f}"
+        )
     if len(results) >= 2:
         a, b = (results[n] for n in args.sizes[:2])
-        print(f"peak growth difference {args.sizes[1]} vs {args.sizes[0]} rows: "
-              f"{(b['peak'] - b['after_import']) - (a['peak'] - a['after_import']):+.1f} MB")
+        print(
+            f"peak growth difference {args.sizes[1]} vs {args.sizes[0]} rows: "
+            f"{(b['peak'] - b['after_import']) - (a['peak'] - a['after_import']):+.1f} MB"
+        )
 
     # Streaming from the raw IDX file (page cache) vs in-memory fit, same rows, one process.
     import warnings
@@ -103,16 +113,21 @@ def main():
     Y = one_hot(y, 10)
 
     def stream():
-        fastlin.LinearRegression().fit(src, chunk_rows=args.chunk_rows,
-                                              target_transform=lambda yc: one_hot(yc, 10))
+        fastlin.LinearRegression().fit(
+            src, chunk_rows=args.chunk_rows, target_transform=lambda yc: one_hot(yc, 10)
+        )
 
     def memory():
         fastlin.LinearRegression().fit(X, Y)
 
-    times = {name: median_time(fn, args.repeat, warmup=True)
-             for name, fn in (("stream", stream), ("memory", memory))}
-    print(f"\nstreaming from raw IDX (page cache) {times['stream']:.3f} s, in-memory fit "
-          f"{times['memory']:.3f} s: ratio {times['stream'] / times['memory']:.2f} (bar: <= 1.5)")
+    times = {
+        name: median_time(fn, args.repeat, warmup=True)
+        for name, fn in (("stream", stream), ("memory", memory))
+    }
+    print(
+        f"\nstreaming from raw IDX (page cache) {times['stream']:.3f} s, in-memory fit "
+        f"{times['memory']:.3f} s: ratio {times['stream'] / times['memory']:.2f} (bar: <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ def _read_whole(path, fmt):
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
-    table = {"parquet": pq.read_table, "arrow": feather.read_table,
-             "csv": pacsv.read_csv}[fmt](path)
+    table = {"parquet": pq.read_table, "arrow": feather.read_table, "csv": pacsv.read_csv}[fmt](
+        path
+    )
     names = [c for c in table.column_names if c != "label"]
     # Arrow's own row-major conversion: faster than stacking the columns with NumPy.
     X = np.vstack([np.asarray(b.to_tensor()) for b in table.select(names).to_batches()])
@@ -72,6 +73,7 @@ def speed_table(folder, X, y, repeat, formats):
     paths = _write(folder, X, y, formats)
     print(f"\n{'format':<10} {'streamed s':>11} {'whole s':>9} {'streamed/whole':>15}")
     for fmt, path in paths.items():
+
         def streamed():
             src = fastlin.open_source(path, target="label")
             return fastlin.LinearRegression().fit(src)
@@ -115,8 +117,10 @@ def memory_table(folder, X, y):
     # pyarrow's pool holding its buffers, and the measured peak then depends on which.
     warm = folder / "warm.parquet"
     pq.write_table(table.slice(0, min(len(y), 5000)), warm)
-    print(f"\n{'Parquet rows':<14} {'fit peak MB':>12}  (peak RSS above the RSS before "
-          "the fit, after a warm-up fit on another file)")
+    print(
+        f"\n{'Parquet rows':<14} {'fit peak MB':>12}  (peak RSS above the RSS before "
+        "the fit, after a warm-up fit on another file)"
+    )
     peaks = []
     for factor in (1, 10):
         path = folder / f"mem{factor}.parquet"
@@ -125,9 +129,11 @@ def memory_table(folder, X, y):
                 w.write_table(table, row_group_size=10000)
         r = child_json("scripts.bench_tabular", "--memory-child", path, warm)
         peaks.append(r["peak_kb"] / 1024)
-        footer = pq.ParquetFile(path).metadata.serialized_size / 2 ** 20
-        print(f"{factor * len(y):<14} {peaks[-1]:>12.1f}   ({factor * -(-len(y) // 10000)} row "
-              f"groups, footer {footer:.1f} MB serialised)")
+        footer = pq.ParquetFile(path).metadata.serialized_size / 2**20
+        print(
+            f"{factor * len(y):<14} {peaks[-1]:>12.1f}   ({factor * -(-len(y) // 10000)} row "
+            f"groups, footer {footer:.1f} MB serialised)"
+        )
     print(f"growth from 1x to 10x rows: {peaks[1] - peaks[0]:.1f} MB (bar: 8 MB)")
 
 
@@ -148,7 +154,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="fastlin-bench-tabular-") as tmp:
         folder = Path(tmp)
         speed_table(folder, X, y, args.repeat, formats)
-        memory_table(folder, X[:min(rows, 20000)], y[:min(rows, 20000)])
+        memory_table(folder, X[: min(rows, 20000)], y[: min(rows, 20000)])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ def binary_probabilities(n, seed=0):
     """(y int64 labels, p probabilities) of ``n`` rows, y drawn with probability p ** 1.2."""
     rng = np.random.default_rng(seed)
     p = rng.random(n)
-    y = (rng.random(n) < p ** 1.2).astype(np.int64)
+    y = (rng.random(n) < p**1.2).astype(np.int64)
     return y, p
 
 

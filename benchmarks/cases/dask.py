@@ -21,7 +21,7 @@ def _gen_X(block_info=None, seed=0):
 def _gen_y(block_info=None, seed=0):
     from fastlin.io import datasets
 
-    (r0, r1), = block_info[None]["array-location"]
+    ((r0, r1),) = block_info[None]["array-location"]
     labels = getattr(datasets, "_synthetic_labels", None)
     if labels is not None:  # labels alone, without rendering the images again
         return labels(seed, "train", r0, r1)
@@ -34,10 +34,16 @@ def make_data(n, chunk_rows, seed):
     import dask.array as da
 
     rows = tuple(min(chunk_rows, n - s) for s in range(0, n, chunk_rows))
-    X = da.map_blocks(_gen_X, dtype=np.uint8, chunks=(rows, (D,)), seed=seed,
-                      name=f"digits-X-{n}-{chunk_rows}-{seed}")
-    y = da.map_blocks(_gen_y, dtype=np.uint8, chunks=(rows,), seed=seed,
-                      name=f"digits-y-{n}-{chunk_rows}-{seed}")
+    X = da.map_blocks(
+        _gen_X,
+        dtype=np.uint8,
+        chunks=(rows, (D,)),
+        seed=seed,
+        name=f"digits-X-{n}-{chunk_rows}-{seed}",
+    )
+    y = da.map_blocks(
+        _gen_y, dtype=np.uint8, chunks=(rows,), seed=seed, name=f"digits-y-{n}-{chunk_rows}-{seed}"
+    )
     return X, y
 
 
@@ -58,8 +64,7 @@ def dask_ml_least_squares(Xf, y, solver="newton", **kw):
     """dask-ml's LinearRegression (dask-glm solvers) on float64 X."""
     import dask_ml.linear_model as dml
 
-    return dml.LinearRegression(solver=solver, solver_kwargs={"normalize": False},
-                                **kw).fit(Xf, y)
+    return dml.LinearRegression(solver=solver, solver_kwargs={"normalize": False}, **kw).fit(Xf, y)
 
 
 def fastlin_logistic(X, y, max_iter):
@@ -74,5 +79,6 @@ def dask_ml_logistic(X255, y, max_iter):
     """dask-ml's L-BFGS on ``X / 255`` in float64, with the same iteration cap."""
     import dask_ml.linear_model as dml
 
-    return dml.LogisticRegression(solver="lbfgs", max_iter=max_iter, tol=1e-8,
-                                  solver_kwargs={"normalize": False}).fit(X255, y)
+    return dml.LogisticRegression(
+        solver="lbfgs", max_iter=max_iter, tol=1e-8, solver_kwargs={"normalize": False}
+    ).fit(X255, y)

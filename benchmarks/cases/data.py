@@ -61,8 +61,11 @@ def mnist_stacked(n=60000):
         from fastlin import synthetic_digits
 
         X, y = synthetic_digits(n, seed=0)
-        return (np.ascontiguousarray(X.reshape(n, 784)), y,
-                f"{n} synthetic digits (MNIST files not found)")
+        return (
+            np.ascontiguousarray(X.reshape(n, 784)),
+            y,
+            f"{n} synthetic digits (MNIST files not found)",
+        )
     X0, y0 = base
     reps = -(-n // len(y0))
     X = np.ascontiguousarray(np.vstack([X0] * reps)[:n])

@@ -29,6 +29,7 @@ def model_of(stats):
         intercept_ = sol.intercept
         fit_intercept = True
         alpha = 0.0
+
     return M()
 
 
@@ -48,5 +49,5 @@ def numpy_reference(X, Y, stats, model):
     R = Y - Xf @ model.coef_.T - model.intercept_
     p = f.n_params
     s2 = (R * R).sum(axis=0) / (X.shape[0] - p)
-    cooks = R ** 2 * h[:, None] / (p * s2 * (1 - h[:, None]) ** 2)
+    cooks = R**2 * h[:, None] / (p * s2 * (1 - h[:, None]) ** 2)
     return h, R, cooks

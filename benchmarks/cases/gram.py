@@ -19,8 +19,14 @@ def fastlin_gram(X, Y, n_threads):
         p = bounds.shape[0] - 1
         (ps, pd), (as_, ad) = kgram.scratch_shapes(d, p, False, X.dtype in (np.uint8, np.int8))
         P, A = np.empty(ps, pd), np.empty(as_, ad)
-        parts = [np.zeros((p, d, d)), np.zeros((p, d, t)), np.zeros((p, d)), np.zeros((p, t)),
-                 np.zeros((p, t, t)), np.zeros((p, 1))]
+        parts = [
+            np.zeros((p, d, d)),
+            np.zeros((p, d, t)),
+            np.zeros((p, d)),
+            np.zeros((p, t)),
+            np.zeros((p, t, t)),
+            np.zeros((p, 1)),
+        ]
         kgram.gram_update(X, Y, np.empty(0), bounds, P, A, *parts)
         return [a.sum(axis=0) for a in parts]
 
@@ -28,7 +34,7 @@ def fastlin_gram(X, Y, n_threads):
 def fastlin_gram_chunks(X, Y, n_threads, chunk_rows=1000):
     """``fastlin_gram`` over the rows in chunks, as a stream delivers them."""
     for s in range(0, X.shape[0], chunk_rows):
-        fastlin_gram(X[s:s + chunk_rows], Y[s:s + chunk_rows], n_threads)
+        fastlin_gram(X[s : s + chunk_rows], Y[s : s + chunk_rows], n_threads)
 
 
 def numpy_syrk(Xf):

@@ -58,8 +58,11 @@ def numpy_raw(path, n):
 
 
 def numpy_gzip(path, n):
-    return (np.frombuffer(gzip.decompress(Path(path).read_bytes()), np.uint8, offset=16)
-            .reshape(n, -1).sum(0, dtype=np.uint64))
+    return (
+        np.frombuffer(gzip.decompress(Path(path).read_bytes()), np.uint8, offset=16)
+        .reshape(n, -1)
+        .sum(0, dtype=np.uint64)
+    )
 
 
 def numpy_npy(path):

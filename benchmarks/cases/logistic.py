@@ -17,8 +17,15 @@ from benchmarks.cases.data import MNIST_DIR, mnist_split
 from fastlin import LogisticRegression, LossGradState
 
 # fastlin's SGD: momentum (0.9) and a constant step of 0.05, stable on pixels / 255
-SGD = dict(solver="sgd", x_scale=1 / 255, optimizer="momentum", eta0=0.05, batch_size=256,
-           tol=None, random_state=0)
+SGD = dict(
+    solver="sgd",
+    x_scale=1 / 255,
+    optimizer="momentum",
+    eta0=0.05,
+    batch_size=256,
+    tol=None,
+    random_state=0,
+)
 
 
 def load(mnist_dir=MNIST_DIR):
@@ -68,8 +75,7 @@ def sklearn_sgd(Xf, y, epochs):
     """``SGDClassifier(loss="log_loss")``: one step per sample."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return SGDClassifier(loss="log_loss", max_iter=epochs, tol=None,
-                             random_state=0).fit(Xf, y)
+        return SGDClassifier(loss="log_loss", max_iter=epochs, tol=None, random_state=0).fit(Xf, y)
 
 
 def objective(Xf, y, coef, intercept, C=1.0):

@@ -31,6 +31,11 @@ def child_json(module, *args, env=None):
     """Run ``python -m module args...`` in a fresh process and parse the last line it
     prints as JSON. The child finds ``module`` as this process did: from the working
     directory (the repository root) or PYTHONPATH, both inherited."""
-    out = subprocess.run([sys.executable, "-m", module, *map(str, args)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -35,9 +35,21 @@ def kernel_fold(X, Y):
     P = bounds.shape[0] - 1
     R = np.zeros((P, d, d))
     Z = np.zeros((P, d, t))
-    kqr.qr_fold_rows(X, Y, np.empty(0), bounds, False, np.empty((P, d, kqr.BLOCK)),
-                     np.empty((P, t, kqr.BLOCK)), R, Z, np.zeros((P, t)), np.empty((P, d)),
-                     np.empty((P, t)), np.empty(P))
+    kqr.qr_fold_rows(
+        X,
+        Y,
+        np.empty(0),
+        bounds,
+        False,
+        np.empty((P, d, kqr.BLOCK)),
+        np.empty((P, t, kqr.BLOCK)),
+        R,
+        Z,
+        np.zeros((P, t)),
+        np.empty((P, d)),
+        np.empty((P, t)),
+        np.empty(P),
+    )
     return R, Z
 
 

@@ -42,8 +42,9 @@ def sklearn_model(**kw):
 
 
 def fastlin_model(batch_size, x_scale, **kw):
-    return SGDRegressor(batch_size=batch_size, eta0=eta0(batch_size), x_scale=x_scale,
-                        random_state=0, **kw)
+    return SGDRegressor(
+        batch_size=batch_size, eta0=eta0(batch_size), x_scale=x_scale, random_state=0, **kw
+    )
 
 
 def sklearn_fit(Xf, y, epochs):

@@ -90,5 +90,4 @@ def best_times(fns, repeat, pause=0.0, warmup=True, inputs=None):
     if warmup:
         for i, fn in enumerate(fns):
             fn(*((inputs[i](),) if inputs is not None else ()))
-    return [min(t, default=float("inf"))
-            for t in interleaved_times(fns, repeat, pause, inputs)]
+    return [min(t, default=float("inf")) for t in interleaved_times(fns, repeat, pause, inputs)]

@@ -39,8 +39,9 @@ class Accumulator(abc.ABC):
     """Attributes merged by addition: floats, ints or float64 arrays."""
 
     @abc.abstractmethod
-    def update(self, X: ArrayLike, y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk of rows in; raises ``ValueError`` before any change on bad input."""
 
     @abc.abstractmethod
@@ -88,8 +89,9 @@ class Accumulator(abc.ABC):
             value = np.asarray(arrays[name])
             if isinstance(old, np.ndarray):
                 if value.shape != old.shape:
-                    raise ValueError(f"{cls.__name__} sum {name!r} has shape {value.shape}, "
-                                     f"expected {old.shape}")
+                    raise ValueError(
+                        f"{cls.__name__} sum {name!r} has shape {value.shape}, expected {old.shape}"
+                    )
                 value = value.astype(old.dtype, copy=True)
             else:
                 value = type(old)(value)
@@ -107,13 +109,11 @@ class Accumulator(abc.ABC):
 
     def _check_mergeable(self, other: object) -> None:
         if type(other) is not type(self):
-            raise TypeError(f"cannot merge a {type(other).__name__} into a "
-                            f"{type(self).__name__}")
+            raise TypeError(f"cannot merge a {type(other).__name__} into a {type(self).__name__}")
         mine, theirs = self._settings(), other._settings()
         for name, value in mine.items():
             if not np.array_equal(np.asarray(value), np.asarray(theirs[name])):
-                raise ValueError(f"cannot merge {type(self).__name__} states with different "
-                                 f"{name}")
+                raise ValueError(f"cannot merge {type(self).__name__} states with different {name}")
 
     def __reduce__(self):
         # Pickles (and so Dask's transport) carry the arrays of to_arrays, never the
@@ -133,7 +133,7 @@ def prefixed(prefix: str, arrays: Mapping[str, ArrayLike]) -> dict[str, ArrayLik
 def unprefixed(prefix: str, arrays: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
     """The keys of ``arrays`` under ``prefix``, without it (inverse of :func:`prefixed`)."""
     head = prefix + "__"
-    return {k[len(head):]: v for k, v in arrays.items() if k.startswith(head)}
+    return {k[len(head) :]: v for k, v in arrays.items() if k.startswith(head)}
 
 
 _SCALARS = {"float": float, "int": int, "bool": bool, "str": str}

@@ -70,8 +70,11 @@ BinStrategy = Literal["uniform", "quantile"]
 CalibrationMode = Literal["top_label", "positive", "classwise"]
 STRATEGIES = get_args(BinStrategy)
 MODES = get_args(CalibrationMode)
-_MODE_CODE = {"positive": _hist.POSITIVE, "top_label": _hist.TOP_LABEL,
-              "classwise": _hist.CLASSWISE}
+_MODE_CODE = {
+    "positive": _hist.POSITIVE,
+    "top_label": _hist.TOP_LABEL,
+    "classwise": _hist.CLASSWISE,
+}
 DEFAULT_EPS = 1e-15
 """Floor of the true-class probability inside the log-loss (see ``negative_log_likelihood``)."""
 
@@ -185,29 +188,44 @@ class ReliabilityTable:
     def to_dict(self) -> dict[str, np.ndarray]:
         """The arrays as a dict (``edges``, ``count``, ``weight``, ``mean_confidence``,
         ``accuracy``)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name not in ("mode", "strategy")}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("mode", "strategy")
+        }
 
     def __str__(self):
         if self.count.ndim == 1:
-            return self._format(self.edges, self.count, self.weight, self.mean_confidence,
-                                self.accuracy)
+            return self._format(
+                self.edges, self.count, self.weight, self.mean_confidence, self.accuracy
+            )
         parts = []
         for k in range(self.count.shape[0]):
             parts.append(f"class {k}")
-            parts.append(self._format(self.edges[k], self.count[k], self.weight[k],
-                                      self.mean_confidence[k], self.accuracy[k]))
+            parts.append(
+                self._format(
+                    self.edges[k],
+                    self.count[k],
+                    self.weight[k],
+                    self.mean_confidence[k],
+                    self.accuracy[k],
+                )
+            )
         return "\n".join(parts)
 
     def _format(self, edges, count, weight, conf, acc):
         what = "positives" if self.mode == "positive" else "accuracy"
-        lines = [f"{'bin':>14s} {'count':>10s} {'weight':>12s} {'confidence':>10s} "
-                 f"{what:>10s} {'gap':>9s}"]
+        lines = [
+            f"{'bin':>14s} {'count':>10s} {'weight':>12s} {'confidence':>10s} "
+            f"{what:>10s} {'gap':>9s}"
+        ]
         for i in range(count.shape[0]):
             lo = "[0" if i == 0 else f"({edges[i]:.4g}"
             rng = f"{lo}, {edges[i + 1]:.4g}]"
-            lines.append(f"{rng:>14s} {int(count[i]):>10d} {weight[i]:>12.6g} "
-                         f"{conf[i]:>10.4f} {acc[i]:>10.4f} {acc[i] - conf[i]:>+9.4f}")
+            lines.append(
+                f"{rng:>14s} {int(count[i]):>10d} {weight[i]:>12.6g} "
+                f"{conf[i]:>10.4f} {acc[i]:>10.4f} {acc[i] - conf[i]:>+9.4f}"
+            )
         return "\n".join(lines)
 
 
@@ -234,8 +252,10 @@ class CalibrationResult:
     total_weight: float
 
     def __str__(self):
-        head = [f"samples {self.n_samples}, total weight {self.total_weight:.6g}",
-                f"ECE {self.ece:.6g}, MCE {self.mce:.6g}"]
+        head = [
+            f"samples {self.n_samples}, total weight {self.total_weight:.6g}",
+            f"ECE {self.ece:.6g}, MCE {self.mce:.6g}",
+        ]
         if self.brier_score is not None:
             head.append(f"Brier score {self.brier_score:.6g}, NLL {self.nll:.6g}")
         return "\n".join(head + [str(self.table)])
@@ -278,10 +298,16 @@ class CalibrationStats(Accumulator):
         Whether the probabilities are 1-D; fixed by the first update.
     """
 
-    def __init__(self, n_bins: int = 10, strategy: BinStrategy = "uniform",
-                 mode: CalibrationMode = "top_label",
-                 edges: ArrayLike | None = None, pos_label: object = None, scores: bool = True,
-                 eps: float = DEFAULT_EPS):
+    def __init__(
+        self,
+        n_bins: int = 10,
+        strategy: BinStrategy = "uniform",
+        mode: CalibrationMode = "top_label",
+        edges: ArrayLike | None = None,
+        pos_label: object = None,
+        scores: bool = True,
+        eps: float = DEFAULT_EPS,
+    ):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
         if mode not in MODES:
@@ -306,8 +332,9 @@ class CalibrationStats(Accumulator):
         self.binary_1d_ = None
 
     # -- update ---------------------------------------------------------------------
-    def update(self, X: ArrayLike, y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold rows in: the predicted probabilities ``X`` and the true labels ``y``.
 
         Parameters
@@ -338,8 +365,10 @@ class CalibrationStats(Accumulator):
             raise ValueError("CalibrationStats.update needs y, the true labels")
         proba = np.asarray(proba)
         if proba.dtype.kind in "iu" and np.asarray(y_true).dtype.kind == "f":
-            raise TypeError(f"X holds {proba.dtype} values: pass the predicted "
-                            "probabilities as X and the labels as y, update(proba, y_true)")
+            raise TypeError(
+                f"X holds {proba.dtype} values: pass the predicted "
+                "probabilities as X and the labels as y, update(proba, y_true)"
+            )
         p = _as_proba(proba)
         n = p.shape[0]
         binary_1d = p.ndim == 1
@@ -353,8 +382,9 @@ class CalibrationStats(Accumulator):
         edges = self.edges_
         if edges is None:
             edges = self._first_edges(p, y, G)
-        hist, scores = _run(p, y, w, edges, _MODE_CODE[self.mode],
-                            self.strategy == "uniform", self.scores, self.eps)
+        hist, scores = _run(
+            p, y, w, edges, _MODE_CODE[self.mode], self.strategy == "uniform", self.scores, self.eps
+        )
         if self.hist_ is None:
             self.hist_ = np.zeros_like(hist)
         self.edges_ = edges
@@ -372,8 +402,10 @@ class CalibrationStats(Accumulator):
                 "proba pass proba[:, 1] (binary) or use mode='top_label' or 'classwise'"
             )
         if not binary_1d and self.pos_label is not None:
-            raise ValueError("pos_label applies to 1-D (binary) proba only; with 2-D proba "
-                             "y_true must hold column indices 0..K-1")
+            raise ValueError(
+                "pos_label applies to 1-D (binary) proba only; with 2-D proba "
+                "y_true must hold column indices 0..K-1"
+            )
         if self.binary_1d_ is None:
             return
         if binary_1d != self.binary_1d_:
@@ -381,8 +413,9 @@ class CalibrationStats(Accumulator):
             now = "1-D" if binary_1d else "2-D"
             raise ValueError(f"proba is {now} but earlier chunks were {was}")
         if n_classes != self.n_classes_:
-            raise ValueError(f"proba has {n_classes} columns but earlier chunks had "
-                             f"{self.n_classes_}")
+            raise ValueError(
+                f"proba has {n_classes} columns but earlier chunks had {self.n_classes_}"
+            )
 
     def _first_edges(self, p, y, G):
         if self._custom_edges is not None:
@@ -412,8 +445,10 @@ class CalibrationStats(Accumulator):
             raise ValueError(f"can only merge a CalibrationStats, got {type(other).__name__}")
         for name in ("mode", "strategy", "n_bins", "eps"):
             if getattr(self, name) != getattr(other, name):
-                raise ValueError(f"cannot merge states with different {name}: "
-                                 f"{getattr(self, name)!r} and {getattr(other, name)!r}")
+                raise ValueError(
+                    f"cannot merge states with different {name}: "
+                    f"{getattr(self, name)!r} and {getattr(other, name)!r}"
+                )
         if self.scores != other.scores:
             raise ValueError("cannot merge a state with scores and one without")
         if other.n_samples_ == 0:
@@ -460,14 +495,23 @@ class CalibrationStats(Accumulator):
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Settings, bin edges and histogram as plain arrays."""
-        out = {"n_bins": np.int64(self.n_bins), "strategy": np.str_(self.strategy),
-               "mode": np.str_(self.mode), "scores": np.bool_(self.scores),
-               "eps": np.float64(self.eps), "scores_": self.scores_.copy(),
-               "n_samples_": np.int64(self.n_samples_),
-               "n_classes_": np.int64(-1 if self.n_classes_ is None else self.n_classes_),
-               "binary_1d_": np.int8(-1 if self.binary_1d_ is None else self.binary_1d_)}
-        for name, value in (("custom_edges", self._custom_edges), ("pos_label", self.pos_label),
-                            ("edges_", self.edges_), ("hist_", self.hist_)):
+        out = {
+            "n_bins": np.int64(self.n_bins),
+            "strategy": np.str_(self.strategy),
+            "mode": np.str_(self.mode),
+            "scores": np.bool_(self.scores),
+            "eps": np.float64(self.eps),
+            "scores_": self.scores_.copy(),
+            "n_samples_": np.int64(self.n_samples_),
+            "n_classes_": np.int64(-1 if self.n_classes_ is None else self.n_classes_),
+            "binary_1d_": np.int8(-1 if self.binary_1d_ is None else self.binary_1d_),
+        }
+        for name, value in (
+            ("custom_edges", self._custom_edges),
+            ("pos_label", self.pos_label),
+            ("edges_", self.edges_),
+            ("hist_", self.hist_),
+        ):
             if value is not None:
                 out[name] = np.array(value)
         return out
@@ -476,11 +520,15 @@ class CalibrationStats(Accumulator):
     def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         """Rebuild a state from :meth:`to_arrays` output."""
         pos = arrays.get("pos_label")
-        new = cls(n_bins=int(arrays["n_bins"]),
-                  strategy="uniform" if "custom_edges" in arrays else str(arrays["strategy"]),
-                  mode=str(arrays["mode"]), edges=arrays.get("custom_edges"),
-                  pos_label=None if pos is None else np.asarray(pos).item(),
-                  scores=bool(arrays["scores"]), eps=float(arrays["eps"]))
+        new = cls(
+            n_bins=int(arrays["n_bins"]),
+            strategy="uniform" if "custom_edges" in arrays else str(arrays["strategy"]),
+            mode=str(arrays["mode"]),
+            edges=arrays.get("custom_edges"),
+            pos_label=None if pos is None else np.asarray(pos).item(),
+            scores=bool(arrays["scores"]),
+            eps=float(arrays["eps"]),
+        )
         new.scores_ = np.asarray(arrays["scores_"], dtype=np.float64).copy()
         new.n_samples_ = int(arrays["n_samples_"])
         k, b = int(arrays["n_classes_"]), int(arrays["binary_1d_"])
@@ -508,9 +556,15 @@ class CalibrationStats(Accumulator):
             edges, count, weight, conf, acc = edges[0], count[0], weight[0], conf[0], acc[0]
         else:
             edges = edges.copy()
-        return ReliabilityTable(edges=edges, count=count, weight=weight,
-                                mean_confidence=conf, accuracy=acc, mode=self.mode,
-                                strategy=self.strategy)
+        return ReliabilityTable(
+            edges=edges,
+            count=count,
+            weight=weight,
+            mean_confidence=conf,
+            accuracy=acc,
+            mode=self.mode,
+            strategy=self.strategy,
+        )
 
     def finalize(self) -> CalibrationResult:
         """Reliability table, ECE, MCE, and (with ``scores``) Brier score and NLL.
@@ -527,17 +581,29 @@ class CalibrationStats(Accumulator):
         if self.scores:
             brier = float(self.scores_[0] / total)
             nll = float(self.scores_[1] / total)
-        return CalibrationResult(table=table, ece=table.ece(), mce=table.mce(),
-                                 brier_score=brier, nll=nll, n_samples=self.n_samples_,
-                                 total_weight=total)
+        return CalibrationResult(
+            table=table,
+            ece=table.ece(),
+            mce=table.mce(),
+            brier_score=brier,
+            nll=nll,
+            n_samples=self.n_samples_,
+            total_weight=total,
+        )
 
 
 # -- functions --------------------------------------------------------------------------
-def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                      strategy: BinStrategy = "uniform",
-                      sample_weight: ArrayLike | None = None, *, edges: ArrayLike | None = None,
-                      mode: CalibrationMode = "top_label",
-                      pos_label: object = None) -> ReliabilityTable:
+def reliability_table(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    n_bins: int = 10,
+    strategy: BinStrategy = "uniform",
+    sample_weight: ArrayLike | None = None,
+    *,
+    edges: ArrayLike | None = None,
+    mode: CalibrationMode = "top_label",
+    pos_label: object = None,
+) -> ReliabilityTable:
     """Reliability table: per bin the count, mean confidence and accuracy.
 
     Parameters
@@ -563,17 +629,23 @@ def reliability_table(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
         Bins right-closed ``(lo, hi]`` with 0 in the first; empty bins have count 0 and
         NaN means.
     """
-    stats = CalibrationStats(n_bins=n_bins, strategy=strategy, mode=mode, edges=edges,
-                             pos_label=pos_label, scores=False)
+    stats = CalibrationStats(
+        n_bins=n_bins, strategy=strategy, mode=mode, edges=edges, pos_label=pos_label, scores=False
+    )
     return stats.update(proba, y_true, sample_weight).table()
 
 
-def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                               strategy: BinStrategy = "uniform",
-                               sample_weight: ArrayLike | None = None, *,
-                               edges: ArrayLike | None = None,
-                               mode: CalibrationMode = "top_label",
-                               pos_label: object = None) -> float:
+def expected_calibration_error(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    n_bins: int = 10,
+    strategy: BinStrategy = "uniform",
+    sample_weight: ArrayLike | None = None,
+    *,
+    edges: ArrayLike | None = None,
+    mode: CalibrationMode = "top_label",
+    pos_label: object = None,
+) -> float:
     """ECE: sum over bins of (bin weight / total weight) * |accuracy - mean confidence|.
 
     Parameters are those of :func:`reliability_table`. For ``mode="classwise"`` this is the
@@ -583,16 +655,22 @@ def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int 
     -------
     float
     """
-    return reliability_table(y_true, proba, n_bins, strategy, sample_weight, edges=edges,
-                             mode=mode, pos_label=pos_label).ece()
+    return reliability_table(
+        y_true, proba, n_bins, strategy, sample_weight, edges=edges, mode=mode, pos_label=pos_label
+    ).ece()
 
 
-def maximum_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 10,
-                              strategy: BinStrategy = "uniform",
-                              sample_weight: ArrayLike | None = None, *,
-                              edges: ArrayLike | None = None,
-                              mode: CalibrationMode = "top_label",
-                              pos_label: object = None) -> float:
+def maximum_calibration_error(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    n_bins: int = 10,
+    strategy: BinStrategy = "uniform",
+    sample_weight: ArrayLike | None = None,
+    *,
+    edges: ArrayLike | None = None,
+    mode: CalibrationMode = "top_label",
+    pos_label: object = None,
+) -> float:
     """MCE: the largest |accuracy - mean confidence| over bins of positive weight.
 
     Parameters are those of :func:`reliability_table`.
@@ -601,12 +679,18 @@ def maximum_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int =
     -------
     float
     """
-    return reliability_table(y_true, proba, n_bins, strategy, sample_weight, edges=edges,
-                             mode=mode, pos_label=pos_label).mce()
+    return reliability_table(
+        y_true, proba, n_bins, strategy, sample_weight, edges=edges, mode=mode, pos_label=pos_label
+    ).mce()
 
 
-def brier_score(y_true: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                pos_label: object = None) -> float:
+def brier_score(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    *,
+    pos_label: object = None,
+) -> float:
     """Weighted mean squared error of the probabilities, as ``sklearn.metrics.brier_score_loss``.
 
     For 2-D ``proba`` of K > 2 columns: mean over rows of sum_k (proba[i, k] - [y_i == k])^2.
@@ -621,9 +705,14 @@ def brier_score(y_true: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | 
     return stats.update(proba, y_true, sample_weight).finalize().brier_score
 
 
-def negative_log_likelihood(y_true: ArrayLike, proba: ArrayLike,
-                            sample_weight: ArrayLike | None = None, *, eps: float = DEFAULT_EPS,
-                            pos_label: object = None) -> float:
+def negative_log_likelihood(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    *,
+    eps: float = DEFAULT_EPS,
+    pos_label: object = None,
+) -> float:
     """Weighted mean of -log(max(p_true, eps)), p_true the probability of the true class.
 
     Clipping: a true-class probability below ``eps`` (1e-15 by default) counts as ``eps``,
@@ -659,34 +748,40 @@ def _check_eps(eps):
 def _check_edges(edges):
     e = np.asarray(edges)
     if e.dtype.kind not in "uif" or e.ndim != 1:
-        raise ValueError(f"edges must be a 1-D array of numbers, got dtype {e.dtype} and "
-                         f"shape {e.shape}")
+        raise ValueError(
+            f"edges must be a 1-D array of numbers, got dtype {e.dtype} and shape {e.shape}"
+        )
     e = e.astype(np.float64)
     if e.shape[0] < 2:
         raise ValueError(f"edges needs at least 2 values (one bin), got {e.shape[0]}")
     if not np.isfinite(e).all():
         raise ValueError(f"edges must be finite, got {e!r}")
     if e[0] != 0.0 or e[-1] != 1.0:
-        raise ValueError(f"edges must start at 0 and end at 1, got {e[0].item()!r} ... "
-                         f"{e[-1].item()!r}")
+        raise ValueError(
+            f"edges must start at 0 and end at 1, got {e[0].item()!r} ... {e[-1].item()!r}"
+        )
     if not (np.diff(e) > 0).all():
         i = int(np.argmax(~(np.diff(e) > 0)))
-        raise ValueError(f"edges must be strictly increasing: edges[{i}] = {e[i].item()!r} >= "
-                         f"edges[{i + 1}] = {e[i + 1].item()!r}")
+        raise ValueError(
+            f"edges must be strictly increasing: edges[{i}] = {e[i].item()!r} >= "
+            f"edges[{i + 1}] = {e[i + 1].item()!r}"
+        )
     return e
 
 
 def _as_proba(proba):
     p = np.asarray(proba)
     if p.dtype.kind == "b" or p.dtype.kind not in "uif":
-        raise ValueError(f"proba must hold real numbers (float32 or float64), got dtype "
-                         f"{p.dtype}")
+        raise ValueError(f"proba must hold real numbers (float32 or float64), got dtype {p.dtype}")
     if p.ndim not in (1, 2):
-        raise ValueError(f"proba must be 1-D (probability of class 1) or 2-D (n, n_classes), "
-                         f"got shape {p.shape}")
+        raise ValueError(
+            f"proba must be 1-D (probability of class 1) or 2-D (n, n_classes), got shape {p.shape}"
+        )
     if p.ndim == 2 and p.shape[1] < 2:
-        raise ValueError(f"2-D proba needs at least 2 columns, got shape {p.shape}; for "
-                         "binary problems pass the probability of class 1 as a 1-D array")
+        raise ValueError(
+            f"2-D proba needs at least 2 columns, got shape {p.shape}; for "
+            "binary problems pass the probability of class 1 as a 1-D array"
+        )
     if p.dtype != np.float32 and p.dtype != np.float64:
         p = p.astype(np.float64)
     return np.ascontiguousarray(p)
@@ -705,8 +800,11 @@ def _as_labels(y_true, n, n_classes, binary_1d, pos_label):
     if y.dtype.kind not in "buif":
         raise ValueError(
             f"y_true has dtype {y.dtype}; expected numeric labels"
-            + (" (pass pos_label= to say which label is positive)" if binary_1d else
-               " (class indices 0..K-1)")
+            + (
+                " (pass pos_label= to say which label is positive)"
+                if binary_1d
+                else " (class indices 0..K-1)"
+            )
         )
     if y.dtype.kind == "f":
         whole = (y >= 0) & (y < n_classes) & (np.floor(y) == y)
@@ -716,8 +814,10 @@ def _as_labels(y_true, n, n_classes, binary_1d, pos_label):
         whole = None
     if whole is not None and not whole.all():
         i = int(np.argmax(~whole))
-        raise ValueError(f"y_true[{i}] = {y[i].item()!r} is not a valid label: expected "
-                         f"{_expected_labels(binary_1d, n_classes)}")
+        raise ValueError(
+            f"y_true[{i}] = {y[i].item()!r} is not a valid label: expected "
+            f"{_expected_labels(binary_1d, n_classes)}"
+        )
     return np.ascontiguousarray(y, dtype=np.int64)
 
 
@@ -738,8 +838,10 @@ def _raise_if_bad(p, y):
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         where = pos[0] if p.ndim == 1 else pos
         where = str(where).strip("()").replace(" ", "")
-        raise ValueError(f"proba[{where}] = {p[pos].item()!r} is {_describe(p[pos])}; "
-                         "probabilities must be in [0, 1]")
+        raise ValueError(
+            f"proba[{where}] = {p[pos].item()!r} is {_describe(p[pos])}; "
+            "probabilities must be in [0, 1]"
+        )
     K = 2 if p.ndim == 1 else p.shape[1]
     ok = (y == 0) | (y == 1) if p.ndim == 1 else (y >= 0) & (y < K)
     expected = _expected_labels(p.ndim == 1, K)
@@ -773,11 +875,35 @@ def _run(p, y, w, edges, mode, uniform, with_scores, eps):
     bad_parts = np.zeros((n_parts, 2), dtype=np.int64)
     w_arg = np.empty(0) if w is None else w
     if p.ndim == 1:
-        _hist.binary_update(p, y, w_arg, edges, bounds, hist_parts, score_parts, bad_parts,
-                            mode, uniform, with_scores, eps)
+        _hist.binary_update(
+            p,
+            y,
+            w_arg,
+            edges,
+            bounds,
+            hist_parts,
+            score_parts,
+            bad_parts,
+            mode,
+            uniform,
+            with_scores,
+            eps,
+        )
     else:
-        _hist.multiclass_update(p, y, w_arg, edges, bounds, hist_parts, score_parts,
-                                bad_parts, mode == _hist.CLASSWISE, uniform, with_scores, eps)
+        _hist.multiclass_update(
+            p,
+            y,
+            w_arg,
+            edges,
+            bounds,
+            hist_parts,
+            score_parts,
+            bad_parts,
+            mode == _hist.CLASSWISE,
+            uniform,
+            with_scores,
+            eps,
+        )
     if bad_parts.any():
         _raise_if_bad(p, y)
         raise AssertionError("kernel reported bad input that the check could not find")

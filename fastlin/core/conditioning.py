@@ -92,14 +92,19 @@ class ConditionReport:
             cols = ", ".join(f"{c} ({p:.2f})" for c, p in zip(dep["columns"], dep["proportions"]))
             lines.append(f"near-dependency (index {dep['condition_index']:.3g})  {cols}")
         if not self.dependencies:
-            lines.append("near-dependencies                   none (no condition index > 30 "
-                         "shared by two columns)")
+            lines.append(
+                "near-dependencies                   none (no condition index > 30 "
+                "shared by two columns)"
+            )
         return "\n".join(lines)
 
 
-def condition_report(stats: GramStats, fit_intercept: bool = True,
-                     feature_names: Sequence[str] | None = None,
-                     qr_stats: QRStats | None = None) -> ConditionReport:
+def condition_report(
+    stats: GramStats,
+    fit_intercept: bool = True,
+    feature_names: Sequence[str] | None = None,
+    qr_stats: QRStats | None = None,
+) -> ConditionReport:
     """Condition numbers, rank, constant columns and near-dependencies of a design.
 
     Parameters
@@ -118,13 +123,14 @@ def condition_report(stats: GramStats, fit_intercept: bool = True,
     ConditionReport
     """
     d = stats.n_features
-    names = [f"x{j}" for j in range(d)] if feature_names is None else [str(n) for n in feature_names]
+    names = (
+        [f"x{j}" for j in range(d)] if feature_names is None else [str(n) for n in feature_names]
+    )
     if len(names) != d:
         raise ValueError(f"feature_names has {len(names)} names for {d} features")
     G = stats.xtx
     if fit_intercept:
-        G = np.block([[np.array([[stats.sum_w]]), stats.x_sum[None, :]],
-                      [stats.x_sum[:, None], G]])
+        G = np.block([[np.array([[stats.sum_w]]), stats.x_sum[None, :]], [stats.x_sum[:, None], G]])
         all_names = ["(intercept)"] + names
     else:
         all_names = names
@@ -157,8 +163,12 @@ def condition_report(stats: GramStats, fit_intercept: bool = True,
         lb_centred = False
         rank = int(np.count_nonzero(s > s[0] * np.finfo(np.float64).eps * max(stats.n_rows, d)))
     return ConditionReport(
-        cond_raw=cond_raw, cond_scaled=cond_scaled, cond_centred=cond_centred,
-        lower_bound=bool(lb_raw or lb_scaled or lb_centred), rank=rank, n_features=d,
+        cond_raw=cond_raw,
+        cond_scaled=cond_scaled,
+        cond_centred=cond_centred,
+        lower_bound=bool(lb_raw or lb_scaled or lb_centred),
+        rank=rank,
+        n_features=d,
         constant_columns=[names[j] for j in np.flatnonzero(constant)],
         dependencies=dependencies,
         digits_lost=float(2 * np.log10(max(cond_centred, 1.0))),
@@ -187,7 +197,7 @@ def _dependencies(evals, evecs, names):
     top = float(evals[-1])
     floor = top * np.finfo(np.float64).eps * len(evals)
     lam = np.maximum(evals, floor)
-    phi = evecs ** 2 / lam[None, :]  # (columns, components)
+    phi = evecs**2 / lam[None, :]  # (columns, components)
     prop = phi / phi.sum(axis=1, keepdims=True)
     index = np.sqrt(top / lam)
     out = []
@@ -197,7 +207,11 @@ def _dependencies(evals, evecs, names):
         cols = np.flatnonzero(prop[:, k] > PROPORTION)
         if cols.size >= 2:
             order = cols[np.argsort(-prop[cols, k])]
-            out.append({"condition_index": float(index[k]),
-                        "columns": [names[j] for j in order],
-                        "proportions": [float(prop[j, k]) for j in order]})
+            out.append(
+                {
+                    "condition_index": float(index[k]),
+                    "columns": [names[j] for j in order],
+                    "proportions": [float(prop[j, k]) for j in order],
+                }
+            )
     return out

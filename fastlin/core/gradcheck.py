@@ -9,9 +9,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def check_grad(fun: Callable[[np.ndarray], SupportsFloat],
-               grad: Callable[[np.ndarray], ArrayLike], w: ArrayLike, eps: float | None = None,
-               return_errors: bool = False) -> float | tuple[float, np.ndarray]:
+def check_grad(
+    fun: Callable[[np.ndarray], SupportsFloat],
+    grad: Callable[[np.ndarray], ArrayLike],
+    w: ArrayLike,
+    eps: float | None = None,
+    return_errors: bool = False,
+) -> float | tuple[float, np.ndarray]:
     """Largest relative error between ``grad(w)`` and a central-difference gradient of ``fun``.
 
     For each coordinate ``i`` the numerical derivative is

@@ -85,14 +85,29 @@ class RegressionInference:
         True when the residual sum of squares came from a pass over the rows.
     """
 
-    def __init__(self, *, names: Sequence[str], params: np.ndarray, cov: np.ndarray,
-                 ssr: np.ndarray, centered_tss: np.ndarray, uncentered_tss: np.ndarray,
-                 nobs: float, sum_log_w: float, rank: int, k_constant: int, cov_type: str,
-                 use_t: bool, y_1d: bool, identified: np.ndarray, ssr_exact: bool,
-                 model_name: str = "OLS"):
+    def __init__(
+        self,
+        *,
+        names: Sequence[str],
+        params: np.ndarray,
+        cov: np.ndarray,
+        ssr: np.ndarray,
+        centered_tss: np.ndarray,
+        uncentered_tss: np.ndarray,
+        nobs: float,
+        sum_log_w: float,
+        rank: int,
+        k_constant: int,
+        cov_type: str,
+        use_t: bool,
+        y_1d: bool,
+        identified: np.ndarray,
+        ssr_exact: bool,
+        model_name: str = "OLS",
+    ):
         self.names = list(names)
-        self._params = params            # (k, t)
-        self._cov = cov                  # (t, k, k)
+        self._params = params  # (k, t)
+        self._cov = cov  # (t, k, k)
         self._ssr = ssr
         self._centered_tss = centered_tss
         self._uncentered_tss = uncentered_tss
@@ -133,8 +148,7 @@ class RegressionInference:
     @property
     def tvalues(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = self._params / np.sqrt(np.maximum(np.diagonal(self._cov, axis1=1, axis2=2).T,
-                                                  0.0))
+            t = self._params / np.sqrt(np.maximum(np.diagonal(self._cov, axis1=1, axis2=2).T, 0.0))
         t[~self.identified] = np.nan
         return self._out(t)
 
@@ -244,39 +258,62 @@ class RegressionInference:
 
     @property
     def bic(self) -> float | np.ndarray:
-        return self._scalar(-2 * np.atleast_1d(self.llf)
-                            + np.log(self.nobs) * (self.df_model + self.k_constant))
+        return self._scalar(
+            -2 * np.atleast_1d(self.llf) + np.log(self.nobs) * (self.df_model + self.k_constant)
+        )
 
     def summary(self, alpha: float = 0.05, target_names: Sequence[str] | None = None) -> str:
         """A text table in statsmodels' layout: one block per target."""
         t = self._params.shape[1]
-        targets = list(target_names) if target_names is not None else (
-            ["y"] if self._y_1d else [f"y{j}" for j in range(t)])
+        targets = (
+            list(target_names)
+            if target_names is not None
+            else (["y"] if self._y_1d else [f"y{j}" for j in range(t)])
+        )
         if len(targets) != t:
             raise ValueError(f"target_names has {len(targets)} names for {t} targets")
         blocks = []
-        pick = (lambda a, j: float(np.atleast_1d(a)[j]))
+        pick = lambda a, j: float(np.atleast_1d(a)[j])
         for j in range(t):
-            left = [("Dep. Variable:", targets[j]), ("Model:", self.model_name),
-                    ("No. Observations:", f"{self.nobs:.0f}"),
-                    ("Df Residuals:", f"{self.df_resid:.0f}"),
-                    ("Df Model:", f"{self.df_model:.0f}"), ("Covariance Type:", self.cov_type)]
-            right = [("R-squared:", f"{pick(self.rsquared, j):.4f}"),
-                     ("Adj. R-squared:", f"{pick(self.rsquared_adj, j):.4f}"),
-                     ("F-statistic:", f"{pick(self.fvalue, j):.4g}"),
-                     ("Prob (F-statistic):", f"{pick(self.f_pvalue, j):.3g}"),
-                     ("Log-Likelihood:", f"{pick(self.llf, j):.5g}"),
-                     ("AIC:", f"{pick(self.aic, j):.4g}"), ("BIC:", f"{pick(self.bic, j):.4g}")]
-            blocks.append(_table(f"{self.model_name} Regression Results", left, right,
-                                 self.names, self._params[:, j],
-                                 np.atleast_2d(self.bse.T if not self._y_1d else self.bse)[
-                                     0 if self._y_1d else j],
-                                 np.atleast_2d(self.tvalues.T if not self._y_1d
-                                               else self.tvalues)[0 if self._y_1d else j],
-                                 np.atleast_2d(self.pvalues.T if not self._y_1d
-                                               else self.pvalues)[0 if self._y_1d else j],
-                                 self._ci(alpha, j), alpha, "t" if self.use_t else "z",
-                                 self._notes()))
+            left = [
+                ("Dep. Variable:", targets[j]),
+                ("Model:", self.model_name),
+                ("No. Observations:", f"{self.nobs:.0f}"),
+                ("Df Residuals:", f"{self.df_resid:.0f}"),
+                ("Df Model:", f"{self.df_model:.0f}"),
+                ("Covariance Type:", self.cov_type),
+            ]
+            right = [
+                ("R-squared:", f"{pick(self.rsquared, j):.4f}"),
+                ("Adj. R-squared:", f"{pick(self.rsquared_adj, j):.4f}"),
+                ("F-statistic:", f"{pick(self.fvalue, j):.4g}"),
+                ("Prob (F-statistic):", f"{pick(self.f_pvalue, j):.3g}"),
+                ("Log-Likelihood:", f"{pick(self.llf, j):.5g}"),
+                ("AIC:", f"{pick(self.aic, j):.4g}"),
+                ("BIC:", f"{pick(self.bic, j):.4g}"),
+            ]
+            blocks.append(
+                _table(
+                    f"{self.model_name} Regression Results",
+                    left,
+                    right,
+                    self.names,
+                    self._params[:, j],
+                    np.atleast_2d(self.bse.T if not self._y_1d else self.bse)[
+                        0 if self._y_1d else j
+                    ],
+                    np.atleast_2d(self.tvalues.T if not self._y_1d else self.tvalues)[
+                        0 if self._y_1d else j
+                    ],
+                    np.atleast_2d(self.pvalues.T if not self._y_1d else self.pvalues)[
+                        0 if self._y_1d else j
+                    ],
+                    self._ci(alpha, j),
+                    alpha,
+                    "t" if self.use_t else "z",
+                    self._notes(),
+                )
+            )
         return "\n\n".join(blocks)
 
     def _ci(self, alpha, j):
@@ -288,10 +325,13 @@ class RegressionInference:
         k = len(self.names)
         if self.rank < k:
             names = [self.names[i] for i in np.flatnonzero(~self.identified)]
-            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10
-                                              else "")
-            notes.append(f"The design is rank deficient: rank {self.rank} of {k} parameters. "
-                         f"Not identified (minimum-norm estimate, no test): {shown or 'none'}.")
+            shown = ", ".join(names[:10]) + (
+                f", ... ({len(names)} in all)" if len(names) > 10 else ""
+            )
+            notes.append(
+                f"The design is rank deficient: rank {self.rank} of {k} parameters. "
+                f"Not identified (minimum-norm estimate, no test): {shown or 'none'}."
+            )
         if not self.ssr_exact:
             notes.append("Residual sum of squares from the Gram statistics.")
         if self.cov_type != "nonrobust":
@@ -302,9 +342,11 @@ class RegressionInference:
         return self.summary()
 
     def __repr__(self):
-        return (f"<RegressionInference: {len(self.names)} parameters, "
-                f"{self._params.shape[1]} target(s), nobs {self.nobs:.0f}, "
-                f"cov_type {self.cov_type}>")
+        return (
+            f"<RegressionInference: {len(self.names)} parameters, "
+            f"{self._params.shape[1]} target(s), nobs {self.nobs:.0f}, "
+            f"cov_type {self.cov_type}>"
+        )
 
 
 class LogitInference:
@@ -322,9 +364,18 @@ class LogitInference:
         penalised Hessian, not classical maximum-likelihood inference.
     """
 
-    def __init__(self, *, names: Sequence[str], params: np.ndarray, cov: np.ndarray,
-                 nobs: float, llf: float, llnull: float, penalised: bool,
-                 identified: np.ndarray):
+    def __init__(
+        self,
+        *,
+        names: Sequence[str],
+        params: np.ndarray,
+        cov: np.ndarray,
+        nobs: float,
+        llf: float,
+        llnull: float,
+        penalised: bool,
+        identified: np.ndarray,
+    ):
         self.names = list(names)
         self.params = params
         self._cov = cov
@@ -384,16 +435,34 @@ class LogitInference:
         return -2 * self.llf + np.log(self.nobs) * (self.df_model + self.k_constant)
 
     def summary(self, alpha: float = 0.05, target_name: str = "y") -> str:
-        left = [("Dep. Variable:", target_name), ("Model:", "Logit"),
-                ("No. Observations:", f"{self.nobs:.0f}"), ("Df Residuals:", f"{self.df_resid:.0f}"),
-                ("Df Model:", f"{self.df_model:.0f}")]
-        right = [("Pseudo R-squ.:", f"{self.prsquared:.4f}"),
-                 ("Log-Likelihood:", f"{self.llf:.5g}"), ("LL-Null:", f"{self.llnull:.5g}"),
-                 ("LLR p-value:", f"{self.llr_pvalue:.3g}")]
+        left = [
+            ("Dep. Variable:", target_name),
+            ("Model:", "Logit"),
+            ("No. Observations:", f"{self.nobs:.0f}"),
+            ("Df Residuals:", f"{self.df_resid:.0f}"),
+            ("Df Model:", f"{self.df_model:.0f}"),
+        ]
+        right = [
+            ("Pseudo R-squ.:", f"{self.prsquared:.4f}"),
+            ("Log-Likelihood:", f"{self.llf:.5g}"),
+            ("LL-Null:", f"{self.llnull:.5g}"),
+            ("LLR p-value:", f"{self.llr_pvalue:.3g}"),
+        ]
         notes = ["Covariance of the penalised fit (finite C)."] if self.penalised else []
-        return _table("Logit Regression Results", left, right, self.names, self.params,
-                      self.bse, self.tvalues, self.pvalues, self.conf_int(alpha), alpha, "z",
-                      notes)
+        return _table(
+            "Logit Regression Results",
+            left,
+            right,
+            self.names,
+            self.params,
+            self.bse,
+            self.tvalues,
+            self.pvalues,
+            self.conf_int(alpha),
+            alpha,
+            "z",
+            notes,
+        )
 
     def __str__(self):
         return self.summary()
@@ -409,12 +478,15 @@ def _table(title, left, right, names, params, bse, tvals, pvals, ci, alpha, stat
     lines.append("=" * width)
     lo, hi = f"[{alpha / 2:.3g}", f"{1 - alpha / 2:.3g}]"
     name_w = max(12, max(len(n) for n in names) + 1)
-    lines.append(f"{'':<{name_w}}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
-                 f"{lo:>12}{hi:>12}")
+    lines.append(
+        f"{'':<{name_w}}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}{lo:>12}{hi:>12}"
+    )
     lines.append("-" * width)
     for i, n in enumerate(names):
-        lines.append(f"{n:<{name_w}}{params[i]:>11.4g}{bse[i]:>11.3g}{tvals[i]:>9.3f}"
-                     f"{pvals[i]:>9.3f}{ci[i, 0]:>12.4g}{ci[i, 1]:>12.4g}")
+        lines.append(
+            f"{n:<{name_w}}{params[i]:>11.4g}{bse[i]:>11.3g}{tvals[i]:>9.3f}"
+            f"{pvals[i]:>9.3f}{ci[i, 0]:>12.4g}{ci[i, 1]:>12.4g}"
+        )
     lines.append("=" * width)
     lines.extend(f"Note: {n}" for n in notes)
     return "\n".join(lines)
@@ -446,8 +518,10 @@ def _pinv_psd(H, active, rank=None):
         S = A * s[:, None] * s[None, :]
         try:
             L = sla.cholesky(S, lower=True, check_finite=False)
-            ok = rank is not None or sla.lapack.dpocon(
-                L, float(np.abs(S).sum(axis=0).max()), uplo="L")[0] > 1e-12
+            ok = (
+                rank is not None
+                or sla.lapack.dpocon(L, float(np.abs(S).sum(axis=0).max()), uplo="L")[0] > 1e-12
+            )
         except np.linalg.LinAlgError:
             ok = False
         if ok:

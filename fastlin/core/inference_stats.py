@@ -14,11 +14,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight
-from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
-                          unprefixed)
+from .accumulator import Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed, unprefixed
 from ..kernels import losses as _losses
-from .inference import (BLOCK_ROWS, COV_TYPES, SSR_DIGITS, LogitInference, RegressionInference,
-                        _bread, _pinv_psd, _to_params)
+from .inference import (
+    BLOCK_ROWS,
+    COV_TYPES,
+    SSR_DIGITS,
+    LogitInference,
+    RegressionInference,
+    _bread,
+    _pinv_psd,
+    _to_params,
+)
 from .stats import GramStats
 from .._threads import n_threads, row_ranges
 
@@ -55,15 +62,19 @@ class SandwichStats(Accumulator):
 
     _SUMS = ("n_rows", "sum_w", "ssr")
 
-    def __init__(self, coef: ArrayLike, level: ArrayLike, factor: HatFactor,
-                 x_mean: tuple[ArrayLike, ArrayLike],
-                 cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "HC0"):
+    def __init__(
+        self,
+        coef: ArrayLike,
+        level: ArrayLike,
+        factor: HatFactor,
+        x_mean: tuple[ArrayLike, ArrayLike],
+        cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "HC0",
+    ):
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
         self.coef = np.ascontiguousarray(coef, dtype=np.float64)
         self.level = np.ascontiguousarray(level, dtype=np.float64)
-        self.x_shift, self.x_rest = (np.ascontiguousarray(a, dtype=np.float64)
-                                     for a in x_mean)
+        self.x_shift, self.x_rest = (np.ascontiguousarray(a, dtype=np.float64) for a in x_mean)
         # The pass reads rows already centred on x̄.
         self.factor = dataclasses.replace(factor, mean=np.zeros_like(factor.mean))
         self.cov_type = cov_type
@@ -81,8 +92,9 @@ class SandwichStats(Accumulator):
     def n_targets(self) -> int:
         return self.coef.shape[0]
 
-    def update(self, X: ArrayLike, y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, y (n,) or (n, t),
         sample_weight (n,) or None. Validated before anything changes."""
         from ..diagnostics import _run_pass
@@ -95,8 +107,7 @@ class SandwichStats(Accumulator):
             raise ValueError("y is required: robust covariances need the residuals")
         Y, _ = as_targets(y, m)
         if Y.shape[1] != self.n_targets:
-            raise ValueError(f"y has {Y.shape[1]} target column(s), the model has "
-                             f"{self.n_targets}")
+            raise ValueError(f"y has {Y.shape[1]} target column(s), the model has {self.n_targets}")
         check_finite(X, "X")
         check_finite(Y, "y")
         w = check_sample_weight(sample_weight, m) if m else None
@@ -128,7 +139,8 @@ class SandwichStats(Accumulator):
                     raise ValueError(
                         f"{hc} needs 1 - leverage > 0, but a row between {r0} and {r1} of "
                         "this chunk has leverage 1 (it alone determines a coefficient); "
-                        "use HC0 or HC1")
+                        "use HC0 or HC1"
+                    )
                 if v.any():
                     g.update(Z, None, v)
         self.meat = meat
@@ -157,22 +169,33 @@ class SandwichStats(Accumulator):
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         new = super().from_arrays(arrays)
-        new.meat = [GramStats.from_arrays(unprefixed(f"meat{j}", arrays))
-                    for j in range(len(new.meat))]
+        new.meat = [
+            GramStats.from_arrays(unprefixed(f"meat{j}", arrays)) for j in range(len(new.meat))
+        ]
         return new
 
     def _settings(self) -> dict[str, ArrayLike]:
-        return {"coef": self.coef, "level": self.level, "x_shift": self.x_shift,
-                "x_rest": self.x_rest, "cov_type": np.str_(self.cov_type),
-                **prefixed("factor", dataclass_arrays(self.factor))}
+        return {
+            "coef": self.coef,
+            "level": self.level,
+            "x_shift": self.x_shift,
+            "x_rest": self.x_rest,
+            "cov_type": np.str_(self.cov_type),
+            **prefixed("factor", dataclass_arrays(self.factor)),
+        }
 
     @classmethod
     def _from_settings(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         from ..diagnostics import HatFactor
 
         factor = dataclass_from_arrays(HatFactor, unprefixed("factor", arrays))
-        return cls(arrays["coef"], arrays["level"], factor,
-                   (arrays["x_shift"], arrays["x_rest"]), str(arrays["cov_type"]))
+        return cls(
+            arrays["coef"],
+            arrays["level"],
+            factor,
+            (arrays["x_shift"], arrays["x_rest"]),
+            str(arrays["cov_type"]),
+        )
 
     def finalize(self) -> tuple[np.ndarray | None, np.ndarray]:
         """Per target: the meat Σ v z zᵀ over z = [1, x - x̄] (or x without intercept),
@@ -195,12 +218,22 @@ class SandwichStats(Accumulator):
         return M, self.ssr.copy()
 
 
-
 # -- least squares --------------------------------------------------------------------------
 
 
-def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, names=None,
-                         cov_type="nonrobust", fold=None, use_t=None):
+def regression_inference(
+    stats,
+    coef,
+    intercept,
+    *,
+    fit_intercept,
+    rank,
+    y_1d,
+    names=None,
+    cov_type="nonrobust",
+    fold=None,
+    use_t=None,
+):
     """Inference for least-squares coefficients fitted on the rows of ``stats``.
 
     Parameters
@@ -234,16 +267,21 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
     if not isinstance(stats, GramStats):
         raise TypeError(f"inference needs Gram statistics, got {type(stats).__name__}")
     if cov_type != "nonrobust" and fold is None:
-        raise ValueError(f"cov_type={cov_type!r} needs the rows again: pass X and y "
-                         "(or a chunk source) to inference")
+        raise ValueError(
+            f"cov_type={cov_type!r} needs the rows again: pass X and y "
+            "(or a chunk source) to inference"
+        )
     stats._require_data()
     coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
-    intercept = np.broadcast_to(np.atleast_1d(np.asarray(intercept, dtype=np.float64)),
-                                (coef.shape[0],))
+    intercept = np.broadcast_to(
+        np.atleast_1d(np.asarray(intercept, dtype=np.float64)), (coef.shape[0],)
+    )
     t, d = coef.shape
     if (d, t) != (stats.n_features, stats.n_targets):
-        raise ValueError(f"coefficients of shape {coef.shape} do not match statistics of "
-                         f"{stats.n_features} features and {stats.n_targets} targets")
+        raise ValueError(
+            f"coefficients of shape {coef.shape} do not match statistics of "
+            f"{stats.n_features} features and {stats.n_targets} targets"
+        )
     names = [f"x{i + 1}" for i in range(d)] if names is None else [str(n) for n in names]
     if len(names) != d:
         raise ValueError(f"{len(names)} feature names for {d} features")
@@ -272,20 +310,25 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
         level = y_mean if fit_intercept else np.zeros(t)
         parts = stats.mean_parts() if fit_intercept else (np.zeros(d), np.zeros(d))
         state = fold(SandwichStats(coef, level, factor, parts, cov_type))
-        if state.n_rows != stats.n_rows or not np.isclose(state.sum_w, stats.sum_w,
-                                                           rtol=1e-10, atol=0):
+        if state.n_rows != stats.n_rows or not np.isclose(
+            state.sum_w, stats.sum_w, rtol=1e-10, atol=0
+        ):
             raise ValueError(
                 f"the rows given to inference ({state.n_rows} rows, weight "
                 f"{state.sum_w:.6g}) are not those the model was fitted on "
-                f"({stats.n_rows} rows, weight {stats.sum_w:.6g})")
+                f"({stats.n_rows} rows, weight {stats.sum_w:.6g})"
+            )
         meat, ssr = state.finalize()
         ssr_exact = True
     elif np.any(rounding > SSR_DIGITS * np.maximum(ssr, np.finfo(np.float64).tiny)):
         from .._warnings import warn
 
-        warn("the residual sum of squares from the Gram statistics may have lost digits "
-             "(the fit explains almost all of the variance); inference(X, y) computes it "
-             "from the rows", UserWarning)
+        warn(
+            "the residual sum of squares from the Gram statistics may have lost digits "
+            "(the fit explains almost all of the variance); inference(X, y) computes it "
+            "from the rows",
+            UserWarning,
+        )
     k_const = int(fit_intercept)
     full_rank = rank + k_const
     identified = np.concatenate([[True] * k_const, ident]).astype(bool)
@@ -305,11 +348,23 @@ def regression_inference(stats, coef, intercept, *, fit_intercept, rank, y_1d, n
     if use_t is None:
         use_t = cov_type == "nonrobust"
     return RegressionInference(
-        names=(["const"] if fit_intercept else []) + names, params=params, cov=cov, ssr=ssr,
-        centered_tss=tss_c, uncentered_tss=tss_u, nobs=nobs, sum_log_w=stats.sum_log_w,
-        rank=full_rank, k_constant=k_const, cov_type=cov_type, use_t=use_t, y_1d=y_1d,
-        identified=identified, ssr_exact=ssr_exact,
-        model_name="WLS" if stats.sum_log_w != 0.0 or stats.sum_w != stats.n_rows else "OLS")
+        names=(["const"] if fit_intercept else []) + names,
+        params=params,
+        cov=cov,
+        ssr=ssr,
+        centered_tss=tss_c,
+        uncentered_tss=tss_u,
+        nobs=nobs,
+        sum_log_w=stats.sum_log_w,
+        rank=full_rank,
+        k_constant=k_const,
+        cov_type=cov_type,
+        use_t=use_t,
+        y_1d=y_1d,
+        identified=identified,
+        ssr_exact=ssr_exact,
+        model_name="WLS" if stats.sum_log_w != 0.0 or stats.sum_w != stats.n_rows else "OLS",
+    )
 
 
 # -- binary logistic regression -------------------------------------------------------------
@@ -354,14 +409,16 @@ class LogitHessianStats(Accumulator):
             raise ValueError("y is required: the Hessian and likelihood need the labels")
         labels = np.asarray(y)
         if labels.ndim != 1 or labels.shape[0] != m:
-            raise ValueError(f"y must be 1-D with one label per row of X ({m}), got shape "
-                             f"{labels.shape}")
+            raise ValueError(
+                f"y must be 1-D with one label per row of X ({m}), got shape {labels.shape}"
+            )
         pos = labels == self.classes[1]
         bad = ~(pos | (labels == self.classes[0]))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"y[{i}] = {labels[i]!r} is not one of the model's classes "
-                             f"{self.classes.tolist()}")
+            raise ValueError(
+                f"y[{i}] = {labels[i]!r} is not one of the model's classes {self.classes.tolist()}"
+            )
         yv = pos.astype(np.float64)
         check_finite(X, "X")
         w = check_sample_weight(sample_weight, m) if m else None
@@ -375,8 +432,16 @@ class LogitHessianStats(Accumulator):
             z = np.empty((r1 - r0, 1))
             bounds = row_ranges(r1 - r0, n_threads(), _losses.BLOCK)
             a_shape, z_shape = _losses.scratch_shapes(bounds.shape[0] - 1, 1, d)
-            _losses.logits(Xb, self.coef, self.intercept, self.x_scale, bounds,
-                           np.empty(a_shape), np.empty(z_shape), z)
+            _losses.logits(
+                Xb,
+                self.coef,
+                self.intercept,
+                self.x_scale,
+                bounds,
+                np.empty(a_shape),
+                np.empty(z_shape),
+                z,
+            )
             logp = np.empty((r1 - r0, 2))
             _losses.log_sigmoid_pair(np.ascontiguousarray(z[:, 0]), logp)
             wb = np.ones(r1 - r0) if w is None else w[r0:r1]
@@ -412,13 +477,21 @@ class LogitHessianStats(Accumulator):
         return new
 
     def _settings(self):
-        return {"coef": self.coef, "intercept": self.intercept, "classes": self.classes,
-                "x_scale": np.float64(self.x_scale)}
+        return {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "classes": self.classes,
+            "x_scale": np.float64(self.x_scale),
+        }
 
     @classmethod
     def _from_settings(cls, arrays):
-        return cls(arrays["coef"], float(np.asarray(arrays["intercept"])[0]), arrays["classes"],
-                   float(arrays["x_scale"]))
+        return cls(
+            arrays["coef"],
+            float(np.asarray(arrays["intercept"])[0]),
+            arrays["classes"],
+            float(arrays["x_scale"]),
+        )
 
     def finalize(self, C=np.inf, fit_intercept=True, names=None):
         """LogitInference at these coefficients; ``C`` the fit's inverse penalty."""
@@ -428,8 +501,10 @@ class LogitHessianStats(Accumulator):
         s = self.x_scale
         g = self.hessian
         if g.sum_w <= 0:
-            raise ValueError("the Hessian is zero: every probability is 0 or 1 (separable "
-                             "data), so the standard errors are unbounded")
+            raise ValueError(
+                "the Hessian is zero: every probability is 0 or 1 (separable "
+                "data), so the standard errors are unbounded"
+            )
         Cv, mu = g.centred_x(fit_intercept)
         H = Cv * s * s
         if np.isfinite(C):
@@ -440,12 +515,22 @@ class LogitHessianStats(Accumulator):
         names = [f"x{i + 1}" for i in range(d)] if names is None else [str(n) for n in names]
         p_bar = self.sum_wy / self.sum_w
         with np.errstate(divide="ignore", invalid="ignore"):
-            llnull = self.sum_w * (p_bar * np.log(p_bar) + (1 - p_bar) * np.log1p(-p_bar)) \
-                if 0 < p_bar < 1 else 0.0
-        params = np.concatenate([self.intercept, self.coef[0]]) if fit_intercept \
-            else self.coef[0].copy()
+            llnull = (
+                self.sum_w * (p_bar * np.log(p_bar) + (1 - p_bar) * np.log1p(-p_bar))
+                if 0 < p_bar < 1
+                else 0.0
+            )
+        params = (
+            np.concatenate([self.intercept, self.coef[0]]) if fit_intercept else self.coef[0].copy()
+        )
         identified = np.concatenate([[True] * int(fit_intercept), ident]).astype(bool)
-        return LogitInference(names=(["const"] if fit_intercept else []) + names,
-                              params=params, cov=cov, nobs=self.n_rows, llf=self.loglik,
-                              llnull=llnull, penalised=np.isfinite(C), identified=identified)
-
+        return LogitInference(
+            names=(["const"] if fit_intercept else []) + names,
+            params=params,
+            cov=cov,
+            nobs=self.n_rows,
+            llf=self.loglik,
+            llnull=llnull,
+            penalised=np.isfinite(C),
+            identified=identified,
+        )

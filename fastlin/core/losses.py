@@ -90,13 +90,14 @@ def _checked_rows(X, y_idx, sample_weight, rows, n_out, n_features):
     if y_idx is not None:
         y_idx = np.asarray(y_idx)
         if y_idx.shape != (n,) or y_idx.dtype.kind not in "iu":
-            raise ValueError(f"y must hold {n} integer class indices (one per row of X), got "
-                             f"{y_idx.dtype} of shape {y_idx.shape}")
+            raise ValueError(
+                f"y must hold {n} integer class indices (one per row of X), got "
+                f"{y_idx.dtype} of shape {y_idx.shape}"
+            )
         top = max(n_out, 2)  # a binary model has one output and two classes
         if n and (y_idx.min() < 0 or y_idx.max() >= top):
             bad = int(np.flatnonzero((y_idx < 0) | (y_idx >= top))[0])
-            raise ValueError(f"y[{bad}] = {int(y_idx[bad])} is not a class index in "
-                             f"0..{top - 1}")
+            raise ValueError(f"y[{bad}] = {int(y_idx[bad])} is not a class index in 0..{top - 1}")
         y_idx = np.ascontiguousarray(y_idx, dtype=np.int64)
     if rows is not None:
         rows = np.ascontiguousarray(rows, dtype=np.int64)
@@ -127,8 +128,15 @@ class LossGradState(Accumulator):
 
     _SUMS = ("loss_sum", "weight_sum", "grad_W", "grad_b")
 
-    def __init__(self, W: ArrayLike, b: ArrayLike, multinomial: bool, x_scale: float = 1.0,
-                 want_grad: bool = True, _scratch: _Scratch | None = None):
+    def __init__(
+        self,
+        W: ArrayLike,
+        b: ArrayLike,
+        multinomial: bool,
+        x_scale: float = 1.0,
+        want_grad: bool = True,
+        _scratch: _Scratch | None = None,
+    ):
         self.W = np.ascontiguousarray(W, dtype=np.float64)
         self.b = np.ascontiguousarray(b, dtype=np.float64)
         self.multinomial = bool(multinomial)
@@ -141,8 +149,13 @@ class LossGradState(Accumulator):
         self.grad_b = np.zeros(K)
         self._scratch = _scratch if _scratch is not None else _Scratch(d, K)
 
-    def update(self, X: ArrayLike, y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None, rows: ArrayLike | None = None) -> Self:
+    def update(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        rows: ArrayLike | None = None,
+    ) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, class indices ``y``
         (n,) (0/1 for binary), weights (n,) or None.
 
@@ -163,8 +176,16 @@ class LossGradState(Accumulator):
             return self
         if _small.is_small(m, X.shape[1]):
             loss, weight, gW, gb = _small.loss_grad(
-                X, y_idx, sample_weight, self.W, self.b, self.x_scale, self.multinomial,
-                self.want_grad, rows)
+                X,
+                y_idx,
+                sample_weight,
+                self.W,
+                self.b,
+                self.x_scale,
+                self.multinomial,
+                self.want_grad,
+                rows,
+            )
             self.loss_sum += loss
             self.weight_sum += weight
             if self.want_grad:
@@ -172,9 +193,23 @@ class LossGradState(Accumulator):
                 self.grad_b += gb
             return self
         with _parts(self._scratch, m, 8 if rows is not None else _losses.BLOCK) as (bounds, P, s):
-            _losses.loss_grad_parts(X, y_idx, w, r, self.W, self.b, self.x_scale, bounds,
-                                    self.multinomial, self.want_grad,
-                                    s.A, s.Z, s.G, s.gb, s.loss)
+            _losses.loss_grad_parts(
+                X,
+                y_idx,
+                w,
+                r,
+                self.W,
+                self.b,
+                self.x_scale,
+                bounds,
+                self.multinomial,
+                self.want_grad,
+                s.A,
+                s.Z,
+                s.G,
+                s.gb,
+                s.loss,
+            )
         self.loss_sum += float(s.loss[:P, 0].sum())
         self.weight_sum += float(s.loss[:P, 1].sum())
         if self.want_grad:
@@ -190,13 +225,23 @@ class LossGradState(Accumulator):
         return new
 
     def _settings(self):
-        return {"W": self.W, "b": self.b, "multinomial": np.bool_(self.multinomial),
-                "x_scale": np.float64(self.x_scale), "want_grad": np.bool_(self.want_grad)}
+        return {
+            "W": self.W,
+            "b": self.b,
+            "multinomial": np.bool_(self.multinomial),
+            "x_scale": np.float64(self.x_scale),
+            "want_grad": np.bool_(self.want_grad),
+        }
 
     @classmethod
     def _from_settings(cls, arrays):
-        return cls(arrays["W"], arrays["b"], bool(arrays["multinomial"]),
-                   float(arrays["x_scale"]), bool(arrays["want_grad"]))
+        return cls(
+            arrays["W"],
+            arrays["b"],
+            bool(arrays["multinomial"]),
+            float(arrays["x_scale"]),
+            bool(arrays["want_grad"]),
+        )
 
     def finalize(self) -> tuple[float, float, np.ndarray, np.ndarray]:
         return self.loss_sum, self.weight_sum, self.grad_W, self.grad_b
@@ -220,18 +265,28 @@ class HesspState(Accumulator):
 
     _SUMS = ("HV", "hvb")
 
-    def __init__(self, W: ArrayLike, b: ArrayLike, V: ArrayLike, vb: ArrayLike,
-                 multinomial: bool, x_scale: float = 1.0, _scratch: _Scratch | None = None):
-        self.W, self.b, self.V, self.vb = (np.ascontiguousarray(a, dtype=np.float64)
-                                           for a in (W, b, V, vb))
+    def __init__(
+        self,
+        W: ArrayLike,
+        b: ArrayLike,
+        V: ArrayLike,
+        vb: ArrayLike,
+        multinomial: bool,
+        x_scale: float = 1.0,
+        _scratch: _Scratch | None = None,
+    ):
+        self.W, self.b, self.V, self.vb = (
+            np.ascontiguousarray(a, dtype=np.float64) for a in (W, b, V, vb)
+        )
         self.multinomial = bool(multinomial)
         self.x_scale = float(x_scale)
         self.HV = np.zeros(self.W.shape)
         self.hvb = np.zeros(self.W.shape[0])
         self._scratch = _scratch
 
-    def update(self, X: ArrayLike, y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold rows in: X (n, n_features) of any supported dtype, weights (n,) or None
         (``y`` is not read). Validated before anything changes."""
         X, _, w, _ = _checked_rows(X, None, sample_weight, None, *self.W.shape)
@@ -239,8 +294,17 @@ class HesspState(Accumulator):
 
     def _fold(self, X, y=None, sample_weight=None):
         """:meth:`update` on arguments the caller has validated (``y`` is not read)."""
-        h, hb = hessp_sums(X, sample_weight, self.W, self.b, self.V, self.vb,
-                           self.multinomial, self.x_scale, self._scratch)
+        h, hb = hessp_sums(
+            X,
+            sample_weight,
+            self.W,
+            self.b,
+            self.V,
+            self.vb,
+            self.multinomial,
+            self.x_scale,
+            self._scratch,
+        )
         self.HV += h
         self.hvb += hb
         return self
@@ -251,13 +315,25 @@ class HesspState(Accumulator):
         return new
 
     def _settings(self):
-        return {"W": self.W, "b": self.b, "V": self.V, "vb": self.vb,
-                "multinomial": np.bool_(self.multinomial), "x_scale": np.float64(self.x_scale)}
+        return {
+            "W": self.W,
+            "b": self.b,
+            "V": self.V,
+            "vb": self.vb,
+            "multinomial": np.bool_(self.multinomial),
+            "x_scale": np.float64(self.x_scale),
+        }
 
     @classmethod
     def _from_settings(cls, arrays):
-        return cls(arrays["W"], arrays["b"], arrays["V"], arrays["vb"],
-                   bool(arrays["multinomial"]), float(arrays["x_scale"]))
+        return cls(
+            arrays["W"],
+            arrays["b"],
+            arrays["V"],
+            arrays["vb"],
+            bool(arrays["multinomial"]),
+            float(arrays["x_scale"]),
+        )
 
     def finalize(self) -> tuple[np.ndarray, np.ndarray]:
         return self.HV, self.hvb
@@ -285,15 +361,34 @@ def hessp_sums(X, sample_weight, W, b, V, vb, multinomial, x_scale=1.0, _scratch
     if n == 0:
         return HV, hvb
     if _small.is_small(n, d):
-        return _small.hessp(X, sample_weight, np.asarray(W, np.float64),
-                            np.asarray(b, np.float64), np.asarray(V, np.float64),
-                            np.asarray(vb, np.float64), float(x_scale), bool(multinomial))
+        return _small.hessp(
+            X,
+            sample_weight,
+            np.asarray(W, np.float64),
+            np.asarray(b, np.float64),
+            np.asarray(V, np.float64),
+            np.asarray(vb, np.float64),
+            float(x_scale),
+            bool(multinomial),
+        )
     scratch = _scratch if _scratch is not None else _Scratch(d, K)
     with _parts(scratch, n, _losses.BLOCK) as (bounds, P, s):
-        _losses.hessp(X, _EMPTY_F if sample_weight is None else sample_weight,
-                      np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64),
-                      np.ascontiguousarray(V, dtype=np.float64), np.ascontiguousarray(vb, dtype=np.float64),
-                      float(x_scale), bounds, bool(multinomial), s.A, s.Z, s.U, s.G, s.gb)
+        _losses.hessp(
+            X,
+            _EMPTY_F if sample_weight is None else sample_weight,
+            np.ascontiguousarray(W, dtype=np.float64),
+            np.ascontiguousarray(b, dtype=np.float64),
+            np.ascontiguousarray(V, dtype=np.float64),
+            np.ascontiguousarray(vb, dtype=np.float64),
+            float(x_scale),
+            bounds,
+            bool(multinomial),
+            s.A,
+            s.Z,
+            s.U,
+            s.G,
+            s.gb,
+        )
     for p in range(P):  # fixed order: same bits for the same thread count
         HV += s.G[p]
         hvb += s.gb[p]
@@ -313,13 +408,13 @@ def objective_fun(data_term, K, d, C, sw_sum, fit_intercept):
 
     def fun(theta):
         W = theta[: K * d].reshape(K, d)
-        b = theta[K * d:] if fit_intercept else zero_b
+        b = theta[K * d :] if fit_intercept else zero_b
         loss, gW, gb = data_term(theta, W, b)
         f = (loss + 0.5 * inv_C * float(W.ravel() @ W.ravel())) * inv_sw
         g = np.empty_like(theta)
         g[: K * d] = ((gW + inv_C * W) * inv_sw).ravel()
         if fit_intercept:
-            g[K * d:] = gb * inv_sw
+            g[K * d :] = gb * inv_sw
         return f, g
 
     return fun
@@ -339,13 +434,13 @@ def objective_hessp(data_term, K, d, C, sw_sum, fit_intercept):
     def hessp(theta, v):
         W = theta[: K * d].reshape(K, d)
         V = v[: K * d].reshape(K, d)
-        b = theta[K * d:] if fit_intercept else zero_b
-        vb = v[K * d:] if fit_intercept else zero_b
+        b = theta[K * d :] if fit_intercept else zero_b
+        vb = v[K * d :] if fit_intercept else zero_b
         HV, hvb = data_term(W, b, V, vb)
         out = np.empty_like(theta)
         out[: K * d] = ((HV + inv_C * V) * inv_sw).ravel()
         if fit_intercept:
-            out[K * d:] = hvb * inv_sw
+            out[K * d :] = hvb * inv_sw
         return out
 
     return hessp
@@ -366,8 +461,22 @@ def centring_shift(data_hessp, K, d):
     return np.asarray(HV[0], dtype=np.float64) / float(hvb[0])
 
 
-def fit_lbfgs(data_term, data_hessp, K, d, C, sw_sum, fit_intercept, W0, b0, *, max_iter,
-              tol, memory, callback=None):
+def fit_lbfgs(
+    data_term,
+    data_hessp,
+    K,
+    d,
+    C,
+    sw_sum,
+    fit_intercept,
+    W0,
+    b0,
+    *,
+    max_iter,
+    tol,
+    memory,
+    callback=None,
+):
     """Minimise the L-BFGS objective from (W0, b0); returns (W, b, objective, n_iter).
 
     ``data_term`` and ``data_hessp`` are as for :func:`objective_fun` and
@@ -403,12 +512,14 @@ def fit_lbfgs(data_term, data_hessp, K, d, C, sw_sum, fit_intercept, W0, b0, *, 
         def hessp_c(theta, v):
             return to_centred(hessp(uncentre(theta), uncentre(v)))
     else:
+
         def uncentre(theta):
             return theta
 
         fun_c, hessp_c = fun, hessp
-    theta, fval, n_iter = optim.minimize(fun_c, hessp_c, theta0, max_iter=max_iter, tol=tol,
-                                         memory=memory, callback=callback)
+    theta, fval, n_iter = optim.minimize(
+        fun_c, hessp_c, theta0, max_iter=max_iter, tol=tol, memory=memory, callback=callback
+    )
     theta = uncentre(theta)
     W = theta[:Kd].reshape(K, d).copy()
     b = theta[Kd:].copy() if fit_intercept else np.zeros(K)
@@ -418,5 +529,3 @@ def fit_lbfgs(data_term, data_hessp, K, d, C, sw_sum, fit_intercept, W0, b0, *, 
         # sum(b) = 0, as a fit from zero (and scikit-learn's) has
         b -= b.mean()
     return W, b, fval, n_iter
-
-

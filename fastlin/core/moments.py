@@ -15,7 +15,6 @@ from ..kernels import moments as _mk
 from .accumulator import Accumulator
 
 
-
 _HUGE = 1e150
 
 
@@ -32,9 +31,11 @@ def _reject_inf(X, name="X"):
     big = np.fmax.reduce(np.abs(X), axis=0)  # fmax skips NaN, the missing values
     if np.fmax.reduce(big) >= _HUGE:
         col = int(np.nanargmax(big))
-        raise ValueError(f"{name} column {col} has a value of magnitude {float(big[col]):.3g}: "
-                         f"squares of values above {_HUGE:.0e} overflow float64; rescale that "
-                         "column")
+        raise ValueError(
+            f"{name} column {col} has a value of magnitude {float(big[col]):.3g}: "
+            f"squares of values above {_HUGE:.0e} overflow float64; rescale that "
+            "column"
+        )
 
 
 class Moments(Accumulator):
@@ -69,8 +70,9 @@ class Moments(Accumulator):
         self._mean_lo = np.zeros(d)  # mean = mean_ + _mean_lo, to twice the precision
         self.m2_ = np.zeros(d)
 
-    def update(self, X: ArrayLike, y: object = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk of rows in (``y`` is ignored: the accumulators' one signature).
 
         Parameters
@@ -102,8 +104,9 @@ class Moments(Accumulator):
         cnt = np.zeros((n_parts, d))
         mean = np.zeros((n_parts, d))
         m2 = np.zeros((n_parts, d))
-        _mk.moments_update(X, w if w is not None else np.empty(0), shift, bounds, scratch,
-                           cnt, mean, m2)
+        _mk.moments_update(
+            X, w if w is not None else np.empty(0), shift, bounds, scratch, cnt, mean, m2
+        )
         # The ranges share the shift, so their means (relative to it) merge exactly.
         for p in range(1, n_parts):
             _mk.chan_merge(cnt[0], mean[0], m2[0], cnt[p], mean[p], m2[p])
@@ -183,8 +186,12 @@ class Moments(Accumulator):
         """The state as plain arrays (checkpoints, persistence, transport)."""
         out = {"n_rows": np.int64(self.n_rows_)}
         if self.n_features_ is not None:
-            out.update(count=self.count_.copy(), mean=self.mean_.copy(),
-                       mean_lo=self._mean_lo.copy(), m2=self.m2_.copy())
+            out.update(
+                count=self.count_.copy(),
+                mean=self.mean_.copy(),
+                mean_lo=self._mean_lo.copy(),
+                m2=self.m2_.copy(),
+            )
         return out
 
     @classmethod
@@ -195,8 +202,12 @@ class Moments(Accumulator):
         if "count" in arrays:
             d = np.shape(arrays["count"])[0]
             new._init_state(d)
-            for key, attr in (("count", "count_"), ("mean", "mean_"), ("mean_lo", "_mean_lo"),
-                              ("m2", "m2_")):
+            for key, attr in (
+                ("count", "count_"),
+                ("mean", "mean_"),
+                ("mean_lo", "_mean_lo"),
+                ("m2", "m2_"),
+            ):
                 if np.shape(arrays[key]) != (d,):
                     raise ValueError(f"{key} has shape {np.shape(arrays[key])}, expected {(d,)}")
                 getattr(new, attr)[:] = arrays[key]
@@ -216,5 +227,3 @@ class Moments(Accumulator):
             denom = cnt - ddof
             var = np.where(denom > 0, self.m2_ / np.where(denom > 0, denom, 1.0), np.nan)
         return cnt, mean, var
-
-

@@ -220,8 +220,9 @@ def _newton_cg(fun, hessp, theta, f, g, target, callback):
         # forcing term min(0.1, ||g||): superlinear far out, quadratic near the minimiser;
         # no solve beyond 1e-10, past which rounding, not the model, steers CG (and pushes
         # the iterate along flat directions of the objective)
-        direction, _ = cg(H, -g, rtol=min(0.1, max(g_norm, _CG_RTOL)), atol=0.0,
-                          maxiter=CG_ITERATIONS)
+        direction, _ = cg(
+            H, -g, rtol=min(0.1, max(g_norm, _CG_RTOL)), atol=0.0, maxiter=CG_ITERATIONS
+        )
         if not np.all(np.isfinite(direction)) or not direction @ g < 0:
             break
         step = 1.0

@@ -28,8 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import as_2d_array, check_finite, check_sample_weight, as_targets
-from .accumulator import (Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed,
-                          unprefixed)
+from .accumulator import Accumulator, dataclass_arrays, dataclass_from_arrays, prefixed, unprefixed
 
 if TYPE_CHECKING:
     from .stats import GramStats
@@ -80,9 +79,18 @@ def ridge_eigen(stats, fit_intercept=True):
     tol = top * C.shape[0] * np.finfo(np.float64).eps * 8
     evals = np.maximum(evals, 0.0)
     yty = np.diag(stats.yty)
-    tss = yty - stats.y_sum ** 2 / stats.sum_w if fit_intercept else yty.copy()
-    return RidgeEigen(evals, evecs, evecs.T @ Cxy, x_mean, y_mean, tss, float(stats.sum_w),
-                      bool(fit_intercept), tol)
+    tss = yty - stats.y_sum**2 / stats.sum_w if fit_intercept else yty.copy()
+    return RidgeEigen(
+        evals,
+        evecs,
+        evecs.T @ Cxy,
+        x_mean,
+        y_mean,
+        tss,
+        float(stats.sum_w),
+        bool(fit_intercept),
+        tol,
+    )
 
 
 def _check_alphas(alphas):
@@ -95,8 +103,9 @@ def _check_alphas(alphas):
     return a
 
 
-def ridge_path(stats: GramStats, alphas: ArrayLike, fit_intercept: bool = True,
-               eigen: RidgeEigen | None = None) -> tuple[np.ndarray, np.ndarray]:
+def ridge_path(
+    stats: GramStats, alphas: ArrayLike, fit_intercept: bool = True, eigen: RidgeEigen | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Ridge coefficients for many alphas from one pass over the data.
 
     Parameters
@@ -119,8 +128,11 @@ def ridge_path(stats: GramStats, alphas: ArrayLike, fit_intercept: bool = True,
     # β(α)ᵀ = (q * shrink)ᵀ Vᵀ: one product for all alphas at once.
     scaled = e.q[None, :, :] * shrink[:, :, None]  # (A, d, t)
     coefs = np.einsum("adt,fd->atf", scaled, e.evecs, optimize=True)
-    intercepts = e.y_mean[None, :] - coefs @ e.x_mean if fit_intercept else np.zeros(
-        (alphas.size, e.q.shape[1]))
+    intercepts = (
+        e.y_mean[None, :] - coefs @ e.x_mean
+        if fit_intercept
+        else np.zeros((alphas.size, e.q.shape[1]))
+    )
     return coefs, intercepts
 
 
@@ -128,7 +140,7 @@ def gcv_scores(eigen, alphas):
     """Generalised cross-validation score per alpha and target, shape (n_alphas, n_targets)."""
     alphas = _check_alphas(alphas)
     out = np.empty((alphas.size, eigen.q.shape[1]))
-    q2 = eigen.q ** 2
+    q2 = eigen.q**2
     for k, a in enumerate(alphas):
         s = eigen.shrink(a)
         # RSS = tss - 2 Σ q² s + Σ λ q² s²

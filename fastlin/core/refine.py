@@ -73,8 +73,10 @@ class ResidualSums(Accumulator):
             Y, _ = as_targets(y, n, "y")
             t = Y.shape[1]
         if d != self.coef.shape[1] or t != self.coef.shape[0]:
-            raise ValueError(f"chunk has {d} features and {t} targets; the solution "
-                             f"has {self.coef.shape[1]} and {self.coef.shape[0]}")
+            raise ValueError(
+                f"chunk has {d} features and {t} targets; the solution "
+                f"has {self.coef.shape[1]} and {self.coef.shape[0]}"
+            )
         Y = np.ascontiguousarray(Y, dtype=np.float64) if self.with_targets else np.empty((0, 0))
         check_finite(Y, "y")
         w_arr = np.empty(0) if w is None else w
@@ -86,9 +88,12 @@ class ResidualSums(Accumulator):
             step = max(64, _BLOCK_ELEMENTS // max(d, 1))
             for r0 in range(0, n, step):
                 r1 = min(r0 + step, n)
-                self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64),
-                           Y[r0:r1] if self.with_targets else Y,
-                           w_arr[r0:r1] if w is not None else w_arr, sums)
+                self._fold(
+                    np.ascontiguousarray(X[r0:r1], dtype=np.float64),
+                    Y[r0:r1] if self.with_targets else Y,
+                    w_arr[r0:r1] if w is not None else w_arr,
+                    sums,
+                )
         # X is judged by the sums it produced (no pass of its own: these passes are the
         # refinement's whole cost); only a chunk that broke them is searched.
         if not all(np.isfinite(s).all() for s in sums[:3]):
@@ -110,8 +115,9 @@ class ResidualSums(Accumulator):
         rsum = np.zeros((p, t))
         rss = np.zeros((p, t))
         sw = np.zeros(p)
-        _residual.residual_sums(X, Y, w, self.coef, self.c0, self.x_shift, self.with_targets,
-                                bounds, xr, rsum, rss, sw)
+        _residual.residual_sums(
+            X, Y, w, self.coef, self.c0, self.x_shift, self.with_targets, bounds, xr, rsum, rss, sw
+        )
         for k in range(p):  # fixed order: deterministic for a thread count
             sums[0] += xr[k].T
             sums[1] += rsum[k]
@@ -119,13 +125,21 @@ class ResidualSums(Accumulator):
             sums[3] += float(sw[k])
 
     def _settings(self):
-        return {"coef": self.coef, "c0": self.c0, "x_shift": self.x_shift,
-                "with_targets": np.bool_(self.with_targets)}
+        return {
+            "coef": self.coef,
+            "c0": self.c0,
+            "x_shift": self.x_shift,
+            "with_targets": np.bool_(self.with_targets),
+        }
 
     @classmethod
     def _from_settings(cls, arrays):
-        new = cls(arrays["coef"], np.zeros(np.shape(arrays["c0"])), arrays["x_shift"],
-                  bool(arrays["with_targets"]))
+        new = cls(
+            arrays["coef"],
+            np.zeros(np.shape(arrays["c0"])),
+            arrays["x_shift"],
+            bool(arrays["with_targets"]),
+        )
         new.c0 = np.asarray(arrays["c0"], dtype=np.float64).copy()
         return new
 
@@ -194,12 +208,14 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
     # The passes run on Numba's threads; the small products between them would wake
     # BLAS thread pools whose spinning slows the next pass, so BLAS runs on one thread.
     with threadpool_limits(1, user_api="blas"):
-        return _conjugate_gradients(sol, coef, active, floor, precondition, gradient,
-                                    product, x_mean, y_mean, fit_intercept)
+        return _conjugate_gradients(
+            sol, coef, active, floor, precondition, gradient, product, x_mean, y_mean, fit_intercept
+        )
 
 
-def _conjugate_gradients(sol, coef, active, floor, precondition, gradient, product, x_mean,
-                         y_mean, fit_intercept):
+def _conjugate_gradients(
+    sol, coef, active, floor, precondition, gradient, product, x_mean, y_mean, fit_intercept
+):
     g = gradient(coef)
     passes = 1
     z = precondition(g)
@@ -227,12 +243,16 @@ def _conjugate_gradients(sol, coef, active, floor, precondition, gradient, produ
         p = z + p * b
         rz = rz_new
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(coef.shape[1])
-    out = dataclasses.replace(sol, coef=coef.T.copy(), intercept=intercept,
-                              solver=sol.solver + "+refine", needs="",
-                              refinement_passes=passes)
+    out = dataclasses.replace(
+        sol,
+        coef=coef.T.copy(),
+        intercept=intercept,
+        solver=sol.solver + "+refine",
+        needs="",
+        refinement_passes=passes,
+    )
     return out, converged
 
 
 FLOAT32_CONVERGED = 1e-8
 """Steps below this relative size no longer change float32 coefficients."""
-

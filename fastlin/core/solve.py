@@ -110,9 +110,14 @@ class LinearSolution:
     refinement_passes: int = 0
 
 
-def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
-               solver: Solver = "auto", warn: bool = True,
-               refinable: bool = False) -> LinearSolution:
+def solve_gram(
+    stats: GramStats,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+    solver: Solver = "auto",
+    warn: bool = True,
+    refinable: bool = False,
+) -> LinearSolution:
     """Least squares (alpha = 0) or ridge coefficients from :class:`~fastlin.core.stats.GramStats`.
 
     Minimises sum_i w_i ||y_i - b - W x_i||² + alpha ||W||² (the intercept b is not
@@ -182,9 +187,11 @@ def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
         if solve_std is None and solver in ("auto", "cholesky"):
             solve_std, rcond, info = _cholesky(S, rel)
             if solve_std is None and solver == "cholesky":
-                why = (f"leading minor of order {info} is not positive definite" if info
-                       else f"reciprocal condition number {rcond:.3g} is below "
-                            f"{_rcond_floor(rel):g}")
+                why = (
+                    f"leading minor of order {info} is not positive definite"
+                    if info
+                    else f"reciprocal condition number {rcond:.3g} is below {_rcond_floor(rel):g}"
+                )
                 raise np.linalg.LinAlgError(f"Cholesky route failed: {why}; use solver='auto'")
         Q = None
         if solve_std is None:
@@ -213,16 +220,28 @@ def solve_gram(stats: GramStats, alpha: float = 0.0, fit_intercept: bool = True,
         # βᵀ C β from the standardised system (C itself was overwritten by it):
         # C_active = S / (scale scaleᵀ) - alpha I.
         z = coef[active] / scale[:, None]
-        quad = np.einsum("at,at->t", z, S @ z) - alpha * np.einsum("at,at->t", coef[active],
-                                                                   coef[active])
+        quad = np.einsum("at,at->t", z, S @ z) - alpha * np.einsum(
+            "at,at->t", coef[active], coef[active]
+        )
     else:
         quad = np.zeros(Cxy.shape[1])
     if warn and rank < d:
         warn_rank(rank, d, np.flatnonzero(constant), null_columns, alpha, route)
     intercept = y_mean - x_mean @ coef if fit_intercept else np.zeros(Cxy.shape[1])
     r2, resid_var = _fit_quality(stats, quad, Cxy, coef, rank, fit_intercept)
-    return LinearSolution(coef.T.copy(), intercept, int(rank), route, rcond,
-                          np.flatnonzero(constant), null_columns, r2, resid_var, needs, correct)
+    return LinearSolution(
+        coef.T.copy(),
+        intercept,
+        int(rank),
+        route,
+        rcond,
+        np.flatnonzero(constant),
+        null_columns,
+        r2,
+        resid_var,
+        needs,
+        correct,
+    )
 
 
 def _rcond_floor(rel):
@@ -302,7 +321,7 @@ def _pivoted(S, rel):
     # Columns with weight in the null space are the ones tied up in dependencies.
     if k - r:
         Qn = np.linalg.qr(N)[0]
-        null_local = np.flatnonzero((Qn ** 2).sum(axis=1) > 0.1)
+        null_local = np.flatnonzero((Qn**2).sum(axis=1) > 0.1)
     else:
         null_local = np.zeros(0, np.int64)
     return solve, r, null_local, rcond, grey, N
@@ -314,8 +333,9 @@ def warn_rank(rank, d, constant, null_columns, alpha, route):
     if len(constant):
         parts.append(f"{len(constant)} constant column(s) [{_show(constant)}] get coefficient 0")
     if len(null_columns):
-        parts.append(f"columns [{_show(null_columns)}] are (near) linear combinations of "
-                     "each other")
+        parts.append(
+            f"columns [{_show(null_columns)}] are (near) linear combinations of each other"
+        )
     if route in ("minimum_norm", "qr"):
         parts.append("the minimum-norm least-squares solution was returned")
     if alpha == 0:

@@ -139,8 +139,9 @@ class GramStats(Accumulator):
 
     # -- update ---------------------------------------------------------------------------
 
-    def check_chunk(self, X: ArrayLike, Y: ArrayLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> None:
+    def check_chunk(
+        self, X: ArrayLike, Y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> None:
         """Validate a chunk without changing the state.
 
         Returns ``(X, Y, w)`` ready for the kernel: X as given (any supported dtype and
@@ -172,8 +173,7 @@ class GramStats(Accumulator):
             Y, _ = as_targets(Y, n, "y")
             if self.n_targets is not None and Y.shape[1] != self.n_targets:
                 raise ValueError(
-                    f"y has {Y.shape[1]} target column(s), but earlier chunks had "
-                    f"{self.n_targets}"
+                    f"y has {Y.shape[1]} target column(s), but earlier chunks had {self.n_targets}"
                 )
             Y = np.ascontiguousarray(Y, dtype=np.float64)
         if not _checked_by_products(X):
@@ -184,8 +184,9 @@ class GramStats(Accumulator):
         w = check_sample_weight(sample_weight, n)
         return X, Y, w
 
-    def update(self, X: ArrayLike, Y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, Y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk of rows into the statistics.
 
         Parameters
@@ -246,7 +247,7 @@ class GramStats(Accumulator):
         float32."""
         eps = np.finfo(np.float64).eps
         if self.float32_seen:
-            base = np.sqrt(FLOAT32_BLOCK) * 2.0 ** -24
+            base = np.sqrt(FLOAT32_BLOCK) * 2.0**-24
         elif self.exact:
             base = eps
         else:
@@ -278,8 +279,20 @@ class GramStats(Accumulator):
             # One row range (small chunks): accumulate straight into the state, so a
             # chunk of a few rows costs no d x d temporaries.
             sw = np.zeros((1, 1))
-            _gram.gram_update(X, Y, w_arr, bounds, P, A, self._sxx[None], self._sxy[None],
-                              self._sx[None], self._sy[None], self._syy[None], sw)
+            _gram.gram_update(
+                X,
+                Y,
+                w_arr,
+                bounds,
+                P,
+                A,
+                self._sxx[None],
+                self._sxy[None],
+                self._sx[None],
+                self._sy[None],
+                self._syy[None],
+                sw,
+            )
             self.sum_w += float(sw[0, 0])
             return
         xtx = self._buffer("xtx", (p, d, d))
@@ -307,8 +320,12 @@ class GramStats(Accumulator):
         dtype = np.float32 if single else np.float64
         syrk = blas.ssyrk if single else blas.dsyrk
         shifted = bool(self.x_shift.any())
-        direct = (w is None and not shifted and X.dtype == dtype
-                  and (X.flags.c_contiguous or X.flags.f_contiguous))
+        direct = (
+            w is None
+            and not shifted
+            and X.dtype == dtype
+            and (X.flags.c_contiguous or X.flags.f_contiguous)
+        )
         sxx = self._buffer("sxx", (d, d))
         if single:
             step = FLOAT32_BLOCK
@@ -329,7 +346,7 @@ class GramStats(Accumulator):
             if direct:
                 Xb = X[r0:r1]
             else:
-                Xb = self._buffer("block", (step, d), dtype, zero=False)[:r1 - r0]
+                Xb = self._buffer("block", (step, d), dtype, zero=False)[: r1 - r0]
                 np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
             # Targets, bordered by the ones (or sqrt(w)) column that makes column sums.
             B = np.empty((r1 - r0, t + 1), order="F")
@@ -394,8 +411,9 @@ class GramStats(Accumulator):
         """XᵀWX, symmetric, of shape (n_features, n_features)."""
         if self._sxx is None:
             return None
-        return _unshift(_symmetrize(self._sxx), self._sx, self._sx, self.x_shift,
-                        self.x_shift, self.sum_w)
+        return _unshift(
+            _symmetrize(self._sxx), self._sx, self._sx, self.x_shift, self.x_shift, self.sum_w
+        )
 
     @property
     def xtx_diag(self) -> np.ndarray:
@@ -422,8 +440,9 @@ class GramStats(Accumulator):
         """YᵀWY, symmetric, of shape (n_targets, n_targets)."""
         if self._syy is None:
             return None
-        return _unshift(_symmetrize(self._syy), self._sy, self._sy, self.y_shift,
-                        self.y_shift, self.sum_w)
+        return _unshift(
+            _symmetrize(self._syy), self._sy, self._sy, self.y_shift, self.y_shift, self.sum_w
+        )
 
     # -- merge ------------------------------------------------------------------------------
 
@@ -483,8 +502,13 @@ class GramStats(Accumulator):
     def copy(self) -> GramStats:
         """An independent copy of the state (scratch buffers are not shared)."""
         new = GramStats()
-        new.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v)
-                             for k, v in self.__dict__.items() if k != "_scratch"})
+        new.__dict__.update(
+            {
+                k: (v.copy() if isinstance(v, np.ndarray) else v)
+                for k, v in self.__dict__.items()
+                if k != "_scratch"
+            }
+        )
         new._scratch = {}
         return new
 
@@ -530,15 +554,27 @@ class GramStats(Accumulator):
         self._require_data()
         if not fit_intercept:
             return np.diag(self.yty).copy()
-        return np.diag(self._syy) - self._sy ** 2 / self.sum_w
+        return np.diag(self._syy) - self._sy**2 / self.sum_w
 
-    def finalize(self, alpha: float = 0.0, fit_intercept: bool = True, solver: Solver = "auto",
-                 warn: bool = True, refinable: bool = False) -> LinearSolution:
+    def finalize(
+        self,
+        alpha: float = 0.0,
+        fit_intercept: bool = True,
+        solver: Solver = "auto",
+        warn: bool = True,
+        refinable: bool = False,
+    ) -> LinearSolution:
         """Solve for coefficients; see :func:`fastlin.core.solve.solve_gram`."""
         from .solve import solve_gram
 
-        return solve_gram(self, alpha=alpha, fit_intercept=fit_intercept, solver=solver,
-                          warn=warn, refinable=refinable)
+        return solve_gram(
+            self,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solver=solver,
+            warn=warn,
+            refinable=refinable,
+        )
 
     def _require_rows(self):
         if self._sxx is None or self.sum_w <= 0:
@@ -558,17 +594,25 @@ class GramStats(Accumulator):
         state loses no digits to large column offsets.
         """
         if self._sxx is None:  # nothing folded in yet: the settings alone
-            return {"n_features": np.int64(-1 if self.n_features is None else self.n_features),
-                    "n_targets": np.int64(-1 if self.n_targets is None else self.n_targets)}
+            return {
+                "n_features": np.int64(-1 if self.n_features is None else self.n_features),
+                "n_targets": np.int64(-1 if self.n_targets is None else self.n_targets),
+            }
         return {
-            "n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w),
+            "n_rows": np.int64(self.n_rows),
+            "sum_w": np.float64(self.sum_w),
             "sum_log_w": np.float64(self.sum_log_w),
             "float32_only": np.bool_(self.float32_only),
-            "float32_seen": np.bool_(self.float32_seen), "exact": np.bool_(self.exact),
+            "float32_seen": np.bool_(self.float32_seen),
+            "exact": np.bool_(self.exact),
             "offset_ratio2": np.float64(self.offset_ratio2),
-            "x_shift": self.x_shift.copy(), "y_shift": self.y_shift.copy(),
-            "x_sum": self._sx.copy(), "y_sum": self._sy.copy(), "xtx": np.triu(self._sxx),
-            "xty": self._sxy.copy(), "yty": np.triu(self._syy),
+            "x_shift": self.x_shift.copy(),
+            "y_shift": self.y_shift.copy(),
+            "x_sum": self._sx.copy(),
+            "y_sum": self._sy.copy(),
+            "xtx": np.triu(self._sxx),
+            "xty": self._sxy.copy(),
+            "yty": np.triu(self._syy),
         }
 
     @classmethod
@@ -584,11 +628,19 @@ class GramStats(Accumulator):
         xty = np.asarray(arrays["xty"], dtype=np.float64)
         d, t = xty.shape
         new = cls(d, t)
-        shapes = {"xtx": (d, d), "x_sum": (d,), "y_sum": (t,), "yty": (t, t),
-                  "x_shift": (d,), "y_shift": (t,)}
+        shapes = {
+            "xtx": (d, d),
+            "x_sum": (d,),
+            "y_sum": (t,),
+            "yty": (t, t),
+            "x_shift": (d,),
+            "y_shift": (t,),
+        }
         for key, shape in shapes.items():
             if key in arrays and np.shape(arrays[key]) != shape:
-                raise ValueError(f"statistic {key!r} has shape {np.shape(arrays[key])}, expected {shape}")
+                raise ValueError(
+                    f"statistic {key!r} has shape {np.shape(arrays[key])}, expected {shape}"
+                )
         new._sxx[...] = np.triu(xtx)
         new._sxy[...] = xty
         new._sx[...] = arrays["x_sum"]
@@ -631,7 +683,8 @@ def _check_products(X, sxx, sx, single):
     j = int(np.argmax(~np.isfinite(diag) | (diag >= 1e300)))
     raise ValueError(
         f"X column {j}: its sum of squares overflows float64 (largest magnitude "
-        f"{float(np.abs(X[:, j]).max()):.3g}); rescale that column")
+        f"{float(np.abs(X[:, j]).max()):.3g}); rescale that column"
+    )
 
 
 def check_magnitude(A, name):

@@ -34,7 +34,13 @@ from numpy.typing import ArrayLike
 from .._threads import n_threads, row_ranges
 from .accumulator import Accumulator
 from .._warnings import warn as _warn
-from .._validation import as_2d_array, as_targets, check_finite, check_real_scalar, check_sample_weight
+from .._validation import (
+    as_2d_array,
+    as_targets,
+    check_finite,
+    check_real_scalar,
+    check_sample_weight,
+)
 from ..kernels import qr as _qr
 from .solve import RankDeficientWarning
 
@@ -93,8 +99,9 @@ class QRStats(Accumulator):
     targets_1d_ : bool or None, whether every ``update`` got a 1-D y
     """
 
-    def __init__(self, n_features: int | None = None, n_targets: int | None = None,
-                 centre: bool = True):
+    def __init__(
+        self, n_features: int | None = None, n_targets: int | None = None, centre: bool = True
+    ):
         self.centre = bool(centre)
         self.n_samples_ = 0
         self.sum_weights_ = 0.0
@@ -116,8 +123,9 @@ class QRStats(Accumulator):
         self.rss_ = np.zeros(t)
 
     # ------------------------------------------------------------------ update
-    def update(self, X: ArrayLike, Y: ArrayLike | None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(
+        self, X: ArrayLike, Y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk of rows into the factor.
 
         Parameters
@@ -164,8 +172,11 @@ class QRStats(Accumulator):
             step = max(_qr.BLOCK * n_threads(), (_SLICE_ELEMENTS // d) // _qr.BLOCK * _qr.BLOCK)
             for r0 in range(0, n, step):
                 r1 = min(r0 + step, n)
-                self._fold(np.ascontiguousarray(X[r0:r1], dtype=np.float64), Y2[r0:r1],
-                           None if w is None else w[r0:r1])
+                self._fold(
+                    np.ascontiguousarray(X[r0:r1], dtype=np.float64),
+                    Y2[r0:r1],
+                    None if w is None else w[r0:r1],
+                )
         self.n_samples_ += n
         return self
 
@@ -191,11 +202,31 @@ class QRStats(Accumulator):
         my_parts = np.empty((n_parts, t))
         sw_parts = np.empty(n_parts)
         w_arg = w if w is not None else np.empty(0)
-        _qr.qr_fold_rows(X, Y2, w_arg, bounds, self.centre, P_parts, Q_parts,
-                         R_parts, Z_parts, rss_parts, mx_parts, my_parts, sw_parts)
+        _qr.qr_fold_rows(
+            X,
+            Y2,
+            w_arg,
+            bounds,
+            self.centre,
+            P_parts,
+            Q_parts,
+            R_parts,
+            Z_parts,
+            rss_parts,
+            mx_parts,
+            my_parts,
+            sw_parts,
+        )
         for p in range(n_parts):
-            self._merge_state(sw_parts[p], mx_parts[p], my_parts[p],
-                              R_parts[p], Z_parts[p], rss_parts[p], stacked and p == 0)
+            self._merge_state(
+                sw_parts[p],
+                mx_parts[p],
+                my_parts[p],
+                R_parts[p],
+                Z_parts[p],
+                rss_parts[p],
+                stacked and p == 0,
+            )
 
     # ------------------------------------------------------------------- merge
     def _merge_state(self, wb, mxb, myb, Rb, Zb, rssb, stacked=False):
@@ -261,12 +292,16 @@ class QRStats(Accumulator):
                 f"cannot merge a state of {other.n_features_} features and {other.n_targets_} "
                 f"targets into one of {self.n_features_} features and {self.n_targets_} targets"
             )
-        self._merge_state(other.sum_weights_, other.mean_x_, other.mean_y_,
-                          other.R_, other.Z_, other.rss_)
+        self._merge_state(
+            other.sum_weights_, other.mean_x_, other.mean_y_, other.R_, other.Z_, other.rss_
+        )
         self.n_samples_ += other.n_samples_
         if other.targets_1d_ is not None:
-            self.targets_1d_ = other.targets_1d_ if self.targets_1d_ is None else (
-                self.targets_1d_ and other.targets_1d_)
+            self.targets_1d_ = (
+                other.targets_1d_
+                if self.targets_1d_ is None
+                else (self.targets_1d_ and other.targets_1d_)
+            )
         return self
 
     def empty(self) -> QRStats:
@@ -290,12 +325,20 @@ class QRStats(Accumulator):
 
     def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
         """The state as plain arrays (checkpoints, persistence, transport)."""
-        out = {"centre": np.bool_(self.centre), "n_samples": np.int64(self.n_samples_),
-               "sum_weights": np.float64(self.sum_weights_),
-               "targets_1d": np.int8(-1 if self.targets_1d_ is None else self.targets_1d_)}
+        out = {
+            "centre": np.bool_(self.centre),
+            "n_samples": np.int64(self.n_samples_),
+            "sum_weights": np.float64(self.sum_weights_),
+            "targets_1d": np.int8(-1 if self.targets_1d_ is None else self.targets_1d_),
+        }
         if self.n_features_ is not None:
-            out.update(mean_x=self.mean_x_.copy(), mean_y=self.mean_y_.copy(), R=self.R_.copy(),
-                       Z=self.Z_.copy(), rss=self.rss_.copy())
+            out.update(
+                mean_x=self.mean_x_.copy(),
+                mean_y=self.mean_y_.copy(),
+                R=self.R_.copy(),
+                Z=self.Z_.copy(),
+                rss=self.rss_.copy(),
+            )
         return out
 
     @classmethod
@@ -317,8 +360,9 @@ class QRStats(Accumulator):
         return new
 
     # ---------------------------------------------------------------- finalize
-    def factor(self, alpha: float = 0.0,
-               fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def factor(
+        self, alpha: float = 0.0, fit_intercept: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The triangular system that ``finalize`` solves.
 
         Returns
@@ -350,8 +394,13 @@ class QRStats(Accumulator):
             _qr.qr_fold_panel(R, Z, P, Q, d, True, rss)
         return R, Z, rss
 
-    def finalize(self, alpha: float = 0.0, fit_intercept: bool = True,
-                 rcond: float | None = None, warn: bool = True) -> QRResult:
+    def finalize(
+        self,
+        alpha: float = 0.0,
+        fit_intercept: bool = True,
+        rcond: float | None = None,
+        warn: bool = True,
+    ) -> QRResult:
         """Solve for the coefficients.
 
         Parameters
@@ -398,7 +447,7 @@ class QRStats(Accumulator):
                 coef = np.zeros((d, self.n_targets_))
             else:
                 U, sk, Vt = np.linalg.svd(R[rows], full_matrices=False)
-                s[:sk.size] = sk
+                s[: sk.size] = sk
                 rank = int(np.count_nonzero(sk > rcond * sk[0])) if sk[0] > 0 else 0
                 proj = U[:, :rank].T @ Z[rows]
                 coef = Vt[:rank].T @ (proj / sk[:rank, None])
@@ -435,9 +484,14 @@ class QRStats(Accumulator):
             raise ValueError("QRStats has seen no rows with positive weight; call update first")
 
 
-def tsqr_lstsq(X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
-               alpha: float = 0.0, fit_intercept: bool = True,
-               chunk_rows: int | None = None) -> QRResult:
+def tsqr_lstsq(
+    X: ArrayLike,
+    y: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+    chunk_rows: int | None = None,
+) -> QRResult:
     """Least squares (or ridge) by TSQR over X in chunks of ``chunk_rows`` rows.
 
     A convenience over ``QRStats``: ``QRStats(centre=fit_intercept).update(X, y, w)``

@@ -44,14 +44,24 @@ The computation runs on the current Dask scheduler: the ``distributed.Client`` m
 last (``Client("tcp://scheduler:8786")`` for an existing cluster) or Dask's local one.
 """
 
-from .estimators import (DaskLinearRegression, DaskLogisticRegression, DaskRidge,
-                         DaskStandardScaler)
+from .estimators import DaskLinearRegression, DaskLogisticRegression, DaskRidge, DaskStandardScaler
 from .fitting import fit
 from .predict import decision_function, predict, predict_proba, transform
 from .statistics import calibration_stats, fold, gram_stats, moments, qr_stats
 
 __all__ = [
-    "fold", "gram_stats", "qr_stats", "moments", "calibration_stats",
-    "fit", "predict", "predict_proba", "decision_function", "transform",
-    "DaskLinearRegression", "DaskRidge", "DaskLogisticRegression", "DaskStandardScaler",
+    "fold",
+    "gram_stats",
+    "qr_stats",
+    "moments",
+    "calibration_stats",
+    "fit",
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "transform",
+    "DaskLinearRegression",
+    "DaskRidge",
+    "DaskLogisticRegression",
+    "DaskStandardScaler",
 ]

@@ -41,8 +41,10 @@ def _to_dask_array(obj, name):
     _, da = _dask()
     if isinstance(obj, da.Array):
         return obj
-    raise ValueError(f"{name} is a Dask {type(obj).__name__}; expected a dask.array.Array, "
-                     "a Dask DataFrame or a Dask Series")
+    raise ValueError(
+        f"{name} is a Dask {type(obj).__name__}; expected a dask.array.Array, "
+        "a Dask DataFrame or a Dask Series"
+    )
 
 
 def _as_X(X, name="X"):
@@ -52,11 +54,15 @@ def _as_X(X, name="X"):
         arr = as_2d_array(X, name)
         Xd = da.from_array(arr, chunks=(max(1, min(arr.shape[0], 65536)), -1))
     if Xd.ndim != 2:
-        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got a "
-                         f"{Xd.ndim}-D Dask array of shape {Xd.shape}")
+        raise ValueError(
+            f"{name} must be 2-D of shape (n_samples, n_features), got a "
+            f"{Xd.ndim}-D Dask array of shape {Xd.shape}"
+        )
     if math.isnan(Xd.shape[1]):
-        raise ValueError(f"{name} has an unknown number of columns; compute its chunk sizes "
-                         f"first ({name}.compute_chunk_sizes())")
+        raise ValueError(
+            f"{name} has an unknown number of columns; compute its chunk sizes "
+            f"first ({name}.compute_chunk_sizes())"
+        )
     if Xd.numblocks[1] != 1:
         raise ValueError(
             f"{name} has its {Xd.shape[1]} columns split into {Xd.numblocks[1]} chunks "
@@ -82,15 +88,21 @@ def _as_rows(v, Xd, name, ndims=(1, 2)):
                 f"match; pass {name} as a Dask array with the same partitions as X"
             )
         if arr.ndim < 1 or arr.shape[0] != Xd.shape[0]:
-            raise ValueError(f"X and {name} have different numbers of rows: X has "
-                             f"{Xd.shape[0]}, {name} has shape {arr.shape}")
+            raise ValueError(
+                f"X and {name} have different numbers of rows: X has "
+                f"{Xd.shape[0]}, {name} has shape {arr.shape}"
+            )
         vd = da.from_array(arr, chunks=(Xd.chunks[0],) + tuple((s,) for s in arr.shape[1:]))
     if vd.ndim not in ndims:
-        raise ValueError(f"{name} must be {' or '.join(f'{k}-D' for k in ndims)}, got a "
-                         f"{vd.ndim}-D array of shape {vd.shape}")
+        raise ValueError(
+            f"{name} must be {' or '.join(f'{k}-D' for k in ndims)}, got a "
+            f"{vd.ndim}-D array of shape {vd.shape}"
+        )
     if vd.ndim == 2 and vd.numblocks[1] != 1:
-        raise ValueError(f"{name} has its columns split into {vd.numblocks[1]} chunks; "
-                         f"rechunk them into one first: {name} = {name}.rechunk({{1: -1}})")
+        raise ValueError(
+            f"{name} has its columns split into {vd.numblocks[1]} chunks; "
+            f"rechunk them into one first: {name} = {name}.rechunk({{1: -1}})"
+        )
     if vd.numblocks[0] != Xd.numblocks[0]:
         raise ValueError(
             f"X and {name} have different row chunks: X has {Xd.numblocks[0]} row chunks, "
@@ -140,8 +152,12 @@ def _aligned(X, y, sample_weight):
     frame, every block holds the same rows of each; X keeps its columns' dtype.
     """
     others = [v for v in (y, sample_weight) if v is not None]
-    if not (hasattr(X, "columns") and _is_dask_collection(X) and others
-            and all(_is_dask_collection(v) and hasattr(v, "to_frame") for v in others)):
+    if not (
+        hasattr(X, "columns")
+        and _is_dask_collection(X)
+        and others
+        and all(_is_dask_collection(v) and hasattr(v, "to_frame") for v in others)
+    ):
         return X, y, sample_weight
     dask, da = _dask()
     cols = list(X.columns)
@@ -161,9 +177,14 @@ def _aligned(X, y, sample_weight):
 
     def column_array(selection, dtype, ndim):
         take = dask.delayed(_frame_block, pure=True)
-        blocks = [da.from_delayed(take(p, selection, dtype, ndim), dtype=dtype,
-                                  shape=(np.nan, len(selection)) if ndim == 2 else (np.nan,))
-                  for p in parts]
+        blocks = [
+            da.from_delayed(
+                take(p, selection, dtype, ndim),
+                dtype=dtype,
+                shape=(np.nan, len(selection)) if ndim == 2 else (np.nan,),
+            )
+            for p in parts
+        ]
         return da.concatenate(blocks, axis=0)
 
     Xd = column_array(cols, x_dtype, 2)
@@ -186,5 +207,3 @@ def _named(model, X):
     else:
         model.__dict__.pop("feature_names_in_", None)
     return model
-
-

@@ -1,6 +1,5 @@
 """Estimator classes whose ``fit`` and ``predict`` take Dask arrays."""
 
-
 import numpy as np
 
 from ..estimators.linear_model import LinearRegression, Ridge
@@ -45,37 +44,73 @@ class DaskLinearRegression(_DaskRegressorMixin, LinearRegression):
     blocks where they live. NumPy input takes the in-memory path.
     """
 
-    def inference(self, X=None, y=None, *, sample_weight=None, cov_type="nonrobust",
-                  use_t=None, feature_names=None, split_every=None, kernel_threads=None,
-                  **kwargs):
+    def inference(
+        self,
+        X=None,
+        y=None,
+        *,
+        sample_weight=None,
+        cov_type="nonrobust",
+        use_t=None,
+        feature_names=None,
+        split_every=None,
+        kernel_threads=None,
+        **kwargs,
+    ):
         """See :meth:`fastlin.LinearRegression.inference`; Dask X and y are folded on
         the workers (``split_every``, ``kernel_threads`` as in :func:`fit`)."""
         if X is None or not _dask_input(X):
-            return super().inference(X, y, sample_weight=sample_weight, cov_type=cov_type,
-                                     use_t=use_t, feature_names=feature_names, **kwargs)
+            return super().inference(
+                X,
+                y,
+                sample_weight=sample_weight,
+                cov_type=cov_type,
+                use_t=use_t,
+                feature_names=feature_names,
+                **kwargs,
+            )
         from ..core.inference_stats import regression_inference
 
         _check_fitted(self)
         Xd = _as_X(X)
-        arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
-                                                      ndims=(1,)))
+        arrays = (
+            Xd,
+            _as_rows(y, Xd, "y"),
+            _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,)),
+        )
         if arrays[1] is None:
             raise ValueError("y is required")
 
         def fold(template):
-            return _reduce(_state_block, arrays, _merge_states, extra=(template,),
-                           split_every=split_every, kernel_threads=kernel_threads,
-                           compute=True)
+            return _reduce(
+                _state_block,
+                arrays,
+                _merge_states,
+                extra=(template,),
+                split_every=split_every,
+                kernel_threads=kernel_threads,
+                compute=True,
+            )
 
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
-        intercept = np.broadcast_to(np.atleast_1d(np.asarray(self.intercept_, np.float64)),
-                                    (coef.shape[0],))
-        names = feature_names if feature_names is not None else getattr(
-            self, "feature_names_in_", None)
-        return regression_inference(self.stats_, coef, intercept,
-                                    fit_intercept=self.fit_intercept, rank=self.rank_,
-                                    y_1d=self._y_1d, names=names, cov_type=cov_type,
-                                    fold=fold, use_t=use_t)
+        intercept = np.broadcast_to(
+            np.atleast_1d(np.asarray(self.intercept_, np.float64)), (coef.shape[0],)
+        )
+        names = (
+            feature_names if feature_names is not None else getattr(self, "feature_names_in_", None)
+        )
+        return regression_inference(
+            self.stats_,
+            coef,
+            intercept,
+            fit_intercept=self.fit_intercept,
+            rank=self.rank_,
+            y_1d=self._y_1d,
+            names=names,
+            cov_type=cov_type,
+            fold=fold,
+            use_t=use_t,
+        )
 
 
 class DaskRidge(_DaskRegressorMixin, Ridge):
@@ -127,4 +162,3 @@ class DaskStandardScaler(StandardScaler):
         if _dask_input(X):
             return transform(self, X)
         return super().transform(X, copy)
-

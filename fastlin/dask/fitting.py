@@ -10,7 +10,16 @@ from .._validation import as_2d_array, check_finite, check_sample_weight
 from ..estimators.linear_model import _GramRegressor
 from ..estimators.logistic import LogisticRegression
 from ..estimators.preprocessing import StandardScaler
-from .arrays import _aligned, _as_X, _as_rows, _check_rows, _dask, _named, _row_blocks, _to_dask_array
+from .arrays import (
+    _aligned,
+    _as_X,
+    _as_rows,
+    _check_rows,
+    _dask,
+    _named,
+    _row_blocks,
+    _to_dask_array,
+)
 from .reduce import _local_groups, _reduce
 from .statistics import fold, gram_stats
 
@@ -19,8 +28,9 @@ from .statistics import fold, gram_stats
 # estimators
 
 
-def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_threads=None,
-        persist=True):
+def fit(
+    model, X, y=None, sample_weight=None, *, split_every=None, kernel_threads=None, persist=True
+):
     """Fit a fastlin estimator on Dask arrays, in place.
 
     Parameters
@@ -52,11 +62,14 @@ def fit(model, X, y=None, sample_weight=None, *, split_every=None, kernel_thread
         y_1d = (np.ndim(y) if y_nd is None else y_nd.ndim) == 1
         # The same route as in memory: refinement or TSQR passes, where the solve asks
         # for them, fold their accumulators over the blocks where they live.
-        return _named(model.fit_stats(stats, y_1d=y_1d, fold=lambda state: fold(
-            X, state, y, sample_weight, **opts)), names)
+        return _named(
+            model.fit_stats(
+                stats, y_1d=y_1d, fold=lambda state: fold(X, state, y, sample_weight, **opts)
+            ),
+            names,
+        )
     if isinstance(model, LogisticRegression):
-        return _named(_fit_logistic(model, X, y, sample_weight, persist=persist, **opts),
-                      names)
+        return _named(_fit_logistic(model, X, y, sample_weight, persist=persist, **opts), names)
     if isinstance(model, StandardScaler):
         return _named(_fit_scaler(model, X, sample_weight, **opts), names)
     raise TypeError(
@@ -86,8 +99,15 @@ def _fit_scaler(model, X, sample_weight, *, split_every, kernel_threads):
     Xd = _as_X(X)
     wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
     params = model.get_params()
-    total = _reduce(_scaler_block, (Xd, wd), _merge_scalers, split_every=split_every,
-                    kernel_threads=kernel_threads, compute=True, extra=(params,))
+    total = _reduce(
+        _scaler_block,
+        (Xd, wd),
+        _merge_scalers,
+        split_every=split_every,
+        kernel_threads=kernel_threads,
+        compute=True,
+        extra=(params,),
+    )
     # ``total`` has the same parameters, so its fitted state is the model's.
     fitted = {k: v for k, v in vars(total).items() if k not in params}
     for k in [k for k in vars(model) if k.endswith("_") and k not in params]:
@@ -126,7 +146,7 @@ def _loss_grad_block(i, X, yi, w, theta, K, d, fit_b, multinomial, x_scale):
     from ..core.losses import LossGradState
 
     W = theta[: K * d].reshape(K, d)
-    b = theta[K * d:] if fit_b else np.zeros(K)
+    b = theta[K * d :] if fit_b else np.zeros(K)
     state = LossGradState(W, b, multinomial, x_scale, True)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
     state._fold(as_2d_array(X), yi, w)  # validated by the label pass
@@ -140,8 +160,8 @@ def _hessp_block(i, X, yi, w, theta_v, K, d, fit_b, multinomial, x_scale):
     theta, v = theta_v
     W = theta[: K * d].reshape(K, d)
     V = v[: K * d].reshape(K, d)
-    b = theta[K * d:] if fit_b else np.zeros(K)
-    vb = v[K * d:] if fit_b else np.zeros(K)
+    b = theta[K * d :] if fit_b else np.zeros(K)
+    vb = v[K * d :] if fit_b else np.zeros(K)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
     return HesspState(W, b, V, vb, multinomial, x_scale)._fold(as_2d_array(X), None, w).finalize()
 
@@ -185,8 +205,10 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
     dask, _ = _dask()
     model._check_params()
     if model.solver != "lbfgs":
-        raise ValueError(f"on Dask arrays LogisticRegression supports solver='lbfgs' only, "
-                         f"got solver={model.solver!r}")
+        raise ValueError(
+            f"on Dask arrays LogisticRegression supports solver='lbfgs' only, "
+            f"got solver={model.solver!r}"
+        )
     Xd = _as_X(X)
     if y is None:
         raise ValueError("LogisticRegression needs y")
@@ -198,12 +220,13 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
     wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
     opts = dict(split_every=split_every, kernel_threads=kernel_threads)
 
-    classes, _, sw_sum = _reduce(_label_block, (Xd, yd, wd), _merge_labels,
-                                      compute=True, **opts)
+    classes, _, sw_sum = _reduce(_label_block, (Xd, yd, wd), _merge_labels, compute=True, **opts)
     if classes.shape[0] < 2:
         raise ValueError(
             f"y has a single class ({classes[0]!r}); logistic regression needs at least two"
-            if classes.shape[0] == 1 else "y has no labels")
+            if classes.shape[0] == 1
+            else "y has no labels"
+        )
     if not sw_sum > 0:
         raise ValueError("sample_weight sums to zero; need positive total weight")
     K = 1 if classes.shape[0] == 2 else classes.shape[0]
@@ -221,8 +244,12 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
 
     W0 = np.zeros((K, d))
     b0 = np.zeros(K)
-    if (model.warm_start and hasattr(model, "coef_") and model.coef_.shape == (K, d)
-            and np.array_equal(model.classes_, classes)):
+    if (
+        model.warm_start
+        and hasattr(model, "coef_")
+        and model.coef_.shape == (K, d)
+        and np.array_equal(model.classes_, classes)
+    ):
         W0[:] = model.coef_
         b0[:] = model.intercept_
     fit_b = bool(model.fit_intercept)
@@ -230,27 +257,48 @@ def _fit_logistic(model, X, y, sample_weight, *, persist, split_every, kernel_th
 
     def data_term(theta, W, b):
         shared = _broadcast(np.array(theta, dtype=np.float64))
-        loss, _, gW, gb = _reduce(_loss_grad_block, blocks, _merge_sums,
-                                  compute=True, extra=(shared, K, d, fit_b, multinomial, x_scale),
-                                  groups=groups, **opts)
+        loss, _, gW, gb = _reduce(
+            _loss_grad_block,
+            blocks,
+            _merge_sums,
+            compute=True,
+            extra=(shared, K, d, fit_b, multinomial, x_scale),
+            groups=groups,
+            **opts,
+        )
         return loss, gW, gb
 
     def data_hessp(W, b, V, vb):
         theta_v = np.stack([np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), vb])])
-        return _reduce(_hessp_block, blocks, _merge_sums, compute=True,
-                       extra=(_broadcast(theta_v), K, d, fit_b, multinomial, x_scale),
-                       groups=groups, **opts)
+        return _reduce(
+            _hessp_block,
+            blocks,
+            _merge_sums,
+            compute=True,
+            extra=(_broadcast(theta_v), K, d, fit_b, multinomial, x_scale),
+            groups=groups,
+            **opts,
+        )
 
     # The same objective, Hessian products and minimiser as LogisticRegression.fit in memory.
     history = []
     W, b, fval, n_iter = fit_lbfgs(
-        data_term, data_hessp, K, d, model.C, sw_sum, fit_b, W0, b0,
-        max_iter=model.max_iter, tol=float(model.tol if model.tol is not None else 0.0),
-        memory=model.lbfgs_memory, callback=history.append)
+        data_term,
+        data_hessp,
+        K,
+        d,
+        model.C,
+        sw_sum,
+        fit_b,
+        W0,
+        b0,
+        max_iter=model.max_iter,
+        tol=float(model.tol if model.tol is not None else 0.0),
+        memory=model.lbfgs_memory,
+        callback=history.append,
+    )
     model._commit(classes, W, b, d)
     model.n_iter_ = np.array([n_iter])
     model.objective_ = fval
     model.loss_history_ = {"train": np.asarray(history), "validation": np.empty(0)}
     return model
-
-

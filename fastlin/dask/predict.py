@@ -1,6 +1,5 @@
 """Predictions and transforms mapped over the row blocks."""
 
-
 import numpy as np
 
 from ..estimators.logistic import LogisticRegression
@@ -39,23 +38,26 @@ def predict(model, X):
     _check_fitted(model)
     if isinstance(model, LogisticRegression):
         return _map_rows(model.predict, model, X, None, model.classes_.dtype, "fastlin-predict")
-    return _map_rows(model.predict, model, X, _n_targets(model), np.asarray(model.coef_).dtype,
-                     "fastlin-predict")
+    return _map_rows(
+        model.predict, model, X, _n_targets(model), np.asarray(model.coef_).dtype, "fastlin-predict"
+    )
 
 
 def predict_proba(model, X):
     """``LogisticRegression.predict_proba`` over row blocks: Dask array (n, n_classes)."""
     _check_fitted(model)
-    return _map_rows(model.predict_proba, model, X, model.classes_.shape[0], np.float64,
-                     "fastlin-predict-proba")
+    return _map_rows(
+        model.predict_proba, model, X, model.classes_.shape[0], np.float64, "fastlin-predict-proba"
+    )
 
 
 def decision_function(model, X):
     """``LogisticRegression.decision_function`` over row blocks: (n,) or (n, n_classes)."""
     _check_fitted(model)
     K = model.coef_.shape[0]
-    return _map_rows(model.decision_function, model, X, None if K == 1 else K, np.float64,
-                     "fastlin-decision")
+    return _map_rows(
+        model.decision_function, model, X, None if K == 1 else K, np.float64, "fastlin-decision"
+    )
 
 
 def transform(model, X):
@@ -71,5 +73,3 @@ def _check_fitted(model):
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)
-
-

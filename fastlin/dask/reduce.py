@@ -1,7 +1,6 @@
 """Map a block function over row blocks where they live and merge the results in a tree,
 in a fixed order."""
 
-
 from .._threads import threads
 from .arrays import SPLIT_EVERY, _check_int, _dask, _row_blocks
 
@@ -30,7 +29,7 @@ def _tree(parts, combine, split_every):
     dask, _ = _dask()
     merge = dask.delayed(combine, pure=True)
     while len(parts) > 1:
-        parts = [merge(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+        parts = [merge(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
     return parts[0]
 
 
@@ -84,12 +83,13 @@ def _local_groups(arr, wait=False):
     for w, idx in by_worker.items():
         n = max(1, min(len(idx), int(nthreads.get(w, 1))))
         step = -(-len(idx) // n)
-        groups.extend(idx[j:j + step] for j in range(0, len(idx), step))
+        groups.extend(idx[j : j + step] for j in range(0, len(idx), step))
     return sorted(groups)
 
 
-def _reduce(block_fn, arrays, combine, *, split_every, kernel_threads, compute, extra=(),
-            groups=None):
+def _reduce(
+    block_fn, arrays, combine, *, split_every, kernel_threads, compute, extra=(), groups=None
+):
     """Apply ``block_fn(i, *blocks, *extra)`` to every row block and tree-merge the results.
 
     ``arrays`` holds Dask arrays (or None), or lists of their blocks as Delayed objects
@@ -99,8 +99,9 @@ def _reduce(block_fn, arrays, combine, *, split_every, kernel_threads, compute, 
     blocks are grouped by the worker that holds them.
     """
     dask, _ = _dask()
-    split_every = _check_int(split_every if split_every is not None else SPLIT_EVERY,
-                             "split_every", 2)
+    split_every = _check_int(
+        split_every if split_every is not None else SPLIT_EVERY, "split_every", 2
+    )
     if kernel_threads is not None:
         kernel_threads = _check_int(kernel_threads, "kernel_threads", 1)
     if groups is None and not isinstance(arrays[0], list):
@@ -109,16 +110,28 @@ def _reduce(block_fn, arrays, combine, *, split_every, kernel_threads, compute, 
     n_blocks = len(blocks[0])
     if groups is None:
         fn = dask.delayed(_run_block, pure=True)
-        parts = [fn(kernel_threads, block_fn, i,
-                    *[(b[i] if b is not None else None) for b in blocks], *extra)
-                 for i in range(n_blocks)]
+        parts = [
+            fn(
+                kernel_threads,
+                block_fn,
+                i,
+                *[(b[i] if b is not None else None) for b in blocks],
+                *extra,
+            )
+            for i in range(n_blocks)
+        ]
     else:
         fn = dask.delayed(_run_group, pure=True)
-        parts = [fn(kernel_threads, block_fn, combine, list(g),
-                    [([b[i] for i in g] if b is not None else [None] * len(g)) for b in blocks],
-                    tuple(extra))
-                 for g in groups]
+        parts = [
+            fn(
+                kernel_threads,
+                block_fn,
+                combine,
+                list(g),
+                [([b[i] for i in g] if b is not None else [None] * len(g)) for b in blocks],
+                tuple(extra),
+            )
+            for g in groups
+        ]
     total = _tree(parts, combine, split_every)
     return total.compute() if compute else total
-
-

@@ -3,7 +3,17 @@ moments and calibration statistics by name."""
 
 import copy
 
-from .arrays import SPLIT_EVERY, _aligned, _as_X, _as_rows, _check_int, _check_rows, _dask, _row_blocks, _to_dask_array
+from .arrays import (
+    SPLIT_EVERY,
+    _aligned,
+    _as_X,
+    _as_rows,
+    _check_int,
+    _check_rows,
+    _dask,
+    _row_blocks,
+    _to_dask_array,
+)
 from .reduce import _merge_states, _reduce, _tree
 
 
@@ -18,8 +28,7 @@ def _gram_block(i, X, y, w):
     return GramStats().update(X, y, w)
 
 
-def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=None,
-               compute=True):
+def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=None, compute=True):
     """Gram statistics of a Dask array, one :class:`~fastlin.core.stats.GramStats` per block.
 
     Parameters
@@ -47,8 +56,14 @@ def gram_stats(X, y, sample_weight=None, *, split_every=None, kernel_threads=Non
     if yd is None:
         raise ValueError("y is required")
     wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
-    return _reduce(_gram_block, (Xd, yd, wd), _merge_states, split_every=split_every,
-                   kernel_threads=kernel_threads, compute=compute)
+    return _reduce(
+        _gram_block,
+        (Xd, yd, wd),
+        _merge_states,
+        split_every=split_every,
+        kernel_threads=kernel_threads,
+        compute=compute,
+    )
 
 
 def _state_block(i, X, y, w, template):
@@ -69,10 +84,16 @@ def fold(X, state, y=None, sample_weight=None, *, split_every=None, kernel_threa
     Xd = _to_dask_array(X, "X")
     if Xd is None or Xd.ndim != 1:  # 1-D rows: probabilities, residuals
         Xd = _as_X(X)
-    arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight",
-                                                  ndims=(1,)))
-    merged = _reduce(_state_block, arrays, _merge_states, extra=(state.empty(),),
-                     split_every=split_every, kernel_threads=kernel_threads, compute=True)
+    arrays = (Xd, _as_rows(y, Xd, "y"), _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,)))
+    merged = _reduce(
+        _state_block,
+        arrays,
+        _merge_states,
+        extra=(state.empty(),),
+        split_every=split_every,
+        kernel_threads=kernel_threads,
+        compute=True,
+    )
     return state.merge(merged)
 
 
@@ -83,8 +104,9 @@ def _qr_block(i, X, y, w, centre):
     return QRStats(centre=centre).update(X, y, w)
 
 
-def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_threads=None,
-             compute=True):
+def qr_stats(
+    X, y, sample_weight=None, *, centre=True, split_every=None, kernel_threads=None, compute=True
+):
     """TSQR factor of a Dask array: one :class:`~fastlin.core.tsqr.QRStats` per block, merged.
 
     Arguments as :func:`gram_stats`; ``centre`` as in ``QRStats`` (False for a fit known
@@ -95,8 +117,15 @@ def qr_stats(X, y, sample_weight=None, *, centre=True, split_every=None, kernel_
     if yd is None:
         raise ValueError("y is required")
     wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
-    return _reduce(_qr_block, (Xd, yd, wd), _merge_states, split_every=split_every,
-                   kernel_threads=kernel_threads, compute=compute, extra=(bool(centre),))
+    return _reduce(
+        _qr_block,
+        (Xd, yd, wd),
+        _merge_states,
+        split_every=split_every,
+        kernel_threads=kernel_threads,
+        compute=compute,
+        extra=(bool(centre),),
+    )
 
 
 def _moments_block(i, X, w):
@@ -115,8 +144,14 @@ def moments(X, sample_weight=None, *, split_every=None, kernel_threads=None, com
     """
     Xd = _as_X(X)
     wd = _as_rows(sample_weight, Xd, "sample_weight", ndims=(1,))
-    return _reduce(_moments_block, (Xd, wd), _merge_states, split_every=split_every,
-                   kernel_threads=kernel_threads, compute=compute)
+    return _reduce(
+        _moments_block,
+        (Xd, wd),
+        _merge_states,
+        split_every=split_every,
+        kernel_threads=kernel_threads,
+        compute=compute,
+    )
 
 
 def _calibration_block(i, proba, y, w, template):
@@ -132,8 +167,9 @@ def _merge_calibration(*states):
     return out
 
 
-def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
-                      compute=True, **options):
+def calibration_stats(
+    y_true, proba, sample_weight=None, *, split_every=None, compute=True, **options
+):
     """Calibration statistics of Dask arrays (:class:`~fastlin.core.calibration.CalibrationStats`).
 
     Parameters
@@ -158,16 +194,21 @@ def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
     template = CalibrationStats(**options)
     pd_ = _to_dask_array(proba, "proba")
     if pd_ is None:
-        raise ValueError("proba must be a Dask array (use fastlin.core.calibration for NumPy input)")
+        raise ValueError(
+            "proba must be a Dask array (use fastlin.core.calibration for NumPy input)"
+        )
     if pd_.ndim == 2 and pd_.numblocks[1] != 1:
-        raise ValueError(f"proba has its columns split into {pd_.numblocks[1]} chunks; "
-                         "rechunk them into one first: proba = proba.rechunk({1: -1})")
+        raise ValueError(
+            f"proba has its columns split into {pd_.numblocks[1]} chunks; "
+            "rechunk them into one first: proba = proba.rechunk({1: -1})"
+        )
     if pd_.ndim not in (1, 2):
         raise ValueError(f"proba must be 1-D or 2-D, got shape {pd_.shape}")
     yd = _as_rows(y_true, pd_, "y_true", ndims=(1,))
     wd = _as_rows(sample_weight, pd_, "sample_weight", ndims=(1,))
-    split_every = _check_int(split_every if split_every is not None else SPLIT_EVERY,
-                             "split_every", 2)
+    split_every = _check_int(
+        split_every if split_every is not None else SPLIT_EVERY, "split_every", 2
+    )
     blocks = [_row_blocks(a) for a in (pd_, yd, wd)]
     n_blocks = len(blocks[0])
     fn = dask.delayed(_calibration_block, pure=True)
@@ -178,8 +219,10 @@ def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
     if template.edges_ is None and template.strategy == "quantile":
         first = part(0, template).compute()
         if first.edges_ is None:
-            raise ValueError("the first block of proba is empty; quantile edges need rows "
-                             "(pass edges= computed from a sample)")
+            raise ValueError(
+                "the first block of proba is empty; quantile edges need rows "
+                "(pass edges= computed from a sample)"
+            )
         # Every other block starts from the empty state with the first block's edges
         # (one row of edges, or one per class for mode="classwise").
         fixed = copy.deepcopy(template)
@@ -189,5 +232,3 @@ def calibration_stats(y_true, proba, sample_weight=None, *, split_every=None,
         parts = [part(i, template) for i in range(n_blocks)]
     total = _tree(parts, _merge_calibration, split_every)
     return total.compute() if compute else total
-
-

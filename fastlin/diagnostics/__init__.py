@@ -14,13 +14,42 @@ matrix and a float64 copy of X are never formed.
 from ._common import DEFAULT_CHUNK_ROWS, DEFAULT_QUANTILES, STATUSES
 from .checklist import Check, DiagnosticReport, _jsonable
 from .diagnose import diagnose
-from .influence import (HatFactor, Influence, _run_pass, centred_gram, cooks_distance, gram_of,
-                        hat_factor, influence, leverage)
+from .influence import (
+    HatFactor,
+    Influence,
+    _run_pass,
+    centred_gram,
+    cooks_distance,
+    gram_of,
+    hat_factor,
+    influence,
+    leverage,
+)
 from .probes import ProbeResult, ProjectionCheck, linear_probe, projection_check
 from .residuals import ResidualStats, ResidualSummary, residual_summary
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_QUANTILES", "STATUSES", "Check", "DiagnosticReport",
-           "HatFactor", "Influence", "ProbeResult", "ProjectionCheck", "ResidualStats",
-           "ResidualSummary", "centred_gram", "cooks_distance", "diagnose", "gram_of",
-           "hat_factor", "influence", "leverage", "linear_probe", "projection_check",
-           "residual_summary", "_jsonable", "_run_pass"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_QUANTILES",
+    "STATUSES",
+    "Check",
+    "DiagnosticReport",
+    "HatFactor",
+    "Influence",
+    "ProbeResult",
+    "ProjectionCheck",
+    "ResidualStats",
+    "ResidualSummary",
+    "centred_gram",
+    "cooks_distance",
+    "diagnose",
+    "gram_of",
+    "hat_factor",
+    "influence",
+    "leverage",
+    "linear_probe",
+    "projection_check",
+    "residual_summary",
+    "_jsonable",
+    "_run_pass",
+]

@@ -32,15 +32,16 @@ def _iter(source, chunk_rows, sample_weight=None, target_transform=None):
     """Yield (r0, X, Y, w): Y float64 2-D or None, w float64 or None."""
     from ..io.fold import chunks
 
-    for r0, Xc, yc, _ in chunks(source, chunk_rows or DEFAULT_CHUNK_ROWS,
-                                target_transform=target_transform):
+    for r0, Xc, yc, _ in chunks(
+        source, chunk_rows or DEFAULT_CHUNK_ROWS, target_transform=target_transform
+    ):
         m = Xc.shape[0]
         Y = None
         if yc is not None:
             Y = np.asarray(yc, dtype=np.float64)
             if Y.ndim == 1:
                 Y = Y.reshape(-1, 1)
-        w = None if sample_weight is None else sample_weight[r0:r0 + m]
+        w = None if sample_weight is None else sample_weight[r0 : r0 + m]
         yield r0, Xc, Y, w
 
 
@@ -61,5 +62,3 @@ def _model_arrays(model):
 def _model_alpha(model):
     alpha = getattr(model, "alpha", 0.0)
     return float(alpha) if isinstance(alpha, numbers.Real) else 0.0
-
-

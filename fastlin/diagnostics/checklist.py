@@ -52,17 +52,29 @@ class DiagnosticReport:
         return "skip"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model_name, "status": self.status,
-                "checks": [{"name": c.name, "status": c.status, "message": c.message,
-                            "details": _jsonable(c.details)} for c in self.checks]}
+        return {
+            "model": self.model_name,
+            "status": self.status,
+            "checks": [
+                {
+                    "name": c.name,
+                    "status": c.status,
+                    "message": c.message,
+                    "details": _jsonable(c.details),
+                }
+                for c in self.checks
+            ],
+        }
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
     def to_text(self) -> str:
         width = max([len(c.name) for c in self.checks] + [5])
-        lines = [f"diagnostics of {self.model_name}: overall {self.status.upper()}",
-                 f"{'check':<{width}}  status  explanation"]
+        lines = [
+            f"diagnostics of {self.model_name}: overall {self.status.upper()}",
+            f"{'check':<{width}}  status  explanation",
+        ]
         for c in self.checks:
             lines.append(f"{c.name:<{width}}  {c.status.upper():<6}  {c.message}")
         return "\n".join(lines)
@@ -164,11 +176,14 @@ def _infer_task(model, final, y_sample, targets):
     meta = getattr(final, "metadata_", {}) or {}
     if targets == "auto":
         targets = meta.get("targets") or "raw"
-        if targets == "raw" and n_out > 1 and y_sample is not None \
-                and np.ndim(y_sample) == 1 and np.asarray(y_sample).dtype.kind in "ui":
+        if (
+            targets == "raw"
+            and n_out > 1
+            and y_sample is not None
+            and np.ndim(y_sample) == 1
+            and np.asarray(y_sample).dtype.kind in "ui"
+        ):
             targets = "one-hot"
     if targets == "one-hot":
         return _Task(model, final, "one-hot", n_out, np.arange(n_out))
     return _Task(model, final, "raw", n_out, None)
-
-

@@ -12,8 +12,14 @@ from .checklist import Check, _transform
 from .influence import centred_gram
 
 
-_CHECK_NAMES = ("scaling", "conditioning", "regularisation", "residual structure",
-                "calibration", "nonlinear baseline")
+_CHECK_NAMES = (
+    "scaling",
+    "conditioning",
+    "regularisation",
+    "residual structure",
+    "calibration",
+    "nonlinear baseline",
+)
 
 
 def _skipped(why):
@@ -34,37 +40,57 @@ def _check_shapes(model, final, task, source, val_source):
         if task.kind == "raw":
             t = 1 if len(y_shape) == 1 else y_shape[1]
             if t != task.n_outputs:
-                problems.append(f"y has {t} target column(s) but the model has {task.n_outputs} "
-                                "output(s)")
+                problems.append(
+                    f"y has {t} target column(s) but the model has {task.n_outputs} output(s)"
+                )
         else:
             y = np.asarray(source.targets())
             if y.ndim != 1:
                 problems.append(f"class labels must be 1-D, got shape {y.shape}")
             elif task.kind == "one-hot":
-                if y.dtype.kind not in "ui" or (y.size and (y.min() < 0 or y.max() >= task.n_outputs)):
-                    problems.append(f"labels must be integers in [0, {task.n_outputs}) for a "
-                                    f"model with {task.n_outputs} one-hot outputs")
+                if y.dtype.kind not in "ui" or (
+                    y.size and (y.min() < 0 or y.max() >= task.n_outputs)
+                ):
+                    problems.append(
+                        f"labels must be integers in [0, {task.n_outputs}) for a "
+                        f"model with {task.n_outputs} one-hot outputs"
+                    )
             else:
                 unknown = np.setdiff1d(np.unique(y), task.classes)
                 if unknown.size:
-                    problems.append(f"y holds labels the classifier never saw: {unknown[:5].tolist()}")
+                    problems.append(
+                        f"y holds labels the classifier never saw: {unknown[:5].tolist()}"
+                    )
     if problems:
         return Check("shapes", "fail", "; ".join(problems))
     rows = f"{source.n_rows} rows" + (f" (+{val_source.n_rows} held out)" if val_source else "")
-    return Check("shapes", "pass",
-                 f"{rows} x {source.n_features} features; {task.n_outputs} output(s) "
-                 f"({task.kind}) agree with y",
-                 {"n_rows": source.n_rows, "n_features": source.n_features,
-                  "n_outputs": task.n_outputs, "task": task.kind})
+    return Check(
+        "shapes",
+        "pass",
+        f"{rows} x {source.n_features} features; {task.n_outputs} output(s) "
+        f"({task.kind}) agree with y",
+        {
+            "n_rows": source.n_rows,
+            "n_features": source.n_features,
+            "n_outputs": task.n_outputs,
+            "task": task.kind,
+        },
+    )
 
 
 def _check_scaling(steps, n_train):
-    scalers = [s for s in steps if hasattr(s, "n_samples_seen_")
-               and (hasattr(s, "scale_") or hasattr(s, "mean_"))]
+    scalers = [
+        s
+        for s in steps
+        if hasattr(s, "n_samples_seen_") and (hasattr(s, "scale_") or hasattr(s, "mean_"))
+    ]
     if not scalers:
-        return Check("scaling", "skip",
-                     "no fitted scaler in the model; if X was scaled beforehand, its "
-                     "statistics must come from training rows only (cannot be checked here)")
+        return Check(
+            "scaling",
+            "skip",
+            "no fitted scaler in the model; if X was scaled beforehand, its "
+            "statistics must come from training rows only (cannot be checked here)",
+        )
     details = {}
     worst = "pass"
     msgs = []
@@ -74,14 +100,18 @@ def _check_scaling(steps, n_train):
         details[type(s).__name__] = {"n_samples_seen": seen, "n_train": n_train}
         if seen > n_train:
             worst = "fail"
-            msgs.append(f"{type(s).__name__} saw {seen:g} rows but the model was trained on "
-                        f"{n_train}: its statistics include rows outside the training set "
-                        "(validation/test leakage)")
+            msgs.append(
+                f"{type(s).__name__} saw {seen:g} rows but the model was trained on "
+                f"{n_train}: its statistics include rows outside the training set "
+                "(validation/test leakage)"
+            )
         elif seen < n_train:
             if worst == "pass":
                 worst = "warn"
-            msgs.append(f"{type(s).__name__} saw {seen:g} rows, fewer than the {n_train} "
-                        "training rows (fitted on a subset?)")
+            msgs.append(
+                f"{type(s).__name__} saw {seen:g} rows, fewer than the {n_train} "
+                "training rows (fitted on a subset?)"
+            )
         else:
             msgs.append(f"{type(s).__name__} statistics come from the {n_train} training rows")
     return Check("scaling", worst, "; ".join(msgs), details)
@@ -117,16 +147,20 @@ def _check_conditioning(final, steps, source, chunk_rows):
     kappa = float(np.sqrt(top / pos[0])) if pos.size else float("inf")
     alpha = _model_alpha(final)
     details.update(rank=rank, condition_number=kappa)
-    msg = (f"rank {rank} of {active.size} non-constant columns"
-           f" ({int(constant.sum())} constant, harmless with an intercept); condition number "
-           f"of the standardised design {kappa:.3g}" if constant.any() and fit_intercept else
-           f"rank {rank} of {active.size} non-constant columns; condition number of the "
-           f"standardised design {kappa:.3g}")
+    msg = (
+        f"rank {rank} of {active.size} non-constant columns"
+        f" ({int(constant.sum())} constant, harmless with an intercept); condition number "
+        f"of the standardised design {kappa:.3g}"
+        if constant.any() and fit_intercept
+        else f"rank {rank} of {active.size} non-constant columns; condition number of the "
+        f"standardised design {kappa:.3g}"
+    )
     if rank < active.size:
-        msg = (f"rank {rank} of {active.size} non-constant columns (collinear features); "
-               f"condition number of the standardised design {kappa:.3g} on its {rank} "
-               "non-null directions"
-               + (f"; {int(constant.sum())} constant" if constant.any() else ""))
+        msg = (
+            f"rank {rank} of {active.size} non-constant columns (collinear features); "
+            f"condition number of the standardised design {kappa:.3g} on its {rank} "
+            "non-null directions" + (f"; {int(constant.sum())} constant" if constant.any() else "")
+        )
     ridge_kappa = None
     if alpha > 0:
         A = C[np.ix_(active, active)] + alpha * np.eye(active.size)
@@ -144,9 +178,14 @@ def _check_conditioning(final, steps, source, chunk_rows):
     return Check("conditioning", "pass", msg, details)
 
 
-_DEFAULT_PENALTY = {"Ridge": ("alpha", 1.0), "LogisticRegression": ("C", 1.0),
-                    "Lasso": ("alpha", 1.0), "ElasticNet": ("alpha", 1.0),
-                    "SGDRegressor": ("alpha", 1e-4), "SGDClassifier": ("alpha", 1e-4)}
+_DEFAULT_PENALTY = {
+    "Ridge": ("alpha", 1.0),
+    "LogisticRegression": ("C", 1.0),
+    "Lasso": ("alpha", 1.0),
+    "ElasticNet": ("alpha", 1.0),
+    "SGDRegressor": ("alpha", 1e-4),
+    "SGDClassifier": ("alpha", 1e-4),
+}
 
 
 def _check_regularisation(search, final, cond_check):
@@ -157,36 +196,60 @@ def _check_regularisation(search, final, cond_check):
         n_cand = len(getattr(search, "cv_results_", {}).get("params", [])) or "several"
         if keys:
             chosen = ", ".join(f"{k}={best[k]!r}" for k in keys)
-            return Check("regularisation", "pass",
-                         f"{chosen} chosen by {type(search).__name__} over {n_cand} candidates "
-                         "on cross-validation folds", {"best_params": best})
-        return Check("regularisation", "warn",
-                     f"{type(search).__name__} did not search the penalty (searched "
-                     f"{sorted(best)})", {"best_params": best})
+            return Check(
+                "regularisation",
+                "pass",
+                f"{chosen} chosen by {type(search).__name__} over {n_cand} candidates "
+                "on cross-validation folds",
+                {"best_params": best},
+            )
+        return Check(
+            "regularisation",
+            "warn",
+            f"{type(search).__name__} did not search the penalty (searched {sorted(best)})",
+            {"best_params": best},
+        )
     if hasattr(final, "alpha_") or hasattr(final, "C_"):
         what = "alpha_" if hasattr(final, "alpha_") else "C_"
         val = np.asarray(getattr(final, what)).tolist()
-        return Check("regularisation", "pass",
-                     f"{what[:-1]}={val} chosen by {fname} on validation folds", {what: val})
+        return Check(
+            "regularisation",
+            "pass",
+            f"{what[:-1]}={val} chosen by {fname} on validation folds",
+            {what: val},
+        )
     meta = getattr(final, "metadata_", {}) or {}
     if meta.get("alpha_selection"):
-        return Check("regularisation", "pass",
-                     f"penalty chosen by {meta['alpha_selection']} (saved metadata)")
+        return Check(
+            "regularisation",
+            "pass",
+            f"penalty chosen by {meta['alpha_selection']} (saved metadata)",
+        )
     if fname in _DEFAULT_PENALTY:
         pname, default = _DEFAULT_PENALTY[fname]
         val = getattr(final, pname, None)
         if isinstance(val, numbers.Real) and val == default:
-            return Check("regularisation", "warn",
-                         f"{pname}={val:g} is {fname}'s default, not chosen on validation data; "
-                         "choose it with RidgeCV / GridSearchCV on held-out rows",
-                         {pname: val, "default": True})
-        return Check("regularisation", "skip",
-                     f"{pname}={val!r} was set by hand; whether it was chosen on validation data "
-                     "cannot be checked (use a search object to record it)", {pname: val})
+            return Check(
+                "regularisation",
+                "warn",
+                f"{pname}={val:g} is {fname}'s default, not chosen on validation data; "
+                "choose it with RidgeCV / GridSearchCV on held-out rows",
+                {pname: val, "default": True},
+            )
+        return Check(
+            "regularisation",
+            "skip",
+            f"{pname}={val!r} was set by hand; whether it was chosen on validation data "
+            "cannot be checked (use a search object to record it)",
+            {pname: val},
+        )
     if cond_check.status == "warn":
-        return Check("regularisation", "warn",
-                     f"{fname} is unregularised on an ill-conditioned or collinear design; "
-                     "consider Ridge with alpha chosen on validation data")
+        return Check(
+            "regularisation",
+            "warn",
+            f"{fname} is unregularised on an ill-conditioned or collinear design; "
+            "consider Ridge with alpha chosen on validation data",
+        )
     return Check("regularisation", "skip", f"{fname} has no penalty to choose")
 
 
@@ -199,8 +262,11 @@ def _corr_threshold(n, m, floor):
 
 def _check_residuals(task, source, chunk_rows, floor, held_out):
     if task.kind == "classifier":
-        return Check("residual structure", "skip",
-                     "classifier: residual structure is checked for regression outputs")
+        return Check(
+            "residual structure",
+            "skip",
+            "classifier: residual structure is checked for regression outputs",
+        )
     d = source.n_features
     shift = None
     acc = None
@@ -214,8 +280,16 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
             shift = Xf.mean(axis=0)
             fshift = F.mean(axis=0)
             t = R.shape[1]
-            acc = dict(r=np.zeros(t), rr=np.zeros(t), f=np.zeros(t), ff=np.zeros(t),
-                       rf=np.zeros(t), q=np.zeros(d), qq=np.zeros(d), rq=np.zeros((d, t)))
+            acc = dict(
+                r=np.zeros(t),
+                rr=np.zeros(t),
+                f=np.zeros(t),
+                ff=np.zeros(t),
+                rf=np.zeros(t),
+                q=np.zeros(d),
+                qq=np.zeros(d),
+                rq=np.zeros((d, t)),
+            )
         Q = (Xf - shift) ** 2
         F2 = (F - fshift) ** 2
         acc["r"] += R.sum(0)
@@ -229,15 +303,16 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
         n += Xf.shape[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         mr = acc["r"] / n
-        vr = acc["rr"] / n - mr ** 2
+        vr = acc["rr"] / n - mr**2
         mf = acc["f"] / n
-        vf = acc["ff"] / n - mf ** 2
+        vf = acc["ff"] / n - mf**2
         c_fit = (acc["rf"] / n - mr * mf) / np.sqrt(vr * vf)
         mq = acc["q"] / n
-        vq = acc["qq"] / n - mq ** 2
+        vq = acc["qq"] / n - mq**2
         c_feat = (acc["rq"] / n - mq[:, None] * mr[None, :]) / np.sqrt(vq[:, None] * vr[None, :])
-    c_fit = np.where(np.isfinite(c_fit) & (vf > 1e-12 * np.maximum(acc["ff"] / n, 1e-300)),
-                     c_fit, 0.0)
+    c_fit = np.where(
+        np.isfinite(c_fit) & (vf > 1e-12 * np.maximum(acc["ff"] / n, 1e-300)), c_fit, 0.0
+    )
     ok = np.isfinite(c_feat) & (vq[:, None] > 1e-12 * np.maximum(acc["qq"][:, None] / n, 1e-300))
     c_feat = np.where(ok, c_feat, 0.0)
     t = c_fit.shape[0]
@@ -246,19 +321,32 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
     best_feat = float(abs(c_feat[j, k]))
     thresh = _corr_threshold(n, d * t + t, floor)
     where = "held-out" if held_out else "training"
-    details = {"corr_residual_fitted_sq": best_fit, "corr_residual_feature_sq": best_feat,
-               "feature": int(j), "target": int(k), "threshold": thresh, "rows": n,
-               "data": where}
+    details = {
+        "corr_residual_fitted_sq": best_fit,
+        "corr_residual_feature_sq": best_feat,
+        "feature": int(j),
+        "target": int(k),
+        "threshold": thresh,
+        "rows": n,
+        "data": where,
+    }
     worst = max(best_fit, best_feat)
-    msg = (f"max |corr(residual, fitted²)| = {best_fit:.3f}, max |corr(residual, x_j²)| = "
-           f"{best_feat:.3f} (feature {j}"
-           + (f", output {k}" if t > 1 else "") + f") on {n} {where} rows; noise level {thresh:.3f}")
+    msg = (
+        f"max |corr(residual, fitted²)| = {best_fit:.3f}, max |corr(residual, x_j²)| = "
+        f"{best_feat:.3f} (feature {j}"
+        + (f", output {k}" if t > 1 else "")
+        + f") on {n} {where} rows; noise level {thresh:.3f}"
+    )
     if worst <= thresh:
         return Check("residual structure", "pass", msg + ": no curvature left", details)
     status = "fail" if worst >= 0.2 else "warn"
-    return Check("residual structure", status,
-                 msg + ": residuals curve with the fit or a feature, a linear model misses "
-                 "a nonlinear (e.g. quadratic) term", details)
+    return Check(
+        "residual structure",
+        status,
+        msg + ": residuals curve with the fit or a feature, a linear model misses "
+        "a nonlinear (e.g. quadratic) term",
+        details,
+    )
 
 
 def _iter_raw_targets(source, chunk_rows):
@@ -285,17 +373,28 @@ def _check_calibration(task, source, chunk_rows):
         state.update(P, idx)
     res = state.finalize()
     ece = float(res.ece)
-    what = ("predict_proba" if is_proba else
-            "one-hot least-squares scores clipped to [0, 1] (a linear probability model)")
-    details = {"ece": ece, "mce": float(res.mce), "n_bins": 15, "source": what,
-               "table": res.table.to_dict()}
+    what = (
+        "predict_proba"
+        if is_proba
+        else "one-hot least-squares scores clipped to [0, 1] (a linear probability model)"
+    )
+    details = {
+        "ece": ece,
+        "mce": float(res.mce),
+        "n_bins": 15,
+        "source": what,
+        "table": res.table.to_dict(),
+    }
     msg = f"expected calibration error {ece:.4f} (15 bins, top label) of {what}"
     if ece <= 0.05:
         return Check("calibration", "pass", msg, details)
     status = "warn" if ece <= 0.15 else "fail"
-    return Check("calibration", status,
-                 msg + "; recalibrate (e.g. temperature or isotonic) before trusting "
-                 "probabilities", details)
+    return Check(
+        "calibration",
+        status,
+        msg + "; recalibrate (e.g. temperature or isotonic) before trusting probabilities",
+        details,
+    )
 
 
 def _split_masks(source, val_source, val_fraction, random_state):
@@ -327,7 +426,7 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
             if mask is None:
                 yield Xc, yc
             else:
-                keep = ~mask[r0:r0 + Xc.shape[0]]
+                keep = ~mask[r0 : r0 + Xc.shape[0]]
                 if keep.any():
                     yield Xc[keep], np.asarray(yc)[keep]
 
@@ -337,7 +436,7 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
                 yield Xc, yc
             return
         for r0, Xc, yc, _ in _iter_raw_targets(source, chunk_rows):
-            sel = mask[r0:r0 + Xc.shape[0]]
+            sel = mask[r0 : r0 + Xc.shape[0]]
             if sel.any():
                 yield Xc[sel], np.asarray(yc)[sel]
 
@@ -369,9 +468,15 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
         q_sum += Q.sum(axis=0)
     # Raw (unshifted) sums, bordered: the baseline is a diagnostic, not a fit to keep.
     arrays = dict(
-        n_rows=np.int64(lin.n_rows), sum_w=np.float64(lin.sum_w), y_sum=lin.y_sum,
-        yty=lin.yty, xtx=np.block([[lin.xtx, XQ], [XQ.T, QQ]]), xty=np.vstack([lin.xty, QY]),
-        x_sum=np.concatenate([lin.x_sum, q_sum]), float32_only=np.bool_(False))
+        n_rows=np.int64(lin.n_rows),
+        sum_w=np.float64(lin.sum_w),
+        y_sum=lin.y_sum,
+        yty=lin.yty,
+        xtx=np.block([[lin.xtx, XQ], [XQ.T, QQ]]),
+        xty=np.vstack([lin.xty, QY]),
+        x_sum=np.concatenate([lin.x_sum, q_sum]),
+        float32_only=np.bool_(False),
+    )
     quad = GramStats.from_arrays(arrays)
 
     def solve(stats):
@@ -403,31 +508,45 @@ def _check_baseline(task, source, val_source, top_k, val_fraction, random_state,
     sst = float(np.sum(syy - np.asarray(sy) ** 2 / n_val))
     r2 = 1 - sse / sst if sst > 0 else np.full(2, np.nan)
     n_terms = k * (k + 1) // 2
-    details = {"top_k": k, "features": top.tolist(), "extra_terms": n_terms,
-               "held_out_rows": n_val, "r2_linear": float(r2[0]), "r2_baseline": float(r2[1]),
-               "alpha": [a_lin, a_quad]}
+    details = {
+        "top_k": k,
+        "features": top.tolist(),
+        "extra_terms": n_terms,
+        "held_out_rows": n_val,
+        "r2_linear": float(r2[0]),
+        "r2_baseline": float(r2[1]),
+        "alpha": [a_lin, a_quad],
+    }
     base = f"linear + {n_terms} degree-2 terms of the top {k} features by variance"
     if task.classification:
         acc = correct / n_val
         details.update(accuracy_linear=float(acc[0]), accuracy_baseline=float(acc[1]))
         gain = float(acc[1] - acc[0])
-        msg = (f"held-out accuracy: one-hot least squares {100 * acc[0]:.2f} %, {base} "
-               f"{100 * acc[1]:.2f} % ({n_val} rows)")
+        msg = (
+            f"held-out accuracy: one-hot least squares {100 * acc[0]:.2f} %, {base} "
+            f"{100 * acc[1]:.2f} % ({n_val} rows)"
+        )
         if gain <= 0.01:
-            return Check("nonlinear baseline", "pass", msg + ": no clear gain from nonlinearity",
-                         details)
+            return Check(
+                "nonlinear baseline", "pass", msg + ": no clear gain from nonlinearity", details
+            )
         status = "fail" if gain > 0.05 else "warn"
-        return Check("nonlinear baseline", status,
-                     msg + ": a simple nonlinear model does better", details)
+        return Check(
+            "nonlinear baseline", status, msg + ": a simple nonlinear model does better", details
+        )
     gain = float(r2[1] - r2[0])
     removed = gain / (1 - r2[0]) if r2[0] < 1 else 0.0
     details["error_removed"] = float(removed)
-    msg = (f"held-out R²: linear {r2[0]:.4f}, {base} {r2[1]:.4f} ({n_val} rows)")
+    msg = f"held-out R²: linear {r2[0]:.4f}, {base} {r2[1]:.4f} ({n_val} rows)"
     if not (gain > 0.01 and removed > 0.1):
-        return Check("nonlinear baseline", "pass", msg + ": no clear gain from nonlinearity",
-                     details)
+        return Check(
+            "nonlinear baseline", "pass", msg + ": no clear gain from nonlinearity", details
+        )
     status = "fail" if removed > 0.5 else "warn"
-    return Check("nonlinear baseline", status,
-                 msg + f": the baseline removes {100 * removed:.0f} % of the linear model's "
-                 "error; the relationship is nonlinear", details)
-
+    return Check(
+        "nonlinear baseline",
+        status,
+        msg + f": the baseline removes {100 * removed:.0f} % of the linear model's "
+        "error; the relationship is nonlinear",
+        details,
+    )

@@ -9,21 +9,37 @@ from numpy.typing import ArrayLike
 
 from ._common import _source
 from .checklist import Check, DiagnosticReport, _infer_task, _unwrap
-from .checks import (_check_baseline, _check_calibration, _check_conditioning,
-                     _check_regularisation, _check_residuals, _check_scaling, _check_shapes,
-                     _skipped)
+from .checks import (
+    _check_baseline,
+    _check_calibration,
+    _check_conditioning,
+    _check_regularisation,
+    _check_residuals,
+    _check_scaling,
+    _check_shapes,
+    _skipped,
+)
 
 
 if TYPE_CHECKING:
     from .._typing import Seed, SourceOrArray
 
 
-def diagnose(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
-             X_val: SourceOrArray | None = None, y_val: ArrayLike | None = None,
-             n_train: int | None = None,
-             targets: Literal["auto", "raw", "one-hot", "classifier"] = "auto",
-             top_k: int = 10, val_fraction: float = 0.2, random_state: Seed = 0,
-             chunk_rows: int | None = None, corr_threshold: float = 0.05) -> DiagnosticReport:
+def diagnose(
+    model: Any,
+    X: SourceOrArray,
+    y: ArrayLike | None = None,
+    *,
+    X_val: SourceOrArray | None = None,
+    y_val: ArrayLike | None = None,
+    n_train: int | None = None,
+    targets: Literal["auto", "raw", "one-hot", "classifier"] = "auto",
+    top_k: int = 10,
+    val_fraction: float = 0.2,
+    random_state: Seed = 0,
+    chunk_rows: int | None = None,
+    corr_threshold: float = 0.05,
+) -> DiagnosticReport:
     """A checklist of common mistakes and missed structure for a fitted model.
 
     Parameters
@@ -58,8 +74,11 @@ def diagnose(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
         calibration, nonlinear baseline.
     """
     search, est, steps, final = _unwrap(model)
-    name = type(model).__name__ if search is None else \
-        f"{type(search).__name__}({type(final).__name__})"
+    name = (
+        type(model).__name__
+        if search is None
+        else f"{type(search).__name__}({type(final).__name__})"
+    )
     if steps:
         name = " -> ".join([type(s).__name__ for s in steps] + [name])
     checks = []
@@ -92,11 +111,11 @@ def diagnose(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
     checks.append(cond_check)
     checks.append(_check_regularisation(search, final, cond_check))
     eval_source = val_source if val_source is not None else source
-    checks.append(_check_residuals(task, eval_source, chunk_rows, corr_threshold,
-                                   val_source is not None))
+    checks.append(
+        _check_residuals(task, eval_source, chunk_rows, corr_threshold, val_source is not None)
+    )
     checks.append(_check_calibration(task, eval_source, chunk_rows))
-    checks.append(_check_baseline(task, source, val_source, top_k, val_fraction,
-                                  random_state, chunk_rows))
+    checks.append(
+        _check_baseline(task, source, val_source, top_k, val_fraction, random_state, chunk_rows)
+    )
     return DiagnosticReport(checks, name)
-
-

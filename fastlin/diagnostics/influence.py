@@ -153,9 +153,20 @@ def hat_factor(stats, alpha=0.0, fit_intercept=True):
     k = active.size
     empty = np.zeros(0)
     if k == 0:
-        return HatFactor(active, empty, empty, np.zeros((0, 0)), inv_w, float(fit_intercept),
-                         "cholesky", np.flatnonzero(constant), np.zeros(0, np.int64), alpha,
-                         bool(fit_intercept), 1.0)
+        return HatFactor(
+            active,
+            empty,
+            empty,
+            np.zeros((0, 0)),
+            inv_w,
+            float(fit_intercept),
+            "cholesky",
+            np.flatnonzero(constant),
+            np.zeros(0, np.int64),
+            alpha,
+            bool(fit_intercept),
+            1.0,
+        )
     A = C[np.ix_(active, active)]
     A[np.diag_indices_from(A)] += alpha
     scale = 1.0 / np.sqrt(np.diag(A))
@@ -181,16 +192,33 @@ def hat_factor(stats, alpha=0.0, fit_intercept=True):
         scale = scale[piv]
         dropped = np.setdiff1d(active, cols)
         route = "pivoted_cholesky"
-        rcond = float(lapack.dpocon(L, float(np.abs(S[np.ix_(piv, piv)]).sum(axis=0).max()),
-                                    uplo="L")[0]) if r else 1.0
+        rcond = (
+            float(
+                lapack.dpocon(L, float(np.abs(S[np.ix_(piv, piv)]).sum(axis=0).max()), uplo="L")[0]
+            )
+            if r
+            else 1.0
+        )
     mean = x_mean[cols].copy()
     n_params = float(cols.size) + (1.0 if fit_intercept else 0.0)
     if alpha > 0 and cols.size:
         # trace((C + aI)⁻¹ C) = k - a trace((C + aI)⁻¹) and (C + aI)⁻¹ = D S⁻¹ D.
         M = _sla.solve_triangular(L, np.diag(scale), lower=True, check_finite=False)
         n_params -= alpha * float(np.sum(M * M))
-    return HatFactor(cols, mean, scale, L, inv_w, n_params, route, np.flatnonzero(constant),
-                     dropped, alpha, bool(fit_intercept), rcond)
+    return HatFactor(
+        cols,
+        mean,
+        scale,
+        L,
+        inv_w,
+        n_params,
+        route,
+        np.flatnonzero(constant),
+        dropped,
+        alpha,
+        bool(fit_intercept),
+        rcond,
+    )
 
 
 def gram_of(X, sample_weight=None, *, chunk_rows=None, y=None, target_transform=None):
@@ -244,15 +272,34 @@ def _run_pass(Xc, Y, coef, intercept, factor, q_out, resid_out, n_parts=None):
     p = bounds.shape[0] - 1
     Z = np.empty((p, factor.cols.size, _lev.ROW_BLOCK))
     kernel = _lev.leverage_pass if p > 1 else _lev.leverage_pass_serial
-    kernel(Xc, Y, coef, intercept, factor.cols, factor.mean, factor.scale, factor.L, bounds,
-           Z, q_out, resid_out)
+    kernel(
+        Xc,
+        Y,
+        coef,
+        intercept,
+        factor.cols,
+        factor.mean,
+        factor.scale,
+        factor.L,
+        bounds,
+        Z,
+        q_out,
+        resid_out,
+    )
 
 
-def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None,
-              stats: GramStats | None = None, alpha: float | None = None,
-              fit_intercept: bool | None = None, sample_weight: ArrayLike | None = None,
-              chunk_rows: int | None = None,
-              target_transform: TargetTransform | None = None) -> Influence:
+def influence(
+    X: SourceOrArray,
+    y: ArrayLike | None = None,
+    *,
+    model: Any = None,
+    stats: GramStats | None = None,
+    alpha: float | None = None,
+    fit_intercept: bool | None = None,
+    sample_weight: ArrayLike | None = None,
+    chunk_rows: int | None = None,
+    target_transform: TargetTransform | None = None,
+) -> Influence:
     """Leverage, residuals and Cook's distance of every row, in constant memory.
 
     Parameters
@@ -291,8 +338,7 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
     if alpha is None:
         alpha = _model_alpha(model) if model is not None else 0.0
     if stats is None:
-        stats = gram_of(source, w_all, chunk_rows=chunk_rows,
-                        target_transform=target_transform)
+        stats = gram_of(source, w_all, chunk_rows=chunk_rows, target_transform=target_transform)
     if stats.n_rows != n:
         raise ValueError(f"stats cover {stats.n_rows} rows but the data has {n}")
     factor = hat_factor(stats, alpha, fit_intercept)
@@ -309,8 +355,9 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
 
             sol = solve_gram(stats, alpha=alpha, fit_intercept=fit_intercept, warn=False)
             coef, intercept = np.ascontiguousarray(sol.coef), sol.intercept
-            y_1d = source.y_shape is not None and len(source.y_shape) == 1 \
-                and target_transform is None
+            y_1d = (
+                source.y_shape is not None and len(source.y_shape) == 1 and target_transform is None
+            )
         if coef.shape[1] != source.n_features:
             raise ValueError(f"the model has {coef.shape[1]} features, X has {source.n_features}")
     t = coef.shape[0] if has_y else 0
@@ -322,11 +369,25 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
         if has_y:
             if Y.shape[1] != t:
                 raise ValueError(f"y has {Y.shape[1]} target column(s) but the model has {t}")
-            _run_pass(Xc, np.ascontiguousarray(Y), coef, intercept, factor, q[r0:r0 + m],
-                      resid[r0:r0 + m])
+            _run_pass(
+                Xc,
+                np.ascontiguousarray(Y),
+                coef,
+                intercept,
+                factor,
+                q[r0 : r0 + m],
+                resid[r0 : r0 + m],
+            )
         else:
-            _run_pass(Xc, np.zeros((m, 0)), empty_coef, np.zeros(0), factor, q[r0:r0 + m],
-                      resid[r0:r0 + m])
+            _run_pass(
+                Xc,
+                np.zeros((m, 0)),
+                empty_coef,
+                np.zeros(0),
+                factor,
+                q[r0 : r0 + m],
+                resid[r0 : r0 + m],
+            )
     w = np.ones(n) if w_all is None else w_all
     h = w * (q + factor.inv_sum_w)
     if not has_y:
@@ -337,7 +398,7 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma2 = rss / dof if dof > 0 else np.full(t, np.nan)
         one_minus = (1.0 - h)[:, None]
-        cooks = w[:, None] * resid ** 2 * h[:, None] / (p * sigma2[None, :] * one_minus ** 2)
+        cooks = w[:, None] * resid**2 * h[:, None] / (p * sigma2[None, :] * one_minus**2)
         stud = np.sqrt(w)[:, None] * resid / np.sqrt(sigma2[None, :] * one_minus)
     cooks[w == 0] = 0.0
     stud[w == 0] = 0.0
@@ -346,9 +407,15 @@ def influence(X: SourceOrArray, y: ArrayLike | None = None, *, model: Any = None
     return Influence(h, resid, cooks, stud, p, sigma2, factor)
 
 
-def leverage(X: SourceOrArray, *, stats: GramStats | None = None, alpha: float = 0.0,
-             fit_intercept: bool = True, sample_weight: ArrayLike | None = None,
-             chunk_rows: int | None = None) -> np.ndarray:
+def leverage(
+    X: SourceOrArray,
+    *,
+    stats: GramStats | None = None,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    chunk_rows: int | None = None,
+) -> np.ndarray:
     """Diagonal of the (weighted, optionally ridge) hat matrix of the rows of X.
 
     See the module docstring for the formula and :func:`influence` for the parameters.
@@ -359,13 +426,18 @@ def leverage(X: SourceOrArray, *, stats: GramStats | None = None, alpha: float =
         Sums to the numerical rank (+1 with an intercept) for least squares.
     """
     source = _source(X)
-    return influence(source, stats=stats, alpha=alpha, fit_intercept=fit_intercept,
-                     sample_weight=sample_weight, chunk_rows=chunk_rows).leverage
+    return influence(
+        source,
+        stats=stats,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        sample_weight=sample_weight,
+        chunk_rows=chunk_rows,
+    ).leverage
 
 
-def cooks_distance(X: SourceOrArray, y: ArrayLike | None, *, model: Any = None,
-                   **kwargs: Any) -> np.ndarray | None:
+def cooks_distance(
+    X: SourceOrArray, y: ArrayLike | None, *, model: Any = None, **kwargs: Any
+) -> np.ndarray | None:
     """Cook's distance per row (and target); see :func:`influence`."""
     return influence(X, y, model=model, **kwargs).cooks_distance
-
-

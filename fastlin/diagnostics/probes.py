@@ -37,15 +37,22 @@ class ProjectionCheck:
 
     @property
     def passed(self):
-        return bool(self.max_relative <= self.tol and
-                    (not np.isfinite(self.intercept_relative)
-                     or self.intercept_relative <= self.tol))
+        return bool(
+            self.max_relative <= self.tol
+            and (not np.isfinite(self.intercept_relative) or self.intercept_relative <= self.tol)
+        )
 
 
-def projection_check(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
-                     sample_weight: ArrayLike | None = None, chunk_rows: int | None = None,
-                     target_transform: TargetTransform | None = None,
-                     tol: float = 1e-8) -> ProjectionCheck:
+def projection_check(
+    model: Any,
+    X: SourceOrArray,
+    y: ArrayLike | None = None,
+    *,
+    sample_weight: ArrayLike | None = None,
+    chunk_rows: int | None = None,
+    target_transform: TargetTransform | None = None,
+    tol: float = 1e-8,
+) -> ProjectionCheck:
     """Check XᵀR ≈ 0 (ridge: Xcᵀ W R = alpha β) for the residuals of a linear model.
 
     Parameters
@@ -132,14 +139,23 @@ class ProbeResult:
     model: object
 
     def __str__(self):
-        return (f"linear probe: held-out accuracy {100 * self.accuracy:.2f} % on {self.n_val} "
-                f"rows (train {100 * self.train_accuracy:.2f} % on {self.n_train}, "
-                f"{self.classes.size} classes, alpha={self.alpha:g})")
+        return (
+            f"linear probe: held-out accuracy {100 * self.accuracy:.2f} % on {self.n_val} "
+            f"rows (train {100 * self.train_accuracy:.2f} % on {self.n_train}, "
+            f"{self.classes.size} classes, alpha={self.alpha:g})"
+        )
 
 
-def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None,
-                 labels_val: ArrayLike | None = None, *, alpha: float = 1.0,
-                 val_fraction: float = 0.2, random_state: Seed = 0) -> ProbeResult:
+def linear_probe(
+    H: ArrayLike,
+    labels: ArrayLike,
+    H_val: ArrayLike | None = None,
+    labels_val: ArrayLike | None = None,
+    *,
+    alpha: float = 1.0,
+    val_fraction: float = 0.2,
+    random_state: Seed = 0,
+) -> ProbeResult:
     """Fit a ridge read-out (one-hot least squares) on features and score it held out.
 
     Parameters
@@ -167,8 +183,10 @@ def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None
     H = as_2d_array(H, "H")
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != H.shape[0]:
-        raise ValueError(f"labels must be 1-D with one label per row of H ({H.shape[0]}), "
-                         f"got shape {labels.shape}")
+        raise ValueError(
+            f"labels must be 1-D with one label per row of H ({H.shape[0]}), "
+            f"got shape {labels.shape}"
+        )
     if (H_val is None) != (labels_val is None):
         raise ValueError("give both H_val and labels_val, or neither")
     if H_val is None:
@@ -198,7 +216,12 @@ def linear_probe(H: ArrayLike, labels: ArrayLike, H_val: ArrayLike | None = None
         pred = classes[np.argmax(np.atleast_2d(model.predict(Hx)).reshape(len(yx), -1), axis=1)]
         return float(np.mean(pred == yx)) if len(yx) else float("nan")
 
-    return ProbeResult(acc(H_val, labels_val), acc(H_tr, y_tr), int(H_tr.shape[0]),
-                       int(H_val.shape[0]), classes, alpha, model)
-
-
+    return ProbeResult(
+        acc(H_val, labels_val),
+        acc(H_tr, y_tr),
+        int(H_tr.shape[0]),
+        int(H_val.shape[0]),
+        classes,
+        alpha,
+        model,
+    )

@@ -42,8 +42,11 @@ class ResidualSummary:
     quantiles: dict
 
     def to_dict(self):
-        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-               for k, v in dataclasses.asdict(self).items() if k != "quantiles"}
+        out = {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v)
+            for k, v in dataclasses.asdict(self).items()
+            if k != "quantiles"
+        }
         out["quantiles"] = {str(q): v.tolist() for q, v in self.quantiles.items()}
         return out
 
@@ -79,13 +82,14 @@ class ResidualStats(Accumulator):
         self.mean = self.m2 = self.ss = self.lo = self.hi = None
         self._kept = []
 
-    def update(self, X: ArrayLike, y: None = None,
-               sample_weight: ArrayLike | None = None) -> Self:
+    def update(self, X: ArrayLike, y: None = None, sample_weight: ArrayLike | None = None) -> Self:
         """Fold a chunk of residuals ``X`` of shape (m,) or (m, t) in (``y`` is not used:
         the residuals are the rows)."""
         if y is not None:
-            raise TypeError("ResidualStats.update takes the residuals as X and no y; pass "
-                            "sample_weight by keyword")
+            raise TypeError(
+                "ResidualStats.update takes the residuals as X and no y; pass "
+                "sample_weight by keyword"
+            )
         R = np.asarray(X, dtype=np.float64)
         if R.ndim == 1:
             R = R.reshape(-1, 1)
@@ -117,7 +121,7 @@ class ResidualStats(Accumulator):
         delta = mb - self.mean
         if W > 0:
             self.mean = self.mean + delta * (wb / W)
-            self.m2 = self.m2 + m2b + delta ** 2 * (wa * wb / W)
+            self.m2 = self.m2 + m2b + delta**2 * (wa * wb / W)
         self.ss = self.ss + ssb
         self.sum_w = W
         self.n += n
@@ -149,22 +153,32 @@ class ResidualStats(Accumulator):
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Settings, moments, extremes and the kept residuals as plain arrays."""
-        out = {"quantiles": np.array(self.quantiles if self.quantiles is not None else [],
-                                     dtype=np.float64),
-               "keep": np.bool_(self.quantiles is not None), "n": np.int64(self.n)}
+        out = {
+            "quantiles": np.array(
+                self.quantiles if self.quantiles is not None else [], dtype=np.float64
+            ),
+            "keep": np.bool_(self.quantiles is not None),
+            "n": np.int64(self.n),
+        }
         if self.mean is not None:
-            out.update(sum_w=np.float64(self.sum_w), mean=self.mean, m2=self.m2, ss=self.ss,
-                       lo=self.lo, hi=self.hi)
+            out.update(
+                sum_w=np.float64(self.sum_w),
+                mean=self.mean,
+                m2=self.m2,
+                ss=self.ss,
+                lo=self.lo,
+                hi=self.hi,
+            )
             if self.quantiles is not None:
-                out["kept"] = np.concatenate(self._kept) if self._kept else \
-                    np.zeros((0, self.mean.shape[0]))
+                out["kept"] = (
+                    np.concatenate(self._kept) if self._kept else np.zeros((0, self.mean.shape[0]))
+                )
         return {k: np.array(v) for k, v in out.items()}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
         """Rebuild a state from :meth:`to_arrays` output."""
-        new = cls(tuple(np.asarray(arrays["quantiles"]).tolist())
-                  if bool(arrays["keep"]) else None)
+        new = cls(tuple(np.asarray(arrays["quantiles"]).tolist()) if bool(arrays["keep"]) else None)
         new.n = int(arrays["n"])
         if "mean" in arrays:
             new.sum_w = float(arrays["sum_w"])
@@ -183,8 +197,15 @@ class ResidualStats(Accumulator):
             allr = np.concatenate(self._kept)
             vals = np.quantile(allr, self.quantiles, axis=0)
             qs = {q: vals[i] for i, q in enumerate(self.quantiles)}
-        return ResidualSummary(self.n, self.mean.copy(), np.sqrt(self.m2 / self.sum_w),
-                               np.sqrt(self.ss / self.sum_w), self.lo.copy(), self.hi.copy(), qs)
+        return ResidualSummary(
+            self.n,
+            self.mean.copy(),
+            np.sqrt(self.m2 / self.sum_w),
+            np.sqrt(self.ss / self.sum_w),
+            self.lo.copy(),
+            self.hi.copy(),
+            qs,
+        )
 
 
 def _predict(model, Xc):
@@ -192,10 +213,16 @@ def _predict(model, Xc):
     return out.reshape(Xc.shape[0], -1)
 
 
-def residual_summary(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *,
-                     sample_weight: ArrayLike | None = None, chunk_rows: int | None = None,
-                     quantiles: Sequence[float] | None = DEFAULT_QUANTILES,
-                     target_transform: TargetTransform | None = None) -> ResidualSummary:
+def residual_summary(
+    model: Any,
+    X: SourceOrArray,
+    y: ArrayLike | None = None,
+    *,
+    sample_weight: ArrayLike | None = None,
+    chunk_rows: int | None = None,
+    quantiles: Sequence[float] | None = DEFAULT_QUANTILES,
+    target_transform: TargetTransform | None = None,
+) -> ResidualSummary:
     """Summary of the residuals y - model.predict(X), per target, in one streaming pass.
 
     Returns
@@ -210,5 +237,3 @@ def residual_summary(model: Any, X: SourceOrArray, y: ArrayLike | None = None, *
     for _, Xc, Y, w in _iter(source, chunk_rows, w_all, target_transform):
         acc.update(Y - _predict(model, Xc), sample_weight=w)
     return acc.finalize()
-
-

@@ -56,7 +56,8 @@ def _parser():
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
     demo = sub.add_parser(
-        "demo", help="fit one-hot least squares out of core on built-in digit data",
+        "demo",
+        help="fit one-hot least squares out of core on built-in digit data",
         description="Generate MNIST-sized synthetic digits (28 x 28 uint8) as IDX files in a "
         "temporary directory, stream an out-of-core least-squares fit on one-hot labels, "
         "and print rows, features, fit time, rows/s, train and test accuracy and peak memory.",
@@ -64,15 +65,17 @@ def _parser():
     demo.add_argument("--n-train", type=int, default=60000, help="training rows (default 60000)")
     demo.add_argument("--n-test", type=int, default=10000, help="test rows (default 10000)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
-    demo.add_argument("--data-dir", help="write (and keep) the IDX files here instead of a "
-                      "temporary directory")
+    demo.add_argument(
+        "--data-dir", help="write (and keep) the IDX files here instead of a temporary directory"
+    )
     _add_model_args(demo)
     demo.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
 
     fit = sub.add_parser(
-        "fit", help="fit a model on an IDX, .npy, Parquet, Arrow or CSV file and save it",
+        "fit",
+        help="fit a model on an IDX, .npy, Parquet, Arrow or CSV file and save it",
         allow_abbrev=False,
         description="Stream X (IDX, raw or gzip, or .npy, with --labels; or a Parquet file or "
         "directory, an Arrow/Feather file or a CSV file, with --target COLUMN) in chunks, fit "
@@ -84,35 +87,53 @@ def _parser():
     )
     add_data_args(fit)
     _add_model_args(fit)
-    fit.add_argument("--encoding", choices=["one-hot", "raw"], default="one-hot",
-                     help="one-hot: integer class labels, one output per class (default); "
-                     "raw: regress on the values as given")
-    fit.add_argument("--n-classes", type=_positive_int, metavar="N",
-                     help="one-hot: labels must lie in 0..N-1; a label outside is refused "
-                     "with its file and byte offset (default: inferred from the labels, "
-                     "with a warning)")
+    fit.add_argument(
+        "--encoding",
+        choices=["one-hot", "raw"],
+        default="one-hot",
+        help="one-hot: integer class labels, one output per class (default); "
+        "raw: regress on the values as given",
+    )
+    fit.add_argument(
+        "--n-classes",
+        type=_positive_int,
+        metavar="N",
+        help="one-hot: labels must lie in 0..N-1; a label outside is refused "
+        "with its file and byte offset (default: inferred from the labels, "
+        "with a warning)",
+    )
     fit.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
-    fit.add_argument("--checkpoint", help="save the statistics here during the pass and "
-                     "resume from it if it exists (it must come from the same data and "
-                     "options); deleted when the pass completes")
+    fit.add_argument(
+        "--checkpoint",
+        help="save the statistics here during the pass and "
+        "resume from it if it exists (it must come from the same data and "
+        "options); deleted when the pass completes",
+    )
     fit.add_argument("--output", "-o", required=True, help="model file to write (.npz)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_fit)
 
     ev = sub.add_parser(
-        "evaluate", help="score a saved model on labelled data", allow_abbrev=False,
+        "evaluate",
+        help="score a saved model on labelled data",
+        allow_abbrev=False,
         description="Accuracy for one-hot (classification) models; R² and RMSE for raw "
         "targets. Streams the data in chunks.",
     )
     ev.add_argument("--model", "-m", required=True, help="model file written by 'fastlin fit'")
     add_data_args(ev)
     ev.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
-    ev.add_argument("--json", action="store_true", help="print the scores as one JSON object: "
-                    "rows and accuracy (a fraction in [0, 1]), or rows, r2 and rmse")
+    ev.add_argument(
+        "--json",
+        action="store_true",
+        help="print the scores as one JSON object: "
+        "rows and accuracy (a fraction in [0, 1]), or rows, r2 and rmse",
+    )
     ev.set_defaults(run=_evaluate)
 
     pr = sub.add_parser(
-        "predict", help="write predictions of a saved model (.npy, .parquet or .csv)",
+        "predict",
+        help="write predictions of a saved model (.npy, .parquet or .csv)",
         allow_abbrev=False,
         description="Predicted class labels (one-hot models) or predicted values (raw "
         "targets) for every row, written chunk by chunk; the format follows the output's "
@@ -135,19 +156,32 @@ def add_data_args(p, labels=True, prefix=""):
     ``--target`` and ``--features`` for tables."""
     flag = f"--{prefix}" if prefix else "--"
     short = [] if prefix else ["--images", "-X"]
-    p.add_argument(f"{flag}data", *short, dest=f"{prefix.replace('-', '_')}data",
-                   required=not prefix, help="features: IDX, .npy, Parquet (file or "
-                   "directory), Arrow/Feather or CSV")
+    p.add_argument(
+        f"{flag}data",
+        *short,
+        dest=f"{prefix.replace('-', '_')}data",
+        required=not prefix,
+        help="features: IDX, .npy, Parquet (file or directory), Arrow/Feather or CSV",
+    )
     if labels:
-        p.add_argument(f"{flag}labels", *([] if prefix else ["-y"]),
-                       dest=f"{prefix.replace('-', '_')}labels",
-                       help="labels/targets of IDX or .npy data: IDX or .npy file")
+        p.add_argument(
+            f"{flag}labels",
+            *([] if prefix else ["-y"]),
+            dest=f"{prefix.replace('-', '_')}labels",
+            help="labels/targets of IDX or .npy data: IDX or .npy file",
+        )
     if not prefix:
-        p.add_argument("--dataset", help="HDF5 (.h5) or Zarr (.zarr): the array of features; "
-                       "--labels then names the array of targets in the same file")
+        p.add_argument(
+            "--dataset",
+            help="HDF5 (.h5) or Zarr (.zarr): the array of features; "
+            "--labels then names the array of targets in the same file",
+        )
         p.add_argument("--target", help="tables: the target column")
-        p.add_argument("--features", help="tables: feature columns, comma-separated, in "
-                       "order (default: every column but the target)")
+        p.add_argument(
+            "--features",
+            help="tables: feature columns, comma-separated, in "
+            "order (default: every column but the target)",
+        )
 
 
 def open_data(args, prefix="", n_classes=None, labels=True):
@@ -163,17 +197,23 @@ def open_data(args, prefix="", n_classes=None, labels=True):
     label_file = getattr(args, f"{key}labels", None) if labels else None
     if target is None and features is None:
         if labels and label_file is None and _needs_labels(data):
-            raise ValueError(f"{data}: give --{prefix}labels (IDX or .npy data) or --target "
-                             "COLUMN (tables)")
+            raise ValueError(
+                f"{data}: give --{prefix}labels (IDX or .npy data) or --target COLUMN (tables)"
+            )
         # HDF5 and Zarr name an array inside --data with --labels, not a file.
-        if label_file is not None and getattr(args, "dataset", None) is None \
-                and not os.path.exists(label_file):
+        if (
+            label_file is not None
+            and getattr(args, "dataset", None) is None
+            and not os.path.exists(label_file)
+        ):
             raise FileNotFoundError(f"--{prefix}labels {label_file}: no such file")
-        return open_source(data, labels=label_file, dataset=getattr(args, "dataset", None),
-                           n_classes=n_classes)
+        return open_source(
+            data, labels=label_file, dataset=getattr(args, "dataset", None), n_classes=n_classes
+        )
     if label_file is not None:
-        raise ValueError("--labels goes with IDX or .npy data; a table names its target "
-                         "column with --target")
+        raise ValueError(
+            "--labels goes with IDX or .npy data; a table names its target column with --target"
+        )
     return open_source(data, target=target, features=features, n_classes=n_classes)
 
 
@@ -194,8 +234,12 @@ def _positive_int(text):
 
 
 def _add_model_args(p):
-    p.add_argument("--model", choices=["linear", "ridge"], default="linear",
-                   help="least squares (linear, default) or ridge")
+    p.add_argument(
+        "--model",
+        choices=["linear", "ridge"],
+        default="linear",
+        help="least squares (linear, default) or ridge",
+    )
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty (default 1.0)")
 
 
@@ -217,16 +261,21 @@ def _demo(args):
     with tempfile.TemporaryDirectory(prefix="fastlin-demo-") as tmp:
         directory = args.data_dir or tmp
         t0 = time.perf_counter()
-        data = make_synthetic_digits(directory, n_train=args.n_train, n_test=args.n_test,
-                                     seed=args.seed)
+        data = make_synthetic_digits(
+            directory, n_train=args.n_train, n_test=args.n_test, seed=args.seed
+        )
         gen_s = time.perf_counter() - t0
-        model, fit_s, notes = _fit_source(_make_model(args), data.train, args.chunk_rows,
-                                          "one-hot", 10, None, not args.quiet)
+        model, fit_s, notes = _fit_source(
+            _make_model(args), data.train, args.chunk_rows, "one-hot", 10, None, not args.quiet
+        )
         train_acc = _accuracy(model, data.train, args.chunk_rows)
         test_acc = _accuracy(model, data.test, args.chunk_rows) if args.n_test else float("nan")
     rows = [
-        ("data", f"synthetic digits, {args.n_train} train + {args.n_test} test IDX files "
-                 f"(generated in {gen_s:.2f} s)"),
+        (
+            "data",
+            f"synthetic digits, {args.n_train} train + {args.n_test} test IDX files "
+            f"(generated in {gen_s:.2f} s)",
+        ),
         ("model", _describe(model)),
         ("rows", f"{data.train.n_rows}"),
         ("features", f"{data.train.n_features}"),
@@ -234,8 +283,10 @@ def _demo(args):
         ("rows/s", f"{data.train.n_rows / fit_s:,.0f}"),
         ("train accuracy", f"{100 * train_acc:.2f} %"),
         ("test accuracy", f"{100 * test_acc:.2f} %"),
-        ("peak memory", f"{_peak_mb():.0f} MB resident (+{_peak_mb() - rss0:.0f} MB over the "
-                        "process at start)"),
+        (
+            "peak memory",
+            f"{_peak_mb():.0f} MB resident (+{_peak_mb() - rss0:.0f} MB over the process at start)",
+        ),
     ]
     _print_table(rows + notes)
 
@@ -255,19 +306,32 @@ def _fit(args):
     if args.encoding == "one-hot" and n_classes is None:
         n_classes = _infer_n_classes(source, args.labels or args.target or args.data)
         source = open_data(args, n_classes=n_classes)
-    model, fit_s, notes = _fit_source(_make_model(args), source, args.chunk_rows, args.encoding,
-                                      n_classes, args.checkpoint, not args.quiet)
-    meta = {"targets": args.encoding, "n_classes": n_classes,
-            "trained_on": os.path.abspath(args.data)}
+    model, fit_s, notes = _fit_source(
+        _make_model(args),
+        source,
+        args.chunk_rows,
+        args.encoding,
+        n_classes,
+        args.checkpoint,
+        not args.quiet,
+    )
+    meta = {
+        "targets": args.encoding,
+        "n_classes": n_classes,
+        "trained_on": os.path.abspath(args.data),
+    }
     model.save(args.output, metadata=meta)
-    _print_table([
-        ("model", _describe(model)),
-        ("rows", f"{source.n_rows}"),
-        ("features", f"{source.n_features}"),
-        ("fit time", f"{fit_s:.3f} s"),
-        ("rows/s", f"{source.n_rows / fit_s:,.0f}"),
-        ("saved", args.output),
-    ] + notes)
+    _print_table(
+        [
+            ("model", _describe(model)),
+            ("rows", f"{source.n_rows}"),
+            ("features", f"{source.n_features}"),
+            ("fit time", f"{fit_s:.3f} s"),
+            ("rows/s", f"{source.n_rows / fit_s:,.0f}"),
+            ("saved", args.output),
+        ]
+        + notes
+    )
 
 
 def _evaluate(args):
@@ -292,8 +356,9 @@ def _evaluate(args):
         if args.json:
             print(json.dumps({"rows": source.n_rows, "r2": _finite(r2), "rmse": _finite(rmse)}))
         else:
-            _print_table([("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"),
-                          ("RMSE", f"{rmse:.6g}")])
+            _print_table(
+                [("rows", f"{source.n_rows}"), ("R²", f"{r2:.6f}"), ("RMSE", f"{rmse:.6g}")]
+            )
 
 
 def _finite(x):
@@ -345,8 +410,9 @@ class _PredictionWriter:
         self.fmt = fmt
         self.tmp = _create_temporary(path)
         self.row = 0
-        self.names = ["prediction"] if len(shape) == 1 else [f"prediction_{j}"
-                                                              for j in range(shape[1])]
+        self.names = (
+            ["prediction"] if len(shape) == 1 else [f"prediction_{j}" for j in range(shape[1])]
+        )
         self._writer = None
         if fmt == "npy":
             self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=dtype, shape=shape)
@@ -354,7 +420,7 @@ class _PredictionWriter:
     def write(self, pred):
         pred = np.asarray(pred)
         if self.fmt == "npy":
-            self._out[self.row:self.row + pred.shape[0]] = pred
+            self._out[self.row : self.row + pred.shape[0]] = pred
         else:
             import pyarrow as pa
 
@@ -396,8 +462,10 @@ def _create_temporary(path):
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-                                      f"{os.path.splitext(path)[1]}")
+        tmp = os.path.join(
+            directory,
+            f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{os.path.splitext(path)[1]}",
+        )
         try:
             os.close(os.open(tmp, flags, 0o666))
         except FileExistsError:
@@ -420,8 +488,7 @@ def _check_output(path, inputs=(), flag="--output"):
     if os.path.exists(path):
         for other in inputs:
             if other is not None and os.path.exists(other) and os.path.samefile(path, other):
-                raise ValueError(f"{path}: {flag} is the input file {other}; it would be "
-                                 "replaced")
+                raise ValueError(f"{path}: {flag} is the input file {other}; it would be replaced")
 
 
 def _default_features(args, model):
@@ -448,14 +515,24 @@ def _fit_source(model, source, chunk_rows, targets, n_classes, checkpoint, verbo
     compiled0 = kernels_compiled()
     with collected(RankDeficientWarning) as rank_notes:
         t0 = time.perf_counter()
-        model.fit(source, chunk_rows=chunk_rows, target_transform=transform,
-                         checkpoint=checkpoint, verbose=verbose)
+        model.fit(
+            source,
+            chunk_rows=chunk_rows,
+            target_transform=transform,
+            checkpoint=checkpoint,
+            verbose=verbose,
+        )
         fit_s = time.perf_counter() - t0
     compiled = kernels_compiled() - compiled0
     if compiled:
-        notes.append(("compiled", f"{compiled} kernel specialisations on this first run: the "
-                                  "fit time, rows/s and memory include compiling them (cached "
-                                  "on disk; later runs load them)"))
+        notes.append(
+            (
+                "compiled",
+                f"{compiled} kernel specialisations on this first run: the "
+                "fit time, rows/s and memory include compiling them (cached "
+                "on disk; later runs load them)",
+            )
+        )
     notes += [("note", message) for message in rank_notes]
     return model, fit_s, notes
 
@@ -465,8 +542,10 @@ def _infer_n_classes(source, name):
     label values in between never occur (what one corrupt label byte looks like)."""
     y = source.targets()
     if y is None or y.ndim != 1 or y.dtype.kind not in "ui":
-        raise ValueError("one-hot targets need 1-D integer class labels; use --encoding raw "
-                         "for real-valued targets")
+        raise ValueError(
+            "one-hot targets need 1-D integer class labels; use --encoding raw "
+            "for real-valued targets"
+        )
     if y.size == 0:
         raise ValueError(f"{name}: no labels")
     lo, hi = int(y.min()), int(y.max())
@@ -474,19 +553,26 @@ def _infer_n_classes(source, name):
         # Opening with this count refuses the negative label with its row and offset.
         return max(hi + 1, 1)
     n_classes = hi + 1
-    _warn(f"inferred {n_classes} classes from the labels ({lo}..{hi}) of {name}; pass "
-          "--n-classes to fix it")
+    _warn(
+        f"inferred {n_classes} classes from the labels ({lo}..{hi}) of {name}; pass "
+        "--n-classes to fix it"
+    )
     values, counts = np.unique(np.asarray(y), return_counts=True)
     missing = n_classes - values.size
     if missing:
-        absent = np.setdiff1d(np.arange(n_classes), values, assume_unique=True) \
-            if n_classes <= 1 << 24 else None
+        absent = (
+            np.setdiff1d(np.arange(n_classes), values, assume_unique=True)
+            if n_classes <= 1 << 24
+            else None
+        )
         which = "" if absent is None else f" ({_ranges(absent)})"
         top = int(counts[-1])
-        _warn(f"{missing} of the {n_classes} label values 0..{hi} never occur{which}, and "
-              f"the largest label {hi} is in {top} row{'s' if top != 1 else ''}: a corrupt "
-              f"label file? The model gets {n_classes} outputs; pass --n-classes N to "
-              "refuse labels >= N")
+        _warn(
+            f"{missing} of the {n_classes} label values 0..{hi} never occur{which}, and "
+            f"the largest label {hi} is in {top} row{'s' if top != 1 else ''}: a corrupt "
+            f"label file? The model gets {n_classes} outputs; pass --n-classes N to "
+            "refuse labels >= N"
+        )
     return n_classes
 
 
@@ -525,7 +611,7 @@ def _regression_scores(model, source, chunk_rows):
         pred = np.asarray(model.predict(X), dtype=np.float64).reshape(y.shape)
         sse += float(((y - pred) ** 2).sum())
         s1 += float(y.sum())
-        s2 += float((y ** 2).sum())
+        s2 += float((y**2).sum())
         n += y.size
     tss = s2 - s1 * s1 / n
     return 1 - sse / tss if tss > 0 else float("nan"), (sse / n) ** 0.5
@@ -533,8 +619,10 @@ def _regression_scores(model, source, chunk_rows):
 
 def _check_features(model, source, path):
     if source.n_features != model.n_features_in_:
-        raise ValueError(f"{path}: rows have {source.n_features} features, but the model was "
-                         f"fitted with {model.n_features_in_}")
+        raise ValueError(
+            f"{path}: rows have {source.n_features} features, but the model was "
+            f"fitted with {model.n_features_in_}"
+        )
 
 
 def _by_position(model):

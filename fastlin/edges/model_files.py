@@ -34,8 +34,10 @@ def _classes():
     from ..estimators.preprocessing import PolynomialFeatures, StandardScaler
     from ..estimators.sgd_regressor import SGDRegressor
 
-    return {c.__name__: c for c in (LogisticRegression, SGDRegressor, StandardScaler,
-                                    PolynomialFeatures)}
+    return {
+        c.__name__: c
+        for c in (LogisticRegression, SGDRegressor, StandardScaler, PolynomialFeatures)
+    }
 
 
 # Private fitted state that predictions need, per class (arrays or tuples of arrays).
@@ -49,15 +51,19 @@ def _json_param(name, value, est):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    if isinstance(value, (list, tuple)) and all(
-            isinstance(v, (numbers.Real, str)) for v in value):
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (numbers.Real, str)) for v in value):
         return [v.item() if hasattr(v, "item") else v for v in value]
     if isinstance(value, dict) and all(isinstance(k, (str, numbers.Integral)) for k in value):
-        return {"__dict__": [[k.item() if hasattr(k, "item") else k,
-                              float(v)] for k, v in value.items()]}
-    raise ValueError(f"{type(est).__name__}(… {name}={value!r}) cannot be saved: parameters "
-                     "must be numbers, strings, lists or dicts of them (pass an int seed, "
-                     "not a Generator)")
+        return {
+            "__dict__": [
+                [k.item() if hasattr(k, "item") else k, float(v)] for k, v in value.items()
+            ]
+        }
+    raise ValueError(
+        f"{type(est).__name__}(… {name}={value!r}) cannot be saved: parameters "
+        "must be numbers, strings, lists or dicts of them (pass an int seed, "
+        "not a Generator)"
+    )
 
 
 def _param_from_json(value):
@@ -82,8 +88,13 @@ def save_estimator(est, path, metadata=None):
     for k in attrs:
         v = vars(est)[k]
         _store(k, v, fitted, arrays, name)
-    header = {"estimator": name, "layout": LAYOUT, "params": params, "fitted": fitted,
-              "metadata": metadata or {}}
+    header = {
+        "estimator": name,
+        "layout": LAYOUT,
+        "params": params,
+        "fitted": fitted,
+        "metadata": metadata or {},
+    }
     persistence.write(path, "model", header, arrays)
 
 
@@ -108,8 +119,9 @@ def _store(k, v, fitted, arrays, name):
         state = {key: x for key, x in vars(v).items() if isinstance(x, np.ndarray)}
         for key, x in state.items():
             arrays[f"attr__{k}__{key}"] = x
-        fitted[k] = {"moments": {key: x for key, x in vars(v).items()
-                                 if not isinstance(x, np.ndarray)}}
+        fitted[k] = {
+            "moments": {key: x for key, x in vars(v).items() if not isinstance(x, np.ndarray)}
+        }
     else:
         raise ValueError(f"{name}.{k} ({type(v).__name__}) cannot be saved")
 
@@ -120,8 +132,10 @@ def _plain(v, k, name):
         return v, "plain"
     if v.dtype == object and all(isinstance(x, str) for x in v.ravel()):
         return v.astype(str), "object_str"
-    raise ValueError(f"{name}.{k} has dtype {v.dtype}, which the pickle-free format cannot "
-                     "hold (labels must be numbers, booleans or strings)")
+    raise ValueError(
+        f"{name}.{k} has dtype {v.dtype}, which the pickle-free format cannot "
+        "hold (labels must be numbers, booleans or strings)"
+    )
 
 
 def load_estimator(header, arrays, path):
@@ -157,8 +171,9 @@ def _restore(k, spec, arrays):
         m = Moments.__new__(Moments)
         vars(m).update(spec["moments"])
         prefix = f"attr__{k}__"
-        vars(m).update({key[len(prefix):]: a for key, a in arrays.items()
-                        if key.startswith(prefix)})
+        vars(m).update(
+            {key[len(prefix) :]: a for key, a in arrays.items() if key.startswith(prefix)}
+        )
         return m
     raise ValueError(f"unknown attribute record {spec!r} for {k}")
 
@@ -178,19 +193,30 @@ def save_gram_regressor(model, path, *, include_stats=False, metadata=None):
         "solver": model.solver_,
         "rcond": float(model.rcond_),
         "refinement_passes": int(model.refinement_passes_),
-        "feature_names": (None if getattr(model, "feature_names_in_", None) is None
-                          else [str(n) for n in model.feature_names_in_]),
+        "feature_names": (
+            None
+            if getattr(model, "feature_names_in_", None) is None
+            else [str(n) for n in model.feature_names_in_]
+        ),
         "metadata": metadata or {},
     }
-    arrays = {"coef": model.coef_, "intercept": np.asarray(model.intercept_),
-              "constant_columns": model.constant_columns_}
+    arrays = {
+        "coef": model.coef_,
+        "intercept": np.asarray(model.intercept_),
+        "constant_columns": model.constant_columns_,
+    }
     if hasattr(model, "alpha_"):  # RidgeCV: the choice and its scores
-        arrays.update(alpha=np.asarray(model.alpha_), cv_results=model.cv_results_,
-                      best_score=np.asarray(model.best_score_))
+        arrays.update(
+            alpha=np.asarray(model.alpha_),
+            cv_results=model.cv_results_,
+            best_score=np.asarray(model.best_score_),
+        )
     if include_stats:
         if not isinstance(model.stats_, GramStats):
-            raise ValueError("include_stats saves Gram statistics; a solver='qr' model "
-                             "holds a TSQR factor instead")
+            raise ValueError(
+                "include_stats saves Gram statistics; a solver='qr' model "
+                "holds a TSQR factor instead"
+            )
         arrays.update(persistence.stats_arrays(model.stats_))
     persistence.write(path, "model", header, arrays)
 

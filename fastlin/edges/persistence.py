@@ -87,7 +87,7 @@ def remove_stale_temporaries(path):
     for name in names:
         if not (name.startswith(prefix) and name.endswith(".npz")):
             continue
-        pid_text = name[len(prefix):].split("-", 1)[0]
+        pid_text = name[len(prefix) :].split("-", 1)[0]
         if not pid_text.isdigit():
             continue
         full = os.path.join(directory, name)
@@ -152,8 +152,13 @@ def write(path, kind, header, arrays):
     """Atomically write a fastlin file of ``kind`` with a JSON ``header`` and arrays."""
     from .. import __version__
 
-    head = {"format": FORMAT, "kind": kind, "format_version": FORMAT_VERSION,
-            "fastlin_version": __version__, **header}
+    head = {
+        "format": FORMAT,
+        "kind": kind,
+        "format_version": FORMAT_VERSION,
+        "fastlin_version": __version__,
+        **header,
+    }
     payload = {"header": np.frombuffer(json.dumps(head).encode(), dtype=np.uint8)}
     for key, value in arrays.items():
         payload[key] = np.asarray(value)
@@ -200,7 +205,7 @@ def stats_from(arrays, path):
     """Rebuild GramStats from ``stats__`` keys, or None when the file holds none."""
     from ..core.stats import GramStats
 
-    sub = {k[len("stats__"):]: v for k, v in arrays.items() if k.startswith("stats__")}
+    sub = {k[len("stats__") :]: v for k, v in arrays.items() if k.startswith("stats__")}
     if not sub:
         return None
     try:
@@ -209,8 +214,16 @@ def stats_from(arrays, path):
         raise FileFormatError(f"{path}: corrupt statistics ({exc})") from exc
 
 
-def save_checkpoint(path, stats, rows_consumed, source_identity=None, extra=None, *,
-                    target_transform=None, targets=None):
+def save_checkpoint(
+    path,
+    stats,
+    rows_consumed,
+    source_identity=None,
+    extra=None,
+    *,
+    target_transform=None,
+    targets=None,
+):
     """Atomically save an accumulator state after ``rows_consumed`` rows of a source.
 
     ``target_transform`` is the callable applied to the y chunks (recorded as
@@ -219,10 +232,16 @@ def save_checkpoint(path, stats, rows_consumed, source_identity=None, extra=None
     of the caller's settings (e.g. estimator class and parameters). All three must match
     when the checkpoint is resumed.
     """
-    made_with = {"target_transform": describe_transform(target_transform),
-                 "targets": targets, "extra": _jsonable(extra or {})}
-    header = {"rows_consumed": int(rows_consumed), "source": source_identity,
-              "made_with": made_with}
+    made_with = {
+        "target_transform": describe_transform(target_transform),
+        "targets": targets,
+        "extra": _jsonable(extra or {}),
+    }
+    header = {
+        "rows_consumed": int(rows_consumed),
+        "source": source_identity,
+        "made_with": made_with,
+    }
     write(path, "checkpoint", header, stats_arrays(stats))
 
 
@@ -236,8 +255,9 @@ def remove_checkpoint(path):
     remove_stale_temporaries(path)
 
 
-def load_checkpoint(path, source_identity=None, *, target_transform=None, extra=None,
-                    check_made_with=False):
+def load_checkpoint(
+    path, source_identity=None, *, target_transform=None, extra=None, check_made_with=False
+):
     """Load a checkpoint; returns ``(stats, rows_consumed, header)``.
 
     When ``source_identity`` is given it must equal the one saved: resuming a fit on a
@@ -264,8 +284,9 @@ def load_checkpoint(path, source_identity=None, *, target_transform=None, extra=
         saved_x = made_with.get("extra") or {}
         this_x = _jsonable(extra or {})
         if saved_x != this_x:
-            diffs = "; ".join(f"{k}: {a} in the checkpoint, {b} now"
-                              for k, a, b in _dict_diff(saved_x, this_x))
+            diffs = "; ".join(
+                f"{k}: {a} in the checkpoint, {b} now" for k, a, b in _dict_diff(saved_x, this_x)
+            )
             raise CheckpointMismatchError(
                 f"checkpoint {name} was made with other settings ({diffs}); delete it or "
                 "pass the same"
@@ -318,10 +339,16 @@ def describe_transform(fn):
 
 
 def _qualified(obj):
-    module = getattr(obj, "__module__", None) \
-        or getattr(getattr(obj, "__objclass__", None), "__module__", None) or "?"
-    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) \
+    module = (
+        getattr(obj, "__module__", None)
+        or getattr(getattr(obj, "__objclass__", None), "__module__", None)
+        or "?"
+    )
+    name = (
+        getattr(obj, "__qualname__", None)
+        or getattr(obj, "__name__", None)
         or type(obj).__qualname__
+    )
     return f"{module}.{name}"
 
 
@@ -362,8 +389,10 @@ def _callable_text(fn, depth):
         if consts:
             parts.append("constants " + ", ".join(consts))
         defaults = [_value_text(v, depth) for v in getattr(fn, "__defaults__", None) or ()]
-        defaults += [f"{k}={_value_text(v, depth)}"
-                     for k, v in sorted((getattr(fn, "__kwdefaults__", None) or {}).items())]
+        defaults += [
+            f"{k}={_value_text(v, depth)}"
+            for k, v in sorted((getattr(fn, "__kwdefaults__", None) or {}).items())
+        ]
         if defaults:
             parts.append("defaults " + ", ".join(defaults))
     return text + (f" [{'; '.join(parts)}]" if parts else "")
@@ -400,8 +429,13 @@ def _value_text(v, depth):
             return f"array({v.tolist()!r}, {v.dtype.str!r})"
         import hashlib
 
-        digest = hashlib.blake2b(np.ascontiguousarray(v).view(np.uint8).reshape(-1),
-                                 digest_size=8).hexdigest() if v.dtype.kind in "biufc" else "?"
+        digest = (
+            hashlib.blake2b(
+                np.ascontiguousarray(v).view(np.uint8).reshape(-1), digest_size=8
+            ).hexdigest()
+            if v.dtype.kind in "biufc"
+            else "?"
+        )
         return f"array(shape={v.shape}, dtype={v.dtype.str!r}, blake2b={digest})"
     if callable(v) and not isinstance(v, type):
         return _callable_text(v, depth + 1)

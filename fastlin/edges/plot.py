@@ -17,9 +17,7 @@ def _figure(width=6.4, height=4.8):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "fastlin's figures need matplotlib: pip install fastlin[plot]"
-        ) from exc
+        raise ImportError("fastlin's figures need matplotlib: pip install fastlin[plot]") from exc
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -96,8 +94,9 @@ def _binned_mean(x, r, n_bins=20):
     return sx[ok] / counts[ok], sums[ok] / counts[ok]
 
 
-def plot_residuals(x, residuals, path, *, xlabel="fitted value", title="residuals",
-                   max_points=_MAX_POINTS, seed=0):
+def plot_residuals(
+    x, residuals, path, *, xlabel="fitted value", title="residuals", max_points=_MAX_POINTS, seed=0
+):
     """Residuals against fitted values (or a feature), with their binned mean.
 
     A curve in the binned mean (red) is what a linear fit of a nonlinear target leaves.
@@ -124,13 +123,19 @@ def plot_residuals(x, residuals, path, *, xlabel="fitted value", title="residual
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
     keep = _subsample(x.size, max_points, seed)
-    ax.scatter(x[keep], r[keep], s=4, alpha=0.35, color="tab:blue", edgecolors="none",
-               label=f"rows ({keep.size} of {x.size} shown)" if keep.size < x.size else "rows")
+    ax.scatter(
+        x[keep],
+        r[keep],
+        s=4,
+        alpha=0.35,
+        color="tab:blue",
+        edgecolors="none",
+        label=f"rows ({keep.size} of {x.size} shown)" if keep.size < x.size else "rows",
+    )
     ax.axhline(0.0, color="black", linewidth=1)
     bx, br = _binned_mean(x, r)
     if bx is not None:
-        ax.plot(bx, br, color="tab:red", linewidth=2, marker="o", markersize=3,
-                label="binned mean")
+        ax.plot(bx, br, color="tab:red", linewidth=2, marker="o", markersize=3, label="binned mean")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("residual")
     ax.set_title(title)
@@ -167,8 +172,15 @@ def plot_reliability(table, path, *, title="reliability diagram"):
     centres = 0.5 * (edges[:-1] + edges[1:])
     widths = np.diff(edges)
     ok = count > 0
-    ax.bar(centres[ok], acc[ok], width=widths[ok] * 0.9, color="tab:blue", alpha=0.7,
-           edgecolor="black", label="accuracy")
+    ax.bar(
+        centres[ok],
+        acc[ok],
+        width=widths[ok] * 0.9,
+        color="tab:blue",
+        alpha=0.7,
+        edgecolor="black",
+        label="accuracy",
+    )
     ax.plot([0, 1], [0, 1], linestyle="--", color="gray", label="perfect calibration")
     ax.plot(conf[ok], acc[ok], marker="o", color="tab:red", label="mean confidence")
     w = count.sum()
@@ -188,8 +200,20 @@ def plot_reliability(table, path, *, title="reliability diagram"):
     return _save(fig, path)
 
 
-def plot_fit(x, y, path, *, model=None, coef=None, title="data and fit", xlabel="x",
-             ylabel="y", n_grid=200, max_points=_MAX_POINTS, seed=0):
+def plot_fit(
+    x,
+    y,
+    path,
+    *,
+    model=None,
+    coef=None,
+    title="data and fit",
+    xlabel="x",
+    ylabel="y",
+    n_grid=200,
+    max_points=_MAX_POINTS,
+    seed=0,
+):
     """Data with a fitted line or polynomial.
 
     Parameters
@@ -225,8 +249,7 @@ def plot_fit(x, y, path, *, model=None, coef=None, title="data and fit", xlabel=
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
     keep = _subsample(x.size, max_points, seed)
-    ax.scatter(x[keep], y[keep], s=6, alpha=0.5, color="tab:blue", edgecolors="none",
-               label="data")
+    ax.scatter(x[keep], y[keep], s=6, alpha=0.5, color="tab:blue", edgecolors="none", label="data")
     ax.plot(grid, line, color="tab:red", linewidth=2, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -236,8 +259,17 @@ def plot_fit(x, y, path, *, model=None, coef=None, title="data and fit", xlabel=
     return _save(fig, path)
 
 
-def plot_influence(leverage, studentized_residuals, path, *, cooks_distance=None,
-                   n_params=None, title="influence", max_points=_MAX_POINTS, seed=0):
+def plot_influence(
+    leverage,
+    studentized_residuals,
+    path,
+    *,
+    cooks_distance=None,
+    n_params=None,
+    title="influence",
+    max_points=_MAX_POINTS,
+    seed=0,
+):
     """Studentised residuals against leverage, coloured by Cook's distance.
 
     Rows with both high leverage and large residuals (top right / bottom right) move the
@@ -259,7 +291,7 @@ def plot_influence(leverage, studentized_residuals, path, *, cooks_distance=None
     # Always show the most influential rows, whatever the subsample.
     if cooks_distance is not None:
         cd = np.asarray(cooks_distance, dtype=np.float64).ravel()
-        top = np.argsort(np.nan_to_num(cd, nan=-1.0))[-min(200, cd.size):]
+        top = np.argsort(np.nan_to_num(cd, nan=-1.0))[-min(200, cd.size) :]
         keep = np.union1d(keep, top)
         from matplotlib.colors import LogNorm
 
@@ -268,17 +300,21 @@ def plot_influence(leverage, studentized_residuals, path, *, cooks_distance=None
         # Cook's distances span many decades: a log colour scale keeps the bulk visible.
         norm = None
         if pos.size:
-            norm = LogNorm(vmin=max(float(pos.min()), float(pos.max()) * 1e-6),
-                           vmax=float(pos.max()))
+            norm = LogNorm(
+                vmin=max(float(pos.min()), float(pos.max()) * 1e-6), vmax=float(pos.max())
+            )
             c = np.where(np.isfinite(c), np.maximum(c, norm.vmin), norm.vmax)
-        sc = ax.scatter(h[keep], r[keep], c=c, s=6, cmap="viridis", norm=norm,
-                        edgecolors="none")
+        sc = ax.scatter(h[keep], r[keep], c=c, s=6, cmap="viridis", norm=norm, edgecolors="none")
         fig.colorbar(sc, ax=ax, label="Cook's distance")
     else:
         ax.scatter(h[keep], r[keep], s=6, alpha=0.5, edgecolors="none")
     if n_params is not None:
-        ax.axvline(2 * n_params / h.size, color="tab:red", linestyle="--",
-                   label=f"2p/n = {2 * n_params / h.size:.3g}")
+        ax.axvline(
+            2 * n_params / h.size,
+            color="tab:red",
+            linestyle="--",
+            label=f"2p/n = {2 * n_params / h.size:.3g}",
+        )
         ax.legend(loc="best")
     ax.axhline(0.0, color="black", linewidth=1)
     ax.set_xlabel("leverage")

@@ -37,8 +37,7 @@ from .._warnings import warn
 from .._validation import check_finite, edge_X, edge_Xy
 
 if TYPE_CHECKING:
-    from .._typing import (ChunkIterable, FitData, Fold, Solver,
-                          TargetTransform)
+    from .._typing import ChunkIterable, FitData, Fold, Solver, TargetTransform
     from ..core.inference import RegressionInference
 
 _PREDICT_ROWS = 8192
@@ -59,7 +58,8 @@ class _Solved:
             return obj.__dict__[self.name]
         except KeyError:
             raise AttributeError(
-                f"{type(obj).__name__!r} object has no attribute {self.name!r}") from None
+                f"{type(obj).__name__!r} object has no attribute {self.name!r}"
+            ) from None
 
     def __set__(self, obj, value):
         obj.__dict__[self.name] = value
@@ -93,8 +93,13 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
-    def fit(self, X: FitData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
-            **source_options: Any) -> Self:
+    def fit(
+        self,
+        X: FitData,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        **source_options: Any,
+    ) -> Self:
         """Fit on all rows: arrays, or a chunk source streamed in one pass.
 
         Parameters
@@ -125,8 +130,10 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         if y is None and sample_weight is None and is_chunked(X):
             return self._fit_source(X, **source_options)
         if source_options:
-            raise TypeError(f"{', '.join(sorted(source_options))}: options of a chunk source; "
-                            "X is an array here")
+            raise TypeError(
+                f"{', '.join(sorted(source_options))}: options of a chunk source; "
+                "X is an array here"
+            )
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = self._new_stats().update(X, y, sample_weight)
@@ -140,8 +147,9 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             return QRStats(centre=bool(self.fit_intercept))
         return GramStats()
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold one more chunk of rows into the model.
 
         The solve is deferred until a fitted attribute (``coef_``, ``intercept_``, ...) is
@@ -184,12 +192,24 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         """Deprecated spelling of ``fit(source, **options)``."""
         import warnings
 
-        warnings.warn("fit_chunks(source) is now fit(source); fit_chunks will be removed",
-                      FutureWarning, stacklevel=2)
+        warnings.warn(
+            "fit_chunks(source) is now fit(source); fit_chunks will be removed",
+            FutureWarning,
+            stacklevel=2,
+        )
         return self._fit_source(chunks, **options)
 
-    def _fit_source(self, chunks, *, chunk_rows=None, target_transform=None, checkpoint=None,
-                    checkpoint_every=1, keep_checkpoint=False, verbose=False):
+    def _fit_source(
+        self,
+        chunks,
+        *,
+        chunk_rows=None,
+        target_transform=None,
+        checkpoint=None,
+        checkpoint_every=1,
+        keep_checkpoint=False,
+        verbose=False,
+    ):
         """Fit in one pass over a chunk source, in constant memory.
 
         Parameters
@@ -227,18 +247,28 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         # The checkpoint records the estimator and its settings (a resume with others is
         # refused) and is kept until the model is solved, so a failing solve loses no pass.
         meta = {"estimator": type(self).__name__, "params": _json_params(self)}
-        stats, y_1d = accumulate(chunks, self._new_stats(), chunk_rows=chunk_rows,
-                                 target_transform=target_transform, checkpoint=checkpoint,
-                                 checkpoint_every=checkpoint_every, checkpoint_meta=meta,
-                                 keep_checkpoint=True, verbose=verbose,
-                                 desc=type(self).__name__)
+        stats, y_1d = accumulate(
+            chunks,
+            self._new_stats(),
+            chunk_rows=chunk_rows,
+            target_transform=target_transform,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            checkpoint_meta=meta,
+            keep_checkpoint=True,
+            verbose=verbose,
+            desc=type(self).__name__,
+        )
         if _n_rows(stats) == 0:
             raise ValueError("the chunk source yielded no rows")
         if y_1d is None:  # resumed from a checkpoint that covered every row
             y_1d = _n_targets(stats) == 1 and not _source_has_2d_targets(chunks, target_transform)
         # Refinement or TSQR passes read a source again; a one-pass iterable cannot be.
-        fold = data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform) \
-            if is_source(chunks) else None
+        fold = (
+            data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform)
+            if is_source(chunks)
+            else None
+        )
         self._commit(stats, y_1d, fold=fold)
         _set_feature_names(self, chunks)
         if checkpoint is not None and not keep_checkpoint:
@@ -247,8 +277,13 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             remove_checkpoint(checkpoint)
         return self
 
-    def save(self, path: os.PathLike | str, *, include_stats: bool = False,
-             metadata: dict[str, Any] | None = None) -> None:
+    def save(
+        self,
+        path: os.PathLike | str,
+        *,
+        include_stats: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.edges.persistence`).
 
         Parameters
@@ -292,9 +327,13 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             sol = _qr_solution(stats, alpha, self.fit_intercept)
             float32_only = False
         else:
-            sol = stats.finalize(alpha=alpha, fit_intercept=self.fit_intercept,
-                                 solver=self.solver, warn=False,
-                                 refinable=self.solver == "auto" and fold is not None)
+            sol = stats.finalize(
+                alpha=alpha,
+                fit_intercept=self.fit_intercept,
+                solver=self.solver,
+                warn=False,
+                refinable=self.solver == "auto" and fold is not None,
+            )
             float32_only = stats.float32_only
             auto = self.solver == "auto"
             if auto and sol.needs and fold is not None:
@@ -307,19 +346,30 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
                     qr_stats = fold(QRStats(centre=bool(self.fit_intercept)))
                     sol = _qr_solution(qr_stats, alpha, self.fit_intercept)
             if sol.solver != "qr" and sol.rank < stats.n_features:
-                warn_rank(sol.rank, stats.n_features, sol.constant_columns, sol.null_columns,
-                          alpha, sol.solver)
+                warn_rank(
+                    sol.rank,
+                    stats.n_features,
+                    sol.constant_columns,
+                    sol.null_columns,
+                    alpha,
+                    sol.solver,
+                )
             # Refinement asked for only by float32 rounding (a well-conditioned design)
             # is not worth a warning; lost digits from the conditioning itself are.
             eps = np.finfo(np.float64).eps
             if auto and (sol.needs == "qr" or sol.needs and not eps / sol.rcond <= REFINE_TOL):
-                what = ("its rank cannot be told from the Gram statistics"
-                        if sol.needs == "qr" else "coefficients may have lost digits")
+                what = (
+                    "its rank cannot be told from the Gram statistics"
+                    if sol.needs == "qr"
+                    else "coefficients may have lost digits"
+                )
                 warn(
                     f"the normal equations are ill conditioned (reciprocal condition number "
                     f"{sol.rcond:.2g}): {what}; the rows are not available for another pass "
                     "here (partial_fit / one-pass iterable), so fit with solver='qr', fit on "
-                    "arrays or a chunk source, or use Ridge", RankDeficientWarning)
+                    "arrays or a chunk source, or use Ridge",
+                    RankDeficientWarning,
+                )
         dtype = np.float32 if float32_only else np.float64
         coef = sol.coef.astype(dtype)
         intercept = sol.intercept.astype(dtype)
@@ -366,8 +416,8 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         b = np.atleast_1d(self.intercept_).astype(np.float64)
         out = np.empty((X.shape[0], W.shape[0]))
         for r0 in range(0, X.shape[0], _PREDICT_ROWS):
-            block = np.asarray(X[r0:r0 + _PREDICT_ROWS], dtype=np.float64)
-            np.matmul(block, W.T, out=out[r0:r0 + _PREDICT_ROWS])
+            block = np.asarray(X[r0 : r0 + _PREDICT_ROWS], dtype=np.float64)
+            np.matmul(block, W.T, out=out[r0 : r0 + _PREDICT_ROWS])
         out += b
         dtype = self.coef_.dtype
         return (out[:, 0] if self._y_1d else out).astype(dtype, copy=False)
@@ -424,12 +474,18 @@ class LinearRegression(_GramRegressor):
     def _alpha(self):
         return 0.0
 
-    def inference(self, X: FitData | None = None, y: ArrayLike | None = None, *,
-                  sample_weight: ArrayLike | None = None,
-                  cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "nonrobust",
-                  use_t: bool | None = None, feature_names: Sequence[str] | None = None,
-                  chunk_rows: int | None = None,
-                  target_transform: TargetTransform | None = None) -> RegressionInference:
+    def inference(
+        self,
+        X: FitData | None = None,
+        y: ArrayLike | None = None,
+        *,
+        sample_weight: ArrayLike | None = None,
+        cov_type: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "nonrobust",
+        use_t: bool | None = None,
+        feature_names: Sequence[str] | None = None,
+        chunk_rows: int | None = None,
+        target_transform: TargetTransform | None = None,
+    ) -> RegressionInference:
         """Standard errors, tests and fit statistics, with statsmodels' names.
 
         Parameters
@@ -464,27 +520,40 @@ class LinearRegression(_GramRegressor):
 
         check_is_fitted(self, "coef_")
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
-        intercept = np.broadcast_to(np.atleast_1d(np.asarray(self.intercept_, np.float64)),
-                                    (coef.shape[0],))
+        intercept = np.broadcast_to(
+            np.atleast_1d(np.asarray(self.intercept_, np.float64)), (coef.shape[0],)
+        )
 
         fold = None
         if X is not None:
-            fold = data_fold(X, y, sample_weight, chunk_rows=chunk_rows,
-                             target_transform=target_transform)
+            fold = data_fold(
+                X, y, sample_weight, chunk_rows=chunk_rows, target_transform=target_transform
+            )
         elif y is not None or sample_weight is not None:
             raise ValueError("y and sample_weight need X")
         stats = self.stats_
         if not isinstance(stats, GramStats):
             if fold is None:
-                raise ValueError("solver='qr' keeps a TSQR factor, not Gram statistics: "
-                                 "pass the rows (X, y) so that they are folded first")
+                raise ValueError(
+                    "solver='qr' keeps a TSQR factor, not Gram statistics: "
+                    "pass the rows (X, y) so that they are folded first"
+                )
             stats = fold(GramStats())
         names = feature_names
         if names is None:
             names = getattr(self, "feature_names_in_", None)
-        return regression_inference(stats, coef, intercept, fit_intercept=self.fit_intercept,
-                                    rank=self.rank_, y_1d=self._y_1d, names=names,
-                                    cov_type=cov_type, fold=fold, use_t=use_t)
+        return regression_inference(
+            stats,
+            coef,
+            intercept,
+            fit_intercept=self.fit_intercept,
+            rank=self.rank_,
+            y_1d=self._y_1d,
+            names=names,
+            cov_type=cov_type,
+            fold=fold,
+            use_t=use_t,
+        )
 
 
 class Ridge(_GramRegressor):
@@ -501,8 +570,7 @@ class Ridge(_GramRegressor):
     Same as :class:`LinearRegression`.
     """
 
-    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True,
-                 solver: Solver = "auto"):
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: Solver = "auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -512,8 +580,10 @@ class Ridge(_GramRegressor):
 
 
 def _json_params(model):
-    return {k: (v if isinstance(v, (bool, int, float, str, type(None))) else repr(v))
-            for k, v in model.get_params(deep=False).items()}
+    return {
+        k: (v if isinstance(v, (bool, int, float, str, type(None))) else repr(v))
+        for k, v in model.get_params(deep=False).items()
+    }
 
 
 def _set_feature_names(model, data):
@@ -544,14 +614,14 @@ def _n_targets(stats):
 def _qr_solution(qr_stats, alpha, fit_intercept):
     """A LinearSolution from a TSQR factor (rank-deficient: minimum norm, warned)."""
     from ..core.solve import LinearSolution
-    
+
     res = qr_stats.finalize(alpha=alpha, fit_intercept=fit_intercept, warn=False)
     R, _, _ = qr_stats.factor(0.0, fit_intercept)
     d = R.shape[0]
     # ||R e_j||² is column j's centred sum of squares; against its raw second moment it
     # tells a constant column from a rounding residue, as the Gram route does.
     centred_sq = np.einsum("ij,ij->j", R, R)
-    raw_sq = centred_sq + qr_stats.sum_weights_ * qr_stats.mean_x_ ** 2
+    raw_sq = centred_sq + qr_stats.sum_weights_ * qr_stats.mean_x_**2
     constant = np.flatnonzero(centred_sq <= 64 * np.finfo(np.float64).eps * raw_sq)
     res.coef[constant] = 0.0  # the minimum-norm value, without the SVD's rounding
     if fit_intercept:
@@ -561,8 +631,17 @@ def _qr_solution(qr_stats, alpha, fit_intercept):
     dof = qr_stats.sum_weights_ - res.rank - int(fit_intercept)
     resid_var = res.rss / dof if dof > 0 else np.full_like(res.rss, np.nan)
     r2 = np.full_like(res.rss, np.nan)  # QRStats keeps no total sum of squares
-    return LinearSolution(res.coef.T.copy(), res.intercept, int(res.rank), "qr", float("nan"),
-                          constant, np.zeros(0, np.int64), r2, resid_var)
+    return LinearSolution(
+        res.coef.T.copy(),
+        res.intercept,
+        int(res.rank),
+        "qr",
+        float("nan"),
+        constant,
+        np.zeros(0, np.int64),
+        r2,
+        resid_var,
+    )
 
 
 def _source_has_2d_targets(chunks, target_transform):

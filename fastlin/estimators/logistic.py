@@ -42,10 +42,18 @@ from threadpoolctl import threadpool_limits
 from ..core import losses_numpy as _small
 from ._saveable import Saveable
 from .logistic_data import _Data, _encode, _is_array_like, _labels_1d
-from ..core.losses import (_EMPTY_F, _EMPTY_I, HesspState, LossGradState, _Scratch, fit_lbfgs,
-                           objective_fun, objective_hessp)
+from ..core.losses import (
+    _EMPTY_F,
+    _EMPTY_I,
+    HesspState,
+    LossGradState,
+    _Scratch,
+    fit_lbfgs,
+    objective_fun,
+    objective_hessp,
+)
 from .._threads import drop_lock, model_lock, n_threads, row_ranges
-from .._validation import (check_finite, check_real_scalar, edge_X, edge_Xy)
+from .._validation import check_finite, check_real_scalar, edge_X, edge_Xy
 from ..kernels import losses as _losses
 from ..kernels import sgd as _sgd
 
@@ -146,18 +154,35 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         lbfgs: final value of the objective above.
     """
 
-    def __init__(self, *, C: float = 1.0, solver: Literal["lbfgs", "sgd"] = "lbfgs",
-                 fit_intercept: bool = True, max_iter: int = 100, tol: float | None = 1e-4,
-                 x_scale: float = 1.0, optimizer: Literal["sgd", "momentum", "adam"] = "adam",
-                 learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
-                 eta0: float = 1e-3, power_t: float = 0.5, batch_size: int = 256,
-                 alpha: float | None = None, momentum: float = 0.9, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, n_iter_no_change: int = 5,
-                 shuffle: bool = True, random_state: Seed = None, warm_start: bool = False,
-                 lbfgs_memory: int = 60,
-                 class_weight: Literal["balanced"] | dict[Any, float] | None = None,
-                 verbose: int = 0):
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        solver: Literal["lbfgs", "sgd"] = "lbfgs",
+        fit_intercept: bool = True,
+        max_iter: int = 100,
+        tol: float | None = 1e-4,
+        x_scale: float = 1.0,
+        optimizer: Literal["sgd", "momentum", "adam"] = "adam",
+        learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
+        eta0: float = 1e-3,
+        power_t: float = 0.5,
+        batch_size: int = 256,
+        alpha: float | None = None,
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        shuffle: bool = True,
+        random_state: Seed = None,
+        warm_start: bool = False,
+        lbfgs_memory: int = 60,
+        class_weight: Literal["balanced"] | dict[Any, float] | None = None,
+        verbose: int = 0,
+    ):
         self.C = C
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -190,7 +215,9 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         if self.solver not in ("lbfgs", "sgd"):
             raise ValueError(f"solver must be 'lbfgs' or 'sgd', got {self.solver!r}")
         if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
-            raise ValueError(f"C must be a positive real number (np.inf for no penalty), got {self.C!r}")
+            raise ValueError(
+                f"C must be a positive real number (np.inf for no penalty), got {self.C!r}"
+            )
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
         for name in ("max_iter", "batch_size", "n_iter_no_change", "lbfgs_memory"):
@@ -201,10 +228,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             check_real_scalar(self.tol, "tol", 0.0)
         check_real_scalar(self.x_scale, "x_scale", 0.0, low_inclusive=False)
         if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         if self.learning_rate not in _SCHEDULES:
             raise ValueError(
-                f"learning_rate must be one of {sorted(_SCHEDULES)}, got {self.learning_rate!r}")
+                f"learning_rate must be one of {sorted(_SCHEDULES)}, got {self.learning_rate!r}"
+            )
         check_real_scalar(self.eta0, "eta0", 0.0, low_inclusive=False)
         check_real_scalar(self.power_t, "power_t", 0.0)
         if self.alpha is not None:
@@ -217,14 +247,17 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             if v >= 1:
                 raise ValueError(f"{name} must be in [0, 1), got {v!r}")
         check_real_scalar(self.epsilon, "epsilon", 0.0, low_inclusive=False)
-        v = check_real_scalar(self.validation_fraction, "validation_fraction", 0.0, low_inclusive=False)
+        v = check_real_scalar(
+            self.validation_fraction, "validation_fraction", 0.0, low_inclusive=False
+        )
         if v >= 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {v!r}")
 
     # -- fitting --------------------------------------------------------------------------
 
-    def fit(self, X: RereadableData, y: ArrayLike | None = None,
-            sample_weight: ArrayLike | None = None) -> Self:
+    def fit(
+        self, X: RereadableData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fit the model.
 
         Parameters
@@ -251,16 +284,21 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         classes = data.classes
         if classes.shape[0] < 2:
             raise ValueError(
-                f"y has 1 class ({classes[0]!r}); logistic regression needs at least two "
-                "classes" if classes.shape[0] == 1 else "y has no labels"
+                f"y has 1 class ({classes[0]!r}); logistic regression needs at least two classes"
+                if classes.shape[0] == 1
+                else "y has no labels"
             )
         self._apply_class_weight(data)
         K = 1 if classes.shape[0] == 2 else classes.shape[0]
         d = data.n_features
         W = np.zeros((K, d))
         b = np.zeros(K)
-        if (self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (K, d)
-                and np.array_equal(self.classes_, classes)):
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and self.coef_.shape == (K, d)
+            and np.array_equal(self.classes_, classes)
+        ):
             W[:] = self.coef_
             b[:] = self.intercept_
         if self.solver == "lbfgs":
@@ -300,10 +338,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         elif isinstance(cw, dict):
             unknown = [k for k in cw if not np.any(classes == k)]
             if unknown:
-                raise ValueError(f"class_weight names label(s) {unknown!r} not in the classes "
-                                 f"{classes.tolist()!r}")
-            vec = np.array([float(cw.get(c.item() if hasattr(c, "item") else c, 1.0))
-                            for c in classes])
+                raise ValueError(
+                    f"class_weight names label(s) {unknown!r} not in the classes "
+                    f"{classes.tolist()!r}"
+                )
+            vec = np.array(
+                [float(cw.get(c.item() if hasattr(c, "item") else c, 1.0)) for c in classes]
+            )
             if not np.all(np.isfinite(vec)) or (vec < 0).any():
                 raise ValueError(f"class_weight values must be finite and >= 0, got {cw!r}")
         else:
@@ -366,10 +407,20 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         try:
             with threadpool_limits(1, user_api="blas"):
                 W, b, fval, n_iter = fit_lbfgs(
-                    data_term, data_hessp, K, d, self.C, data.sw_sum, bool(self.fit_intercept),
-                    W, b, max_iter=self.max_iter,
+                    data_term,
+                    data_hessp,
+                    K,
+                    d,
+                    self.C,
+                    data.sw_sum,
+                    bool(self.fit_intercept),
+                    W,
+                    b,
+                    max_iter=self.max_iter,
                     tol=float(self.tol if self.tol is not None else 0.0),
-                    memory=self.lbfgs_memory, callback=callback)
+                    memory=self.lbfgs_memory,
+                    callback=callback,
+                )
         finally:
             if bar is not None:
                 bar.close()
@@ -378,14 +429,22 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     # -- SGD ------------------------------------------------------------------------------
 
     def _new_sgd_state(self, K, d):
-        return {"t": 0, "VW": np.zeros((K, d)), "Vb": np.zeros(K),
-                "MW": np.zeros((K, d)), "Mb": np.zeros(K), "scratch": _Scratch(d, K)}
+        return {
+            "t": 0,
+            "VW": np.zeros((K, d)),
+            "Vb": np.zeros(K),
+            "MW": np.zeros((K, d)),
+            "Mb": np.zeros(K),
+            "scratch": _Scratch(d, K),
+        }
 
     def _split(self, n, seed, chunk_index):
         """Training and validation row indices of an n-row chunk (seeded per chunk)."""
         if not self.early_stopping:
             return np.arange(n, dtype=np.int64), _EMPTY_I
-        mask = np.random.default_rng([seed, chunk_index]).random(n) < float(self.validation_fraction)
+        mask = np.random.default_rng([seed, chunk_index]).random(n) < float(
+            self.validation_fraction
+        )
         if n >= 2 and not mask.any():
             mask[n - 1] = True
         if mask.all():
@@ -403,25 +462,57 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             train_rows, val_rows = self._split(X.shape[0], split_seed, ci)
             order = rng.permutation(train_rows) if self.shuffle else train_rows
             for s0 in range(0, order.shape[0], bs) if train else ():
-                rows = order[s0: s0 + bs]
+                rows = order[s0 : s0 + bs]
                 bounds = row_ranges(rows.shape[0], n_threads(), 8)
                 P = bounds.shape[0] - 1
                 sc = scratch.get(P)
                 sc.zero(P)
-                _losses.loss_grad(X, yi, w, rows, W, b, data.scale, bounds, multinomial, True,
-                                  sc.A, sc.Z, sc.G, sc.gb, sc.loss)
+                _losses.loss_grad(
+                    X,
+                    yi,
+                    w,
+                    rows,
+                    W,
+                    b,
+                    data.scale,
+                    bounds,
+                    multinomial,
+                    True,
+                    sc.A,
+                    sc.Z,
+                    sc.G,
+                    sc.gb,
+                    sc.loss,
+                )
                 lsum = float(sc.loss[:P, 0].sum())
                 sw = float(sc.loss[:P, 1].sum())
                 tr_loss += lsum
                 tr_w += sw
                 if sw <= 0:
                     continue
-                lr = _sgd.learning_rate(schedule, float(self.eta0), st["t"], total_steps,
-                                        float(self.power_t))
-                _sgd.apply_step(sc.G[:P], sc.gb[:P], sw, W, b, method, lr, alpha,
-                                bool(self.fit_intercept), float(self.momentum),
-                                float(self.beta_1), float(self.beta_2), float(self.epsilon),
-                                st["t"], st["VW"], st["Vb"], st["MW"], st["Mb"])
+                lr = _sgd.learning_rate(
+                    schedule, float(self.eta0), st["t"], total_steps, float(self.power_t)
+                )
+                _sgd.apply_step(
+                    sc.G[:P],
+                    sc.gb[:P],
+                    sw,
+                    W,
+                    b,
+                    method,
+                    lr,
+                    alpha,
+                    bool(self.fit_intercept),
+                    float(self.momentum),
+                    float(self.beta_1),
+                    float(self.beta_2),
+                    float(self.epsilon),
+                    st["t"],
+                    st["VW"],
+                    st["Vb"],
+                    st["MW"],
+                    st["Mb"],
+                )
                 st["t"] += 1
             if val_rows.shape[0]:
                 vs = LossGradState(W, b, multinomial, data.scale, False, scratch)
@@ -482,15 +573,22 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
                 bar.close()
         if self.early_stopping and tol is not None and np.isfinite(best):
             W, b = best_params
-        history = {"train": np.asarray(hist_tr),
-                   "validation": np.asarray(hist_va) if hist_va else _EMPTY_F}
+        history = {
+            "train": np.asarray(hist_tr),
+            "validation": np.asarray(hist_va) if hist_va else _EMPTY_F,
+        }
         return W, b, n_epochs, history, stopped
 
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """One epoch of mini-batch updates over the rows of one chunk; see
         :meth:`_partial_fit`. Calls from several threads run one after the other."""
         with model_lock(self):
@@ -520,7 +618,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             if fitted and not np.array_equal(cls, self.classes_):
                 raise ValueError(
                     f"classes={cls.tolist()!r} differs from the classes of the earlier calls "
-                    f"{self.classes_.tolist()!r}")
+                    f"{self.classes_.tolist()!r}"
+                )
         elif fitted:
             cls = self.classes_
         else:
@@ -530,28 +629,40 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         yl = _labels_1d(yl, Xa.shape[0])
         if cls is None:
             cls = np.unique(yl)
-        hint = "" if classes is not None or not fitted else (
-            "; pass classes= with every label on the first partial_fit call")
+        hint = (
+            ""
+            if classes is not None or not fitted
+            else ("; pass classes= with every label on the first partial_fit call")
+        )
         _encode(yl, cls, hint)
         data = _Data(Xa, yl, sample_weight, float(self.x_scale), classes=cls)
         if self.class_weight == "balanced":
-            raise ValueError("class_weight='balanced' needs every row at once; partial_fit "
-                             "takes a dict of class weights")
+            raise ValueError(
+                "class_weight='balanced' needs every row at once; partial_fit "
+                "takes a dict of class weights"
+            )
         self._apply_class_weight(data)
         if cls.shape[0] < 2:
             raise ValueError(
                 f"only one class ({cls[0]!r}) is known; pass classes= with every label on the "
-                "first partial_fit call")
+                "first partial_fit call"
+            )
         K = 1 if cls.shape[0] == 2 else cls.shape[0]
         d = Xa.shape[1]
         if fitted and getattr(self, "_pf_stopped", False):
             return self
         if fitted and hasattr(self, "_sgd_state") and self._sgd_state["VW"].shape == (K, d):
-            W, b, st = self.coef_.astype(np.float64), self.intercept_.astype(np.float64), \
-                self._sgd_state
+            W, b, st = (
+                self.coef_.astype(np.float64),
+                self.intercept_.astype(np.float64),
+                self._sgd_state,
+            )
         elif fitted:
-            W, b, st = self.coef_.astype(np.float64), self.intercept_.astype(np.float64), \
-                self._new_sgd_state(K, d)
+            W, b, st = (
+                self.coef_.astype(np.float64),
+                self.intercept_.astype(np.float64),
+                self._new_sgd_state(K, d),
+            )
         else:
             W, b, st = np.zeros((K, d)), np.zeros(K), self._new_sgd_state(K, d)
         if not hasattr(self, "_pf_rng") or not fitted:
@@ -562,8 +673,9 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             self.loss_history_ = {"train": _EMPTY_F, "validation": _EMPTY_F}
         alpha = self._sgd_alpha(Xa.shape[0])
         total = int(self.max_iter) * self._steps_per_epoch(data)
-        tr, vl, vw = self._epoch(data, W, b, K > 1, alpha, self._pf_rng, st,
-                                 self._pf_split_seed + self._pf_calls, total)
+        tr, vl, vw = self._epoch(
+            data, W, b, K > 1, alpha, self._pf_rng, st, self._pf_split_seed + self._pf_calls, total
+        )
         self._pf_calls += 1
         self._commit(cls, W, b, d, float32=Xa.dtype == np.float32)
         self._sgd_state = st
@@ -583,10 +695,15 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         self.loss_history_ = hist
         return self
 
-    def inference(self, X: FitData, y: ArrayLike | None = None, *,
-                  sample_weight: ArrayLike | None = None,
-                  feature_names: Sequence[str] | None = None,
-                  chunk_rows: int | None = None) -> LogitInference:
+    def inference(
+        self,
+        X: FitData,
+        y: ArrayLike | None = None,
+        *,
+        sample_weight: ArrayLike | None = None,
+        feature_names: Sequence[str] | None = None,
+        chunk_rows: int | None = None,
+    ) -> LogitInference:
         """Standard errors, z and p values from the Hessian at the fitted coefficients.
 
         Binary models only. One pass over the rows the model was fitted on: arrays
@@ -609,13 +726,16 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
 
         self._check_fitted()
         if self.classes_.shape[0] != 2:
-            raise ValueError(f"inference is for binary models; this one has "
-                             f"{self.classes_.shape[0]} classes")
+            raise ValueError(
+                f"inference is for binary models; this one has {self.classes_.shape[0]} classes"
+            )
         fold = data_fold(X, y, sample_weight, chunk_rows=chunk_rows)
-        state = fold(LogitHessianStats(self.coef_[0], self.intercept_[0], self.classes_,
-                                       self.x_scale))
-        names = feature_names if feature_names is not None else getattr(
-            self, "feature_names_in_", None)
+        state = fold(
+            LogitHessianStats(self.coef_[0], self.intercept_[0], self.classes_, self.x_scale)
+        )
+        names = (
+            feature_names if feature_names is not None else getattr(self, "feature_names_in_", None)
+        )
         return state.finalize(C=self.C, fit_intercept=self.fit_intercept, names=names)
 
     # -- prediction -----------------------------------------------------------------------
@@ -624,7 +744,8 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         if not hasattr(self, "coef_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+                "appropriate arguments before using this estimator."
+            )
 
     def _logits(self, X):
         self._check_fitted()
@@ -639,8 +760,9 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         if n:
             bounds = row_ranges(n, n_threads(), _losses.BLOCK)
             a_shape, z_shape = _losses.scratch_shapes(bounds.shape[0] - 1, W.shape[0], W.shape[1])
-            _losses.logits(X, W, b, float(self.x_scale), bounds, np.empty(a_shape),
-                           np.empty(z_shape), Z)
+            _losses.logits(
+                X, W, b, float(self.x_scale), bounds, np.empty(a_shape), np.empty(z_shape), Z
+            )
         return Z
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -683,12 +805,21 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     def loss(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """The lbfgs objective (mean weighted cross-entropy plus penalty) at the current fit."""
         self._check_fitted()
-        data = _Data(X, y, sample_weight, float(self.x_scale), classes=self.classes_,
-                     n_features=self.n_features_in_)
+        data = _Data(
+            X,
+            y,
+            sample_weight,
+            float(self.x_scale),
+            classes=self.classes_,
+            n_features=self.n_features_in_,
+        )
         K, d = self.coef_.shape
         fun = self._objective(data, K > 1, K, d)
-        theta = np.concatenate([self.coef_.ravel(), self.intercept_]) if self.fit_intercept \
+        theta = (
+            np.concatenate([self.coef_.ravel(), self.intercept_])
+            if self.fit_intercept
             else self.coef_.ravel().copy()
+        )
         return float(fun(theta)[0])
 
 

@@ -10,9 +10,6 @@ from ..core.losses import _EMPTY_F
 from ..io.fold import chunks
 
 
-
-
-
 def _check_X(X, name="X", n_features=None):
     from ..core.stats import check_magnitude
 
@@ -31,7 +28,9 @@ def _labels_1d(y, n_rows, name="y"):
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D of shape (n_samples,), got shape {y.shape}")
     if y.shape[0] != n_rows:
-        raise ValueError(f"X and {name} have different numbers of rows: X has {n_rows}, {name} has {y.shape[0]}")
+        raise ValueError(
+            f"X and {name} have different numbers of rows: X has {n_rows}, {name} has {y.shape[0]}"
+        )
     if y.dtype.kind == "f":
         check_finite(y, name)
     return y
@@ -53,8 +52,11 @@ def _encode(y, classes, context=""):
 
 
 def _is_array_like(X):
-    return isinstance(X, np.ndarray) or hasattr(X, "__array__") or (
-        isinstance(X, (list, tuple)) and len(X) > 0 and not _looks_like_chunk(X[0]))
+    return (
+        isinstance(X, np.ndarray)
+        or hasattr(X, "__array__")
+        or (isinstance(X, (list, tuple)) and len(X) > 0 and not _looks_like_chunk(X[0]))
+    )
 
 
 def _looks_like_chunk(item):
@@ -97,7 +99,9 @@ class _Chunks:
             X, y = chunk[0], chunk[1]
             w = chunk[2] if len(chunk) == 3 else None
             if y is None:
-                raise ValueError(f"chunk {i} has no targets (y is None); classification needs labels")
+                raise ValueError(
+                    f"chunk {i} has no targets (y is None); classification needs labels"
+                )
             yield i, X, y, w
 
 

@@ -70,13 +70,28 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         self.with_std = with_std
 
     def _reset(self):
-        for name in ("scale_", "mean_", "var_", "n_samples_seen_", "n_features_in_", "moments_",
-                     "_weighted", "feature_names_in_"):
+        for name in (
+            "scale_",
+            "mean_",
+            "var_",
+            "n_samples_seen_",
+            "n_features_in_",
+            "moments_",
+            "_weighted",
+            "feature_names_in_",
+        ):
             if hasattr(self, name):
                 delattr(self, name)
 
-    def fit(self, X: FitData, y: object = None, sample_weight: ArrayLike | None = None, *,
-            chunk_rows: int | None = None, verbose: bool = False) -> Self:
+    def fit(
+        self,
+        X: FitData,
+        y: object = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        chunk_rows: int | None = None,
+        verbose: bool = False,
+    ) -> Self:
         """Compute the mean and standard deviation of X.
 
         Parameters
@@ -95,8 +110,9 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         from ..io.fold import accumulate, is_chunked
 
         if sample_weight is None and is_chunked(X):
-            moments, _ = accumulate(X, Moments(), chunk_rows=chunk_rows, verbose=verbose,
-                                    desc=type(self).__name__)
+            moments, _ = accumulate(
+                X, Moments(), chunk_rows=chunk_rows, verbose=verbose, desc=type(self).__name__
+            )
             if moments.n_rows_ == 0:
                 raise ValueError("the chunk source yielded no rows")
             self._reset()
@@ -108,8 +124,9 @@ class StandardScaler(Saveable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         self._reset()
         return self.partial_fit(X, y, sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: object = None,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk of rows into the running mean and variance.
 
         Parameters
@@ -243,8 +260,9 @@ def _parse_degree(degree, include_bias):
             raise ValueError(f"degree must be a non-negative int or (min, max), got {degree!r}")
     elif isinstance(degree, (tuple, list)) and len(degree) == 2:
         lo, hi = degree
-        if not (isinstance(lo, numbers.Integral) and isinstance(hi, numbers.Integral)
-                and 0 <= lo <= hi):
+        if not (
+            isinstance(lo, numbers.Integral) and isinstance(hi, numbers.Integral) and 0 <= lo <= hi
+        ):
             raise ValueError(
                 "degree=(min_degree, max_degree) must be non-negative integers with "
                 f"min_degree <= max_degree, got {degree!r}"
@@ -301,8 +319,13 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
     n_output_features_ : int
     """
 
-    def __init__(self, degree: int | tuple[int, int] = 2, *, interaction_only: bool = False,
-                 include_bias: bool = False):
+    def __init__(
+        self,
+        degree: int | tuple[int, int] = 2,
+        *,
+        interaction_only: bool = False,
+        include_bias: bool = False,
+    ):
         self.degree = degree
         self.interaction_only = interaction_only
         self.include_bias = include_bias
@@ -312,7 +335,8 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
         X = edge_X(self, X, reset=True)
         lo, hi = _parse_degree(self.degree, self.include_bias)
         parent, feat, select, powers = _term_table(
-            X.shape[1], lo, hi, bool(self.interaction_only), bool(self.include_bias))
+            X.shape[1], lo, hi, bool(self.interaction_only), bool(self.include_bias)
+        )
         self._table = (parent, feat, select)
         self.powers_ = powers
         self.n_features_in_ = X.shape[1]
@@ -366,9 +390,12 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
         for row in self.powers_:
             inds = np.flatnonzero(row)
             if len(inds):
-                names.append(" ".join(
-                    f"{input_features[i]}^{row[i]}" if row[i] != 1 else str(input_features[i])
-                    for i in inds))
+                names.append(
+                    " ".join(
+                        f"{input_features[i]}^{row[i]}" if row[i] != 1 else str(input_features[i])
+                        for i in inds
+                    )
+                )
             else:
                 names.append("1")
         return np.asarray(names, dtype=object)
@@ -400,8 +427,11 @@ class PolynomialGram:
 
     def merge(self, other):
         """Add another PolynomialGram of the same expansion into this one."""
-        if not isinstance(other, PolynomialGram) or not np.array_equal(other.powers, self.powers) \
-                or other.xty.shape != self.xty.shape:
+        if (
+            not isinstance(other, PolynomialGram)
+            or not np.array_equal(other.powers, self.powers)
+            or other.xty.shape != self.xty.shape
+        ):
             raise ValueError("can only merge a PolynomialGram of the same expansion and targets")
         self.n_samples += other.n_samples
         self.sum_weights += other.sum_weights
@@ -421,10 +451,16 @@ class PolynomialGram:
         return sxx, sxy, mx, my
 
 
-def polynomial_gram(X: ArrayLike, y: ArrayLike | None = None, degree: int | tuple[int, int] = 2,
-                    *, interaction_only: bool = False, include_bias: bool = False,
-                    sample_weight: ArrayLike | None = None,
-                    out: PolynomialGram | None = None) -> PolynomialGram:
+def polynomial_gram(
+    X: ArrayLike,
+    y: ArrayLike | None = None,
+    degree: int | tuple[int, int] = 2,
+    *,
+    interaction_only: bool = False,
+    include_bias: bool = False,
+    sample_weight: ArrayLike | None = None,
+    out: PolynomialGram | None = None,
+) -> PolynomialGram:
     """Fold the polynomial expansion of X's rows into Gram statistics.
 
     The expansion (the columns of ``PolynomialFeatures(degree, interaction_only,
@@ -455,8 +491,9 @@ def polynomial_gram(X: ArrayLike, y: ArrayLike | None = None, degree: int | tupl
         check_finite(Y, "y")
     w = check_sample_weight(sample_weight, n)
     lo, hi = _parse_degree(degree, include_bias)
-    parent, feat, select, powers = _term_table(d, lo, hi, bool(interaction_only),
-                                               bool(include_bias))
+    parent, feat, select, powers = _term_table(
+        d, lo, hi, bool(interaction_only), bool(include_bias)
+    )
     if out is None:
         out = PolynomialGram(powers, Y.shape[1], (parent, feat, select))
     elif not np.array_equal(out.powers, powers) or out.xty.shape[1] != Y.shape[1]:
@@ -475,10 +512,23 @@ def polynomial_gram(X: ArrayLike, y: ArrayLike | None = None, degree: int | tupl
     yty = np.zeros((P, t, t))
     sw = np.zeros(P)
     _pk.poly_gram_update(
-        X, Y, w if w is not None else np.empty(0), parent, feat, select, bounds,
-        np.empty((P, parent.shape[0])), np.empty((P, p, _pk.GBLOCK)),
+        X,
+        Y,
+        w if w is not None else np.empty(0),
+        parent,
+        feat,
+        select,
+        bounds,
+        np.empty((P, parent.shape[0])),
+        np.empty((P, p, _pk.GBLOCK)),
         np.empty((P, p, _pk.GBLOCK)) if w is not None else np.empty((P, 0, 0)),
-        xtx, xty, xs, ys, yty, sw)
+        xtx,
+        xty,
+        xs,
+        ys,
+        yty,
+        sw,
+    )
     G = xtx.sum(axis=0) if P > 1 else xtx[0]
     G = np.triu(G) + np.triu(G, 1).T
     T = yty.sum(axis=0)

@@ -15,8 +15,7 @@ from .._validation import edge_Xy
 from .linear_model import _GramRegressor, _is_1d, _set_feature_names
 
 if TYPE_CHECKING:
-    from .._typing import (CrossValidation, FitData, Fold)
-
+    from .._typing import CrossValidation, FitData, Fold
 
 
 class RidgeCV(_GramRegressor):
@@ -53,8 +52,14 @@ class RidgeCV(_GramRegressor):
 
     solver = "auto"  # the chosen alpha goes through Ridge's solver route
 
-    def __init__(self, alphas: ArrayLike = (0.1, 1.0, 10.0), *, fit_intercept: bool = True,
-                 cv: CrossValidation = None, alpha_per_target: bool = False):
+    def __init__(
+        self,
+        alphas: ArrayLike = (0.1, 1.0, 10.0),
+        *,
+        fit_intercept: bool = True,
+        cv: CrossValidation = None,
+        alpha_per_target: bool = False,
+    ):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.cv = cv
@@ -66,22 +71,31 @@ class RidgeCV(_GramRegressor):
     def _check_params(self):
         super()._check_params()
         if isinstance(self.cv, str) and self.cv not in ("loo", "gcv"):
-            raise ValueError(f"cv must be None, 'loo', 'gcv', an int, a splitter or an "
-                             f"iterable of (train, test) splits, got {self.cv!r}")
+            raise ValueError(
+                f"cv must be None, 'loo', 'gcv', an int, a splitter or an "
+                f"iterable of (train, test) splits, got {self.cv!r}"
+            )
         from ..core.path import _check_alphas
 
         _check_alphas(self.alphas)
 
-    def fit(self, X: FitData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
-            **source_options: Any) -> Self:
+    def fit(
+        self,
+        X: FitData,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        **source_options: Any,
+    ) -> Self:
         """Fit on arrays, or on a chunk source with ``y=None`` (``chunk_rows``,
         ``target_transform``, ``verbose``)."""
 
         if y is None and sample_weight is None and is_chunked(X):
             return self._fit_source(X, **source_options)
         if source_options:
-            raise TypeError(f"{', '.join(sorted(source_options))}: options of a chunk source; "
-                            "X is an array here")
+            raise TypeError(
+                f"{', '.join(sorted(source_options))}: options of a chunk source; "
+                "X is an array here"
+            )
         self._check_params()
         X, y = edge_Xy(self, X, y, reset=True)
         stats = GramStats().update(X, y, sample_weight)
@@ -124,13 +138,22 @@ class RidgeCV(_GramRegressor):
 
         self._check_params()
         if self.cv not in (None, "loo", "gcv"):
-            raise ValueError(f"a chunk source chooses alpha by leave-one-out or GCV; cv={self.cv!r} "
-                             "needs arrays (fit)")
+            raise ValueError(
+                f"a chunk source chooses alpha by leave-one-out or GCV; cv={self.cv!r} "
+                "needs arrays (fit)"
+            )
         if self.cv == "loo" and not is_source(chunks):
-            raise ValueError("cv='loo' needs a second pass over the rows: pass a ChunkSource "
-                             "(fastlin.io.open_source), or use cv='gcv'")
-        stats, y_1d = accumulate(chunks, GramStats(), chunk_rows=chunk_rows,
-                                 target_transform=target_transform, verbose=verbose)
+            raise ValueError(
+                "cv='loo' needs a second pass over the rows: pass a ChunkSource "
+                "(fastlin.io.open_source), or use cv='gcv'"
+            )
+        stats, y_1d = accumulate(
+            chunks,
+            GramStats(),
+            chunk_rows=chunk_rows,
+            target_transform=target_transform,
+            verbose=verbose,
+        )
         fold = None
         if self.cv == "loo" or (self.cv is None and is_source(chunks)):
             fold = data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform)
@@ -138,13 +161,16 @@ class RidgeCV(_GramRegressor):
         _set_feature_names(self, chunks)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fold a chunk in and choose alpha by GCV (``cv`` None or "gcv": the rows are
         not kept, so leave-one-out and fold scores are not available here)."""
         if self.cv is not None and self.cv != "gcv":
-            raise ValueError(f"partial_fit keeps no rows for cv={self.cv!r}; use cv='gcv' "
-                             "(or the default cv=None)")
+            raise ValueError(
+                f"partial_fit keeps no rows for cv={self.cv!r}; use cv='gcv' "
+                "(or the default cv=None)"
+            )
         self._check_params()
         with model_lock(self):
             stats = self.__dict__.get("stats_")
@@ -163,11 +189,12 @@ class RidgeCV(_GramRegressor):
         if not isinstance(stats, GramStats):
             raise TypeError(f"stats must be GramStats, got {type(stats).__name__}")
         if self.cv not in (None, "loo", "gcv"):
-            raise ValueError(f"cv={self.cv!r} needs the rows as arrays (fit); statistics "
-                             "choose alpha by leave-one-out or GCV")
+            raise ValueError(
+                f"cv={self.cv!r} needs the rows as arrays (fit); statistics "
+                "choose alpha by leave-one-out or GCV"
+            )
         if self.cv == "loo" and fold is None:
-            raise ValueError("cv='loo' needs a pass over the rows: pass fold=, or use "
-                             "cv='gcv'")
+            raise ValueError("cv='loo' needs a pass over the rows: pass fold=, or use cv='gcv'")
         loo_fold = fold if self.cv in (None, "loo") else None
         self._select(stats.copy(), bool(y_1d), fold=loo_fold)
         return self

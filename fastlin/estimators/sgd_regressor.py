@@ -34,8 +34,15 @@ from sklearn.exceptions import NotFittedError
 
 from ._saveable import Saveable
 from .._threads import drop_lock, model_lock, n_threads, row_ranges
-from .._validation import (as_2d_array, as_targets, check_finite, check_real_scalar,
-                          check_sample_weight, edge_X, edge_Xy)
+from .._validation import (
+    as_2d_array,
+    as_targets,
+    check_finite,
+    check_real_scalar,
+    check_sample_weight,
+    edge_X,
+    edge_Xy,
+)
 from ..kernels import losses as _losses
 from ..kernels import squared_loss as _sq
 from .logistic import _OPTIMIZERS, _SCHEDULES, _progress
@@ -65,8 +72,12 @@ _REAL_PARAMS = {
     "x_scale": (0.0, False, None),
 }
 _BOOL_PARAMS = ("fit_intercept", "early_stopping", "shuffle", "warm_start")
-_SEED_TYPES = (numbers.Integral, np.random.Generator, np.random.BitGenerator,
-               np.random.SeedSequence)
+_SEED_TYPES = (
+    numbers.Integral,
+    np.random.Generator,
+    np.random.BitGenerator,
+    np.random.SeedSequence,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,7 +120,8 @@ def _check_values(arr, name, scale=1.0, search=True):
         raise ValueError(
             f"{name} has values of magnitude {largest:.3g}{scaled}; squares of values above "
             f"{_LARGEST_SQUARABLE:.3g} overflow float64, so the squared loss cannot be formed. "
-            f"Rescale {name}")
+            f"Rescale {name}"
+        )
 
 
 def _part_bounds(m):
@@ -140,8 +152,14 @@ class _Chunk:
         self.steps = -(-m // self.bs)
         self.bounds_full = _part_bounds(self.bs)
         self.bounds_last = _part_bounds(m - (self.steps - 1) * self.bs)
-        P = max(self.bounds_full.shape[0], self.bounds_last.shape[0],
-                _part_bounds(val.shape[0]).shape[0]) - 1
+        P = (
+            max(
+                self.bounds_full.shape[0],
+                self.bounds_last.shape[0],
+                _part_bounds(val.shape[0]).shape[0],
+            )
+            - 1
+        )
         t, d = Y.shape[1], X.shape[1]
         self.G = np.zeros((P, t, d))
         self.gb = np.zeros((P, t))
@@ -169,8 +187,20 @@ class _Chunk:
         bounds = _part_bounds(self.val.shape[0])
         P = bounds.shape[0] - 1
         self.loss[:P] = 0.0
-        _sq.loss_grad(self.X, self.Y, self.w, self.val, W, b, self.scale, bounds, False,
-                      self.G, self.gb, self.loss)
+        _sq.loss_grad(
+            self.X,
+            self.Y,
+            self.w,
+            self.val,
+            W,
+            b,
+            self.scale,
+            bounds,
+            False,
+            self.G,
+            self.gb,
+            self.loss,
+        )
         total, wsum = self.loss[:P].sum(axis=0)
         return float(total / wsum) if wsum > 0 else math.nan
 
@@ -302,15 +332,31 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
     rounding.
     """
 
-    def __init__(self, *, alpha: float = 0.0, fit_intercept: bool = True,
-                 batch_size: int | None = None, max_iter: int = 1000, tol: float | None = 1e-4,
-                 optimizer: Literal["sgd", "momentum", "adam"] = "sgd",
-                 learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
-                 eta0: float = 0.01, power_t: float = 0.5, momentum: float = 0.9,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 early_stopping: bool = False, validation_fraction: float = 0.1,
-                 n_iter_no_change: int = 5, shuffle: bool = True, random_state: Seed = None,
-                 x_scale: float = 1.0, warm_start: bool = False, verbose: int = 0):
+    def __init__(
+        self,
+        *,
+        alpha: float = 0.0,
+        fit_intercept: bool = True,
+        batch_size: int | None = None,
+        max_iter: int = 1000,
+        tol: float | None = 1e-4,
+        optimizer: Literal["sgd", "momentum", "adam"] = "sgd",
+        learning_rate: Literal["constant", "invscaling", "cosine"] = "constant",
+        eta0: float = 0.01,
+        power_t: float = 0.5,
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        shuffle: bool = True,
+        random_state: Seed = None,
+        x_scale: float = 1.0,
+        warm_start: bool = False,
+        verbose: int = 0,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.batch_size = batch_size
@@ -358,8 +404,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
                 raise ValueError(f"{name} must be one of {sorted(choices)}, got {v!r}")
         rs = self.random_state
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, _SEED_TYPES)):
-            raise ValueError(
-                f"random_state must be None, an int or a numpy Generator, got {rs!r}")
+            raise ValueError(f"random_state must be None, an int or a numpy Generator, got {rs!r}")
         if isinstance(rs, numbers.Integral) and rs < 0:
             raise ValueError(f"random_state must be a non-negative int, got {rs!r}")
 
@@ -381,7 +426,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         Y, y_1d = as_targets(y, n)
         if n_targets is not None and Y.shape[1] != n_targets:
             raise ValueError(
-                f"y has {Y.shape[1]} target(s), but the model was fitted with {n_targets}")
+                f"y has {Y.shape[1]} target(s), but the model was fitted with {n_targets}"
+            )
         w = check_sample_weight(sample_weight, n)
         # float X is checked by the first epoch's sums instead of a pass of its own
         _check_values(X, "X", float(self.x_scale), search=False)
@@ -410,12 +456,37 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         """One epoch (one step for full batch); returns the training objective."""
         order = chunk.order(rng, bool(self.shuffle) and self.batch_size is not None)
         objective, wsum, steps = _sq.sgd_epoch(
-            chunk.X, chunk.Y, chunk.w, order, chunk.bounds_full, chunk.bounds_last, W, b,
-            st.VW, st.Vb, st.MW, st.Mb, chunk.G, chunk.gb, chunk.loss, chunk.m, chunk.bs,
-            chunk.scale, _OPTIMIZERS[self.optimizer], _SCHEDULES[self.learning_rate],
-            float(self.eta0), float(self.power_t), int(total_steps), int(st.t),
-            float(self.alpha), bool(self.fit_intercept), float(self.momentum),
-            float(self.beta_1), float(self.beta_2), float(self.epsilon))
+            chunk.X,
+            chunk.Y,
+            chunk.w,
+            order,
+            chunk.bounds_full,
+            chunk.bounds_last,
+            W,
+            b,
+            st.VW,
+            st.Vb,
+            st.MW,
+            st.Mb,
+            chunk.G,
+            chunk.gb,
+            chunk.loss,
+            chunk.m,
+            chunk.bs,
+            chunk.scale,
+            _OPTIMIZERS[self.optimizer],
+            _SCHEDULES[self.learning_rate],
+            float(self.eta0),
+            float(self.power_t),
+            int(total_steps),
+            int(st.t),
+            float(self.alpha),
+            bool(self.fit_intercept),
+            float(self.momentum),
+            float(self.beta_1),
+            float(self.beta_2),
+            float(self.epsilon),
+        )
         st.t += int(steps)
         return float(objective / wsum) if wsum > 0 else math.nan
 
@@ -433,7 +504,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         raise ValueError(
             f"gradient descent diverged at {when} (loss {', '.join(f'{v:.3g}' for v in losses)}, "
             f"coefficients {'finite' if np.isfinite(W).all() else 'not finite'}); lower eta0, "
-            "or scale X (x_scale, StandardScaler)")
+            "or scale X (x_scale, StandardScaler)"
+        )
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -456,8 +528,10 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         self._check_params()
         X, Y, y_1d, w = self._validate_data(X, y, sample_weight)
         if self.early_stopping and X.shape[0] < 2:
-            raise ValueError("early_stopping holds out validation_fraction of the rows and "
-                             f"needs at least 2 rows, got {X.shape[0]}")
+            raise ValueError(
+                "early_stopping holds out validation_fraction of the rows and "
+                f"needs at least 2 rows, got {X.shape[0]}"
+            )
         t, d = Y.shape[1], X.shape[1]
         W, b = np.zeros((t, d)), np.zeros(t)
         if self.warm_start and hasattr(self, "coef_") and self._shape() == (t, d):
@@ -483,8 +557,12 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
                 self._check_result(chunk, [tr, monitored], W, b, f"{unit} {it + 1}")
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({"train": f"{tr:.5g}", **(
-                        {"val": f"{monitored:.5g}"} if self.early_stopping else {})})
+                    bar.set_postfix(
+                        {
+                            "train": f"{tr:.5g}",
+                            **({"val": f"{monitored:.5g}"} if self.early_stopping else {}),
+                        }
+                    )
                 if stopper.update(monitored, W, b):
                     stopped = True
                     break
@@ -498,16 +576,19 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         self._opt_state = st
         self.n_iter_ = len(hist_tr)
         self.t_ = st.t
-        self.loss_history_ = {"train": np.asarray(hist_tr),
-                              "validation": np.asarray(hist_va) if hist_va else _EMPTY_F}
+        self.loss_history_ = {
+            "train": np.asarray(hist_tr),
+            "validation": np.asarray(hist_va) if hist_va else _EMPTY_F,
+        }
         self.stopped_early_ = stopped
         return self
 
     def __getstate__(self):
         return drop_lock(super().__getstate__())
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One epoch over the rows of one chunk; see :meth:`_partial_fit`. Calls from
         several threads on one model run one after the other."""
         with model_lock(self):
@@ -542,9 +623,9 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         self._check_params()
         fitted = hasattr(self, "coef_")
         shape = self._shape() if fitted else None
-        X, Y, y_1d, w = self._validate_data(X, y, sample_weight,
-                                            shape[1] if fitted else None,
-                                            shape[0] if fitted else None)
+        X, Y, y_1d, w = self._validate_data(
+            X, y, sample_weight, shape[1] if fitted else None, shape[0] if fitted else None
+        )
         pf = getattr(self, "_pf", None)
         if pf is not None and pf["stopped"]:
             return self
@@ -552,9 +633,14 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         # everything below works on copies, committed only once the epoch has succeeded
         if pf is None:
             rng = self._new_rng()
-            pf = {"rng": rng, "split_seed": int(rng.integers(2**63 - 1)), "calls": 0,
-                  "stopper": _Stopper(self.tol, int(self.n_iter_no_change), False),
-                  "stopped": False, "history": {"train": _EMPTY_F, "validation": _EMPTY_F}}
+            pf = {
+                "rng": rng,
+                "split_seed": int(rng.integers(2**63 - 1)),
+                "calls": 0,
+                "stopper": _Stopper(self.tol, int(self.n_iter_no_change), False),
+                "stopped": False,
+                "history": {"train": _EMPTY_F, "validation": _EMPTY_F},
+            }
         else:
             pf = copy.deepcopy(pf)
         if fitted:
@@ -616,7 +702,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         if not hasattr(self, "coef_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+                "appropriate arguments before using this estimator."
+            )
         X = _kernel_rows(_check_X(edge_X(self, X, reset=False), "X", self.n_features_in_))
         t, d = self._shape()
         W = np.ascontiguousarray(np.reshape(self.coef_, (t, d)), dtype=np.float64)
@@ -626,6 +713,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         if n:
             bounds = row_ranges(n, n_threads(), _losses.BLOCK)
             a_shape, z_shape = _losses.scratch_shapes(bounds.shape[0] - 1, t, d)
-            _losses.logits(X, W, b, float(self.x_scale), bounds, np.empty(a_shape),
-                           np.empty(z_shape), Z)
+            _losses.logits(
+                X, W, b, float(self.x_scale), bounds, np.empty(a_shape), np.empty(z_shape), Z
+            )
         return Z[:, 0] if self.coef_.ndim == 1 else Z

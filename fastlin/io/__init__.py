@@ -57,9 +57,14 @@ always decompresses to the end of the stream (also when resuming at ``start_row`
 CRC covers every byte, unless ``stop_row`` ends the read early.
 """
 
-
-from .errors import (CorruptStreamError, DataSourceError, IDXFormatError, LabelError,
-                     NpyFormatError, SourceChangedError)
+from .errors import (
+    CorruptStreamError,
+    DataSourceError,
+    IDXFormatError,
+    LabelError,
+    NpyFormatError,
+    SourceChangedError,
+)
 from .files import DEFAULT_CHUNK_BYTES, default_chunk_rows
 from .idx import IDXHeader, IDXWriter, read_idx, read_idx_header, write_idx
 from .opening import from_arrays, open_idx, open_npy, open_source
@@ -88,4 +93,3 @@ __all__ = [
     "default_chunk_rows",
     "DEFAULT_CHUNK_BYTES",
 ]
-

@@ -26,8 +26,9 @@ def _as_array(value, what, index):
     try:
         return np.asarray(value)
     except Exception as exc:  # a tensor on a device, a ragged list, ...
-        raise DataSourceError(f"chunk {index}: {what} cannot be read as an array "
-                              f"({type(value).__name__}: {exc})") from exc
+        raise DataSourceError(
+            f"chunk {index}: {what} cannot be read as an array ({type(value).__name__}: {exc})"
+        ) from exc
 
 
 def _frame_values(frame, what, index, labels=False):
@@ -42,8 +43,10 @@ def _frame_values(frame, what, index, labels=False):
             mask = frame.isna().to_numpy()
             r = int(np.argwhere(mask)[0][0])
             c = int(np.argwhere(mask)[0][1]) if mask.ndim == 2 else 0
-            raise DataSourceError(f"chunk {index}: {what} column {cols[c]!r} is missing at "
-                                  f"row {r} of the chunk; fill or drop missing values first")
+            raise DataSourceError(
+                f"chunk {index}: {what} column {cols[c]!r} is missing at "
+                f"row {r} of the chunk; fill or drop missing values first"
+            )
         if labels and not hasattr(frame, "columns") and not hasattr(frame.dtype, "numpy_dtype"):
             return np.asarray(frame.to_numpy())
         dtypes = list(frame.dtypes) if hasattr(frame, "columns") else [frame.dtype]
@@ -54,15 +57,15 @@ def _frame_values(frame, what, index, labels=False):
             except TypeError:  # pandas' own dtypes (strings, categories) have no NumPy one
                 nt = None
             if nt is None or nt.kind not in "biuf":
-                raise DataSourceError(f"chunk {index}: {what} column {c!r} has dtype {t}; "
-                                      "it must be numeric")
+                raise DataSourceError(
+                    f"chunk {index}: {what} column {c!r} has dtype {t}; it must be numeric"
+                )
             numeric.append(nt)
         return frame.to_numpy(dtype=np.result_type(*numeric) if numeric else None)
     except DataSourceError:
         raise
     except (TypeError, ValueError) as exc:
-        raise DataSourceError(f"chunk {index}: {what} cannot be read as numbers: {exc}") \
-            from exc
+        raise DataSourceError(f"chunk {index}: {what} cannot be read as numbers: {exc}") from exc
 
 
 class IterableChunks:
@@ -99,7 +102,8 @@ class IterableChunks:
                 "this iterable of chunks is one-shot (a generator or a reader) and was "
                 "already read; a fit that reads its rows more than once needs a list, a "
                 "file source (fastlin.open_source(path)) or a callable returning a fresh "
-                "iterator")
+                "iterator"
+            )
         self._read = True
         for i, item in enumerate(self._chunks):
             yield self._unpack(item, i)
@@ -116,28 +120,36 @@ class IterableChunks:
         raise DataSourceError(
             f"chunk {i}: expected (X, y), (X, y, sample_weight) or a DataFrame with "
             f"target=..., got {type(item).__name__}"
-            + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else ""))
+            + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
+        )
 
     def _from_frame(self, frame, i):
         if self.target is None:
-            raise DataSourceError(f"chunk {i} is a DataFrame: name its target column with "
-                                  "target=...")
+            raise DataSourceError(
+                f"chunk {i} is a DataFrame: name its target column with target=..."
+            )
         cols = list(map(str, frame.columns))
         if self.target not in cols:
-            raise DataSourceError(f"chunk {i}: no column {self.target!r}; the columns are "
-                                  f"{cols[:12]}")
+            raise DataSourceError(
+                f"chunk {i}: no column {self.target!r}; the columns are {cols[:12]}"
+            )
         features = self.features or [c for c in cols if c != self.target]
         missing = [c for c in features if c not in cols]
         if missing:
             raise DataSourceError(f"chunk {i}: no column(s) {missing}")
         self._names(features, i)
         frame = frame.rename(columns=str)
-        return (_frame_values(frame[features], "X", i),
-                _frame_values(frame[self.target], "y", i, labels=True), None)
+        return (
+            _frame_values(frame[features], "X", i),
+            _frame_values(frame[self.target], "y", i, labels=True),
+            None,
+        )
 
     def _names(self, names, i):
         if self.feature_names is None:
             self.feature_names = list(names)
         elif list(names) != self.feature_names:
-            raise DataSourceError(f"chunk {i} has columns {list(names)[:12]}, the first chunk "
-                                  f"had {self.feature_names[:12]}")
+            raise DataSourceError(
+                f"chunk {i} has columns {list(names)[:12]}, the first chunk "
+                f"had {self.feature_names[:12]}"
+            )

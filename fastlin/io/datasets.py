@@ -63,8 +63,9 @@ MNIST_FILES = {
 # --------------------------------------------------------------------------- one-hot
 
 
-def one_hot(labels: ArrayLike, n_classes: int | None = None,
-            dtype: DTypeLike = np.float64) -> np.ndarray:
+def one_hot(
+    labels: ArrayLike, n_classes: int | None = None, dtype: DTypeLike = np.float64
+) -> np.ndarray:
     """One-hot encode integer class labels.
 
     Parameters
@@ -156,8 +157,12 @@ def _open_split(directory, split):
     return source, []
 
 
-def load_mnist(directory: os.PathLike | str | None = None, *,
-               subset: Literal["all", "train", "test"] = "all", as_arrays: bool = False) -> MNIST:
+def load_mnist(
+    directory: os.PathLike | str | None = None,
+    *,
+    subset: Literal["all", "train", "test"] = "all",
+    as_arrays: bool = False,
+) -> MNIST:
     """Open MNIST from the four standard IDX files (raw or ``.gz``) in ``directory``.
 
     Parameters
@@ -206,8 +211,12 @@ def load_mnist(directory: os.PathLike | str | None = None, *,
     if missing:
         present = sorted(p.name for p in directory.iterdir() if "ubyte" in p.name)
         hint = ""
-        if found.get("test") is not None or (subset != "test" and _find(directory, MNIST_FILES["test"][0])):
-            hint = " The test set is present: use subset='test' (or load_mnist_test) to open it alone."
+        if found.get("test") is not None or (
+            subset != "test" and _find(directory, MNIST_FILES["test"][0])
+        ):
+            hint = (
+                " The test set is present: use subset='test' (or load_mnist_test) to open it alone."
+            )
         raise MNISTNotFoundError(
             f"MNIST files missing in {directory.resolve()}: "
             + ", ".join(f"{m} (or {m}.gz)" for m in missing)
@@ -220,8 +229,9 @@ def load_mnist(directory: os.PathLike | str | None = None, *,
     return MNIST(train=found.get("train"), test=found.get("test"), directory=directory)
 
 
-def load_mnist_test(directory: os.PathLike | str | None = None, *,
-                    as_arrays: bool = False) -> ChunkSource | tuple[np.ndarray, np.ndarray]:
+def load_mnist_test(
+    directory: os.PathLike | str | None = None, *, as_arrays: bool = False
+) -> ChunkSource | tuple[np.ndarray, np.ndarray]:
     """The MNIST test split alone: ``load_mnist(directory, subset="test").test``."""
     return load_mnist(directory, subset="test", as_arrays=as_arrays).test
 
@@ -257,29 +267,68 @@ def _line(*pts):
 def _stroke_templates():
     """Per-class styles, each a list of strokes (polylines) in a [-1, 1] box, y down."""
     return {
-        0: [[_arc(0, 0, 0.55, 0.95, 0, 360)],
-            [_arc(0, 0, 0.45, 0.95, -100, 270)]],
-        1: [[_line((0.05, -0.95), (-0.05, 0.95))],
+        0: [[_arc(0, 0, 0.55, 0.95, 0, 360)], [_arc(0, 0, 0.45, 0.95, -100, 270)]],
+        1: [
+            [_line((0.05, -0.95), (-0.05, 0.95))],
             [_line((-0.3, -0.6), (0.08, -0.95), (0.0, 0.95))],
-            [_line((-0.3, -0.6), (0.08, -0.95), (0.0, 0.95)), _line((-0.35, 0.95), (0.35, 0.95))]],
-        2: [[np.vstack([_arc(0, -0.45, 0.5, 0.5, 200, 380), _line((0.4, -0.1), (-0.55, 0.95), (0.6, 0.95))])],
-            [np.vstack([_arc(0, -0.45, 0.5, 0.5, 190, 400),
-                        _line((0.38, -0.05), (-0.5, 0.85), (-0.25, 0.68), (0.0, 0.85), (0.6, 0.95))])]],
-        3: [[_arc(0, -0.48, 0.45, 0.47, 200, 450), _arc(0, 0.47, 0.5, 0.48, 270, 520)],
-            [_line((-0.45, -0.95), (0.45, -0.95), (-0.05, -0.1)), _arc(0, 0.42, 0.5, 0.53, 260, 520)]],
-        4: [[_line((0.25, -0.95), (-0.55, 0.35), (0.6, 0.35)), _line((0.3, -0.35), (0.3, 0.95))],
-            [_line((-0.45, -0.95), (-0.5, 0.25), (0.55, 0.25)), _line((0.3, -0.95), (0.3, 0.95))]],
-        5: [[_line((0.5, -0.95), (-0.35, -0.95), (-0.4, -0.1)), _arc(0, 0.4, 0.5, 0.55, 235, 520)],
-            [_line((0.5, -0.95), (-0.3, -0.95), (-0.45, 0.0)), _arc(-0.05, 0.45, 0.5, 0.5, 240, 500)]],
-        6: [[_line((0.35, -0.95), (-0.1, -0.6), (-0.45, 0.0), (-0.5, 0.45)), _arc(0, 0.45, 0.5, 0.5, 180, 540)],
-            [_arc(0.45, 0.2, 0.95, 1.15, 240, 180)[::-1], _arc(0, 0.5, 0.48, 0.45, 180, 540)]],
-        7: [[_line((-0.55, -0.95), (0.55, -0.95), (-0.15, 0.95))],
+            [_line((-0.3, -0.6), (0.08, -0.95), (0.0, 0.95)), _line((-0.35, 0.95), (0.35, 0.95))],
+        ],
+        2: [
+            [
+                np.vstack(
+                    [
+                        _arc(0, -0.45, 0.5, 0.5, 200, 380),
+                        _line((0.4, -0.1), (-0.55, 0.95), (0.6, 0.95)),
+                    ]
+                )
+            ],
+            [
+                np.vstack(
+                    [
+                        _arc(0, -0.45, 0.5, 0.5, 190, 400),
+                        _line((0.38, -0.05), (-0.5, 0.85), (-0.25, 0.68), (0.0, 0.85), (0.6, 0.95)),
+                    ]
+                )
+            ],
+        ],
+        3: [
+            [_arc(0, -0.48, 0.45, 0.47, 200, 450), _arc(0, 0.47, 0.5, 0.48, 270, 520)],
+            [
+                _line((-0.45, -0.95), (0.45, -0.95), (-0.05, -0.1)),
+                _arc(0, 0.42, 0.5, 0.53, 260, 520),
+            ],
+        ],
+        4: [
+            [_line((0.25, -0.95), (-0.55, 0.35), (0.6, 0.35)), _line((0.3, -0.35), (0.3, 0.95))],
+            [_line((-0.45, -0.95), (-0.5, 0.25), (0.55, 0.25)), _line((0.3, -0.95), (0.3, 0.95))],
+        ],
+        5: [
+            [_line((0.5, -0.95), (-0.35, -0.95), (-0.4, -0.1)), _arc(0, 0.4, 0.5, 0.55, 235, 520)],
+            [
+                _line((0.5, -0.95), (-0.3, -0.95), (-0.45, 0.0)),
+                _arc(-0.05, 0.45, 0.5, 0.5, 240, 500),
+            ],
+        ],
+        6: [
+            [
+                _line((0.35, -0.95), (-0.1, -0.6), (-0.45, 0.0), (-0.5, 0.45)),
+                _arc(0, 0.45, 0.5, 0.5, 180, 540),
+            ],
+            [_arc(0.45, 0.2, 0.95, 1.15, 240, 180)[::-1], _arc(0, 0.5, 0.48, 0.45, 180, 540)],
+        ],
+        7: [
+            [_line((-0.55, -0.95), (0.55, -0.95), (-0.15, 0.95))],
             [_line((-0.55, -0.95), (0.55, -0.95), (-0.1, 0.95)), _line((-0.2, 0.0), (0.4, 0.0))],
-            [_line((-0.5, -0.75), (-0.5, -0.95), (0.55, -0.95), (0.05, 0.95))]],
-        8: [[_arc(0, -0.5, 0.4, 0.45, 0, 360), _arc(0, 0.47, 0.5, 0.5, 0, 360)],
-            [_arc(0, -0.52, 0.45, 0.43, 0, 360), _arc(0.05, 0.45, 0.45, 0.52, 0, 360)]],
-        9: [[_arc(0, -0.45, 0.48, 0.5, 0, 360), _line((0.47, -0.45), (0.3, 0.95))],
-            [_arc(-0.05, -0.45, 0.45, 0.48, 0, 360), _line((0.4, -0.5), (0.45, 0.2), (0.2, 0.95))]],
+            [_line((-0.5, -0.75), (-0.5, -0.95), (0.55, -0.95), (0.05, 0.95))],
+        ],
+        8: [
+            [_arc(0, -0.5, 0.4, 0.45, 0, 360), _arc(0, 0.47, 0.5, 0.5, 0, 360)],
+            [_arc(0, -0.52, 0.45, 0.43, 0, 360), _arc(0.05, 0.45, 0.45, 0.52, 0, 360)],
+        ],
+        9: [
+            [_arc(0, -0.45, 0.48, 0.5, 0, 360), _line((0.47, -0.45), (0.3, 0.95))],
+            [_arc(-0.05, -0.45, 0.45, 0.48, 0, 360), _line((0.4, -0.5), (0.45, 0.2), (0.2, 0.95))],
+        ],
     }
 
 
@@ -328,7 +377,9 @@ def _templates():
 
 
 def _block_rng(seed, split, block):
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_SPLITS[split], block)))
+    return np.random.default_rng(
+        np.random.SeedSequence(entropy=seed, spawn_key=(_SPLITS[split], block))
+    )
 
 
 def _render_block(seed, split, block):
@@ -345,15 +396,16 @@ def _render_block(seed, split, block):
     style = starts[y] + pick  # styles are stored class by class
 
     prm = np.empty((B, synth.N_PARAMS), dtype=np.float64)
-    prm[:, synth.P_WOBBLE:synth.P_WOBBLE + 6] = (
-        rng.standard_normal((B, 2, 3)) * (_WOBBLE / np.arange(1, 4))).reshape(B, 6)
-    prm[:, synth.P_PHASE:synth.P_PHASE + 6] = rng.random((B, 6)) * (2 * np.pi)
-    prm[:, synth.P_WARP:synth.P_WARP + 6] = rng.standard_normal((B, 6)) * _WARP
+    prm[:, synth.P_WOBBLE : synth.P_WOBBLE + 6] = (
+        rng.standard_normal((B, 2, 3)) * (_WOBBLE / np.arange(1, 4))
+    ).reshape(B, 6)
+    prm[:, synth.P_PHASE : synth.P_PHASE + 6] = rng.random((B, 6)) * (2 * np.pi)
+    prm[:, synth.P_WARP : synth.P_WARP + 6] = rng.standard_normal((B, 6)) * _WARP
     prm[:, synth.P_SLANT] = rng.normal(0.0, _SLANT, B)
     prm[:, synth.P_ROT] = rng.normal(0.0, _ROT, B)
     prm[:, synth.P_SX] = np.exp(rng.normal(0.0, _LOG_SX, B))
     prm[:, synth.P_SY] = np.exp(rng.normal(0.0, _LOG_SY, B))
-    prm[:, synth.P_SHIFT:synth.P_SHIFT + 2] = rng.normal(0.0, _SHIFT, (B, 2))
+    prm[:, synth.P_SHIFT : synth.P_SHIFT + 2] = rng.normal(0.0, _SHIFT, (B, 2))
     prm[:, synth.P_INK] = rng.uniform(0.85, 1.15, B)
     prm[:, synth.P_SIGMA] = rng.uniform(_SIGMA[0], _SIGMA[1], B)
     prm[:, synth.P_GAIN] = rng.uniform(_GAIN[0], _GAIN[1], B)
@@ -374,8 +426,8 @@ def _synthetic_rows(seed, split, start, stop):
     for b in range(b0, b1):
         Xb, yb = _render_block(seed, split, b)
         lo, hi = max(start, b * _BLOCK), min(stop, (b + 1) * _BLOCK)
-        X[lo - start:hi - start] = Xb[lo - b * _BLOCK:hi - b * _BLOCK]
-        y[lo - start:hi - start] = yb[lo - b * _BLOCK:hi - b * _BLOCK]
+        X[lo - start : hi - start] = Xb[lo - b * _BLOCK : hi - b * _BLOCK]
+        y[lo - start : hi - start] = yb[lo - b * _BLOCK : hi - b * _BLOCK]
     return X, y
 
 
@@ -385,7 +437,7 @@ def _synthetic_labels(seed, split, start, stop):
     for b in range(start // _BLOCK, -(-stop // _BLOCK)):
         yb = _block_rng(seed, split, b).integers(0, 10, size=_BLOCK).astype(np.uint8)
         lo, hi = max(start, b * _BLOCK), min(stop, (b + 1) * _BLOCK)
-        out[lo - start:hi - start] = yb[lo - b * _BLOCK:hi - b * _BLOCK]
+        out[lo - start : hi - start] = yb[lo - b * _BLOCK : hi - b * _BLOCK]
     return out
 
 
@@ -396,8 +448,9 @@ def _check_seed_split(seed, split):
     return seed, split
 
 
-def synthetic_digits(n: int, seed: int = 0, *, split: Literal["train", "test"] = "train",
-                     start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_digits(
+    n: int, seed: int = 0, *, split: Literal["train", "test"] = "train", start: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic digit-like images in memory.
 
     Parameters
@@ -467,8 +520,12 @@ class SyntheticDigits(ChunkSource):
 
     def identity(self):
         ident = super().identity()
-        ident["X"] = {"kind": "synthetic", "seed": self.seed, "split": self.split,
-                      "generator": _GENERATOR_VERSION}
+        ident["X"] = {
+            "kind": "synthetic",
+            "seed": self.seed,
+            "split": self.split,
+            "generator": _GENERATOR_VERSION,
+        }
         ident["y"] = {"kind": "synthetic", "dtype": "|u1", "shape": [self._n]}
         return ident
 
@@ -480,9 +537,15 @@ _GENERATOR_VERSION = 1
 """Bumped whenever the rendering changes, so checkpoints on synthetic data notice."""
 
 
-def make_synthetic_digits(directory: os.PathLike | str, n_train: int = 60000,
-                          n_test: int = 10000, seed: int = 0, compress: bool = False, *,
-                          chunk_rows: int = 8192) -> MNIST:
+def make_synthetic_digits(
+    directory: os.PathLike | str,
+    n_train: int = 60000,
+    n_test: int = 10000,
+    seed: int = 0,
+    compress: bool = False,
+    *,
+    chunk_rows: int = 8192,
+) -> MNIST:
     """Write synthetic digits as MNIST-named IDX files, chunk by chunk, and open them.
 
     Parameters
@@ -527,10 +590,18 @@ def make_synthetic_digits(directory: os.PathLike | str, n_train: int = 60000,
                 )
     for split, n in jobs:
         img_base, lbl_base = MNIST_FILES[split]
-        with IDXWriter(directory / (img_base + suffix), (_SIDE, _SIDE), np.uint8, n_items=n,
-                       compress=compress) as wx, \
-                IDXWriter(directory / (lbl_base + suffix), (), np.uint8, n_items=n,
-                          compress=compress) as wy:
+        with (
+            IDXWriter(
+                directory / (img_base + suffix),
+                (_SIDE, _SIDE),
+                np.uint8,
+                n_items=n,
+                compress=compress,
+            ) as wx,
+            IDXWriter(
+                directory / (lbl_base + suffix), (), np.uint8, n_items=n, compress=compress
+            ) as wy,
+        ):
             for r0 in range(0, n, chunk_rows):
                 X, y = _synthetic_rows(seed, split, r0, min(n, r0 + chunk_rows))
                 wx.write(X)

@@ -33,5 +33,3 @@ class LabelError(DataSourceError):
 
 class SourceChangedError(DataSourceError):
     """A file changed (size or modification time) between opening the source and reading."""
-
-

@@ -124,8 +124,12 @@ class _FileRecord:
     def identity(self):
         if self._fp is None:
             self._fp = _fingerprint(self.path, self.size)
-        return {"path": str(self.path), "size": self.size, "mtime_ns": self.mtime_ns,
-                "fingerprint": self._fp}
+        return {
+            "path": str(self.path),
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
+            "fingerprint": self._fp,
+        }
 
     def check_unchanged(self):
         try:
@@ -213,5 +217,3 @@ def _gz_skip(f, nbytes, path, offset):
     except _GZ_ERRORS as exc:
         raise _gzip_error(path, exc, offset + nbytes - left) from exc
     return nbytes - left
-
-

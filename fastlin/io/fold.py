@@ -29,8 +29,12 @@ def is_chunked(data):
     """A chunk source or an iterable of chunks, as opposed to an array of rows."""
     if is_source(data):
         return True
-    if isinstance(data, (np.ndarray, str, bytes)) or hasattr(data, "__array__") \
-            or hasattr(data, "columns") or hasattr(data, "shape"):
+    if (
+        isinstance(data, (np.ndarray, str, bytes))
+        or hasattr(data, "__array__")
+        or hasattr(data, "columns")
+        or hasattr(data, "shape")
+    ):
         return False
     if hasattr(data, "__next__"):
         return True
@@ -51,9 +55,19 @@ def is_source(obj):
     return hasattr(obj, "iter_chunks") and hasattr(obj, "identity")
 
 
-def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpoint=None,
-               checkpoint_every=1, checkpoint_meta=None, keep_checkpoint=False, verbose=False,
-               desc="fit"):
+def accumulate(
+    chunks,
+    stats,
+    *,
+    chunk_rows=None,
+    target_transform=None,
+    checkpoint=None,
+    checkpoint_every=1,
+    checkpoint_meta=None,
+    keep_checkpoint=False,
+    verbose=False,
+    desc="fit",
+):
     """Fold every chunk of ``chunks`` into ``stats`` (updated in place).
 
     Parameters
@@ -104,8 +118,12 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
                 raise ValueError(f"checkpoint_meta must be JSON-serialisable: {exc}") from None
         if checkpoint is not None and os.path.exists(checkpoint):
             saved, start_row, header = persistence.load_checkpoint(
-                checkpoint, identity, target_transform=target_transform, extra=meta,
-                check_made_with=True)
+                checkpoint,
+                identity,
+                target_transform=target_transform,
+                extra=meta,
+                check_made_with=True,
+            )
             saved_targets = header["made_with"].get("targets")
             stats = _replace_state(stats, saved)
         iterator = chunks.iter_chunks(chunk_rows, start_row=start_row)
@@ -129,8 +147,10 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
                 y = target_transform(y)
             ndim_1 = np.ndim(y) == 1
             if y_1d is not None and ndim_1 != y_1d:
-                raise ValueError(f"y chunk at row {rows} is {'1-D' if ndim_1 else '2-D'}, "
-                                 f"earlier chunks were {'1-D' if y_1d else '2-D'}")
+                raise ValueError(
+                    f"y chunk at row {rows} is {'1-D' if ndim_1 else '2-D'}, "
+                    f"earlier chunks were {'1-D' if y_1d else '2-D'}"
+                )
             if y_1d is None and checkpoint is not None:
                 targets = persistence.describe_targets(y)
                 persistence.check_targets(checkpoint, saved_targets, targets)
@@ -144,9 +164,15 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
             if bar is not None:
                 bar.update(np.shape(X)[0])
             if checkpoint is not None and since_save >= checkpoint_every:
-                persistence.save_checkpoint(checkpoint, stats, rows, identity, meta,
-                                            target_transform=target_transform,
-                                            targets=targets)
+                persistence.save_checkpoint(
+                    checkpoint,
+                    stats,
+                    rows,
+                    identity,
+                    meta,
+                    target_transform=target_transform,
+                    targets=targets,
+                )
                 wrote_checkpoint = True
                 since_save = 0
     except ValueError as exc:
@@ -159,9 +185,15 @@ def accumulate(chunks, stats, *, chunk_rows=None, target_transform=None, checkpo
     if checkpoint is not None:
         if keep_checkpoint:
             if since_save:
-                persistence.save_checkpoint(checkpoint, stats, rows, identity, meta,
-                                            target_transform=target_transform,
-                                            targets=targets)
+                persistence.save_checkpoint(
+                    checkpoint,
+                    stats,
+                    rows,
+                    identity,
+                    meta,
+                    target_transform=target_transform,
+                    targets=targets,
+                )
         else:
             persistence.remove_checkpoint(checkpoint)
     if y_1d is None and isinstance(saved_targets, dict):
@@ -174,8 +206,9 @@ def is_dask(data):
     return type(data).__module__.split(".", 1)[0] == "dask" and hasattr(data, "dask")
 
 
-def fold(data, state, y=None, sample_weight=None, *, chunk_rows=None, target_transform=None,
-         **options):
+def fold(
+    data, state, y=None, sample_weight=None, *, chunk_rows=None, target_transform=None, **options
+):
     """Fold the accumulator ``state`` over rows wherever they are; returns the state.
 
     The one driver of every accumulator (see :mod:`fastlin.core.accumulator`):
@@ -194,19 +227,23 @@ def fold(data, state, y=None, sample_weight=None, *, chunk_rows=None, target_tra
     """
     if is_dask(data):
         if target_transform is not None:
-            raise ValueError("target_transform is not supported on Dask arrays; map it over "
-                             "the y blocks first")
+            raise ValueError(
+                "target_transform is not supported on Dask arrays; map it over the y blocks first"
+            )
         from ..dask import fold as dask_fold
 
         return dask_fold(data, state, y, sample_weight, **options)
     if is_chunked(data):
         if y is not None or sample_weight is not None:
             raise ValueError("y and sample_weight come with the chunks of a source")
-        return accumulate(data, state, chunk_rows=chunk_rows, target_transform=target_transform,
-                          **options)[0]
+        return accumulate(
+            data, state, chunk_rows=chunk_rows, target_transform=target_transform, **options
+        )[0]
     if options:
-        raise TypeError(f"{', '.join(sorted(options))}: options of a chunk source or a Dask "
-                        "array; the rows are arrays here")
+        raise TypeError(
+            f"{', '.join(sorted(options))}: options of a chunk source or a Dask "
+            "array; the rows are arrays here"
+        )
     if y is not None and target_transform is not None:
         y = target_transform(y)
     return state.update(data, y, sample_weight)
@@ -270,8 +307,11 @@ def _replace_state(stats, saved):
 
 def _unpack(item):
     if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-        hint = (" (for DataFrames use fastlin.open_source(chunks, target=COLUMN))"
-                if hasattr(item, "columns") else "")
+        hint = (
+            " (for DataFrames use fastlin.open_source(chunks, target=COLUMN))"
+            if hasattr(item, "columns")
+            else ""
+        )
         raise ValueError(
             "each chunk must be a tuple (X, y) or (X, y, sample_weight), got "
             f"{type(item).__name__}"
@@ -295,5 +335,6 @@ def _progress(verbose, total, initial, desc):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit="rows", unit_scale=True, desc=desc,
-                mininterval=0.5)
+    return tqdm(
+        total=total, initial=initial, unit="rows", unit_scale=True, desc=desc, mininterval=0.5
+    )

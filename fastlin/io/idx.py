@@ -13,7 +13,20 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 from .errors import IDXFormatError
-from .files import _GZIP_MAGIC, _GZ_ERRORS, _IDX_CODES, _IDX_MAX_DIM, _IDX_TYPES, _IO_BLOCK, _check_int, _gz_count_rest, _gz_skip, _gzip_error, _native, _read_exact_into
+from .files import (
+    _GZIP_MAGIC,
+    _GZ_ERRORS,
+    _IDX_CODES,
+    _IDX_MAX_DIM,
+    _IDX_TYPES,
+    _IO_BLOCK,
+    _check_int,
+    _gz_count_rest,
+    _gz_skip,
+    _gzip_error,
+    _native,
+    _read_exact_into,
+)
 
 
 # --------------------------------------------------------------------------- IDX headers
@@ -121,10 +134,14 @@ def _size_message(header, found):
         f"{expected} bytes{' uncompressed' if header.compressed else ''})"
     )
     if found < expected:
-        return (f"{base}, but the {'stream' if header.compressed else 'file'} ends at byte "
-                f"offset {found}: truncated by {expected - found} bytes")
-    return (f"{base}, but found {found} bytes: {found - expected} extra bytes after byte "
-            f"offset {expected}")
+        return (
+            f"{base}, but the {'stream' if header.compressed else 'file'} ends at byte "
+            f"offset {found}: truncated by {expected - found} bytes"
+        )
+    return (
+        f"{base}, but found {found} bytes: {found - expected} extra bytes after byte "
+        f"offset {expected}"
+    )
 
 
 def read_idx_header(path, *, verify_size=True):
@@ -207,8 +224,9 @@ def read_idx(path):
     header = read_idx_header(path)
     if header.compressed:
         return _read_idx_gzip_whole(header)
-    arr = np.fromfile(header.path, dtype=header.dtype, count=math.prod(header.shape),
-                      offset=header.header_bytes)
+    arr = np.fromfile(
+        header.path, dtype=header.dtype, count=math.prod(header.shape), offset=header.header_bytes
+    )
     return _native(arr.reshape(header.shape))
 
 
@@ -256,13 +274,17 @@ class IDXWriter:
     ...         w.write(chunk)          # (rows, 28, 28) or (rows, 784)
     """
 
-    def __init__(self, path, item_shape, dtype=np.uint8, *, n_items=None, compress=False,
-                 compresslevel=6):
+    def __init__(
+        self, path, item_shape, dtype=np.uint8, *, n_items=None, compress=False, compresslevel=6
+    ):
         self.path = Path(path)
-        self.item_shape = tuple(_check_int(s, "item_shape entry", low=0, high=_IDX_MAX_DIM)
-                                for s in item_shape)
+        self.item_shape = tuple(
+            _check_int(s, "item_shape entry", low=0, high=_IDX_MAX_DIM) for s in item_shape
+        )
         if len(self.item_shape) > 254:
-            raise ValueError(f"IDX files hold at most 255 dimensions, got {len(self.item_shape) + 1}")
+            raise ValueError(
+                f"IDX files hold at most 255 dimensions, got {len(self.item_shape) + 1}"
+            )
         self.dtype = np.dtype(dtype)
         if self.dtype.newbyteorder("=") not in _IDX_CODES:
             raise ValueError(
@@ -295,8 +317,13 @@ class IDXWriter:
                 raise
             self._out = os.fdopen(fd2, "wb")
         elif self.compress:
-            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._file,
-                                     compresslevel=self.compresslevel, mtime=0)
+            self._gz = gzip.GzipFile(
+                filename="",
+                mode="wb",
+                fileobj=self._file,
+                compresslevel=self.compresslevel,
+                mtime=0,
+            )
             self._gz.write(self._header(self.n_items))
             self._out = self._gz
         else:
@@ -321,7 +348,8 @@ class IDXWriter:
             raise ValueError("chunk must have at least one dimension (rows)")
         rows = a.shape[0]
         if a.shape[1:] != self.item_shape and not (
-                a.ndim == 2 and len(self.item_shape) > 1 and a.shape[1] == self._item_size):
+            a.ndim == 2 and len(self.item_shape) > 1 and a.shape[1] == self._item_size
+        ):
             raise ValueError(
                 f"{self.path}: chunk of shape {a.shape} does not hold items of shape "
                 f"{self.item_shape}; expected (rows, {', '.join(map(str, self.item_shape))}) "
@@ -362,8 +390,13 @@ class IDXWriter:
                 )
             if self._payload_tmp is not None:
                 self._out.close()
-                with gzip.GzipFile(filename="", mode="wb", fileobj=self._file,
-                                   compresslevel=self.compresslevel, mtime=0) as gz:
+                with gzip.GzipFile(
+                    filename="",
+                    mode="wb",
+                    fileobj=self._file,
+                    compresslevel=self.compresslevel,
+                    mtime=0,
+                ) as gz:
                     gz.write(self._header(self.n_written))
                     with open(self._payload_tmp, "rb") as src:
                         shutil.copyfileobj(src, gz, _IO_BLOCK)
@@ -409,8 +442,9 @@ class IDXWriter:
         return False
 
 
-def write_idx(path: os.PathLike | str, array: ArrayLike, compress: bool = False, *,
-              compresslevel: int = 6) -> Path:
+def write_idx(
+    path: os.PathLike | str, array: ArrayLike, compress: bool = False, *, compresslevel: int = 6
+) -> Path:
     """Write ``array`` (its first axis is the item count) as one IDX file.
 
     Parameters
@@ -430,9 +464,14 @@ def write_idx(path: os.PathLike | str, array: ArrayLike, compress: bool = False,
     if a.ndim == 0:
         raise ValueError("write_idx needs an array with at least one dimension")
     step = max(1, (_IO_BLOCK * 8) // max(1, a[:1].nbytes))
-    with IDXWriter(path, a.shape[1:], a.dtype, n_items=a.shape[0], compress=compress,
-                   compresslevel=compresslevel) as w:
+    with IDXWriter(
+        path,
+        a.shape[1:],
+        a.dtype,
+        n_items=a.shape[0],
+        compress=compress,
+        compresslevel=compresslevel,
+    ) as w:
         for r0 in range(0, a.shape[0], step):
-            w.write(a[r0:r0 + step])
+            w.write(a[r0 : r0 + step])
     return Path(path)
-

@@ -16,9 +16,12 @@ from .sources import ArraySource, ChunkSource, IDXSource, NpySource
 # --------------------------------------------------------------------------- constructors
 
 
-def open_idx(images_path: os.PathLike | str,
-             labels: os.PathLike | str | ArrayLike | None = None, *,
-             n_classes: int | None = None) -> IDXSource:
+def open_idx(
+    images_path: os.PathLike | str,
+    labels: os.PathLike | str | ArrayLike | None = None,
+    *,
+    n_classes: int | None = None,
+) -> IDXSource:
     """Open an IDX file (raw or gzip, detected from its first bytes) as a chunk source.
 
     Parameters
@@ -41,8 +44,12 @@ def open_idx(images_path: os.PathLike | str,
     return IDXSource(images_path, labels, n_classes=n_classes)
 
 
-def open_npy(X_path: os.PathLike | str, y: os.PathLike | str | ArrayLike | None = None, *,
-             n_classes: int | None = None) -> NpySource:
+def open_npy(
+    X_path: os.PathLike | str,
+    y: os.PathLike | str | ArrayLike | None = None,
+    *,
+    n_classes: int | None = None,
+) -> NpySource:
     """Open a ``.npy`` file (memory-mapped) as a chunk source; ``y`` as for :func:`open_idx`.
 
     Returns
@@ -54,8 +61,9 @@ def open_npy(X_path: os.PathLike | str, y: os.PathLike | str | ArrayLike | None 
     return NpySource(X_path, y, n_classes=n_classes)
 
 
-def from_arrays(X: ArrayLike, y: ArrayLike | os.PathLike | str | None = None, *,
-                n_classes: int | None = None) -> ChunkSource:
+def from_arrays(
+    X: ArrayLike, y: ArrayLike | os.PathLike | str | None = None, *, n_classes: int | None = None
+) -> ChunkSource:
     """Wrap arrays in memory as a chunk source (chunks are views).
 
     Parameters
@@ -78,10 +86,15 @@ def from_arrays(X: ArrayLike, y: ArrayLike | os.PathLike | str | None = None, *,
     return ArraySource(X, y, n_classes=n_classes)
 
 
-def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any],
-                labels: os.PathLike | str | ArrayLike | None = None, *,
-                target: str | None = None, features: Sequence[str] | None = None,
-                dataset: str | None = None, n_classes: int | None = None) -> ChunkSource:
+def open_source(
+    data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any],
+    labels: os.PathLike | str | ArrayLike | None = None,
+    *,
+    target: str | None = None,
+    features: Sequence[str] | None = None,
+    dataset: str | None = None,
+    n_classes: int | None = None,
+) -> ChunkSource:
     """Any supported input as a :class:`ChunkSource`.
 
     Parameters
@@ -117,13 +130,15 @@ def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any
         if dataset is not None:
             raise ValueError(f"{path}: dataset= names an array of an HDF5 file or Zarr store")
         fmt = None
-        if not path.is_dir() or any(tabular_format(p) == "parquet" for p in path.iterdir()
-                                    if p.is_file()):
+        if not path.is_dir() or any(
+            tabular_format(p) == "parquet" for p in path.iterdir() if p.is_file()
+        ):
             fmt = tabular_format(path)
         if fmt is not None:
             if labels is not None:
-                raise ValueError(f"{path} is a table: name its target column with target=, "
-                                 "not labels=")
+                raise ValueError(
+                    f"{path} is a table: name its target column with target=, not labels="
+                )
             return TabularSource(path, target, features, n_classes=n_classes, format=fmt)
     if _is_chunk_iterable(data):
         from .chunks import IterableChunks
@@ -131,15 +146,20 @@ def open_source(data: ChunkSource | ArrayLike | os.PathLike | str | Iterable[Any
         if isinstance(data, IterableChunks) and target is None and features is None:
             return data
         if labels is not None:
-            raise ValueError("labels come with the chunks of an iterable (X, y) or with "
-                             "target= for DataFrames")
+            raise ValueError(
+                "labels come with the chunks of an iterable (X, y) or with target= for DataFrames"
+            )
         return IterableChunks(data, target=target, features=features)
     if target is not None or features is not None:
-        raise ValueError("target= and features= name columns of a table (Parquet, Arrow, "
-                         "CSV) or of DataFrame chunks; for IDX, .npy and arrays give labels=")
+        raise ValueError(
+            "target= and features= name columns of a table (Parquet, Arrow, "
+            "CSV) or of DataFrame chunks; for IDX, .npy and arrays give labels="
+        )
     if isinstance(data, ChunkSource):
         if labels is not None:
-            raise ValueError("labels cannot be added to an existing ChunkSource; open it with labels")
+            raise ValueError(
+                "labels cannot be added to an existing ChunkSource; open it with labels"
+            )
         if n_classes is not None and data.n_classes != n_classes:
             raise ValueError(
                 f"the source was opened with n_classes={data.n_classes}, not {n_classes}"
@@ -166,5 +186,3 @@ def _is_chunk_iterable(data):
     from .fold import is_chunked
 
     return not isinstance(data, (ChunkSource, os.PathLike)) and is_chunked(data)
-
-

@@ -399,8 +399,7 @@ class RowGroupFile:
             # pre_buffer coalesces the column chunks into a few large reads: one read per
             # column through the Python file costs ~25 % more time on wide files.
             self._last = (block, self.open(range(first, stop), pre_buffer=True))
-        return self._last[1].read_row_group(group - first, columns=columns,
-                                            use_threads=use_threads)
+        return self._last[1].read_row_group(group - first, columns=columns, use_threads=use_threads)
 
     def release(self):
         """Close the view kept for the last row group read (its open file)."""
@@ -421,9 +420,11 @@ class RowGroupFile:
             body = b""
         # A list header: the size in the high nibble, or 15 there and a varint after.
         head = bytes([(k << 4) | _STRUCT]) if k < 15 else bytes([0xF0 | _STRUCT]) + _uvarint(k)
-        rows = int(self.group_rows[groups[0]:groups[-1] + 1].sum()) if k else 0
-        return b"".join(_zigzag_varint(rows) if p == "rows" else head + body
-                        if p == "groups" else p for p in self._pieces)
+        rows = int(self.group_rows[groups[0] : groups[-1] + 1].sum()) if k else 0
+        return b"".join(
+            _zigzag_varint(rows) if p == "rows" else head + body if p == "groups" else p
+            for p in self._pieces
+        )
 
     def open(self, groups=range(0), **kwargs):
         """``pyarrow.parquet.ParquetFile`` of a file holding the consecutive row groups
@@ -433,10 +434,10 @@ class RowGroupFile:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if len(groups) and (groups.step != 1 or groups[0] < 0
-                            or groups[-1] >= self.num_row_groups):
-            raise ValueError(f"groups must be consecutive row groups of the "
-                             f"{self.num_row_groups}, got {groups}")
+        if len(groups) and (groups.step != 1 or groups[0] < 0 or groups[-1] >= self.num_row_groups):
+            raise ValueError(
+                f"groups must be consecutive row groups of the {self.num_row_groups}, got {groups}"
+            )
         view = _View(self.path, self._data_end, self._footer(groups))
         return pq.ParquetFile(pa.PythonFile(view, mode="r"), **kwargs)
 
@@ -478,14 +479,14 @@ class _View(io.RawIOBase):
             size -= len(out[-1])
         if pos >= self._data_end and size:
             at = pos - self._data_end
-            out.append(self._tail[at:at + size])
+            out.append(self._tail[at : at + size])
             pos += len(out[-1])
         self._pos = pos
         return out[0] if len(out) == 1 else b"".join(out)
 
     def readinto(self, b):
         data = self.read(len(b))
-        b[:len(data)] = data
+        b[: len(data)] = data
         return len(data)
 
     def close(self):
@@ -505,8 +506,9 @@ class ParsedFooter:
         self.path = os.fspath(path)
         self._metadata = pq.ParquetFile(self.path).metadata
         md = self._metadata
-        self.group_rows = np.array([md.row_group(g).num_rows for g in range(md.num_row_groups)],
-                                   np.int64)
+        self.group_rows = np.array(
+            [md.row_group(g).num_rows for g in range(md.num_row_groups)], np.int64
+        )
         self.num_rows = int(md.num_rows)
         self.num_row_groups = md.num_row_groups
 

@@ -43,7 +43,7 @@ def _sample_fingerprint(X):
     n = int(X.shape[0])
     if n:
         for i in np.unique(np.linspace(0, n - 1, num=min(n, 64)).astype(np.int64)):
-            h.update(np.ascontiguousarray(np.asarray(X[int(i):int(i) + 1])).tobytes())
+            h.update(np.ascontiguousarray(np.asarray(X[int(i) : int(i) + 1])).tobytes())
     return h.hexdigest()
 
 
@@ -108,9 +108,14 @@ class StoreSource(_FileBacked, SlicedSource):
 
 
 def _is_zarr(path):
-    return path.name.lower().endswith(".zarr") or (path.is_dir() and (
-        (path / ".zarray").exists() or (path / ".zgroup").exists()
-        or (path / "zarr.json").exists()))
+    return path.name.lower().endswith(".zarr") or (
+        path.is_dir()
+        and (
+            (path / ".zarray").exists()
+            or (path / ".zgroup").exists()
+            or (path / "zarr.json").exists()
+        )
+    )
 
 
 def store_format(path):
@@ -133,22 +138,26 @@ def _open_store(path, kind):
 
         return h5py.File(path, "r")
     except ImportError:
-        raise ImportError(f"{path}: reading {kind.upper()} needs "
-                          f"{'zarr' if kind == 'zarr' else 'h5py'}: pip install "
-                          f"'fastlin[{kind}]'") from None
+        raise ImportError(
+            f"{path}: reading {kind.upper()} needs "
+            f"{'zarr' if kind == 'zarr' else 'h5py'}: pip install "
+            f"'fastlin[{kind}]'"
+        ) from None
     except OSError as exc:
         raise DataSourceError(f"{path}: cannot open it as {kind.upper()}: {exc}") from exc
 
 
 def _dataset(store, name, path):
     if name is None:
-        raise DataSourceError(f"{path}: name the array of features with dataset=; the file "
-                              f"holds {_names(store)}")
+        raise DataSourceError(
+            f"{path}: name the array of features with dataset=; the file holds {_names(store)}"
+        )
     try:
         return store[name]
     except KeyError:
-        raise DataSourceError(f"{path}: no array {name!r}; the file holds {_names(store)}") \
-            from None
+        raise DataSourceError(
+            f"{path}: no array {name!r}; the file holds {_names(store)}"
+        ) from None
 
 
 def _names(store):

@@ -14,7 +14,20 @@ from numpy.typing import DTypeLike
 
 from .._validation import check_dtype, as_2d_array, as_targets
 from .errors import IDXFormatError, LabelError, NpyFormatError, SourceChangedError
-from .files import _FileRecord, _GZ_ERRORS, _array_fingerprint, _check_int, _gz_count_rest, _gz_skip, _gzip_error, _native, _read_exact_into, _readonly, _sniff, default_chunk_rows
+from .files import (
+    _FileRecord,
+    _GZ_ERRORS,
+    _array_fingerprint,
+    _check_int,
+    _gz_count_rest,
+    _gz_skip,
+    _gzip_error,
+    _native,
+    _read_exact_into,
+    _readonly,
+    _sniff,
+    default_chunk_rows,
+)
 from .idx import _read_idx_gzip_whole, _size_message, read_idx_header
 
 
@@ -44,9 +57,16 @@ class ChunkSource:
 
     kind = "abstract"
 
-    def __init__(self, n_rows: int, n_features: int, dtype: DTypeLike, item_shape: Iterable[int],
-                 targets: _Targets | None, n_classes: int | None,
-                 records: Iterable[_FileRecord | None] = ()):
+    def __init__(
+        self,
+        n_rows: int,
+        n_features: int,
+        dtype: DTypeLike,
+        item_shape: Iterable[int],
+        targets: _Targets | None,
+        n_classes: int | None,
+        records: Iterable[_FileRecord | None] = (),
+    ):
         self.n_rows = int(n_rows)
         self.n_features = int(n_features)
         self.dtype = np.dtype(dtype).newbyteorder("=")
@@ -84,8 +104,9 @@ class ChunkSource:
         """``iter_chunks()`` with the default chunk size."""
         return self.iter_chunks()
 
-    def iter_chunks(self, chunk_rows: int | None = None, start_row: int = 0,
-                    stop_row: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    def iter_chunks(
+        self, chunk_rows: int | None = None, start_row: int = 0, stop_row: int | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield ``(X_chunk, y_chunk)`` for rows ``start_row`` to ``stop_row``, in order.
 
         Parameters
@@ -129,7 +150,7 @@ class ChunkSource:
         for r0, X in self._iter_x(chunk_rows, start_row, stop_row):
             y = None
             if targets is not None:
-                y = _readonly(_native(np.asarray(targets[r0:r0 + X.shape[0]])))
+                y = _readonly(_native(np.asarray(targets[r0 : r0 + X.shape[0]])))
             yield _readonly(X), y
 
     def identity(self) -> dict[str, Any]:
@@ -152,8 +173,9 @@ class ChunkSource:
             "y": None,
         }
         if self._t is not None:
-            ident["y"] = dict(self._t.full_identity(), dtype=self.y_dtype.str,
-                              shape=list(self.y_shape))
+            ident["y"] = dict(
+                self._t.full_identity(), dtype=self.y_dtype.str, shape=list(self.y_shape)
+            )
         return ident
 
     def targets(self) -> np.ndarray | None:
@@ -175,7 +197,7 @@ class ChunkSource:
         y_parts = []
         r = 0
         for Xc, yc in self.iter_chunks():
-            X[r:r + Xc.shape[0]] = Xc
+            X[r : r + Xc.shape[0]] = Xc
             r += Xc.shape[0]
             if yc is not None:
                 y_parts.append(yc)
@@ -212,8 +234,10 @@ class ChunkSource:
 
     def __repr__(self):
         y = "" if self._targets is None else f", y_shape={self.y_shape}"
-        return (f"{type(self).__name__}(n_rows={self.n_rows}, n_features={self.n_features}, "
-                f"dtype={self.dtype}{y})")
+        return (
+            f"{type(self).__name__}(n_rows={self.n_rows}, n_features={self.n_features}, "
+            f"dtype={self.dtype}{y})"
+        )
 
 
 def _reopen(cls, args, kwargs, identity):
@@ -283,8 +307,17 @@ def _targets_from(labels, n_rows, n_classes, x_name):
             if header.compressed:
                 arr = _read_idx_gzip_whole(header)
             else:
-                arr = np.memmap(path, dtype=header.dtype, mode="r", offset=header.header_bytes,
-                                shape=header.shape) if header.shape[0] else np.empty(0, header.dtype)
+                arr = (
+                    np.memmap(
+                        path,
+                        dtype=header.dtype,
+                        mode="r",
+                        offset=header.header_bytes,
+                        shape=header.shape,
+                    )
+                    if header.shape[0]
+                    else np.empty(0, header.dtype)
+                )
             kind = "idx"
             header_bytes = (header.header_bytes, header.compressed)
         name = str(path)
@@ -371,7 +404,7 @@ class ArraySource(ChunkSource):
     def _iter_x(self, chunk_rows, start_row, stop_row):
         X = self._X
         for r0 in range(start_row, stop_row, chunk_rows):
-            yield r0, _native(X[r0:min(r0 + chunk_rows, stop_row)])
+            yield r0, _native(X[r0 : min(r0 + chunk_rows, stop_row)])
 
     def _x_identity(self):
         return {"kind": "array", "fingerprint": _array_fingerprint(self._X)}
@@ -397,8 +430,11 @@ def _load_npy(path):
     expected = offset + math.prod(shape) * dtype.itemsize
     size = os.stat(path).st_size
     if size != expected:
-        what = (f"truncated by {expected - size} bytes" if size < expected
-                else f"{size - expected} extra bytes after byte offset {expected}")
+        what = (
+            f"truncated by {expected - size} bytes"
+            if size < expected
+            else f"{size - expected} extra bytes after byte offset {expected}"
+        )
         raise NpyFormatError(
             f"{path}: header says shape {shape} of {dtype} ({offset}-byte header + "
             f"{expected - offset} data bytes = {expected} bytes), file has {size} bytes: {what}"
@@ -445,8 +481,9 @@ class NpySource(_FileBacked, ChunkSource):
         if X.shape[1] == 0:
             raise NpyFormatError(f"{path}: X has zero features (shape {X.shape})")
         targets = _targets_from(y, X.shape[0], n_classes, str(path))
-        super().__init__(X.shape[0], X.shape[1], X.dtype, item_shape, targets, n_classes,
-                         records=[self._record])
+        super().__init__(
+            X.shape[0], X.shape[1], X.dtype, item_shape, targets, n_classes, records=[self._record]
+        )
         self._X = X
 
     def locate(self, row, col=None):
@@ -463,11 +500,13 @@ class NpySource(_FileBacked, ChunkSource):
     def _iter_x(self, chunk_rows, start_row, stop_row):
         X = self._X
         for r0 in range(start_row, stop_row, chunk_rows):
-            yield r0, _native(np.asarray(X[r0:min(r0 + chunk_rows, stop_row)]))
+            yield r0, _native(np.asarray(X[r0 : min(r0 + chunk_rows, stop_row)]))
 
     def _x_identity(self):
-        return dict(self._record.identity(), order="F" if (self._X.flags.f_contiguous and
-                                                          not self._X.flags.c_contiguous) else "C")
+        return dict(
+            self._record.identity(),
+            order="F" if (self._X.flags.f_contiguous and not self._X.flags.c_contiguous) else "C",
+        )
 
 
 class IDXSource(_FileBacked, ChunkSource):
@@ -481,7 +520,10 @@ class IDXSource(_FileBacked, ChunkSource):
     kind = "idx"
 
     def __init__(self, images_path, labels=None, *, n_classes=None):
-        self._open_args, self._open_kwargs = _abs_args(images_path, labels), {"n_classes": n_classes}
+        self._open_args, self._open_kwargs = (
+            _abs_args(images_path, labels),
+            {"n_classes": n_classes},
+        )
         path = Path(images_path)
         if not path.is_file():
             raise FileNotFoundError(f"IDX file not found: {path}")
@@ -495,8 +537,15 @@ class IDXSource(_FileBacked, ChunkSource):
                 f"{path}: items have zero features (dimensions {header.shape}); expected at least one"
             )
         targets = _targets_from(labels, header.shape[0], n_classes, str(path))
-        super().__init__(header.shape[0], n_features, header.dtype, item_shape, targets,
-                         n_classes, records=[self._record])
+        super().__init__(
+            header.shape[0],
+            n_features,
+            header.dtype,
+            item_shape,
+            targets,
+            n_classes,
+            records=[self._record],
+        )
 
     def locate(self, row, col=None):
         where = f"{self._record.path}: item {row}"
@@ -511,8 +560,13 @@ class IDXSource(_FileBacked, ChunkSource):
         return self.header.compressed
 
     def _x_identity(self):
-        return dict(self._record.identity(), kind="idx", compressed=self.header.compressed,
-                    type_code=self.header.type_code, shape=list(self.header.shape))
+        return dict(
+            self._record.identity(),
+            kind="idx",
+            compressed=self.header.compressed,
+            type_code=self.header.type_code,
+            shape=list(self.header.shape),
+        )
 
     def _iter_x(self, chunk_rows, start_row, stop_row):
         if self.header.compressed:
@@ -562,5 +616,3 @@ class IDXSource(_FileBacked, ChunkSource):
                 extra = _gz_count_rest(f, path, offset)
                 if extra:
                     raise IDXFormatError(_size_message(h, offset + extra))
-
-

@@ -40,8 +40,17 @@ CSV_BLOCK_BYTES = 1 << 25
 """Text per CSV parse (32 MiB): large enough to keep every core busy, small enough that
 memory does not grow with the file."""
 
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow",
-           ".ipc": "arrow", ".csv": "csv", ".csv.gz": "csv", ".tsv": "csv", ".tsv.gz": "csv"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".tsv": "csv",
+    ".tsv.gz": "csv",
+}
 
 
 def tabular_format(path):
@@ -66,8 +75,9 @@ def _pyarrow():
     try:
         import pyarrow
     except ImportError:
-        raise ImportError("Parquet, Arrow and CSV sources need pyarrow: "
-                          "pip install 'fastlin[arrow]'") from None
+        raise ImportError(
+            "Parquet, Arrow and CSV sources need pyarrow: pip install 'fastlin[arrow]'"
+        ) from None
     return pyarrow
 
 
@@ -84,7 +94,8 @@ def _numeric_dtype(field, path):
         return np.dtype(np.float32) if dt == np.float16 else dt
     raise DataSourceError(
         f"{path}: column {field.name!r} has type {field.type}; feature columns must be "
-        "numeric (integer, floating or boolean): choose columns with features=[...]")
+        "numeric (integer, floating or boolean): choose columns with features=[...]"
+    )
 
 
 class TabularSource(_FileBacked, ChunkSource):
@@ -124,29 +135,32 @@ class TabularSource(_FileBacked, ChunkSource):
         self.path = path
         self.files = _files(path, fmt)
         self._open_args = (path.absolute(),)
-        self._open_kwargs = {"target": target, "features": None if features is None
-                             else list(features), "n_classes": n_classes, "format": fmt}
+        self._open_kwargs = {
+            "target": target,
+            "features": None if features is None else list(features),
+            "n_classes": n_classes,
+            "format": fmt,
+        }
         schema = self._schema()
         names = schema.names
         self._columns = list(names)
         if target is not None and target not in names:
-            raise DataSourceError(f"{path}: no column {target!r}; the columns are "
-                                  f"{_show(names)}")
+            raise DataSourceError(f"{path}: no column {target!r}; the columns are {_show(names)}")
         if features is None:
             features = [c for c in names if c != target]
         else:
             features = [str(c) for c in features]
             missing = [c for c in features if c not in names]
             if missing:
-                raise DataSourceError(f"{path}: no column(s) {_show(missing)}; the columns are "
-                                      f"{_show(names)}")
+                raise DataSourceError(
+                    f"{path}: no column(s) {_show(missing)}; the columns are {_show(names)}"
+                )
             if len(set(features)) != len(features):
                 raise DataSourceError(f"{path}: features name a column twice: {features}")
             if target is not None and target in features:
                 raise DataSourceError(f"{path}: the target column {target!r} is also a feature")
         if not features:
-            raise DataSourceError(f"{path}: no feature columns (the columns are "
-                                  f"{_show(names)})")
+            raise DataSourceError(f"{path}: no feature columns (the columns are {_show(names)})")
         dtypes = [_numeric_dtype(schema.field(c), path) for c in features]
         self.feature_names = features
         self.target_name = target
@@ -170,8 +184,15 @@ class TabularSource(_FileBacked, ChunkSource):
             n_rows = self._count_csv_rows()
             self._offsets = np.array([0, n_rows])
         records = [_FileRecord(f) for f in self.files]
-        super().__init__(n_rows, len(features), np.result_type(*dtypes), (len(features),),
-                         targets, n_classes, records)
+        super().__init__(
+            n_rows,
+            len(features),
+            np.result_type(*dtypes),
+            (len(features),),
+            targets,
+            n_classes,
+            records,
+        )
 
     # -- opening ------------------------------------------------------------------------
 
@@ -192,8 +213,7 @@ class TabularSource(_FileBacked, ChunkSource):
         except DataSourceError:
             raise
         except (pa.ArrowException, OSError) as exc:
-            raise DataSourceError(f"{f0}: cannot read it as {self.kind}: {_one_line(exc)}") \
-                from exc
+            raise DataSourceError(f"{f0}: cannot read it as {self.kind}: {_one_line(exc)}") from exc
 
     def _parquet(self, f):
         """Row groups of ``f`` (``parquet_footer.open_row_groups``): each read through a
@@ -213,8 +233,9 @@ class TabularSource(_FileBacked, ChunkSource):
                 counts.append(self._parquet(f).num_rows)
             elif self.kind == "arrow":
                 reader = self._ipc(f)
-                counts.append(sum(reader.get_batch(i).num_rows
-                                  for i in range(reader.num_record_batches)))
+                counts.append(
+                    sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+                )
             else:
                 counts.append(0)  # counted by the target pass, or a pass of its own
         return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -231,8 +252,9 @@ class TabularSource(_FileBacked, ChunkSource):
         import pyarrow.csv as pacsv
 
         parse = _csv_parse(f)
-        convert = pacsv.ConvertOptions(column_types=column_types or {},
-                                       include_columns=include or [])
+        convert = pacsv.ConvertOptions(
+            column_types=column_types or {}, include_columns=include or []
+        )
         stream = pa.input_stream(str(f), compression="detect")
         return pacsv.open_csv(stream, parse_options=parse, convert_options=convert)
 
@@ -255,13 +277,15 @@ class TabularSource(_FileBacked, ChunkSource):
                     if col.null_count:
                         raise DataSourceError(
                             f"{f}: row group {g}, row {row0 + _first_null(col)} (global), "
-                            f"column {c!r} is null; features must have no missing values")
+                            f"column {c!r} is null; features must have no missing values"
+                        )
                 if target is not None:
                     try:
                         parts += groups.read_group(g, columns=[target]).column(0).chunks
                     except (pa.ArrowException, OSError) as exc:
-                        raise DataSourceError(f"{f}: cannot read column {target!r}: "
-                                              f"{_one_line(exc)}") from exc
+                        raise DataSourceError(
+                            f"{f}: cannot read column {target!r}: {_one_line(exc)}"
+                        ) from exc
                 row0 += int(groups.group_rows[g])
             groups.release()  # one file open at a time, however many files
             if target is not None:
@@ -283,7 +307,8 @@ class TabularSource(_FileBacked, ChunkSource):
                             raise DataSourceError(
                                 f"{f}: record batch {b}, row {row0 + _first_null(col)} "
                                 f"(global), column {c!r} is null; features must have no "
-                                "missing values")
+                                "missing values"
+                            )
                     row0 += batch.num_rows
 
     def _read_target(self, target, found=None):
@@ -296,32 +321,40 @@ class TabularSource(_FileBacked, ChunkSource):
                     col = found[f]
                 elif self.kind == "arrow":
                     reader = self._ipc(f)
-                    col = pa.chunked_array([reader.get_batch(i).column(
-                        reader.schema.get_field_index(target))
-                        for i in range(reader.num_record_batches)],
-                        type=reader.schema.field(target).type)
+                    col = pa.chunked_array(
+                        [
+                            reader.get_batch(i).column(reader.schema.get_field_index(target))
+                            for i in range(reader.num_record_batches)
+                        ],
+                        type=reader.schema.field(target).type,
+                    )
                 else:
                     import pyarrow.csv as pacsv
 
                     col = pacsv.read_csv(
                         pa.input_stream(str(f), compression="detect"),
                         parse_options=_csv_parse(f),
-                        convert_options=pacsv.ConvertOptions(include_columns=[target])
+                        convert_options=pacsv.ConvertOptions(include_columns=[target]),
                     ).column(0)
             except (pa.ArrowException, OSError) as exc:
-                raise DataSourceError(f"{f}: cannot read column {target!r}: "
-                                      f"{_one_line(exc)}") from exc
+                raise DataSourceError(
+                    f"{f}: cannot read column {target!r}: {_one_line(exc)}"
+                ) from exc
             if col.null_count:
                 row = int(sum(p.shape[0] for p in parts)) + _first_null(col)
-                raise LabelError(f"{f}: column {target!r} is null at row {row} (global); "
-                                 "every row needs a target")
+                raise LabelError(
+                    f"{f}: column {target!r} is null at row {row} (global); "
+                    "every row needs a target"
+                )
             t = col.type
             if pa.types.is_dictionary(t):
                 col = col.cast(t.value_type)
                 t = t.value_type
             if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
-                raise LabelError(f"{f}: target column {target!r} has type {t}; it must be "
-                                 "numeric (encode class names as integers)")
+                raise LabelError(
+                    f"{f}: target column {target!r} has type {t}; it must be "
+                    "numeric (encode class names as integers)"
+                )
             parts.append(np.asarray(col.to_numpy(zero_copy_only=False)))
         y = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return y.view(np.uint8) if y.dtype == np.bool_ else y
@@ -334,8 +367,9 @@ class TabularSource(_FileBacked, ChunkSource):
         try:
             # one column converted: the parse is a small part of a full read
             return pacsv.read_csv(
-                pa.input_stream(str(f), compression="detect"), parse_options=_csv_parse(f),
-                convert_options=pacsv.ConvertOptions(include_columns=[self.feature_names[0]])
+                pa.input_stream(str(f), compression="detect"),
+                parse_options=_csv_parse(f),
+                convert_options=pacsv.ConvertOptions(include_columns=[self.feature_names[0]]),
             ).num_rows
         except (pa.ArrowException, OSError) as exc:
             raise DataSourceError(f"{f}: cannot read it as CSV: {_one_line(exc)}") from exc
@@ -353,8 +387,9 @@ class TabularSource(_FileBacked, ChunkSource):
         import pyarrow.csv as pacsv
 
         read = pacsv.ReadOptions(column_names=self._columns)  # the header is cut off below
-        convert = pacsv.ConvertOptions(column_types={c: self._arrow_types[c] for c in columns},
-                                       include_columns=columns)
+        convert = pacsv.ConvertOptions(
+            column_types={c: self._arrow_types[c] for c in columns}, include_columns=columns
+        )
         parse = _csv_parse(f)
         row = 0
         header = True
@@ -377,15 +412,19 @@ class TabularSource(_FileBacked, ChunkSource):
                 else:
                     rest = b""
                 if header:
-                    text = text[text.find(b"\n") + 1:] if b"\n" in text else b""
+                    text = text[text.find(b"\n") + 1 :] if b"\n" in text else b""
                     header = False
                 if not text.strip():
                     if not data:
                         return
                     continue
                 try:
-                    table = pacsv.read_csv(pa.py_buffer(text), read_options=read,
-                                           parse_options=parse, convert_options=convert)
+                    table = pacsv.read_csv(
+                        pa.py_buffer(text),
+                        read_options=read,
+                        parse_options=parse,
+                        convert_options=convert,
+                    )
                 except (pa.ArrowException, OSError) as exc:
                     raise DataSourceError(f"{f}: after row {row}: {_one_line(exc)}") from exc
                 for batch in table.to_batches():
@@ -433,7 +472,8 @@ class TabularSource(_FileBacked, ChunkSource):
                         if c.null_count:
                             raise DataSourceError(
                                 f"{f}: row {row + _first_null(c)} (global), column {name!r} "
-                                "is empty; features must have no missing values")
+                                "is empty; features must have no missing values"
+                            )
                     yield f0 + row, batch
 
     def _iter_x(self, chunk_rows, start_row, stop_row):
@@ -452,10 +492,13 @@ class TabularSource(_FileBacked, ChunkSource):
             pos = 0
             # Chunks inside one block are views of it (each block is a fresh array, so a
             # chunk stays valid); only chunks across blocks are copied together.
-            while out is None and out_row < stop_row \
-                    and block.shape[0] - pos >= min(chunk_rows, stop_row - out_row):
+            while (
+                out is None
+                and out_row < stop_row
+                and block.shape[0] - pos >= min(chunk_rows, stop_row - out_row)
+            ):
                 take = min(chunk_rows, stop_row - out_row)
-                yield out_row, block[pos:pos + take]
+                yield out_row, block[pos : pos + take]
                 out_row += take
                 pos += take
             while pos < block.shape[0]:
@@ -463,7 +506,7 @@ class TabularSource(_FileBacked, ChunkSource):
                     out = np.empty((min(chunk_rows, stop_row - out_row), d), self.dtype)
                     filled = 0
                 take = min(out.shape[0] - filled, block.shape[0] - pos)
-                out[filled:filled + take] = block[pos:pos + take]
+                out[filled : filled + take] = block[pos : pos + take]
                 filled += take
                 pos += take
                 if filled == out.shape[0]:
@@ -480,11 +523,15 @@ class TabularSource(_FileBacked, ChunkSource):
         return where if col is None else f"{where}, column {self.feature_names[col]!r}"
 
     def _x_identity(self):
-        ident = {"kind": self.kind, "columns": self.feature_names,
-                 "files": [r.identity() for r in self._records[:len(self.files)]]}
+        ident = {
+            "kind": self.kind,
+            "columns": self.feature_names,
+            "files": [r.identity() for r in self._records[: len(self.files)]],
+        }
         if self.kind == "parquet":
-            ident["parquet"] = [[self._parquet(f).num_rows, self._parquet(f).num_row_groups]
-                                for f in self.files]
+            ident["parquet"] = [
+                [self._parquet(f).num_rows, self._parquet(f).num_row_groups] for f in self.files
+            ]
         return ident
 
 
@@ -496,9 +543,11 @@ def _csv_parse(f):
 
 def _files(path, fmt):
     if path.is_dir():
-        files = sorted(p for p in path.iterdir()
-                       if p.is_file() and tabular_format(p) == "parquet"
-                       and not p.name.startswith((".", "_")))
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and tabular_format(p) == "parquet" and not p.name.startswith((".", "_"))
+        )
         if not files:
             raise DataSourceError(f"{path}: a directory with no Parquet files")
         return files

@@ -116,31 +116,49 @@ def _tile4(C, ci, cj, S, si, sm, W, wm, wj, kb, nj):
     streams four rows of W and four rows of C. The j loops run from 0 over slices: with an
     offset start LLVM does not vectorise them.
     """
-    c0 = C[ci, cj:cj + nj]
-    c1 = C[ci + 1, cj:cj + nj]
-    c2 = C[ci + 2, cj:cj + nj]
-    c3 = C[ci + 3, cj:cj + nj]
+    c0 = C[ci, cj : cj + nj]
+    c1 = C[ci + 1, cj : cj + nj]
+    c2 = C[ci + 2, cj : cj + nj]
+    c3 = C[ci + 3, cj : cj + nj]
     kb4 = kb - kb % 4
     for u in range(0, kb4, 4):
-        w0 = W[wm + u, wj:wj + nj]
-        w1 = W[wm + u + 1, wj:wj + nj]
-        w2 = W[wm + u + 2, wj:wj + nj]
-        w3 = W[wm + u + 3, wj:wj + nj]
+        w0 = W[wm + u, wj : wj + nj]
+        w1 = W[wm + u + 1, wj : wj + nj]
+        w2 = W[wm + u + 2, wj : wj + nj]
+        w3 = W[wm + u + 3, wj : wj + nj]
         m = sm + u
-        a00 = S[si, m]; a01 = S[si, m + 1]; a02 = S[si, m + 2]; a03 = S[si, m + 3]
-        a10 = S[si + 1, m]; a11 = S[si + 1, m + 1]; a12 = S[si + 1, m + 2]; a13 = S[si + 1, m + 3]
-        a20 = S[si + 2, m]; a21 = S[si + 2, m + 1]; a22 = S[si + 2, m + 2]; a23 = S[si + 2, m + 3]
-        a30 = S[si + 3, m]; a31 = S[si + 3, m + 1]; a32 = S[si + 3, m + 2]; a33 = S[si + 3, m + 3]
+        a00 = S[si, m]
+        a01 = S[si, m + 1]
+        a02 = S[si, m + 2]
+        a03 = S[si, m + 3]
+        a10 = S[si + 1, m]
+        a11 = S[si + 1, m + 1]
+        a12 = S[si + 1, m + 2]
+        a13 = S[si + 1, m + 3]
+        a20 = S[si + 2, m]
+        a21 = S[si + 2, m + 1]
+        a22 = S[si + 2, m + 2]
+        a23 = S[si + 2, m + 3]
+        a30 = S[si + 3, m]
+        a31 = S[si + 3, m + 1]
+        a32 = S[si + 3, m + 2]
+        a33 = S[si + 3, m + 3]
         for j in range(nj):
-            x0 = w0[j]; x1 = w1[j]; x2 = w2[j]; x3 = w3[j]
+            x0 = w0[j]
+            x1 = w1[j]
+            x2 = w2[j]
+            x3 = w3[j]
             c0[j] -= a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
             c1[j] -= a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
             c2[j] -= a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
             c3[j] -= a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
     for u in range(kb4, kb):
-        w0 = W[wm + u, wj:wj + nj]
+        w0 = W[wm + u, wj : wj + nj]
         m = sm + u
-        a0 = S[si, m]; a1 = S[si + 1, m]; a2 = S[si + 2, m]; a3 = S[si + 3, m]
+        a0 = S[si, m]
+        a1 = S[si + 1, m]
+        a2 = S[si + 2, m]
+        a3 = S[si + 3, m]
         for j in range(nj):
             x0 = w0[j]
             c0[j] -= a0 * x0
@@ -152,19 +170,22 @@ def _tile4(C, ci, cj, S, si, sm, W, wm, wj, kb, nj):
 @jit
 def _tile1(C, ci, cj, S, si, sm, W, wm, wj, kb, nj):
     """C[ci, cj:cj + nj] -= sum_{u < kb} S[si, sm + u] * W[wm + u, wj:wj + nj]."""
-    c0 = C[ci, cj:cj + nj]
+    c0 = C[ci, cj : cj + nj]
     kb4 = kb - kb % 4
     for u in range(0, kb4, 4):
-        w0 = W[wm + u, wj:wj + nj]
-        w1 = W[wm + u + 1, wj:wj + nj]
-        w2 = W[wm + u + 2, wj:wj + nj]
-        w3 = W[wm + u + 3, wj:wj + nj]
+        w0 = W[wm + u, wj : wj + nj]
+        w1 = W[wm + u + 1, wj : wj + nj]
+        w2 = W[wm + u + 2, wj : wj + nj]
+        w3 = W[wm + u + 3, wj : wj + nj]
         m = sm + u
-        a0 = S[si, m]; a1 = S[si, m + 1]; a2 = S[si, m + 2]; a3 = S[si, m + 3]
+        a0 = S[si, m]
+        a1 = S[si, m + 1]
+        a2 = S[si, m + 2]
+        a3 = S[si, m + 3]
         for j in range(nj):
             c0[j] -= a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j]
     for u in range(kb4, kb):
-        w0 = W[wm + u, wj:wj + nj]
+        w0 = W[wm + u, wj : wj + nj]
         a0 = S[si, sm + u]
         for j in range(nj):
             c0[j] -= a0 * w0[j]
@@ -172,7 +193,7 @@ def _tile1(C, ci, cj, S, si, sm, W, wm, wj, kb, nj):
 
 @jit
 def _divide_row(B, i, cj, nj, diag):
-    x = B[i, cj:cj + nj]
+    x = B[i, cj : cj + nj]
     for j in range(nj):
         x[j] = x[j] / diag
 
@@ -248,7 +269,7 @@ def _solve_block_columns(L, B, cs, nj, forward, backward):
     X = np.empty((n, ld), dtype=np.float64)
     P = np.empty((SOLVE_ROWS, SOLVE_INNER), dtype=np.float64)
     for i in range(n):
-        src = B[i, cs:cs + nj]
+        src = B[i, cs : cs + nj]
         dst = X[i]
         for j in range(nj):
             dst[j] = src[j]
@@ -281,7 +302,7 @@ def _solve_block_columns(L, B, cs, nj, forward, backward):
             _trsm_upper_t_diag(L, I0, I1, X, nj)
     for i in range(n):
         src = X[i]
-        dst = B[i, cs:cs + nj]
+        dst = B[i, cs : cs + nj]
         for j in range(nj):
             dst[j] = src[j]
 
@@ -439,13 +460,14 @@ def _panel_task(A, W, k0, k1, c):
 def _trailing_task(A, W, k0, k1, p):
     """Trailing update of the p-th of TRAIL_PARTS row ranges of equal triangle area."""
     nt = A.shape[0] - k1
-    _trailing_rows(A, W, k0, k1, _area_bound(nt, p, TRAIL_PARTS),
-                   _area_bound(nt, p + 1, TRAIL_PARTS))
+    _trailing_rows(
+        A, W, k0, k1, _area_bound(nt, p, TRAIL_PARTS), _area_bound(nt, p + 1, TRAIL_PARTS)
+    )
 
 
 @jit
 def _zero_upper_row(A, i):
-    row = A[i, i + 1:]
+    row = A[i, i + 1 :]
     for j in range(row.shape[0]):
         row[j] = 0.0
 

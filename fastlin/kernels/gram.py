@@ -98,7 +98,8 @@ def _u8_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n4):
     a0 = builder.gep(base, [a_off])
     b0 = builder.gep(base, [b_off])
     dot = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(v16, [v16, v16, v16]), "llvm.x86.avx512.vpdpbusd.512")
+        builder.module, ir.FunctionType(v16, [v16, v16, v16]), "llvm.x86.avx512.vpdpbusd.512"
+    )
     flip = ir.Constant(v16, [0x80808080 - (1 << 32)] * 16)
 
     def step(k, accs):
@@ -132,7 +133,8 @@ def _pair_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n2):
     a0 = builder.gep(base, [a_off])
     b0 = builder.gep(base, [b_off])
     madd = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(v8, [v16s, v16s]), "llvm.x86.avx2.pmadd.wd")
+        builder.module, ir.FunctionType(v8, [v16s, v16s]), "llvm.x86.avx2.pmadd.wd"
+    )
 
     def step(k, accs):
         offset = builder.mul(k, ir.Constant(i64, 4 * _NR_PAIR))
@@ -161,7 +163,9 @@ def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk)
     n_vec = _NR_F64 // 8
     a0 = builder.gep(_data_ptr(context, builder, A_ty, A_val, f64), [a_off])
     b0 = builder.gep(_data_ptr(context, builder, B_ty, B_val, f64), [b_off])
-    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v8, v8, v8]), "llvm.fma.v8f64")
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(v8, [v8, v8, v8]), "llvm.fma.v8f64"
+    )
 
     def step(k, accs):
         offset = builder.mul(k, ir.Constant(i64, _NR_F64))
@@ -194,7 +198,9 @@ def _store_tile(context, builder, sums, C_ty, C_val):
     offset = 0
     for value in sums:
         value = _as_f64(builder, value)
-        ptr = builder.bitcast(builder.gep(C_ptr, [ir.Constant(i64, offset)]), value.type.as_pointer())
+        ptr = builder.bitcast(
+            builder.gep(C_ptr, [ir.Constant(i64, offset)]), value.type.as_pointer()
+        )
         builder.store(value, ptr, align=8)
         offset += value.type.count
 
@@ -212,16 +218,20 @@ def _add_tile(context, builder, sums, G_ty, G_val, i0, jp, fixes=None, mr=_MR):
         frow = builder.gep(_data_ptr(context, builder, Fr_ty, Fr_val, f64), [i0])
         fcol = builder.gep(_data_ptr(context, builder, Fc_ty, Fc_val, f64), [jp])
     for r in range(mr):
-        row = builder.gep(builder.bitcast(base, i8.as_pointer()), [builder.mul(ir.Constant(i64, r), row_stride)])
+        row = builder.gep(
+            builder.bitcast(base, i8.as_pointer()), [builder.mul(ir.Constant(i64, r), row_stride)]
+        )
         row = builder.bitcast(row, f64.as_pointer())
         if fixes is not None:
             fr = builder.load(builder.gep(frow, [ir.Constant(i64, r)]))
         offset = 0
-        for value in sums[r * per_row:(r + 1) * per_row]:
+        for value in sums[r * per_row : (r + 1) * per_row]:
             value = _as_f64(builder, value)
             vec = value.type
             if fixes is not None:
-                fc_ptr = builder.bitcast(builder.gep(fcol, [ir.Constant(i64, offset)]), vec.as_pointer())
+                fc_ptr = builder.bitcast(
+                    builder.gep(fcol, [ir.Constant(i64, offset)]), vec.as_pointer()
+                )
                 fc = builder.load(fc_ptr, align=8)
                 value = builder.fadd(builder.fadd(value, _splat(builder, fr, vec)), fc)
             ptr = builder.bitcast(builder.gep(row, [ir.Constant(i64, offset)]), vec.as_pointer())
@@ -240,7 +250,9 @@ def _tile_u8(typingctx, P, a_off, b_off, n4, C):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        sums = _u8_tile_sums(
+            context, builder, signature.args[0], args[0], args[1], args[2], args[3]
+        )
         _store_tile(context, builder, sums, signature.args[4], args[4])
         return context.get_dummy_value()
 
@@ -250,12 +262,18 @@ def _tile_u8(typingctx, P, a_off, b_off, n4, C):
 @intrinsic
 def _tile_u8_into(typingctx, P, a_off, b_off, n4, G, i0, jp, Frow, Fcol):
     """Like ``_tile_u8`` but G[i0 + r, jp + c] += sum + Frow[i0 + r] + Fcol[jp + c] (whole tile)."""
-    if not (_is_array(P, types.uint8, 1) and _is_array(G, types.float64, 2)
-            and _is_array(Frow, types.float64, 1) and _is_array(Fcol, types.float64, 1)):
+    if not (
+        _is_array(P, types.uint8, 1)
+        and _is_array(G, types.float64, 2)
+        and _is_array(Frow, types.float64, 1)
+        and _is_array(Fcol, types.float64, 1)
+    ):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _u8_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        sums = _u8_tile_sums(
+            context, builder, signature.args[0], args[0], args[1], args[2], args[3]
+        )
         fixes = ((signature.args[7], args[7]), (signature.args[8], args[8]))
         _add_tile(context, builder, sums, signature.args[4], args[4], args[5], args[6], fixes)
         return context.get_dummy_value()
@@ -274,7 +292,9 @@ def _tile_pair(typingctx, P, a_off, b_off, n2, C):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _pair_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        sums = _pair_tile_sums(
+            context, builder, signature.args[0], args[0], args[1], args[2], args[3]
+        )
         _store_tile(context, builder, sums, signature.args[4], args[4])
         return context.get_dummy_value()
 
@@ -288,7 +308,9 @@ def _tile_pair_into(typingctx, P, a_off, b_off, n2, G, i0, jp):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _pair_tile_sums(context, builder, signature.args[0], args[0], args[1], args[2], args[3])
+        sums = _pair_tile_sums(
+            context, builder, signature.args[0], args[0], args[1], args[2], args[3]
+        )
         _add_tile(context, builder, sums, signature.args[4], args[4], args[5], args[6], mr=_MR_PAIR)
         return context.get_dummy_value()
 
@@ -301,12 +323,25 @@ def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
 
     A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR * _NR_F64,).
     """
-    if not (_is_array(A, types.float64, 1) and _is_array(B, types.float64, 1) and _is_array(C, types.float64, 1)):
+    if not (
+        _is_array(A, types.float64, 1)
+        and _is_array(B, types.float64, 1)
+        and _is_array(C, types.float64, 1)
+    ):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
-                              signature.args[2], args[2], args[3], args[4])
+        sums = _f64_tile_sums(
+            context,
+            builder,
+            signature.args[0],
+            args[0],
+            args[1],
+            signature.args[2],
+            args[2],
+            args[3],
+            args[4],
+        )
         _store_tile(context, builder, sums, signature.args[5], args[5])
         return context.get_dummy_value()
 
@@ -316,12 +351,25 @@ def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
 @intrinsic
 def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
     """Like ``_tile_f64`` but G[i0 + r, jp + c] += sum (whole tile)."""
-    if not (_is_array(A, types.float64, 1) and _is_array(B, types.float64, 1) and _is_array(G, types.float64, 2)):
+    if not (
+        _is_array(A, types.float64, 1)
+        and _is_array(B, types.float64, 1)
+        and _is_array(G, types.float64, 2)
+    ):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _f64_tile_sums(context, builder, signature.args[0], args[0], args[1],
-                              signature.args[2], args[2], args[3], args[4])
+        sums = _f64_tile_sums(
+            context,
+            builder,
+            signature.args[0],
+            args[0],
+            args[1],
+            signature.args[2],
+            args[2],
+            args[3],
+            args[4],
+        )
         _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7])
         return context.get_dummy_value()
 
@@ -350,8 +398,15 @@ def pair_tiles_available():
 
 def available_paths():
     """The small-integer paths this CPU can run, fastest first."""
-    return tuple(p for p, ok in (("vnni", int_tiles_available()), ("pair", pair_tiles_available()),
-                                 ("float64", True)) if ok)
+    return tuple(
+        p
+        for p, ok in (
+            ("vnni", int_tiles_available()),
+            ("pair", pair_tiles_available()),
+            ("float64", True),
+        )
+        if ok
+    )
 
 
 def byte_path():
@@ -391,8 +446,10 @@ def scratch_shapes(d, n_parts, weighted, small_int, path=None):
     if small_int and not weighted:
         path = byte_path() if path is None else path
         if path not in available_paths():
-            raise ValueError(f"small-integer path {path!r} is not available on this CPU "
-                             f"(available: {available_paths()})")
+            raise ValueError(
+                f"small-integer path {path!r} is not available on this CPU "
+                f"(available: {available_paths()})"
+            )
         if path == "vnni":
             panel = _KB_INT * _padded(d, _NR_INT)
             return ((n_parts, panel), np.dtype(np.uint8)), ((n_parts, 1), np.dtype(np.float64))
@@ -428,10 +485,10 @@ def _pack_bytes(X, r0, r1, P, n4, flip):
             nr = min(4, r1 - ra)
             base = (c // _NR_INT) * words + k4 * _NR_INT
             if nr == 4 and width == _NR_INT:
-                x0 = X[ra, c:c + _NR_INT]
-                x1 = X[ra + 1, c:c + _NR_INT]
-                x2 = X[ra + 2, c:c + _NR_INT]
-                x3 = X[ra + 3, c:c + _NR_INT]
+                x0 = X[ra, c : c + _NR_INT]
+                x1 = X[ra + 1, c : c + _NR_INT]
+                x2 = X[ra + 2, c : c + _NR_INT]
+                x3 = X[ra + 3, c : c + _NR_INT]
                 for col in range(_NR_INT):
                     W[base + col] = (
                         (np.uint32(x0[col]) & low)
@@ -461,8 +518,8 @@ def _pack_pairs(X, r0, r1, P, n2):
             ra = r0 + 2 * k2
             base = 2 * ((c // _NR_PAIR) * words + k2 * _NR_PAIR)
             if ra + 1 < r1 and width == _NR_PAIR:
-                x0 = X[ra, c:c + _NR_PAIR]
-                x1 = X[ra + 1, c:c + _NR_PAIR]
+                x0 = X[ra, c : c + _NR_PAIR]
+                x1 = X[ra + 1, c : c + _NR_PAIR]
                 for col in range(_NR_PAIR):
                     P[base + 2 * col] = x0[col]
                     P[base + 2 * col + 1] = x1[col]
@@ -734,7 +791,9 @@ def _gram_few_rows(X, Y, w, lo, hi, xtx_parts, xty_parts, xs_parts, ys_parts, yt
     return True
 
 
-def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+def gram_update(
+    X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts
+):
     """Fold rows of X (n, d) and Y (n, t) into per-part Gram statistics.
 
     Parameters
@@ -759,30 +818,84 @@ def gram_update(X, Y, w, bounds, P_parts, A_parts, xtx_parts, xty_parts, xs_part
     n_parts = bounds.shape[0] - 1
     int_scratch = P_parts.dtype in (np.uint8, np.int16)
     if int_scratch and (X.dtype not in (np.uint8, np.int8) or w.shape[0] > 0):
-        raise ValueError("byte or pair packing scratch needs unweighted uint8 or int8 X; "
-                         "use scratch_shapes")
+        raise ValueError(
+            "byte or pair packing scratch needs unweighted uint8 or int8 X; use scratch_shapes"
+        )
     if not xtx_parts.flags.c_contiguous:
         raise ValueError("xtx_parts must be C-contiguous")
     if n_parts < 1 or bounds[n_parts] <= bounds[0]:
         return
-    if (n_parts == 1 and bounds[1] - bounds[0] <= _FEW_ROWS
-            and _gram_few_rows(X, Y, w, bounds[0], bounds[1], xtx_parts, xty_parts, xs_parts, ys_parts,
-                               yty_parts, sw_parts)):
+    if (
+        n_parts == 1
+        and bounds[1] - bounds[0] <= _FEW_ROWS
+        and _gram_few_rows(
+            X,
+            Y,
+            w,
+            bounds[0],
+            bounds[1],
+            xtx_parts,
+            xty_parts,
+            xs_parts,
+            ys_parts,
+            yty_parts,
+            sw_parts,
+        )
+    ):
         return
     # Parts run on Python threads (the part kernels release the GIL): a prange wrapper
     # recompiles the whole inlined part kernel, about 5 s per dtype and layout.
     if P_parts.dtype == np.int16:
+
         def part(p):
-            _part_pairs(X, Y, bounds[p], bounds[p + 1], P_parts[p], xtx_parts[p], xty_parts[p],
-                        xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+            _part_pairs(
+                X,
+                Y,
+                bounds[p],
+                bounds[p + 1],
+                P_parts[p],
+                xtx_parts[p],
+                xty_parts[p],
+                xs_parts[p],
+                ys_parts[p],
+                yty_parts[p],
+                sw_parts[p],
+            )
     elif P_parts.dtype == np.uint8:
         flip = 0x80808080 if X.dtype == np.int8 else 0
 
         def part(p):
-            _part_bytes(X, Y, bounds[p], bounds[p + 1], P_parts[p], flip, xtx_parts[p],
-                        xty_parts[p], xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+            _part_bytes(
+                X,
+                Y,
+                bounds[p],
+                bounds[p + 1],
+                P_parts[p],
+                flip,
+                xtx_parts[p],
+                xty_parts[p],
+                xs_parts[p],
+                ys_parts[p],
+                yty_parts[p],
+                sw_parts[p],
+            )
     else:
+
         def part(p):
-            _part_f64(X, Y, w, bounds[p], bounds[p + 1], P_parts[p], A_parts[p], xtx_parts[p],
-                      xty_parts[p], xs_parts[p], ys_parts[p], yty_parts[p], sw_parts[p])
+            _part_f64(
+                X,
+                Y,
+                w,
+                bounds[p],
+                bounds[p + 1],
+                P_parts[p],
+                A_parts[p],
+                xtx_parts[p],
+                xty_parts[p],
+                xs_parts[p],
+                ys_parts[p],
+                yty_parts[p],
+                sw_parts[p],
+            )
+
     run_parts(part, n_parts)

@@ -238,8 +238,9 @@ def _scores_binary(p, y, w, r0, r1, weighted, eps):
 
 
 @pjit
-def binary_update(p, y, w, edges, bounds, hist_parts, score_parts, bad_parts,
-                  mode, uniform, with_scores, eps):
+def binary_update(
+    p, y, w, edges, bounds, hist_parts, score_parts, bad_parts, mode, uniform, with_scores, eps
+):
     """Fold binary predictions (probability of class 1) into per-part calibration bins.
 
     Parameters
@@ -285,8 +286,9 @@ def binary_update(p, y, w, edges, bounds, hist_parts, score_parts, bad_parts,
             r1 = min(r0 + BLOCK, bounds[part + 1])
             for g in range(G):
                 flip_all = mode == CLASSWISE and g == 0
-                bp, by = _prepare_binary(p, y, r0, r1, flip_all, mode == TOP_LABEL, n_bins,
-                                         idx, conf, hit)
+                bp, by = _prepare_binary(
+                    p, y, r0, r1, flip_all, mode == TOP_LABEL, n_bins, idx, conf, hit
+                )
                 _bin_block(conf, idx, r1 - r0, uniform, pad[g], n_bins, nb, step)
                 _scatter(idx, conf, hit, w, r0, r1 - r0, weighted, local[g])
                 if g == 0:
@@ -382,8 +384,9 @@ def _scores_multiclass(P, y, w, r0, r1, ok, weighted, eps):
 
 
 @pjit
-def multiclass_update(P, y, w, edges, bounds, hist_parts, score_parts, bad_parts,
-                      classwise, uniform, with_scores, eps):
+def multiclass_update(
+    P, y, w, edges, bounds, hist_parts, score_parts, bad_parts, classwise, uniform, with_scores, eps
+):
     """Fold rows of class probabilities into per-part calibration bins.
 
     Parameters

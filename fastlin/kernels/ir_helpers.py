@@ -48,7 +48,9 @@ def compile_features():
 
 def is_array(ty, dtype, ndim):
     """Whether ``ty`` is a C-contiguous Numba array of this dtype and rank."""
-    return isinstance(ty, types.Array) and ty.dtype == dtype and ty.ndim == ndim and ty.layout == "C"
+    return (
+        isinstance(ty, types.Array) and ty.dtype == dtype and ty.ndim == ndim and ty.layout == "C"
+    )
 
 
 def splat(builder, value, vec_type):
@@ -133,8 +135,12 @@ def horizontal_sum(builder, vec):
     undef = ir.Constant(vec.type, ir.Undefined)
     while n > 1:
         half = n // 2
-        lo = builder.shuffle_vector(vec, undef, ir.Constant(ir.VectorType(I32, half), list(range(half))))
-        hi = builder.shuffle_vector(vec, undef, ir.Constant(ir.VectorType(I32, half), list(range(half, n))))
+        lo = builder.shuffle_vector(
+            vec, undef, ir.Constant(ir.VectorType(I32, half), list(range(half)))
+        )
+        hi = builder.shuffle_vector(
+            vec, undef, ir.Constant(ir.VectorType(I32, half), list(range(half, n)))
+        )
         vec = builder.fadd(lo, hi)
         undef = ir.Constant(vec.type, ir.Undefined)
         n = half

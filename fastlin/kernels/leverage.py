@@ -72,12 +72,27 @@ def _update4(Z, i0, u, L, nb):
     w1 = Z[u + 1]
     w2 = Z[u + 2]
     w3 = Z[u + 3]
-    a00 = L[i0, u]; a01 = L[i0, u + 1]; a02 = L[i0, u + 2]; a03 = L[i0, u + 3]
-    a10 = L[i0 + 1, u]; a11 = L[i0 + 1, u + 1]; a12 = L[i0 + 1, u + 2]; a13 = L[i0 + 1, u + 3]
-    a20 = L[i0 + 2, u]; a21 = L[i0 + 2, u + 1]; a22 = L[i0 + 2, u + 2]; a23 = L[i0 + 2, u + 3]
-    a30 = L[i0 + 3, u]; a31 = L[i0 + 3, u + 1]; a32 = L[i0 + 3, u + 2]; a33 = L[i0 + 3, u + 3]
+    a00 = L[i0, u]
+    a01 = L[i0, u + 1]
+    a02 = L[i0, u + 2]
+    a03 = L[i0, u + 3]
+    a10 = L[i0 + 1, u]
+    a11 = L[i0 + 1, u + 1]
+    a12 = L[i0 + 1, u + 2]
+    a13 = L[i0 + 1, u + 3]
+    a20 = L[i0 + 2, u]
+    a21 = L[i0 + 2, u + 1]
+    a22 = L[i0 + 2, u + 2]
+    a23 = L[i0 + 2, u + 3]
+    a30 = L[i0 + 3, u]
+    a31 = L[i0 + 3, u + 1]
+    a32 = L[i0 + 3, u + 2]
+    a33 = L[i0 + 3, u + 3]
     for j in range(nb):
-        x0 = w0[j]; x1 = w1[j]; x2 = w2[j]; x3 = w3[j]
+        x0 = w0[j]
+        x1 = w1[j]
+        x2 = w2[j]
+        x3 = w3[j]
         z0[j] -= a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
         z1[j] -= a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
         z2[j] -= a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
@@ -94,7 +109,10 @@ def _update1(Z, i, u0, u1, L, nb):
         w1 = Z[u + 1]
         w2 = Z[u + 2]
         w3 = Z[u + 3]
-        a0 = L[i, u]; a1 = L[i, u + 1]; a2 = L[i, u + 2]; a3 = L[i, u + 3]
+        a0 = L[i, u]
+        a1 = L[i, u + 1]
+        a2 = L[i, u + 2]
+        a3 = L[i, u + 3]
         for j in range(nb):
             zi[j] -= a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j]
         u += 4
@@ -162,8 +180,7 @@ def _part(X, Y, coef, intercept, cols, mean, scale, L, start, stop, Z, q_out, re
 
 
 @pjit
-def leverage_pass(X, Y, coef, intercept, cols, mean, scale, L, bounds, Z_parts, q_out,
-                  resid_out):
+def leverage_pass(X, Y, coef, intercept, cols, mean, scale, L, bounds, Z_parts, q_out, resid_out):
     """Quadratic forms q_i = |L⁻¹ D (x_i[cols] - m)|² and residuals, parallel over parts.
 
     Parameters
@@ -181,14 +198,41 @@ def leverage_pass(X, Y, coef, intercept, cols, mean, scale, L, bounds, Z_parts, 
     resid_out : ndarray of shape (n, t), float64 (output)
     """
     for p in prange(bounds.shape[0] - 1):
-        _part(X, Y, coef, intercept, cols, mean, scale, L, bounds[p], bounds[p + 1],
-              Z_parts[p], q_out, resid_out)
+        _part(
+            X,
+            Y,
+            coef,
+            intercept,
+            cols,
+            mean,
+            scale,
+            L,
+            bounds[p],
+            bounds[p + 1],
+            Z_parts[p],
+            q_out,
+            resid_out,
+        )
 
 
 @jit
-def leverage_pass_serial(X, Y, coef, intercept, cols, mean, scale, L, bounds, Z_parts, q_out,
-                         resid_out):
+def leverage_pass_serial(
+    X, Y, coef, intercept, cols, mean, scale, L, bounds, Z_parts, q_out, resid_out
+):
     """The same as :func:`leverage_pass`, one part after another on the calling thread."""
     for p in range(bounds.shape[0] - 1):
-        _part(X, Y, coef, intercept, cols, mean, scale, L, bounds[p], bounds[p + 1],
-              Z_parts[p], q_out, resid_out)
+        _part(
+            X,
+            Y,
+            coef,
+            intercept,
+            cols,
+            mean,
+            scale,
+            L,
+            bounds[p],
+            bounds[p + 1],
+            Z_parts[p],
+            q_out,
+            resid_out,
+        )

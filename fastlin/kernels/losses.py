@@ -60,8 +60,10 @@ def scratch_shapes(n_parts, n_out, n_features):
     rounded up to whole class tiles, then per-row working vectors. Contents need not be
     initialised.
     """
-    return ((n_parts, BLOCK, int(tiles.padded_width(n_features))),
-            (n_parts, int(tiles.padded_classes(n_out)) + ROW_VECTORS, BLOCK))
+    return (
+        (n_parts, BLOCK, int(tiles.padded_width(n_features))),
+        (n_parts, int(tiles.padded_classes(n_out)) + ROW_VECTORS, BLOCK),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,8 +398,9 @@ def _add_scaled(G, Gp, scale):
 
 
 @jit
-def _loss_grad_part(X, y, w, rows, Wp, b, scale, lo, hi, multinomial, want_grad, A, Z, G, gb,
-                    lossp):
+def _loss_grad_part(
+    X, y, w, rows, Wp, b, scale, lo, hi, multinomial, want_grad, A, Z, G, gb, lossp
+):
     """One part of ``loss_grad``: positions lo..hi, into its own G, gb and lossp."""
     K = b.shape[0]
     d = G.shape[1]
@@ -427,8 +430,23 @@ def _loss_grad_part(X, y, w, rows, Wp, b, scale, lo, hi, multinomial, want_grad,
 
 
 @pjit
-def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
-              A_parts, Z_parts, G_parts, gb_parts, loss_parts):
+def loss_grad(
+    X,
+    y,
+    w,
+    rows,
+    W,
+    b,
+    scale,
+    bounds,
+    multinomial,
+    want_grad,
+    A_parts,
+    Z_parts,
+    G_parts,
+    gb_parts,
+    loss_parts,
+):
     """Fold rows of X into per-part loss and gradient sums of a logistic model.
 
     Parameters
@@ -455,13 +473,43 @@ def loss_grad(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
     Kp = Z_parts.shape[1] - ROW_VECTORS
     Wp = _padded_coefficients(W, scale, Kp, A_parts.shape[2])
     for p in prange(bounds.shape[0] - 1):
-        _loss_grad_part(X, y, w, rows, Wp, b, scale, bounds[p], bounds[p + 1], multinomial,
-                        want_grad, A_parts[p], Z_parts[p], G_parts[p], gb_parts[p],
-                        loss_parts[p])
+        _loss_grad_part(
+            X,
+            y,
+            w,
+            rows,
+            Wp,
+            b,
+            scale,
+            bounds[p],
+            bounds[p + 1],
+            multinomial,
+            want_grad,
+            A_parts[p],
+            Z_parts[p],
+            G_parts[p],
+            gb_parts[p],
+            loss_parts[p],
+        )
 
 
-def loss_grad_parts(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
-                    A_parts, Z_parts, G_parts, gb_parts, loss_parts):
+def loss_grad_parts(
+    X,
+    y,
+    w,
+    rows,
+    W,
+    b,
+    scale,
+    bounds,
+    multinomial,
+    want_grad,
+    A_parts,
+    Z_parts,
+    G_parts,
+    gb_parts,
+    loss_parts,
+):
     """``loss_grad`` with its parts on Python threads (``_threads.run_parts``): the same
     arguments and the same bits per part.
 
@@ -474,9 +522,24 @@ def loss_grad_parts(X, y, w, rows, W, b, scale, bounds, multinomial, want_grad,
     Wp = _padded_coefficients(W, scale, Kp, A_parts.shape[2])
 
     def part(p):
-        _loss_grad_part(X, y, w, rows, Wp, b, scale, bounds[p], bounds[p + 1], multinomial,
-                        want_grad, A_parts[p], Z_parts[p], G_parts[p], gb_parts[p],
-                        loss_parts[p])
+        _loss_grad_part(
+            X,
+            y,
+            w,
+            rows,
+            Wp,
+            b,
+            scale,
+            bounds[p],
+            bounds[p + 1],
+            multinomial,
+            want_grad,
+            A_parts[p],
+            Z_parts[p],
+            G_parts[p],
+            gb_parts[p],
+            loss_parts[p],
+        )
 
     run_parts(part, bounds.shape[0] - 1)
 
@@ -546,8 +609,9 @@ def _hessp_part(X, w, Wp, b, Vp, vb, scale, lo, hi, multinomial, A, Z, U, H, hb)
     _add_scaled(H, Hp, scale)
 
 
-def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_parts,
-          H_parts, hb_parts):
+def hessp(
+    X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_parts, H_parts, hb_parts
+):
     """Hessian-vector product of the summed (weighted) cross-entropy, per part.
 
     With u_i = scale * V x_i + vb the direction's logits and H_i the Hessian of row i's
@@ -574,8 +638,23 @@ def hessp(X, w, W, b, V, vb, scale, bounds, multinomial, A_parts, Z_parts, U_par
 
     # Parts on Python threads, as in ``loss_grad_parts``.
     def part(p):
-        _hessp_part(X, w, Wp, b, Vp, vb, scale, bounds[p], bounds[p + 1], multinomial,
-                    A_parts[p], Z_parts[p], U_parts[p], H_parts[p], hb_parts[p])
+        _hessp_part(
+            X,
+            w,
+            Wp,
+            b,
+            Vp,
+            vb,
+            scale,
+            bounds[p],
+            bounds[p + 1],
+            multinomial,
+            A_parts[p],
+            Z_parts[p],
+            U_parts[p],
+            H_parts[p],
+            hb_parts[p],
+        )
 
     run_parts(part, bounds.shape[0] - 1)
 

@@ -64,24 +64,63 @@ def _syrk_panel(A, B, G, kb):
                 b1 = B[j0 + 1]
                 b2 = B[j0 + 2]
                 b3 = B[j0 + 3]
-                s00 = 0.0; s01 = 0.0; s02 = 0.0; s03 = 0.0
-                s10 = 0.0; s11 = 0.0; s12 = 0.0; s13 = 0.0
-                s20 = 0.0; s21 = 0.0; s22 = 0.0; s23 = 0.0
-                s30 = 0.0; s31 = 0.0; s32 = 0.0; s33 = 0.0
+                s00 = 0.0
+                s01 = 0.0
+                s02 = 0.0
+                s03 = 0.0
+                s10 = 0.0
+                s11 = 0.0
+                s12 = 0.0
+                s13 = 0.0
+                s20 = 0.0
+                s21 = 0.0
+                s22 = 0.0
+                s23 = 0.0
+                s30 = 0.0
+                s31 = 0.0
+                s32 = 0.0
+                s33 = 0.0
                 for k in range(kb):
-                    x0 = a0[k]; x1 = a1[k]; x2 = a2[k]; x3 = a3[k]
-                    y0 = b0[k]; y1 = b1[k]; y2 = b2[k]; y3 = b3[k]
-                    s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3
-                    s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3
-                    s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3
-                    s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3
-                G[i0, j0] += s00; G[i0, j0 + 1] += s01; G[i0, j0 + 2] += s02; G[i0, j0 + 3] += s03
-                G[i0 + 1, j0] += s10; G[i0 + 1, j0 + 1] += s11
-                G[i0 + 1, j0 + 2] += s12; G[i0 + 1, j0 + 3] += s13
-                G[i0 + 2, j0] += s20; G[i0 + 2, j0 + 1] += s21
-                G[i0 + 2, j0 + 2] += s22; G[i0 + 2, j0 + 3] += s23
-                G[i0 + 3, j0] += s30; G[i0 + 3, j0 + 1] += s31
-                G[i0 + 3, j0 + 2] += s32; G[i0 + 3, j0 + 3] += s33
+                    x0 = a0[k]
+                    x1 = a1[k]
+                    x2 = a2[k]
+                    x3 = a3[k]
+                    y0 = b0[k]
+                    y1 = b1[k]
+                    y2 = b2[k]
+                    y3 = b3[k]
+                    s00 += x0 * y0
+                    s01 += x0 * y1
+                    s02 += x0 * y2
+                    s03 += x0 * y3
+                    s10 += x1 * y0
+                    s11 += x1 * y1
+                    s12 += x1 * y2
+                    s13 += x1 * y3
+                    s20 += x2 * y0
+                    s21 += x2 * y1
+                    s22 += x2 * y2
+                    s23 += x2 * y3
+                    s30 += x3 * y0
+                    s31 += x3 * y1
+                    s32 += x3 * y2
+                    s33 += x3 * y3
+                G[i0, j0] += s00
+                G[i0, j0 + 1] += s01
+                G[i0, j0 + 2] += s02
+                G[i0, j0 + 3] += s03
+                G[i0 + 1, j0] += s10
+                G[i0 + 1, j0 + 1] += s11
+                G[i0 + 1, j0 + 2] += s12
+                G[i0 + 1, j0 + 3] += s13
+                G[i0 + 2, j0] += s20
+                G[i0 + 2, j0 + 1] += s21
+                G[i0 + 2, j0 + 2] += s22
+                G[i0 + 2, j0 + 3] += s23
+                G[i0 + 3, j0] += s30
+                G[i0 + 3, j0 + 1] += s31
+                G[i0 + 3, j0 + 2] += s32
+                G[i0 + 3, j0 + 3] += s33
             else:
                 for i in range(i0, min(i0 + 4, d)):
                     for j in range(j0, min(j0 + 4, d)):
@@ -92,8 +131,24 @@ def _syrk_panel(A, B, G, kb):
 
 
 @pjit
-def poly_gram_update(X, Y, w, parent, feat, select, bounds, buf_parts, E_parts, A_parts,
-                     xtx_parts, xty_parts, xs_parts, ys_parts, yty_parts, sw_parts):
+def poly_gram_update(
+    X,
+    Y,
+    w,
+    parent,
+    feat,
+    select,
+    bounds,
+    buf_parts,
+    E_parts,
+    A_parts,
+    xtx_parts,
+    xty_parts,
+    xs_parts,
+    ys_parts,
+    yty_parts,
+    sw_parts,
+):
     """Fold the polynomial expansion of X's rows into per-range Gram statistics.
 
     Parameters
@@ -157,4 +212,3 @@ def poly_gram_update(X, Y, w, parent, feat, select, bounds, buf_parts, E_parts, 
                     for u in range(q, t):
                         yty[q, u] += wy * Y[r0 + k, u]
         sw_parts[p] += sw
-

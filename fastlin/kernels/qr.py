@@ -46,11 +46,11 @@ BLOCK = 256
 d up to 1000."""
 
 
-_TINY = 2.0 ** -600
+_TINY = 2.0**-600
 """Below this largest magnitude a column is scaled up by ``_BIG`` before its norm is taken:
 ``1 / scale`` of a subnormal scale would overflow to inf (and inf * 0 is NaN)."""
-_BIG = 2.0 ** 600
-_INV_BIG = 2.0 ** -600
+_BIG = 2.0**600
+_INV_BIG = 2.0**-600
 
 
 @jit
@@ -336,17 +336,32 @@ def _fold_blocked(R, Z, P, Q, nk, taus):
         v1 = P[j0 + 1]
         v2 = P[j0 + 2]
         v3 = P[j0 + 3]
-        g01 = 0.0; g02 = 0.0; g03 = 0.0; g12 = 0.0; g13 = 0.0; g23 = 0.0
+        g01 = 0.0
+        g02 = 0.0
+        g03 = 0.0
+        g12 = 0.0
+        g13 = 0.0
+        g23 = 0.0
         for k in range(nk):
-            g01 += v0[k] * v1[k]; g02 += v0[k] * v2[k]; g03 += v0[k] * v3[k]
-            g12 += v1[k] * v2[k]; g13 += v1[k] * v3[k]; g23 += v2[k] * v3[k]
-        t0 = taus[0]; t1 = taus[1]; t2 = taus[2]; t3 = taus[3]
+            g01 += v0[k] * v1[k]
+            g02 += v0[k] * v2[k]
+            g03 += v0[k] * v3[k]
+            g12 += v1[k] * v2[k]
+            g13 += v1[k] * v3[k]
+            g23 += v2[k] * v3[k]
+        t0 = taus[0]
+        t1 = taus[1]
+        t2 = taus[2]
+        t3 = taus[3]
         # T column by column (LAPACK dlarft, forward): T[:i, i] = -t_i T[:i, :i] V[:, :i]ᵀ v_i
         T01 = -t1 * t0 * g01
-        a0 = -t2 * g02; a1 = -t2 * g12
+        a0 = -t2 * g02
+        a1 = -t2 * g12
         T02 = t0 * a0 + T01 * a1
         T12 = t1 * a1
-        b0 = -t3 * g03; b1 = -t3 * g13; b2 = -t3 * g23
+        b0 = -t3 * g03
+        b1 = -t3 * g13
+        b2 = -t3 * g23
         T03 = t0 * b0 + T01 * b1 + T02 * b2
         T13 = t1 * b1 + T12 * b2
         T23 = t2 * b2
@@ -355,14 +370,29 @@ def _fold_blocked(R, Z, P, Q, nk, taus):
         while c + 2 <= d:
             pa = P[c]
             pb = P[c + 1]
-            a0 = R[j0, c]; a1 = R[j0 + 1, c]; a2 = R[j0 + 2, c]; a3 = R[j0 + 3, c]
-            b0 = R[j0, c + 1]; b1 = R[j0 + 1, c + 1]; b2 = R[j0 + 2, c + 1]; b3 = R[j0 + 3, c + 1]
+            a0 = R[j0, c]
+            a1 = R[j0 + 1, c]
+            a2 = R[j0 + 2, c]
+            a3 = R[j0 + 3, c]
+            b0 = R[j0, c + 1]
+            b1 = R[j0 + 1, c + 1]
+            b2 = R[j0 + 2, c + 1]
+            b3 = R[j0 + 3, c + 1]
             for k in range(nk):
                 x = pa[k]
                 y = pb[k]
-                e0 = v0[k]; e1 = v1[k]; e2 = v2[k]; e3 = v3[k]
-                a0 += e0 * x; a1 += e1 * x; a2 += e2 * x; a3 += e3 * x
-                b0 += e0 * y; b1 += e1 * y; b2 += e2 * y; b3 += e3 * y
+                e0 = v0[k]
+                e1 = v1[k]
+                e2 = v2[k]
+                e3 = v3[k]
+                a0 += e0 * x
+                a1 += e1 * x
+                a2 += e2 * x
+                a3 += e3 * x
+                b0 += e0 * y
+                b1 += e1 * y
+                b2 += e2 * y
+                b3 += e3 * y
             ua3 = T03 * a0 + T13 * a1 + T23 * a2 + t3 * a3
             ua2 = T02 * a0 + T12 * a1 + t2 * a2
             ua1 = T01 * a0 + t1 * a1
@@ -371,11 +401,19 @@ def _fold_blocked(R, Z, P, Q, nk, taus):
             ub2 = T02 * b0 + T12 * b1 + t2 * b2
             ub1 = T01 * b0 + t1 * b1
             ub0 = t0 * b0
-            R[j0, c] -= ua0; R[j0 + 1, c] -= ua1; R[j0 + 2, c] -= ua2; R[j0 + 3, c] -= ua3
-            R[j0, c + 1] -= ub0; R[j0 + 1, c + 1] -= ub1
-            R[j0 + 2, c + 1] -= ub2; R[j0 + 3, c + 1] -= ub3
+            R[j0, c] -= ua0
+            R[j0 + 1, c] -= ua1
+            R[j0 + 2, c] -= ua2
+            R[j0 + 3, c] -= ua3
+            R[j0, c + 1] -= ub0
+            R[j0 + 1, c + 1] -= ub1
+            R[j0 + 2, c + 1] -= ub2
+            R[j0 + 3, c + 1] -= ub3
             for k in range(nk):
-                e0 = v0[k]; e1 = v1[k]; e2 = v2[k]; e3 = v3[k]
+                e0 = v0[k]
+                e1 = v1[k]
+                e2 = v2[k]
+                e3 = v3[k]
                 pa[k] -= e0 * ua0 + e1 * ua1 + e2 * ua2 + e3 * ua3
                 pb[k] -= e0 * ub0 + e1 * ub1 + e2 * ub2 + e3 * ub3
             c += 2
@@ -383,23 +421,38 @@ def _fold_blocked(R, Z, P, Q, nk, taus):
         for cc in range(c, d + t):
             if cc < d:
                 pc = P[cc]
-                w0 = R[j0, cc]; w1 = R[j0 + 1, cc]; w2 = R[j0 + 2, cc]; w3 = R[j0 + 3, cc]
+                w0 = R[j0, cc]
+                w1 = R[j0 + 1, cc]
+                w2 = R[j0 + 2, cc]
+                w3 = R[j0 + 3, cc]
             else:
                 pc = Q[cc - d]
                 q = cc - d
-                w0 = Z[j0, q]; w1 = Z[j0 + 1, q]; w2 = Z[j0 + 2, q]; w3 = Z[j0 + 3, q]
+                w0 = Z[j0, q]
+                w1 = Z[j0 + 1, q]
+                w2 = Z[j0 + 2, q]
+                w3 = Z[j0 + 3, q]
             for k in range(nk):
                 x = pc[k]
-                w0 += v0[k] * x; w1 += v1[k] * x; w2 += v2[k] * x; w3 += v3[k] * x
+                w0 += v0[k] * x
+                w1 += v1[k] * x
+                w2 += v2[k] * x
+                w3 += v3[k] * x
             u3 = T03 * w0 + T13 * w1 + T23 * w2 + t3 * w3
             u2 = T02 * w0 + T12 * w1 + t2 * w2
             u1 = T01 * w0 + t1 * w1
             u0 = t0 * w0
             if cc < d:
-                R[j0, cc] -= u0; R[j0 + 1, cc] -= u1; R[j0 + 2, cc] -= u2; R[j0 + 3, cc] -= u3
+                R[j0, cc] -= u0
+                R[j0 + 1, cc] -= u1
+                R[j0 + 2, cc] -= u2
+                R[j0 + 3, cc] -= u3
             else:
                 q = cc - d
-                Z[j0, q] -= u0; Z[j0 + 1, q] -= u1; Z[j0 + 2, q] -= u2; Z[j0 + 3, q] -= u3
+                Z[j0, q] -= u0
+                Z[j0 + 1, q] -= u1
+                Z[j0 + 2, q] -= u2
+                Z[j0 + 3, q] -= u3
             for k in range(nk):
                 pc[k] -= v0[k] * u0 + v1[k] * u1 + v2[k] * u2 + v3[k] * u3
         j0 += 4
@@ -500,8 +553,21 @@ def _range_means(X, Y, w, weighted, r0, r1, mx, my):
 
 
 @pjit
-def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
-                 R_parts, Z_parts, rss_parts, mx_parts, my_parts, sw_parts):
+def qr_fold_rows(
+    X,
+    Y,
+    w,
+    bounds,
+    centre,
+    P_parts,
+    Q_parts,
+    R_parts,
+    Z_parts,
+    rss_parts,
+    mx_parts,
+    my_parts,
+    sw_parts,
+):
     """Fold the rows of X (n, d) and Y (n, t) into one triangular factor per row range.
 
     Range p (rows ``bounds[p]:bounds[p + 1]``) is folded into ``R_parts[p]``,
@@ -549,8 +615,9 @@ def qr_fold_rows(X, Y, w, bounds, centre, P_parts, Q_parts,
         for r0 in range(r_lo, r_hi, block):
             r1 = min(r0 + block, r_hi)
             _pack_centred(X, Y, w, weighted, r0, r1, mx, my, P_parts[p], Q_parts[p], sqrt_w)
-            qr_fold_panel(R_parts[p], Z_parts[p], P_parts[p], Q_parts[p], r1 - r0, False,
-                          rss_parts[p])
+            qr_fold_panel(
+                R_parts[p], Z_parts[p], P_parts[p], Q_parts[p], r1 - r0, False, rss_parts[p]
+            )
 
 
 @jit

@@ -44,8 +44,9 @@ def _range_sums(X, Y, w, B, c0, shift, with_targets, lo, hi, xr, rsum, rss, buf)
 
 
 @pjit
-def residual_sums(X, Y, w, B, c0, shift, with_targets, bounds, xr_parts, rsum_parts, rss_parts,
-                  sw_parts):
+def residual_sums(
+    X, Y, w, B, c0, shift, with_targets, bounds, xr_parts, rsum_parts, rss_parts, sw_parts
+):
     """Fold rows of X into per-range residual sums.
 
     Parameters
@@ -62,5 +63,18 @@ def residual_sums(X, Y, w, B, c0, shift, with_targets, bounds, xr_parts, rsum_pa
     d = X.shape[1]
     for p in prange(bounds.shape[0] - 1):
         buf = np.empty(d)
-        sw_parts[p] += _range_sums(X, Y, w, B, c0, shift, with_targets, bounds[p], bounds[p + 1],
-                                   xr_parts[p], rsum_parts[p], rss_parts[p], buf)
+        sw_parts[p] += _range_sums(
+            X,
+            Y,
+            w,
+            B,
+            c0,
+            shift,
+            with_targets,
+            bounds[p],
+            bounds[p + 1],
+            xr_parts[p],
+            rsum_parts[p],
+            rss_parts[p],
+            buf,
+        )

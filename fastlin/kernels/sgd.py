@@ -38,8 +38,26 @@ def learning_rate(schedule, eta0, t, total_steps, power_t):
 
 
 @jit
-def apply_step(G_parts, gb_parts, sw, W, b, method, lr, alpha, fit_intercept,
-               momentum, beta1, beta2, eps, t, VW, Vb, MW, Mb):
+def apply_step(
+    G_parts,
+    gb_parts,
+    sw,
+    W,
+    b,
+    method,
+    lr,
+    alpha,
+    fit_intercept,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+    t,
+    VW,
+    Vb,
+    MW,
+    Mb,
+):
     """One update of W (K, d) and b (K,) in place from per-part gradient sums.
 
     Parameters

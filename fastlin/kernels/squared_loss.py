@@ -70,8 +70,10 @@ def _prefetch_row(typingctx, X, i):
         itemsize = context.get_abi_sizeof(context.get_data_type(X_ty.dtype))
         nbytes = builder.mul(n_cols, context.get_constant(types.intp, itemsize))
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, I32, I32, I32]),
-            "llvm.prefetch.p0i8")
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8p, I32, I32, I32]),
+            "llvm.prefetch.p0i8",
+        )
         # read access, keep in all cache levels, data cache
         flags = [ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)]
         line = context.get_constant(types.intp, _CACHE_LINE)
@@ -212,8 +214,21 @@ def loss_grad(X, Y, w, rows, W, b, scale, bounds, want_grad, G_parts, gb_parts, 
     loss_parts : (P', 2) float64, accumulated into: [0.5 sum_i w_i |r_i|^2, sum_i w_i]
     """
     for p in prange(bounds.shape[0] - 1):
-        _private_part(X, Y, w, rows, W, b, scale, bounds[p], bounds[p + 1], want_grad,
-                      G_parts[p], gb_parts[p], loss_parts[p])
+        _private_part(
+            X,
+            Y,
+            w,
+            rows,
+            W,
+            b,
+            scale,
+            bounds[p],
+            bounds[p + 1],
+            want_grad,
+            G_parts[p],
+            gb_parts[p],
+            loss_parts[p],
+        )
 
 
 @jit
@@ -257,10 +272,38 @@ def _half_sq_norm(W):
 
 
 @jit
-def sgd_epoch(X, Y, w, order, bounds_full, bounds_last, W, b, VW, Vb, MW, Mb,
-              G_parts, gb_parts, loss_parts, n_rows, batch_size, scale, method, schedule,
-              eta0, power_t, total_steps, t0, alpha, fit_intercept, momentum, beta1, beta2,
-              eps):
+def sgd_epoch(
+    X,
+    Y,
+    w,
+    order,
+    bounds_full,
+    bounds_last,
+    W,
+    b,
+    VW,
+    Vb,
+    MW,
+    Mb,
+    G_parts,
+    gb_parts,
+    loss_parts,
+    n_rows,
+    batch_size,
+    scale,
+    method,
+    schedule,
+    eta0,
+    power_t,
+    total_steps,
+    t0,
+    alpha,
+    fit_intercept,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+):
     """One epoch of mini-batch steps on the squared loss, W and b updated in place.
 
     Batch k holds positions ``k * batch_size`` up to ``min((k + 1) * batch_size, n_rows)``
@@ -307,13 +350,13 @@ def sgd_epoch(X, Y, w, order, bounds_full, bounds_last, W, b, VW, Vb, MW, Mb,
         P = bounds.shape[0] - 1
         _zero(G_parts, gb_parts, loss_parts, P)
         if P == 1:
-            loss, wsum = _part_sums(X, Y, w, order, W, b, scale, s0, s1, True,
-                                    G_parts[0], gb_parts[0])
+            loss, wsum = _part_sums(
+                X, Y, w, order, W, b, scale, s0, s1, True, G_parts[0], gb_parts[0]
+            )
             loss_parts[0, 0] = loss
             loss_parts[0, 1] = wsum
         else:
-            loss_grad(X, Y, w, order, W, b, scale, bounds + s0, True,
-                      G_parts, gb_parts, loss_parts)
+            loss_grad(X, Y, w, order, W, b, scale, bounds + s0, True, G_parts, gb_parts, loss_parts)
         loss = loss_parts[0, 0]
         wsum = loss_parts[0, 1]
         for p in range(1, P):  # fixed order: same bits for the same thread count
@@ -325,7 +368,25 @@ def sgd_epoch(X, Y, w, order, bounds_full, bounds_last, W, b, VW, Vb, MW, Mb,
         objective += loss + wsum * penalty
         wtotal += wsum
         lr = learning_rate(schedule, eta0, t, total_steps, power_t)
-        apply_step(G_parts[:P], gb_parts[:P], wsum, W, b, method, lr, alpha, fit_intercept,
-                   momentum, beta1, beta2, eps, t, VW, Vb, MW, Mb)
+        apply_step(
+            G_parts[:P],
+            gb_parts[:P],
+            wsum,
+            W,
+            b,
+            method,
+            lr,
+            alpha,
+            fit_intercept,
+            momentum,
+            beta1,
+            beta2,
+            eps,
+            t,
+            VW,
+            Vb,
+            MW,
+            Mb,
+        )
         t += 1
     return objective, wtotal, t - t0

@@ -81,15 +81,15 @@ def _render_one(pts, wts, trig, scale, center, edge, prm, acc, ex, ey, out):
         s2 = 2.0 * s1 * c1
         c3 = c2 * c1 - s2 * s1
         s3 = s2 * c1 + c2 * s1
-        x = (pts[k, 0] + ca0 * c1 - sa0 * s1 + ca1 * c2 - sa1 * s2
-             + ca2 * c3 - sa2 * s3)
-        y = (pts[k, 1] + ca3 * c1 - sa3 * s1 + ca4 * c2 - sa4 * s2
-             + ca5 * c3 - sa5 * s3)
+        x = pts[k, 0] + ca0 * c1 - sa0 * s1 + ca1 * c2 - sa1 * s2 + ca2 * c3 - sa2 * s3
+        y = pts[k, 1] + ca3 * c1 - sa3 * s1 + ca4 * c2 - sa4 * s2 + ca5 * c3 - sa5 * s3
         xx = x * x
         yy = y * y
         xy = x * y
-        x, y = (x + prm[P_WARP] * xx + prm[P_WARP + 1] * yy + prm[P_WARP + 2] * xy,
-                y + prm[P_WARP + 3] * xx + prm[P_WARP + 4] * yy + prm[P_WARP + 5] * xy)
+        x, y = (
+            x + prm[P_WARP] * xx + prm[P_WARP + 1] * yy + prm[P_WARP + 2] * xy,
+            y + prm[P_WARP + 3] * xx + prm[P_WARP + 4] * yy + prm[P_WARP + 5] * xy,
+        )
         x = x * prm[P_SX] - prm[P_SLANT] * y
         y = y * prm[P_SY]
         x, y = cr * x - sr * y, sr * x + cr * y
@@ -122,8 +122,7 @@ def _render_one(pts, wts, trig, scale, center, edge, prm, acc, ex, ey, out):
 
 
 @jit
-def render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, b0, b1,
-                 acc, out):
+def render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, b0, b1, acc, out):
     """Render images ``b0`` to ``b1`` of ``render_digits``'s batch with one scratch image
     ``acc`` (height, width) float64."""
     smax = 0.0
@@ -134,12 +133,14 @@ def render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge,
     ey = np.empty(rmax, dtype=np.float64)
     for b in range(b0, b1):
         t = style[b]
-        _render_one(tpl_pts[t], tpl_wts[t], tpl_trig[t], scale, center, edge, params[b],
-                    acc, ex, ey, out[b])
+        _render_one(
+            tpl_pts[t], tpl_wts[t], tpl_trig[t], scale, center, edge, params[b], acc, ex, ey, out[b]
+        )
 
 
-def render_digits(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, bounds,
-                  acc_parts, out):
+def render_digits(
+    tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge, bounds, acc_parts, out
+):
     """Render a batch of digit images from template pen paths and per-image parameters.
 
     Parameters
@@ -167,10 +168,23 @@ def render_digits(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge
     out : ndarray of shape (n_images, height, width), uint8
         Written in full; the outer ring of pixels is zero.
     """
+
     # Parts run on Python threads (the kernel releases the GIL) rather than in a prange:
     # a parallel kernel costs seconds more to compile, on the first run of the demo.
     def part(p):
-        render_range(tpl_pts, tpl_wts, tpl_trig, style, params, scale, center, edge,
-                     bounds[p], bounds[p + 1], acc_parts[p], out)
+        render_range(
+            tpl_pts,
+            tpl_wts,
+            tpl_trig,
+            style,
+            params,
+            scale,
+            center,
+            edge,
+            bounds[p],
+            bounds[p + 1],
+            acc_parts[p],
+            out,
+        )
 
     run_parts(part, bounds.shape[0] - 1)

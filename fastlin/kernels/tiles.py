@@ -35,9 +35,20 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._numba import jit
-from .ir_helpers import (I64, V8F64, allow_512_bit, compile_features, element_ptr_2d,
-                         emit_tile_loop, horizontal_sum, is_array, load_as_f64, row_stride_bytes,
-                         row_stride_elements, splat)
+from .ir_helpers import (
+    I64,
+    V8F64,
+    allow_512_bit,
+    compile_features,
+    element_ptr_2d,
+    emit_tile_loop,
+    horizontal_sum,
+    is_array,
+    load_as_f64,
+    row_stride_bytes,
+    row_stride_elements,
+    splat,
+)
 
 LANES = 8
 """float64 lanes of a vector; row widths are padded to a multiple of this."""
@@ -49,7 +60,8 @@ coefficient rows (9 x 48 x 64 bytes = 27 kB) stays in L1 while the row tiles wal
 
 def _fma(builder):
     return cgutils.get_or_insert_function(
-        builder.module, llir.FunctionType(V8F64, [V8F64] * 3), "llvm.fma.v8f64")
+        builder.module, llir.FunctionType(V8F64, [V8F64] * 3), "llvm.fma.v8f64"
+    )
 
 
 def _vec_ptr(builder, ptr, offset):
@@ -66,8 +78,11 @@ def _f64_matrices(*tys):
 
 def _row_matrix(ty):
     """Rows the tiles read: any real numeric 2-D array; its columns must be adjacent."""
-    return (isinstance(ty, types.Array) and ty.ndim == 2
-            and isinstance(ty.dtype, (types.Integer, types.Float)))
+    return (
+        isinstance(ty, types.Array)
+        and ty.ndim == 2
+        and isinstance(ty.dtype, (types.Integer, types.Float))
+    )
 
 
 def _make_logit_tile(MR, NK):
@@ -85,24 +100,39 @@ def _make_logit_tile(MR, NK):
             A_v, i0_v, W_v, k0_v, j0_v, n_v, Z_v, z0_v = args
             allow_512_bit(builder.function)
             fma = _fma(builder)
-            a_rows = [element_ptr_2d(context, builder, A_ty, A_v, builder.add(i0_v, _const(r)), j0_v)
-                      for r in range(MR)]
-            w_rows = [element_ptr_2d(context, builder, W_ty, W_v, builder.add(k0_v, _const(c)), j0_v)
-                      for c in range(NK)]
+            a_rows = [
+                element_ptr_2d(context, builder, A_ty, A_v, builder.add(i0_v, _const(r)), j0_v)
+                for r in range(MR)
+            ]
+            w_rows = [
+                element_ptr_2d(context, builder, W_ty, W_v, builder.add(k0_v, _const(c)), j0_v)
+                for c in range(NK)
+            ]
 
             def step(k, accs):
                 off = builder.mul(k, _const(LANES))
                 av = [load_as_f64(builder, builder.gep(p, [off]), A_ty.dtype) for p in a_rows]
                 wv = [builder.load(_vec_ptr(builder, p, off), align=8) for p in w_rows]
-                return [builder.call(fma, [av[r], wv[c], accs[r * NK + c]])
-                        for r in range(MR) for c in range(NK)]
+                return [
+                    builder.call(fma, [av[r], wv[c], accs[r * NK + c]])
+                    for r in range(MR)
+                    for c in range(NK)
+                ]
 
             sums = emit_tile_loop(builder, n_v, V8F64, MR * NK, step)
             for r in range(MR):
                 for c in range(NK):
-                    p = element_ptr_2d(context, builder, Z_ty, Z_v, builder.add(k0_v, _const(c)),
-                                       builder.add(z0_v, _const(r)))
-                    builder.store(builder.fadd(builder.load(p), horizontal_sum(builder, sums[r * NK + c])), p)
+                    p = element_ptr_2d(
+                        context,
+                        builder,
+                        Z_ty,
+                        Z_v,
+                        builder.add(k0_v, _const(c)),
+                        builder.add(z0_v, _const(r)),
+                    )
+                    builder.store(
+                        builder.fadd(builder.load(p), horizontal_sum(builder, sums[r * NK + c])), p
+                    )
             return context.get_dummy_value()
 
         return types.void(A, i0, W, k0, j0, nvec, Z, z0), codegen
@@ -127,7 +157,9 @@ def _make_grad_tile(NK, NV):
             fma = _fma(builder)
             zero = _const(0)
             i8 = llir.IntType(8)
-            a0 = builder.bitcast(element_ptr_2d(context, builder, A_ty, A_v, i0_v, j0_v), i8.as_pointer())
+            a0 = builder.bitcast(
+                element_ptr_2d(context, builder, A_ty, A_v, i0_v, j0_v), i8.as_pointer()
+            )
             r0 = element_ptr_2d(context, builder, R_ty, R_v, k0_v, zero)
             sa = row_stride_bytes(context, builder, A_ty, A_v)
             sr = row_stride_elements(context, builder, R_ty, R_v)
@@ -136,19 +168,32 @@ def _make_grad_tile(NK, NV):
             def step(i, accs):
                 a_row = builder.bitcast(builder.gep(a0, [builder.mul(i, sa)]), elem)
                 r_col = builder.gep(r0, [i])
-                av = [load_as_f64(builder, builder.gep(a_row, [_const(LANES * v)]), A_ty.dtype)
-                      for v in range(NV)]
-                rv = [splat(builder, builder.load(builder.gep(r_col, [builder.mul(sr, _const(c))])), V8F64)
-                      for c in range(NK)]
-                return [builder.call(fma, [rv[c], av[v], accs[c * NV + v]])
-                        for c in range(NK) for v in range(NV)]
+                av = [
+                    load_as_f64(builder, builder.gep(a_row, [_const(LANES * v)]), A_ty.dtype)
+                    for v in range(NV)
+                ]
+                rv = [
+                    splat(
+                        builder,
+                        builder.load(builder.gep(r_col, [builder.mul(sr, _const(c))])),
+                        V8F64,
+                    )
+                    for c in range(NK)
+                ]
+                return [
+                    builder.call(fma, [rv[c], av[v], accs[c * NV + v]])
+                    for c in range(NK)
+                    for v in range(NV)
+                ]
 
             sums = emit_tile_loop(builder, n_v, V8F64, NK * NV, step)
             for c in range(NK):
                 g = element_ptr_2d(context, builder, G_ty, G_v, builder.add(k0_v, _const(c)), j0_v)
                 for v in range(NV):
                     p = _vec_ptr(builder, g, _const(LANES * v))
-                    builder.store(builder.fadd(builder.load(p, align=8), sums[c * NV + v]), p, align=8)
+                    builder.store(
+                        builder.fadd(builder.load(p, align=8), sums[c * NV + v]), p, align=8
+                    )
             return context.get_dummy_value()
 
         return types.void(A, i0, R, n, G, k0, j0), codegen
@@ -267,8 +312,7 @@ def reads_in_place(X, nb, nk):
     Needs adjacent columns, a width of whole vectors (the padding columns would be the
     next row's values, and past the last row outside X) and whole row tiles.
     """
-    return (X.strides[1] == X.itemsize and X.shape[1] % LANES == 0
-            and nb % logit_rows(nk) == 0)
+    return X.strides[1] == X.itemsize and X.shape[1] % LANES == 0 and nb % logit_rows(nk) == 0
 
 
 @jit

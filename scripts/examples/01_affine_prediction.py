@@ -31,8 +31,9 @@ def main(argv=None):
     np.testing.assert_allclose(model.coef_, w, rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.intercept_, b, rtol=0, atol=1e-12)
     X_new = rng.normal(size=(4, 3))
-    np.testing.assert_allclose(model.predict(X_new), X_new @ model.coef_ + model.intercept_,
-                               rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(
+        model.predict(X_new), X_new @ model.coef_ + model.intercept_, rtol=1e-14, atol=1e-14
+    )
     print("predict(X_new) == X_new @ coef_ + intercept_")
 
     output = np.array([13.11, 14.35, 17.09, 20.25, 24.58, 28.20])[:, None]
@@ -48,9 +49,15 @@ def main(argv=None):
         print(f"  output {level:5.1f} -> predicted cost {c:.4f}")
     np.testing.assert_allclose(predicted, 6.74499953 + 1.7722402 * levels[:, 0], atol=1e-6)
 
-    path = plot.plot_fit(output[:, 0], cost, args.out / f"{NAME}.png", model=mill,
-                         title="hosiery mill: cost = b + w * output", xlabel="output",
-                         ylabel="cost")
+    path = plot.plot_fit(
+        output[:, 0],
+        cost,
+        args.out / f"{NAME}.png",
+        model=mill,
+        title="hosiery mill: cost = b + w * output",
+        xlabel="output",
+        ylabel="cost",
+    )
     print(f"wrote {path}")
 
 

@@ -28,8 +28,10 @@ def check(name, model, X, y, known_intercept, known_coef, known_atol):
     theta_ls = np.linalg.lstsq(np.c_[np.ones(len(y)), X], y, rcond=None)[0]
     theta = np.r_[model.intercept_, model.coef_]
     coef = np.array2string(model.coef_, precision=8)
-    print(f"{name}: intercept {model.intercept_:.8f}, coef {coef} (solver {model.solver_}, "
-          f"R^2 {model.score(X, y):.6f})")
+    print(
+        f"{name}: intercept {model.intercept_:.8f}, coef {coef} (solver {model.solver_}, "
+        f"R^2 {model.score(X, y):.6f})"
+    )
     print(f"  normal equations {np.array2string(theta_ne, precision=8)}")
     print(f"  numpy lstsq      {np.array2string(theta_ls, precision=8)}")
     # Tiny well-scaled problems: every route agrees to far below the printed digits.
@@ -50,17 +52,30 @@ def main(argv=None):
 
     N = np.array([0, 1, 2, 3, 4, 6, 8, 9], dtype=float)
     Y = np.array([24.5, 41.5, 52.1, 61.4, 73.5, 86.0, 92.8, 94.0])
-    design = np.c_[N, N ** 2]
+    design = np.c_[N, N**2]
     for solver in ("auto", "qr"):
         crop = fastlin.LinearRegression(solver=solver).fit(design, Y)
-        check(f"fertilizer, solver={solver!r}", crop, design, Y, 25.3953155,
-              [15.08787638, -0.8306277], 5e-7)
+        check(
+            f"fertilizer, solver={solver!r}",
+            crop,
+            design,
+            Y,
+            25.3953155,
+            [15.08787638, -0.8306277],
+            5e-7,
+        )
     best = -crop.coef_[0] / (2 * crop.coef_[1])
     print(f"  the fitted yield peaks at N = {best:.3f}")
 
-    path = plot.plot_fit(N, Y, args.out / f"{NAME}.png", coef=np.r_[crop.intercept_, crop.coef_],
-                         title="fertilizer: yield = b + w1 N + w2 N^2", xlabel="nitrogen N",
-                         ylabel="yield")
+    path = plot.plot_fit(
+        N,
+        Y,
+        args.out / f"{NAME}.png",
+        coef=np.r_[crop.intercept_, crop.coef_],
+        title="fertilizer: yield = b + w1 N + w2 N^2",
+        xlabel="nitrogen N",
+        ylabel="yield",
+    )
     print(f"wrote {path}")
 
 

@@ -41,12 +41,16 @@ def main(argv=None):
     print(f"|y_hat - H y|_max = {np.abs(y_hat - H @ y).max():.2e}")
 
     cosines = np.abs(A.T @ r) / (np.linalg.norm(A, axis=0) * np.linalg.norm(r))
-    print("cos(residual, column):", ", ".join(f"{name} {c:.1e}" for name, c in
-                                                zip(["ones", "x0", "x1"], cosines)))
+    print(
+        "cos(residual, column):",
+        ", ".join(f"{name} {c:.1e}" for name, c in zip(["ones", "x0", "x1"], cosines)),
+    )
     assert cosines.max() < tol
     check = fastlin.projection_check(model, X, y)
-    print(f"projection_check: max relative X^T r {check.max_relative:.1e}, "
-          f"intercept {check.intercept_relative:.1e}, passed {check.passed}")
+    print(
+        f"projection_check: max relative X^T r {check.max_relative:.1e}, "
+        f"intercept {check.intercept_relative:.1e}, passed {check.passed}"
+    )
     assert check.passed and check.max_relative < tol
 
     lhs, rhs = y @ y, y_hat @ y_hat + r @ r
@@ -60,8 +64,7 @@ def main(argv=None):
 
     fig = Figure(figsize=(10, 4.2))
     ax = fig.add_subplot(1, 2, 1)
-    ax.vlines(y_hat, np.minimum(y, y_hat), np.maximum(y, y_hat), color="tab:gray",
-              label="residual")
+    ax.vlines(y_hat, np.minimum(y, y_hat), np.maximum(y, y_hat), color="tab:gray", label="residual")
     ax.scatter(y_hat, y, color="tab:blue", zorder=3, label="observed y")
     lo, hi = min(y.min(), y_hat.min()), max(y.max(), y_hat.max())
     ax.plot([lo, hi], [lo, hi], color="tab:red", label="y = y_hat")

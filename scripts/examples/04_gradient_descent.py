@@ -29,7 +29,7 @@ def gradient_descent(X, y, step, n_steps):
     losses = []
     for _ in range(n_steps):
         r = X @ w + b - y
-        losses.append(0.5 * np.mean(r ** 2))
+        losses.append(0.5 * np.mean(r**2))
         w = w - step * (X.T @ r) / n
         b = b - step * np.mean(r)
     return w, b, np.array(losses)
@@ -44,11 +44,14 @@ def main(argv=None):
     y = 1.5 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=n)
 
     w_loop, b_loop, loss_loop = gradient_descent(X, y, STEP, N_STEPS)
-    sgd = fastlin.SGDRegressor(alpha=0, learning_rate="constant", eta0=STEP, batch_size=None,
-                       max_iter=N_STEPS, tol=None).fit(X, y)
+    sgd = fastlin.SGDRegressor(
+        alpha=0, learning_rate="constant", eta0=STEP, batch_size=None, max_iter=N_STEPS, tol=None
+    ).fit(X, y)
     loss_sgd = np.asarray(sgd.loss_history_["train"])
-    print(f"SGDRegressor after {N_STEPS} steps: coef {sgd.coef_}, intercept "
-          f"{np.asarray(sgd.intercept_).item():.10f}")
+    print(
+        f"SGDRegressor after {N_STEPS} steps: coef {sgd.coef_}, intercept "
+        f"{np.asarray(sgd.intercept_).item():.10f}"
+    )
     print(f"NumPy loop after {N_STEPS} steps:   coef {w_loop}, intercept {b_loop:.10f}")
     # The same arithmetic up to summation order, and the iteration is a contraction, so
     # rounding differences do not grow: 1e-10 relative.
@@ -69,17 +72,24 @@ def main(argv=None):
     np.testing.assert_allclose(theta_gd, predicted, rtol=1e-10)
 
     r_star = y - exact.predict(X)
-    loss_star = 0.5 * np.mean(r_star ** 2)
+    loss_star = 0.5 * np.mean(r_star**2)
     rate = 1 - STEP * np.linalg.eigvalsh(H)[0]
-    print(f"loss: start {loss_sgd[0]:.6f}, step {N_STEPS} {loss_sgd[-1]:.6f}, "
-          f"minimum {loss_star:.6f}; slowest contraction factor per step {rate:.4f}")
+    print(
+        f"loss: start {loss_sgd[0]:.6f}, step {N_STEPS} {loss_sgd[-1]:.6f}, "
+        f"minimum {loss_star:.6f}; slowest contraction factor per step {rate:.4f}"
+    )
     assert np.all(np.diff(loss_sgd) < 0), "the loss must fall at every step"
     assert loss_sgd[-1] > loss_star
 
-    path = plot.plot_loss_curve({"SGDRegressor": loss_sgd, "NumPy loop": loss_loop,
-                                 "closed-form minimum": np.full(N_STEPS, loss_star)},
-                                args.out / f"{NAME}.png",
-                                title=f"gradient descent, step {STEP}: 0.5 * mean(r^2)")
+    path = plot.plot_loss_curve(
+        {
+            "SGDRegressor": loss_sgd,
+            "NumPy loop": loss_loop,
+            "closed-form minimum": np.full(N_STEPS, loss_star),
+        },
+        args.out / f"{NAME}.png",
+        title=f"gradient descent, step {STEP}: 0.5 * mean(r^2)",
+    )
     print(f"wrote {path}")
 
 

@@ -34,7 +34,7 @@ def main(argv=None):
 
     def loss(w):
         r = X @ w - y
-        return 0.5 * np.mean(r ** 2)
+        return 0.5 * np.mean(r**2)
 
     def grad(w):
         return X.T @ (X @ w - y) / n
@@ -47,8 +47,10 @@ def main(argv=None):
     err = fastlin.check_grad(loss, grad, w0)
     err_bug = fastlin.check_grad(loss, grad_without_mean, w0)
     scipy_err = optimize.check_grad(loss, grad, w0) / np.linalg.norm(grad(w0))
-    print(f"least squares: max relative error {err:.2e} (scipy.optimize.check_grad, relative "
-          f"norm: {scipy_err:.2e})")
+    print(
+        f"least squares: max relative error {err:.2e} (scipy.optimize.check_grad, relative "
+        f"norm: {scipy_err:.2e})"
+    )
     print(f"gradient without the 1/n: max relative error {err_bug:.4f} (1 - 1/n = {1 - 1 / n})")
     assert err < 1e-6 and scipy_err < 1e-6
     np.testing.assert_allclose(err_bug, 1 - 1 / n, rtol=1e-6)
@@ -57,7 +59,8 @@ def main(argv=None):
 
     def state(theta):
         return fastlin.LossGradState(theta[None, :d], theta[d:], multinomial=False).update(
-            X, labels)
+            X, labels
+        )
 
     def bce(theta):
         loss_sum, weight, _, _ = state(theta).finalize()
@@ -72,11 +75,14 @@ def main(argv=None):
     p = expit(z)
     reference = np.mean(np.logaddexp(0, z) - labels * z)
     np.testing.assert_allclose(bce(theta0), reference, rtol=1e-12)
-    np.testing.assert_allclose(bce_grad(theta0), np.r_[X.T @ (p - labels), np.sum(p - labels)] / n,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        bce_grad(theta0), np.r_[X.T @ (p - labels), np.sum(p - labels)] / n, rtol=1e-12
+    )
     err_bce = fastlin.check_grad(bce, bce_grad, theta0)
-    print(f"binary cross-entropy (fused kernel): loss {bce(theta0):.10f}, max relative gradient "
-          f"error {err_bce:.2e}")
+    print(
+        f"binary cross-entropy (fused kernel): loss {bce(theta0):.10f}, max relative gradient "
+        f"error {err_bce:.2e}"
+    )
     assert err_bce < 1e-6
 
     # One coordinate of the cross-entropy's gradient by difference quotients, as the step
@@ -84,10 +90,11 @@ def main(argv=None):
     steps = np.logspace(-13, -1, 49)
     e0 = np.eye(d + 1)[0]
     exact = bce_grad(theta0)[0]
-    central = [abs((bce(theta0 + h * e0) - bce(theta0 - h * e0)) / (2 * h) - exact) / abs(exact)
-               for h in steps]
-    forward = [abs((bce(theta0 + h * e0) - bce(theta0)) / h - exact) / abs(exact)
-               for h in steps]
+    central = [
+        abs((bce(theta0 + h * e0) - bce(theta0 - h * e0)) / (2 * h) - exact) / abs(exact)
+        for h in steps
+    ]
+    forward = [abs((bce(theta0 + h * e0) - bce(theta0)) / h - exact) / abs(exact) for h in steps]
     fig = Figure()
     ax = fig.add_subplot(1, 1, 1)
     ax.loglog(steps, central, marker=".", label="central difference")

@@ -44,17 +44,24 @@ def main(argv=None):
     ref = np.stack([np.linalg.solve(X.T @ X + a * np.eye(2), X.T @ y) for a in alphas])
     np.testing.assert_allclose(path_coefs, ref, rtol=1e-9, atol=1e-12)
     peak = alphas[np.argmax(path_coefs[:, 0])]
-    print(f"ridge_path over {alphas.size} alphas matches numpy.linalg.solve; the first "
-          f"coefficient peaks near alpha = {peak:.3g}")
+    print(
+        f"ridge_path over {alphas.size} alphas matches numpy.linalg.solve; the first "
+        f"coefficient peaks near alpha = {peak:.3g}"
+    )
 
     fig = Figure()
     ax = fig.add_subplot(1, 1, 1)
     for j, name in enumerate(["the ones column", "x"]):
         ax.semilogx(alphas, path_coefs[:, j], label=f"coefficient of {name}")
-        ax.scatter([a for a in KNOWN if a > 0], [KNOWN[a][j] for a in KNOWN if a > 0],
-                   color="black", zorder=3)
-    ax.semilogx(alphas, np.linalg.norm(path_coefs, axis=1), color="gray", linestyle="--",
-                label="|coef|")
+        ax.scatter(
+            [a for a in KNOWN if a > 0],
+            [KNOWN[a][j] for a in KNOWN if a > 0],
+            color="black",
+            zorder=3,
+        )
+    ax.semilogx(
+        alphas, np.linalg.norm(path_coefs, axis=1), color="gray", linestyle="--", label="|coef|"
+    )
     ax.set_xlabel("alpha")
     ax.set_ylabel("coefficient")
     ax.set_title("ridge path (dots: alpha = 0.1, 1, 10)")

@@ -29,8 +29,7 @@ def main(argv=None):
     rng = np.random.default_rng(7)
     n = 200
     X = np.c_[rng.normal(20, 5, n), 1e5 + rng.normal(0, 300, n), 1.7e9 + 60.0 * np.arange(n)]
-    y = 3 + 0.5 * X[:, 0] + 0.01 * (X[:, 1] - 1e5) + 1e-4 * (X[:, 2] - 1.7e9) \
-        + rng.normal(size=n)
+    y = 3 + 0.5 * X[:, 0] + 0.01 * (X[:, 1] - 1e5) + 1e-4 * (X[:, 2] - 1.7e9) + rng.normal(size=n)
 
     raw = fastlin.condition_report(fastlin.GramStats().update(X, y), feature_names=NAMES)
     print("raw design:")
@@ -40,8 +39,10 @@ def main(argv=None):
     cond_belsley = np.linalg.cond(A / np.linalg.norm(A, axis=0))
     Z = (X - X.mean(0)) / X.std(0)
     cond_std = np.linalg.cond(Z)
-    print(f"numpy (SVD of the rows): raw {cond_raw:.4g}, scaled {cond_belsley:.4g}, "
-          f"standardised {cond_std:.4g}")
+    print(
+        f"numpy (SVD of the rows): raw {cond_raw:.4g}, scaled {cond_belsley:.4g}, "
+        f"standardised {cond_std:.4g}"
+    )
     # From the Gram, eigenvalues carry an absolute error of ~eps * largest: a condition
     # number kappa comes out to ~eps * kappa^2 relative (1e6 -> 1e-4), and beyond ~1e8
     # only as a lower bound, which the report says.
@@ -66,19 +67,36 @@ def main(argv=None):
     np.testing.assert_allclose(pipe.predict(X), plain.predict(X), rtol=1e-10)
     coef_back = pipe[-1].coef_ / scaler.scale_
     np.testing.assert_allclose(coef_back, plain.coef_, rtol=1e-9)
-    print(f"\nthe same model either way: coef per original unit {plain.coef_} "
-          f"(solver {plain.solver_})")
+    print(
+        f"\nthe same model either way: coef per original unit {plain.coef_} "
+        f"(solver {plain.solver_})"
+    )
 
     fig = Figure()
     ax = fig.add_subplot(1, 1, 1)
     labels = ["raw [1, X]", "columns scaled\n(Belsley)", "centred and\nstandardised"]
     pos = np.arange(3)
-    ax.bar(pos - 0.2, [raw.cond_raw, raw.cond_scaled, raw.cond_centred], width=0.4,
-           label="X as measured (raw: a lower bound)")
-    ax.bar(pos + 0.2, [scaled.cond_raw, scaled.cond_scaled, scaled.cond_centred], width=0.4,
-           label="after StandardScaler")
-    ax.scatter([0 - 0.2], [cond_raw], marker="*", s=120, color="black", zorder=3,
-               label="raw, from the SVD of the rows")
+    ax.bar(
+        pos - 0.2,
+        [raw.cond_raw, raw.cond_scaled, raw.cond_centred],
+        width=0.4,
+        label="X as measured (raw: a lower bound)",
+    )
+    ax.bar(
+        pos + 0.2,
+        [scaled.cond_raw, scaled.cond_scaled, scaled.cond_centred],
+        width=0.4,
+        label="after StandardScaler",
+    )
+    ax.scatter(
+        [0 - 0.2],
+        [cond_raw],
+        marker="*",
+        s=120,
+        color="black",
+        zorder=3,
+        label="raw, from the SVD of the rows",
+    )
     ax.set_yscale("log")
     ax.set_xticks(pos, labels)
     ax.set_ylabel("condition number")

@@ -41,13 +41,17 @@ def main(argv=None):
 
     bce = fastlin.negative_log_likelihood(y, p)
     by_hand = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
-    print(f"binary cross-entropy {bce:.10f} (NumPy {by_hand:.10f}, scikit-learn "
-          f"{log_loss(y, p):.10f})")
+    print(
+        f"binary cross-entropy {bce:.10f} (NumPy {by_hand:.10f}, scikit-learn "
+        f"{log_loss(y, p):.10f})"
+    )
     np.testing.assert_allclose(bce, by_hand, rtol=1e-12)
     np.testing.assert_allclose(bce, log_loss(y, p), rtol=1e-12)
-    objective = bce + w ** 2 / (2 * C * n)
-    print(f"objective = cross-entropy + w^2 / (2 C n) = {objective:.10f} "
-          f"(model.objective_ {model.objective_:.10f})")
+    objective = bce + w**2 / (2 * C * n)
+    print(
+        f"objective = cross-entropy + w^2 / (2 C n) = {objective:.10f} "
+        f"(model.objective_ {model.objective_:.10f})"
+    )
     np.testing.assert_allclose(model.objective_, objective, rtol=1e-12)
 
     sk = SkLogisticRegression(C=C, tol=1e-10, max_iter=1000).fit(X, y)
@@ -63,10 +67,15 @@ def main(argv=None):
     ax = fig.add_subplot(1, 1, 1)
     jitter = rng.uniform(-0.03, 0.03, n)
     ax.scatter(x, y + jitter, s=12, alpha=0.6, label="labels (jittered)")
-    ax.plot(grid, model.predict_proba(grid[:, None])[:, 1], color="tab:red",
-            label=f"fitted sigmoid({w:.2f} x {'+' if b >= 0 else '-'} {abs(b):.2f})")
-    ax.plot(grid, expit(2.0 * grid - 0.5), color="gray", linestyle="--",
-            label="true sigmoid(2 x - 0.5)")
+    ax.plot(
+        grid,
+        model.predict_proba(grid[:, None])[:, 1],
+        color="tab:red",
+        label=f"fitted sigmoid({w:.2f} x {'+' if b >= 0 else '-'} {abs(b):.2f})",
+    )
+    ax.plot(
+        grid, expit(2.0 * grid - 0.5), color="gray", linestyle="--", label="true sigmoid(2 x - 0.5)"
+    )
     ax.axvline(-b / w, color="tab:red", linestyle=":", label="p = 0.5")
     ax.set_xlabel("x")
     ax.set_ylabel("P(y = 1 | x)")

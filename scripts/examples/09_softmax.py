@@ -61,10 +61,10 @@ def main(argv=None):
     confidence = model.predict_proba(grid).max(axis=1).reshape(g0.shape)
     fig = Figure(figsize=(6.4, 5.6))
     ax = fig.add_subplot(1, 1, 1)
-    ax.contourf(g0, g1, region, levels=[-0.5, 0.5, 1.5, 2.5], cmap=ListedColormap(COLOURS),
-                alpha=0.2)
-    lines = ax.contour(g0, g1, confidence, levels=[0.5, 0.7, 0.9], colors="gray",
-                       linewidths=0.8)
+    ax.contourf(
+        g0, g1, region, levels=[-0.5, 0.5, 1.5, 2.5], cmap=ListedColormap(COLOURS), alpha=0.2
+    )
+    lines = ax.contour(g0, g1, confidence, levels=[0.5, 0.7, 0.9], colors="gray", linewidths=0.8)
     ax.clabel(lines, fmt="max p = %.1f", fontsize=7)
     for k in range(3):
         ax.scatter(*X[y == k].T, s=14, color=COLOURS[k], label=f"class {k}")

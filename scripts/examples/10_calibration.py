@@ -40,8 +40,7 @@ def main(argv=None):
 
     confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.4])
     correct = np.array([1, 1, 0, 1, 0])
-    t = fastlin.reliability_table(correct, confidence, edges=[0.0, 0.5, 0.75, 1.0],
-                                  mode="positive")
+    t = fastlin.reliability_table(correct, confidence, edges=[0.0, 0.5, 0.75, 1.0], mode="positive")
     print("worked example, edges 0, 0.5, 0.75, 1:")
     print(t)
     print(f"ECE {t.ece():.4f}, MCE {t.mce():.4f}")
@@ -81,8 +80,9 @@ def main(argv=None):
     np.testing.assert_allclose(merged.ece, result.ece, rtol=1e-12)
     print(f"NumPy: ECE {ece:.6f}; merged halves: ECE {merged.ece:.6f}")
 
-    path = plot.plot_reliability(table, args.out / f"{NAME}.png",
-                                 title="overconfident classifier, uneven bins")
+    path = plot.plot_reliability(
+        table, args.out / f"{NAME}.png", title="overconfident classifier, uneven bins"
+    )
     print(f"wrote {path}")
 
 

@@ -50,12 +50,10 @@ def main(argv=None):
         assert agree >= 1 - 1 / 600
         np.testing.assert_allclose(res.accuracy, np.mean(ref == labels[val]), atol=1 / 600 + 1e-12)
         rows.append((alpha, res.train_accuracy, res.accuracy))
-    raw = fastlin.linear_probe(pixels[train], labels[train], pixels[val], labels[val],
-                               alpha=10.0)
+    raw = fastlin.linear_probe(pixels[train], labels[train], pixels[val], labels[val], alpha=10.0)
     print(f"raw pixels (784 features): {raw}")
     best = max(rows, key=lambda r: r[2])
-    print(f"best alpha for the 128 random features: {best[0]:g} (held-out "
-          f"{100 * best[2]:.2f} %)")
+    print(f"best alpha for the 128 random features: {best[0]:g} (held-out {100 * best[2]:.2f} %)")
     assert best[2] > 0.5, "random features of digits must carry class information"
 
     fig = Figure()
@@ -63,8 +61,9 @@ def main(argv=None):
     a, tr, va = map(np.array, zip(*rows))
     ax.semilogx(a, 100 * tr, marker="o", label="train (random features)")
     ax.semilogx(a, 100 * va, marker="o", label="held out (random features)")
-    ax.axhline(100 * raw.accuracy, color="gray", linestyle="--",
-               label="held out, raw pixels, alpha = 10")
+    ax.axhline(
+        100 * raw.accuracy, color="gray", linestyle="--", label="held out, raw pixels, alpha = 10"
+    )
     ax.set_xlabel("ridge alpha of the read-out")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("linear probe on relu(X W), 128 random units")

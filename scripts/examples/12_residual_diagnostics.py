@@ -26,7 +26,7 @@ def main(argv=None):
     rng = np.random.default_rng(12)
     n = 200
     x = np.r_[rng.uniform(0, 10, n - 1), 18.0]
-    y = 1.0 + 0.5 * x + 0.08 * x ** 2 + rng.normal(scale=0.6, size=n)
+    y = 1.0 + 0.5 * x + 0.08 * x**2 + rng.normal(scale=0.6, size=n)
     y[-1] -= 20.0  # the far-out point also sits well below the curve
     X = x[:, None]
     model = fastlin.LinearRegression().fit(X, y)
@@ -36,7 +36,7 @@ def main(argv=None):
     print(summary)
     np.testing.assert_allclose(summary.mean, [r.mean()], atol=1e-12)
     np.testing.assert_allclose(summary.std, [r.std()], rtol=1e-12)
-    np.testing.assert_allclose(summary.rmse, [np.sqrt(np.mean(r ** 2))], rtol=1e-12)
+    np.testing.assert_allclose(summary.rmse, [np.sqrt(np.mean(r**2))], rtol=1e-12)
     for q, value in summary.quantiles.items():
         np.testing.assert_allclose(value, [np.quantile(r, q)], rtol=1e-12)
 
@@ -45,7 +45,7 @@ def main(argv=None):
     h = np.einsum("ij,ji->i", A, np.linalg.solve(A.T @ A, A.T))
     p = A.shape[1]
     s2 = r @ r / (n - p)
-    cooks = r ** 2 * h / (p * s2 * (1 - h) ** 2)
+    cooks = r**2 * h / (p * s2 * (1 - h) ** 2)
     student = r / np.sqrt(s2 * (1 - h))
     # Float64 throughout and a well-conditioned 2 x 2 system: 1e-10 relative.
     np.testing.assert_allclose(inf.leverage, h, rtol=1e-10)
@@ -56,19 +56,29 @@ def main(argv=None):
     top = np.argsort(inf.cooks_distance)[::-1][:3]
     print(f"leverages sum to {inf.leverage.sum():.10f} (= p = {p}); mean leverage {p / n:.4f}")
     for i in top:
-        print(f"  row {i:3d}: x = {x[i]:6.2f}, residual {r[i]:+7.3f}, leverage "
-              f"{inf.leverage[i]:.4f}, Cook's distance {inf.cooks_distance[i]:.4f}")
+        print(
+            f"  row {i:3d}: x = {x[i]:6.2f}, residual {r[i]:+7.3f}, leverage "
+            f"{inf.leverage[i]:.4f}, Cook's distance {inf.cooks_distance[i]:.4f}"
+        )
     assert top[0] == n - 1, "the planted point must be the most influential"
     assert inf.cooks_distance[-1] > 1.0 > np.max(inf.cooks_distance[:-1])
 
     fitted = model.predict(X)
-    path = plot.plot_residuals(fitted, r, args.out / f"{NAME}.png",
-                               title="straight line fitted to a curve: residuals vs fitted")
+    path = plot.plot_residuals(
+        fitted,
+        r,
+        args.out / f"{NAME}.png",
+        title="straight line fitted to a curve: residuals vs fitted",
+    )
     print(f"wrote {path}")
-    path = plot.plot_influence(inf.leverage, inf.studentized_residuals,
-                               args.out / f"{NAME}_influence.png",
-                               cooks_distance=inf.cooks_distance, n_params=inf.n_params,
-                               title="influence: the far-out point")
+    path = plot.plot_influence(
+        inf.leverage,
+        inf.studentized_residuals,
+        args.out / f"{NAME}_influence.png",
+        cooks_distance=inf.cooks_distance,
+        n_params=inf.n_params,
+        title="influence: the far-out point",
+    )
     print(f"wrote {path}")
 
 

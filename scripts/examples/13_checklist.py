@@ -55,8 +55,10 @@ def main(argv=None):
     theta = np.linalg.lstsq(A, y, rcond=None)[0]
     sse = np.sum((y_val - np.c_[np.ones(len(y_val)), X_val] @ theta) ** 2)
     r2 = 1 - sse / np.sum((y_val - y_val.mean()) ** 2)
-    print(f"\nNumPy on the held-out rows: |corr(residual, centred x1^2)| = {corr:.6f}, "
-          f"least-squares R^2 = {r2:.6f}")
+    print(
+        f"\nNumPy on the held-out rows: |corr(residual, centred x1^2)| = {corr:.6f}, "
+        f"least-squares R^2 = {r2:.6f}"
+    )
     # The checklist accumulates the same sums in one pass, in a different order.
     np.testing.assert_allclose(structure.details["corr_residual_feature_sq"], corr, rtol=1e-8)
     np.testing.assert_allclose(baseline.details["r2_linear"], r2, rtol=1e-6)
@@ -72,9 +74,13 @@ def main(argv=None):
     assert report2["residual structure"].status == "pass"
     assert report2.status in ("pass", "warn")
 
-    path = plot.plot_residuals(X_val[:, 1], r_val, args.out / f"{NAME}.png",
-                               xlabel="feature x1 (held-out rows)",
-                               title="the residual structure the checklist flagged")
+    path = plot.plot_residuals(
+        X_val[:, 1],
+        r_val,
+        args.out / f"{NAME}.png",
+        xlabel="feature x1 (held-out rows)",
+        title="the residual structure the checklist flagged",
+    )
     print(f"wrote {path}")
 
     # The command-line report reads a saved model and data files.
@@ -85,9 +91,19 @@ def main(argv=None):
     np.save(data / "X.npy", X)
     np.save(data / "y.npy", y)
     report_dir = args.out / f"{NAME}_report"
-    status = fastlin_cli(["report", "-m", str(data / "model.npz"), "--data",
-                          str(data / "X.npy"), "--labels", str(data / "y.npy"),
-                          "-o", str(report_dir)])
+    status = fastlin_cli(
+        [
+            "report",
+            "-m",
+            str(data / "model.npz"),
+            "--data",
+            str(data / "X.npy"),
+            "--labels",
+            str(data / "y.npy"),
+            "-o",
+            str(report_dir),
+        ]
+    )
     assert status == 1  # the straight-line model FAILs its checklist: exit status 1
     written = sorted(p.name for p in report_dir.iterdir())
     print(f"fastlin report wrote {', '.join(written)}")

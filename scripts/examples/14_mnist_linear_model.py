@@ -57,8 +57,10 @@ def main(argv=None):
     args = parse_out(__doc__, argv)
 
     X_tr, y_tr, X_te, y_te, name, where = load_data()
-    print(f"{name} ({where}): {X_tr.shape[0]} training and {X_te.shape[0]} test images of "
-          f"{X_tr.shape[1]} uint8 pixels")
+    print(
+        f"{name} ({where}): {X_tr.shape[0]} training and {X_te.shape[0]} test images of "
+        f"{X_tr.shape[1]} uint8 pixels"
+    )
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         # Constant border pixels make the design rank deficient; the warning says so, and
@@ -86,8 +88,10 @@ def main(argv=None):
         rss = np.sum((Y - model.predict(X_tr)) ** 2)
         pred_ref = np.argmax(np.c_[np.ones(X_te.shape[0]), X_te.astype(np.float64)] @ theta, 1)
         ref_acc = 100 * np.mean(pred_ref == y_te)
-        print(f"numpy.linalg.lstsq: test accuracy {ref_acc:.2f} %, residual sum of squares "
-              f"{rss_ref:.6f} (fastlin {rss:.6f})")
+        print(
+            f"numpy.linalg.lstsq: test accuracy {ref_acc:.2f} %, residual sum of squares "
+            f"{rss_ref:.6f} (fastlin {rss:.6f})"
+        )
         # The least-squares yardstick: lstsq's residual sum of squares to 1e-9 relative.
         np.testing.assert_allclose(rss, rss_ref, rtol=1e-9)
         assert abs(test_acc - ref_acc) <= 100 / y_te.size, "at most one image may differ"
@@ -101,15 +105,24 @@ def main(argv=None):
     for i in range(10):
         for j in range(10):
             if confusion[i, j]:
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(confusion[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     fig.colorbar(image, ax=ax, label="share of the true digit's test images")
-    ax.set_title(f"one-hot least squares, {name}\n"
-                 f"train {train_acc:.2f} %, test {test_acc:.2f} % (test confusion matrix)")
+    ax.set_title(
+        f"one-hot least squares, {name}\n"
+        f"train {train_acc:.2f} %, test {test_acc:.2f} % (test confusion matrix)"
+    )
     fig.tight_layout()
     save(fig, args.out, NAME)
 

@@ -8,8 +8,12 @@ def parse_out(doc, argv=None, what="the figure"):
     """``--out DIR`` (default ``./fastlin-figures``) for an example whose docstring is
     ``doc``; returns the parsed arguments."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("fastlin-figures"),
-                        help=f"folder for {what} (default: ./fastlin-figures)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("fastlin-figures"),
+        help=f"folder for {what} (default: ./fastlin-figures)",
+    )
     return parser.parse_args(argv)
 
 
