@@ -592,7 +592,8 @@ def test_cli_demo_small():
     assert 60 < acc < 100
 
 
-def test_fit_takes_sources_everywhere_and_fit_chunks_is_deprecated(rng):
+def test_fit_takes_sources_everywhere(rng):
+    """One source convention: ``fit(source)`` for every estimator, and no ``fit_chunks``."""
     X = rng.standard_normal((600, 4))
     y = X @ [1.0, -1.0, 2.0, 0.5] + rng.standard_normal(600)
     src = fio.from_arrays(X, y)
@@ -604,5 +605,5 @@ def test_fit_takes_sources_everywhere_and_fit_chunks_is_deprecated(rng):
     np.testing.assert_allclose(scaler.mean_, fastlin.StandardScaler().fit(X).mean_, rtol=1e-12)
     with pytest.raises(TypeError, match="options of a chunk source"):
         fastlin.LinearRegression().fit(X, y, chunk_rows=10)
-    with pytest.warns(FutureWarning, match="now fit"):
-        fastlin.LinearRegression().fit_chunks(src)
+    for cls in (fastlin.LinearRegression, fastlin.Ridge, fastlin.RidgeCV):
+        assert not hasattr(cls(), "fit_chunks")

@@ -37,7 +37,7 @@ from .._warnings import warn
 from .._validation import check_finite, edge_X, edge_Xy
 
 if TYPE_CHECKING:
-    from .._typing import ChunkIterable, FitData, Fold, Solver, TargetTransform
+    from .._typing import FitData, Fold, Solver, TargetTransform
     from ..core.inference import RegressionInference
 
 _PREDICT_ROWS = 8192
@@ -187,17 +187,6 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def __getstate__(self):
         return drop_lock(super().__getstate__())
-
-    def fit_chunks(self, chunks: ChunkIterable, **options: Any) -> Self:
-        """Deprecated spelling of ``fit(source, **options)``."""
-        import warnings
-
-        warnings.warn(
-            "fit_chunks(source) is now fit(source); fit_chunks will be removed",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self._fit_source(chunks, **options)
 
     def _fit_source(
         self,
