@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from ..diagnostics import HatFactor
 
 
-# -- the robust pass ------------------------------------------------------------------------
-
-
 class SandwichStats(Accumulator):
     """One pass over the rows for robust covariances and the exact residual sum of squares.
 

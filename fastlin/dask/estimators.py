@@ -12,9 +12,9 @@ from .reduce import _merge_states, _reduce
 from .statistics import _state_block
 
 
-# -- estimator classes ---------------------------------------------------------------------
-# Thin subclasses: Dask input goes through the functions above, anything else takes the
-# in-memory path of the parent class. Parameters and fitted attributes are the parent's.
+# Thin subclasses: Dask input goes through the backend's functions (fit, predict, ...),
+# anything else takes the in-memory path of the parent class. Parameters and fitted
+# attributes are the parent's.
 
 
 def _dask_input(X):

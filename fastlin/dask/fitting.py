@@ -24,10 +24,6 @@ from .reduce import _local_groups, _reduce
 from .statistics import fold, gram_stats
 
 
-# ---------------------------------------------------------------------------------------
-# estimators
-
-
 def fit(
     model, X, y=None, sample_weight=None, *, split_every=None, kernel_threads=None, persist=True
 ):

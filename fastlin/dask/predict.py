@@ -6,9 +6,6 @@ from ..estimators.logistic import LogisticRegression
 from .arrays import _as_X
 
 
-# -- prediction ----------------------------------------------------------------------------
-
-
 def _map_rows(method, model, X, n_out, dtype, name):
     """``method(X_block)`` over the row blocks of X: a Dask array of shape (n,) or (n, n_out)."""
     Xd = _as_X(X)

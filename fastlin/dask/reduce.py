@@ -5,10 +5,6 @@ from .._threads import threads
 from .arrays import SPLIT_EVERY, _check_int, _dask, _row_blocks
 
 
-# ---------------------------------------------------------------------------------------
-# map and tree-merge
-
-
 def _run_block(kernel_threads, fn, *args):
     if kernel_threads is None:
         return fn(*args)

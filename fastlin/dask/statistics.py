@@ -17,10 +17,6 @@ from .arrays import (
 from .reduce import _merge_states, _reduce, _tree
 
 
-# ---------------------------------------------------------------------------------------
-# accumulators
-
-
 def _gram_block(i, X, y, w):
     from ..core.stats import GramStats
 

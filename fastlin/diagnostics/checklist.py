@@ -13,9 +13,6 @@ import numpy as np
 from .residuals import _predict
 
 
-# -- the checklist -------------------------------------------------------------------------
-
-
 @dataclasses.dataclass
 class Check:
     """One line of the checklist: ``status`` in pass / warn / fail / skip."""

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     from .._typing import Seed, SourceOrArray, TargetTransform
 
 
-# -- projection check ----------------------------------------------------------------------
-
-
 @dataclasses.dataclass
 class ProjectionCheck:
     """How far the residuals are from orthogonal to the (centred) columns of X.

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
     from .._typing import SourceOrArray, TargetTransform
 
 
-# -- residual summary ----------------------------------------------------------------------
-
-
 @dataclasses.dataclass
 class ResidualSummary:
     """Per-target summary of residuals y - ŷ.

@@ -4,9 +4,6 @@ and column, of what is wrong."""
 from __future__ import annotations
 
 
-# --------------------------------------------------------------------------- errors
-
-
 class DataSourceError(ValueError):
     """A data file or array cannot be read as asked. Base of every error in this module."""
 

@@ -29,9 +29,6 @@ from .files import (
 )
 
 
-# --------------------------------------------------------------------------- IDX headers
-
-
 class IDXHeader:
     """What an IDX header says.
 

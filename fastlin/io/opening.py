@@ -13,9 +13,6 @@ from .files import _check_int, _sniff
 from .sources import ArraySource, ChunkSource, IDXSource, NpySource
 
 
-# --------------------------------------------------------------------------- constructors
-
-
 def open_idx(
     images_path: os.PathLike | str,
     labels: os.PathLike | str | ArrayLike | None = None,

@@ -31,9 +31,6 @@ from .files import (
 from .idx import _read_idx_gzip_whole, _size_message, read_idx_header
 
 
-# --------------------------------------------------------------------------- sources
-
-
 class ChunkSource:
     """Rows of a dataset, read in chunks: the one input protocol of every fit path.
 
