@@ -502,9 +502,12 @@ def test_ridgecv_on_a_cluster_chooses_alpha_like_in_memory(client, rng):
 
 def test_one_fold_over_arrays_sources_iterables_and_dask(client, rng):
     """``fastlin.io.fold.fold`` drives an accumulator over every kind of data: the uint8
-    Gram statistics are the same bits from arrays, a chunk source, a list of chunks and
-    Dask blocks, and a template with settings (the calibration bins) keeps them on the
-    workers."""
+    Gram statistics are the same bits from arrays, a chunk source, a list of chunks, Dask
+    array blocks and Dask DataFrame partitions, and a template with settings (the
+    calibration bins) keeps them on the workers."""
+    import dask.dataframe as dd
+    import pandas as pd
+
     from fastlin.core.calibration import CalibrationStats
     from fastlin.io.fold import fold
 
@@ -512,7 +515,10 @@ def test_one_fold_over_arrays_sources_iterables_and_dask(client, rng):
     y = rng.integers(0, 50, size=1000).astype(np.float64)
     ref = fold(X, GramStats(), y)
     Xd, yd = da.from_array(X, chunks=(300, 7)), da.from_array(y, chunks=300)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=[f"p{j}" for j in range(7)]), npartitions=3)
+    target = dd.from_pandas(pd.Series(y, name="y"), npartitions=3)
     for data, kw in (
+        (frame, {"y": target}),  # a DataFrame takes the Dask route, not a compute
         (fastlin.from_arrays(X, y), {"chunk_rows": 128}),
         ([(X[a : a + 250], y[a : a + 250]) for a in range(0, 1000, 250)], {}),
         (Xd, {"y": yd}),

@@ -21,6 +21,7 @@ this pass is deleted before the error propagates.
 
 import os
 import re
+import sys
 
 import numpy as np
 
@@ -202,8 +203,10 @@ def accumulate(
 
 
 def is_dask(data):
-    """A Dask collection (array, DataFrame), told without importing Dask."""
-    return type(data).__module__.split(".", 1)[0] == "dask" and hasattr(data, "dask")
+    """A Dask collection (array, DataFrame, Series). Dask is not imported for this: a
+    collection exists only once Dask has been."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(data)
 
 
 def fold(
