@@ -24,6 +24,7 @@ _LAZY = {
     "SandwichStats": "core.inference_stats",
     "ridge_path": "core.path",
     "load": "edges.model_files",
+    "save": "edges.model_files",
     "condition_report": "core.conditioning",
     "open_source": "io",
     "open_idx": "io",

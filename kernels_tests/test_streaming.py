@@ -374,6 +374,43 @@ def test_finished_pass_deletes_its_checkpoint_unless_kept(idx_files):
         np.testing.assert_array_equal(again.to_arrays()[k], v, err_msg=k)
 
 
+def test_failing_solve_keeps_the_checkpoint_with_every_row(idx_files, monkeypatch):
+    """The pass is saved before the solve runs and deleted only after it succeeded."""
+    X, y, d = idx_files
+    src = fio.open_source(d / "img", labels=d / "lbl", n_classes=10)
+    ck = d / "ck.npz"
+
+    def broken(self, *args, **kwargs):
+        raise np.linalg.LinAlgError("solve failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(fastlin.LinearRegression, "_commit", broken)
+        model = fastlin.LinearRegression()
+        with pytest.raises(np.linalg.LinAlgError, match="solve failed"):
+            model.fit(src, chunk_rows=700, target_transform=_onehot10, checkpoint=ck)
+    assert not hasattr(model, "coef_")
+    _, rows, _ = persistence.load_checkpoint(ck)
+    assert rows == 3000  # the last 200 rows were saved too (checkpoint_every=1, 5 chunks)
+    # The resumed fit reads nothing, solves, and deletes the checkpoint.
+    resumed = fastlin.LinearRegression().fit(
+        src, chunk_rows=700, target_transform=_onehot10, checkpoint=ck
+    )
+    ref = fastlin.LinearRegression().fit(X, one_hot(y, 10))
+    np.testing.assert_array_equal(resumed.coef_, ref.coef_)
+    assert resumed.n_samples_seen_ == 3000 and not ck.exists()
+
+
+def test_include_stats_is_refused_where_it_means_nothing(tmp_path, rng):
+    X = rng.normal(size=(60, 3))
+    model = fastlin.LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(TypeError, match="include_stats applies to the Gram regressors"):
+        fastlin.save(model, tmp_path / "m.npz", include_stats=True)
+    fastlin.save(model, tmp_path / "m.npz", metadata={"k": 1})
+    back = fastlin.LogisticRegression.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(back.coef_, model.coef_)
+    assert back.metadata_ == {"k": 1}
+
+
 def _dead_pid():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

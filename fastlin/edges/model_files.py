@@ -178,6 +178,43 @@ def _restore(k, spec, arrays):
     raise ValueError(f"unknown attribute record {spec!r} for {k}")
 
 
+def save(
+    model: Any,
+    path: os.PathLike | str,
+    *,
+    include_stats: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Save a fitted fastlin estimator to a versioned, pickle-free ``.npz`` at ``path``;
+    :func:`load` reads it back. The estimators' ``save`` methods call this.
+
+    Parameters
+    ----------
+    model : a fitted fastlin estimator
+    path : str or path-like
+    include_stats : bool, default=False
+        ``LinearRegression``, ``Ridge``, ``RidgeCV``: also store the Gram statistics
+        (d x d), so that a loaded model can continue with ``partial_fit``. Other
+        estimators store everything they need to continue and refuse the flag.
+    metadata : dict, optional
+        JSON-serialisable user data stored in the header (``metadata_`` on load).
+    """
+    from ..estimators.linear_model import _GramRegressor
+
+    if isinstance(model, _GramRegressor):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(model, "coef_")
+        save_gram_regressor(model, path, include_stats=include_stats, metadata=metadata)
+        return
+    if include_stats:
+        raise TypeError(
+            f"include_stats applies to the Gram regressors; a {type(model).__name__} "
+            "file always holds what it needs to continue"
+        )
+    save_estimator(model, path, metadata)
+
+
 def save_gram_regressor(model, path, *, include_stats=False, metadata=None):
     """Write a fitted ``LinearRegression``, ``Ridge`` or ``RidgeCV`` (coefficients, the
     solve's report and, with ``include_stats``, its Gram statistics)."""

@@ -1,5 +1,6 @@
-"""``save`` / ``load`` methods shared by the estimators; the file format itself lives in
-:mod:`fastlin.edges.model_files` (imported only when a model is saved or loaded)."""
+"""``save`` / ``load`` methods shared by the estimators. They call the package's
+``fastlin.save`` / ``fastlin.load``: the file format is an edge of the package
+(:mod:`fastlin.edges.model_files`), which the estimators do not import."""
 
 from __future__ import annotations
 
@@ -8,25 +9,25 @@ from typing import Any, Self
 
 
 class Saveable:
-    """``save`` / ``load`` for estimators written by ``fastlin.edges.model_files``."""
+    """``save`` / ``load`` for estimators, through ``fastlin.save`` and ``fastlin.load``."""
 
     def save(self, path: os.PathLike | str, *, metadata: dict[str, Any] | None = None) -> None:
         """Save the fitted estimator to a versioned, pickle-free ``.npz`` file (see
-        :mod:`fastlin.edges.model_files`); ``fastlin.load(path)`` reads it back.
+        :func:`fastlin.save`); ``fastlin.load(path)`` reads it back.
 
         metadata : dict, optional
             JSON-serialisable user data stored in the header (``metadata_`` on load).
         """
-        from ..edges.model_files import save_estimator
+        import fastlin
 
-        save_estimator(self, path, metadata)
+        fastlin.save(self, path, metadata=metadata)
 
     @classmethod
     def load(cls, path: os.PathLike | str) -> Self:
         """Load an estimator saved by :meth:`save`; the class must match."""
-        from ..edges.model_files import load
+        import fastlin
 
-        model = load(path)
+        model = fastlin.load(path)
         if not isinstance(model, cls):
             raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model

@@ -236,7 +236,24 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         # The checkpoint records the estimator and its settings (a resume with others is
         # refused) and is kept until the model is solved, so a failing solve loses no pass.
         meta = {"estimator": type(self).__name__, "params": _json_params(self)}
-        stats, y_1d = accumulate(
+
+        def commit(stats, y_1d):
+            if _n_rows(stats) == 0:
+                raise ValueError("the chunk source yielded no rows")
+            if y_1d is None:  # resumed from a checkpoint that covered every row
+                y_1d = _n_targets(stats) == 1 and not _source_has_2d_targets(
+                    chunks, target_transform
+                )
+            # Refinement or TSQR passes read a source again; a one-pass iterable cannot be.
+            fold = (
+                data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform)
+                if is_source(chunks)
+                else None
+            )
+            self._commit(stats, y_1d, fold=fold)
+            _set_feature_names(self, chunks)
+
+        accumulate(
             chunks,
             self._new_stats(),
             chunk_rows=chunk_rows,
@@ -244,26 +261,11 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
             checkpoint_meta=meta,
-            keep_checkpoint=True,
+            keep_checkpoint=keep_checkpoint,
             verbose=verbose,
             desc=type(self).__name__,
+            then=commit,
         )
-        if _n_rows(stats) == 0:
-            raise ValueError("the chunk source yielded no rows")
-        if y_1d is None:  # resumed from a checkpoint that covered every row
-            y_1d = _n_targets(stats) == 1 and not _source_has_2d_targets(chunks, target_transform)
-        # Refinement or TSQR passes read a source again; a one-pass iterable cannot be.
-        fold = (
-            data_fold(chunks, chunk_rows=chunk_rows, target_transform=target_transform)
-            if is_source(chunks)
-            else None
-        )
-        self._commit(stats, y_1d, fold=fold)
-        _set_feature_names(self, chunks)
-        if checkpoint is not None and not keep_checkpoint:
-            from ..edges.persistence import remove_checkpoint
-
-            remove_checkpoint(checkpoint)
         return self
 
     def save(
@@ -273,7 +275,7 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         include_stats: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Save the fitted model to a versioned ``.npz`` (see :mod:`fastlin.edges.persistence`).
+        """Save the fitted model to a versioned ``.npz`` (see :func:`fastlin.save`).
 
         Parameters
         ----------
@@ -284,10 +286,9 @@ class _GramRegressor(Saveable, MultiOutputMixin, RegressorMixin, BaseEstimator):
         metadata : dict, optional
             JSON-serialisable user data stored in the header (e.g. class labels).
         """
-        from ..edges.model_files import save_gram_regressor
+        import fastlin
 
-        check_is_fitted(self, "coef_")
-        save_gram_regressor(self, path, include_stats=include_stats, metadata=metadata)
+        fastlin.save(self, path, include_stats=include_stats, metadata=metadata)
 
     def fit_stats(self, stats: GramStats, y_1d: bool = False, fold: Fold | None = None) -> Self:
         """Fit from already accumulated :class:`~fastlin.core.stats.GramStats` (e.g. merged

@@ -68,6 +68,7 @@ def accumulate(
     keep_checkpoint=False,
     verbose=False,
     desc="fit",
+    then=None,
 ):
     """Fold every chunk of ``chunks`` into ``stats`` (updated in place).
 
@@ -96,6 +97,9 @@ def accumulate(
         by default it is deleted then.
     verbose : bool
         A tqdm progress bar in rows (rows/s).
+    then : callable ``then(stats, y_1d)``, optional
+        What the pass is for (an estimator's solve), run before the checkpoint is deleted:
+        if it raises, the checkpoint stays, holding every row, and no pass is lost.
 
     Returns
     -------
@@ -183,22 +187,22 @@ def accumulate(
     finally:
         if bar is not None:
             bar.close()
-    if checkpoint is not None:
-        if keep_checkpoint:
-            if since_save:
-                persistence.save_checkpoint(
-                    checkpoint,
-                    stats,
-                    rows,
-                    identity,
-                    meta,
-                    target_transform=target_transform,
-                    targets=targets,
-                )
-        else:
-            persistence.remove_checkpoint(checkpoint)
     if y_1d is None and isinstance(saved_targets, dict):
         y_1d = saved_targets.get("ndim") == 1
+    if checkpoint is not None and (keep_checkpoint or then is not None) and since_save:
+        persistence.save_checkpoint(
+            checkpoint,
+            stats,
+            rows,
+            identity,
+            meta,
+            target_transform=target_transform,
+            targets=targets,
+        )
+    if then is not None:
+        then(stats, y_1d)
+    if checkpoint is not None and not keep_checkpoint:
+        persistence.remove_checkpoint(checkpoint)
     return stats, y_1d
 
 
