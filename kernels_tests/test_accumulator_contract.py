@@ -25,7 +25,7 @@ from fastlin.diagnostics import ResidualStats, hat_factor
 from fastlin.core.inference_stats import LogitHessianStats, SandwichStats
 from fastlin.core.losses import HesspState, LossGradState
 from fastlin.core.path import LOOStats, ridge_eigen
-from fastlin.core.moments import Moments
+from fastlin.core.moments import CoMoments, Moments
 from fastlin.core.refine import ResidualSums
 from fastlin.core.stats import GramStats
 from fastlin.core.tsqr import QRStats
@@ -94,6 +94,20 @@ def _make(name, X, y, w):
         )
     if name == "Moments":
         return Moments, lambda s: dict(zip(("count", "mean", "var"), s.finalize())), _same_rows
+    if name == "CoMoments":  # the columns against y and a second, offset target
+        return (
+            CoMoments,
+            lambda s: {
+                "x_mean": s.x_mean,
+                "x_m2": s.x_m2,
+                "y_mean": s.y_mean,
+                "y_m2": s.y_m2,
+                "xy_m2": s.xy_m2,
+                "w": s.sum_w,
+                "n": s.n_rows,
+            },
+            lambda Xc, yc: (Xc, np.column_stack([yc, 0.5 * yc + 1e4])),
+        )
     if name == "CalibrationStats":
         # Probabilities from a fixed score of the row; NaN where the row is not finite.
         def rows(Xc, yc):
@@ -192,6 +206,7 @@ NAMES = [
     "GramStats",
     "QRStats",
     "Moments",
+    "CoMoments",
     "ResidualSums",
     "ResidualStats",
     "SandwichStats",

@@ -121,6 +121,46 @@ class Accumulator(abc.ABC):
         return (_rebuild, (type(self), self.to_arrays()))
 
 
+class Mapped:
+    """An accumulator fed a function of the rows: ``update(X, y, sample_weight)`` folds
+    ``fn(X, y) -> (X', y')`` into ``state`` with the same weights. Statistics of derived
+    rows (a model's residuals, a classifier's probabilities, squared features) are then
+    folded by the same engine as those of the raw rows.
+
+    ``merge``, ``copy`` and ``empty`` keep ``fn``; ``finalize`` is the state's. The
+    state's own validation runs on ``fn``'s output: an ``fn`` or an update that raises
+    leaves the state as it was. Not an :class:`Accumulator` itself: ``fn`` has no array
+    form, so a mapped state is not checkpointed; its ``state`` is.
+    """
+
+    def __init__(self, state: Accumulator, fn: Any) -> None:
+        self.state = state
+        self.fn = fn
+
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
+        Xm, ym = self.fn(X, y)
+        if ym is None:  # statistics of the rows alone refuse a positional y
+            self.state.update(Xm, sample_weight=sample_weight)
+        else:
+            self.state.update(Xm, ym, sample_weight)
+        return self
+
+    def merge(self, other: Mapped) -> Self:
+        self.state.merge(other.state if isinstance(other, Mapped) else other)
+        return self
+
+    def copy(self) -> Mapped:
+        return Mapped(self.state.copy(), self.fn)
+
+    def empty(self) -> Mapped:
+        return Mapped(self.state.empty(), self.fn)
+
+    def finalize(self, *args: Any, **kwargs: Any) -> Any:
+        return self.state.finalize(*args, **kwargs)
+
+
 def _rebuild(cls, arrays):
     return cls.from_arrays(arrays)
 

@@ -1,5 +1,7 @@
-"""Per-column weighted moments as a mergeable accumulator (Chan's merge, means kept to
-twice the precision), the statistics behind ``StandardScaler``."""
+"""Per-column weighted moments as mergeable accumulators (Chan's merge): ``Moments``
+(means kept to twice the precision), the statistics behind ``StandardScaler``, and
+``CoMoments``, the centred cross moments of columns with targets behind correlation
+diagnostics."""
 
 from __future__ import annotations
 
@@ -227,3 +229,165 @@ class Moments(Accumulator):
             denom = cnt - ddof
             var = np.where(denom > 0, self.m2_ / np.where(denom > 0, denom, 1.0), np.nan)
         return cnt, mean, var
+
+
+class CoMoments(Accumulator):
+    """Weighted means and centred second moments of the columns of X and of y, and their
+    centred cross products: what correlations of features with targets (residuals)
+    need. Each chunk is centred on its own means and merged pairwise (Chan), so offsets
+    cancel before any product.
+
+    Rows enter in float64 a chunk at a time (NumPy; a diagnostic's statistic, not a fit's).
+
+    Attributes (None before the first row)
+    ----------
+    n_rows : int
+    sum_w : float, total weight
+    x_mean : (n_features,) float64, weighted means of the columns of X
+    x_m2 : (n_features,) float64, Σ w (x - x̄)²
+    y_mean : (n_targets,) float64
+    y_m2 : (n_targets,) float64, Σ w (y - ȳ)²
+    xy_m2 : (n_features, n_targets) float64, Σ w (x - x̄)(y - ȳ)
+    """
+
+    _PARTS = ("x_mean", "x_m2", "y_mean", "y_m2", "xy_m2")
+
+    def __init__(self) -> None:
+        self.n_rows = 0
+        self.sum_w = 0.0
+        for name in self._PARTS:
+            setattr(self, name, None)
+
+    def update(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
+        """Fold a chunk in.
+
+        Parameters
+        ----------
+        X : array of shape (n_rows, n_features), any real dtype, finite
+        y : array of shape (n_rows,) or (n_rows, n_targets), finite
+        sample_weight : array of shape (n_rows,) or None, non-negative
+        """
+        from .._validation import as_targets, check_finite
+        from .stats import check_magnitude
+
+        X = as_2d_array(X, "X")
+        n, d = X.shape
+        if y is None:
+            raise ValueError("CoMoments needs y: the targets the columns are compared with")
+        Y, _ = as_targets(y, n, "y")
+        w = check_sample_weight(sample_weight, n)
+        for A, name in ((X, "X"), (Y, "y")):
+            check_finite(A, name)
+            check_magnitude(A, name)
+        t = Y.shape[1]
+        if self.x_mean is not None and (d, t) != self.xy_m2.shape:
+            raise ValueError(
+                f"chunk has {d} features and {t} targets; this accumulator holds "
+                f"{self.xy_m2.shape[0]} and {self.xy_m2.shape[1]}"
+            )
+        self.n_rows += n
+        wv = np.ones(n) if w is None else w
+        W = float(wv.sum())
+        if W == 0.0:
+            if self.x_mean is None:
+                self._merge_parts(0.0, np.zeros(d), np.zeros(d), np.zeros(t), np.zeros(t), None)
+            return self
+        Xf = np.asarray(X, dtype=np.float64)
+        Yf = np.asarray(Y, dtype=np.float64)
+        mx = (wv @ Xf) / W
+        my = (wv @ Yf) / W
+        Xc = Xf - mx
+        Yc = (Yf - my) * wv[:, None]
+        self._merge_parts(
+            W,
+            mx,
+            wv @ (Xc * Xc),
+            my,
+            np.einsum("it,it->t", Yc, Yf - my),
+            Xc.T @ Yc,
+        )
+        return self
+
+    def _merge_parts(self, W_b, mx_b, x_m2_b, my_b, y_m2_b, xy_b):
+        d, t = mx_b.shape[0], my_b.shape[0]
+        if self.x_mean is None:
+            self.x_mean, self.x_m2 = mx_b.copy(), x_m2_b.copy()
+            self.y_mean, self.y_m2 = my_b.copy(), y_m2_b.copy()
+            self.xy_m2 = np.zeros((d, t)) if xy_b is None else xy_b.copy()
+            self.sum_w = W_b
+            return
+        W_a = self.sum_w
+        total = W_a + W_b
+        if W_b == 0.0:
+            return
+        f = W_b / total
+        dx = mx_b - self.x_mean
+        dy = my_b - self.y_mean
+        c = W_a * f  # W_a W_b / (W_a + W_b)
+        self.x_m2 = self.x_m2 + x_m2_b + dx * dx * c
+        self.y_m2 = self.y_m2 + y_m2_b + dy * dy * c
+        self.xy_m2 = self.xy_m2 + xy_b + np.outer(dx, dy) * c
+        self.x_mean = self.x_mean + dx * f
+        self.y_mean = self.y_mean + dy * f
+        self.sum_w = total
+
+    def merge(self, other: CoMoments) -> Self:
+        """Fold another ``CoMoments`` (disjoint rows) into this one; ``other`` is unchanged."""
+        if not isinstance(other, CoMoments):
+            raise ValueError(f"can only merge another CoMoments, got {type(other).__name__}")
+        if other.x_mean is not None:
+            if self.x_mean is not None and other.xy_m2.shape != self.xy_m2.shape:
+                raise ValueError(
+                    f"cannot merge co-moments of shape {other.xy_m2.shape} into {self.xy_m2.shape}"
+                )
+            self._merge_parts(
+                other.sum_w, other.x_mean, other.x_m2, other.y_mean, other.y_m2, other.xy_m2
+            )
+        self.n_rows += other.n_rows
+        return self
+
+    def copy(self) -> CoMoments:
+        """An independent copy."""
+        return CoMoments.from_arrays(self.to_arrays())
+
+    def to_arrays(self) -> dict[str, np.ndarray | np.generic]:
+        """The state as plain arrays (checkpoints, transport)."""
+        out = {"n_rows": np.int64(self.n_rows), "sum_w": np.float64(self.sum_w)}
+        if self.x_mean is not None:
+            out.update({name: getattr(self, name).copy() for name in self._PARTS})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> Self:
+        """Rebuild a state from :meth:`to_arrays` output."""
+        new = cls()
+        new.n_rows = int(arrays["n_rows"])
+        new.sum_w = float(arrays["sum_w"])
+        if "x_mean" in arrays:
+            parts = {name: np.array(arrays[name], dtype=np.float64) for name in cls._PARTS}
+            d, t = parts["x_mean"].shape[0], parts["y_mean"].shape[0]
+            want = {"x_mean": (d,), "x_m2": (d,), "y_mean": (t,), "y_m2": (t,), "xy_m2": (d, t)}
+            for name, shape in want.items():
+                if parts[name].shape != shape:
+                    raise ValueError(f"{name} has shape {parts[name].shape}, expected {shape}")
+            vars(new).update(parts)
+        return new
+
+    def empty(self) -> CoMoments:
+        """A state with no rows."""
+        return CoMoments()
+
+    def finalize(self) -> np.ndarray:
+        """Correlations of every column of X with every target, shape (n_features,
+        n_targets), float64; 0 where a column or a target does not vary: its spread is
+        within 64 units in the last place of its mean, what rounding alone leaves."""
+        if self.x_mean is None or self.sum_w == 0.0:
+            raise ValueError("CoMoments has seen no weighted rows; call update first")
+        W = self.sum_w
+        ulps = 64 * np.finfo(np.float64).eps
+        x_ok = self.x_m2 > np.maximum(W * (ulps * self.x_mean) ** 2, 1e-300)
+        y_ok = self.y_m2 > np.maximum(W * (ulps * self.y_mean) ** 2, 1e-300)
+        denom = np.sqrt(np.outer(np.where(x_ok, self.x_m2, 1.0), np.where(y_ok, self.y_m2, 1.0)))
+        return np.where(np.outer(x_ok, y_ok), self.xy_m2 / denom, 0.0)

@@ -1,5 +1,5 @@
-"""What every diagnostic shares: defaults, the chunk walk over a source, the model's
-arrays."""
+"""What every diagnostic shares: defaults, the fold over a source (and the walk for
+per-row outputs), the model's arrays."""
 
 from __future__ import annotations
 
@@ -28,8 +28,30 @@ def _source(X, y=None):
     return from_arrays(X, y)
 
 
+def _fold(source, state, chunk_rows, sample_weight=None, target_transform=None):
+    """Fold ``state`` (an accumulator, or a :class:`~fastlin.core.accumulator.Mapped`
+    one) over every chunk of ``source``, weights beside it: every statistic a diagnostic
+    takes of the rows is such a fold."""
+    from ..io.fold import fold
+
+    return fold(
+        source,
+        state,
+        sample_weight=sample_weight,
+        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+        target_transform=target_transform,
+    )
+
+
+def _targets_2d(y):
+    """Targets of a chunk as float64 of shape (m, t)."""
+    Y = np.asarray(y, dtype=np.float64)
+    return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+
 def _iter(source, chunk_rows, sample_weight=None, target_transform=None):
-    """Yield (r0, X, Y, w): Y float64 2-D or None, w float64 or None."""
+    """Yield (r0, X, Y, w): Y float64 2-D or None, w float64 or None; for passes that
+    write one value per row (a fold takes every statistic)."""
     from ..io.fold import chunks
 
     for r0, Xc, yc, _ in chunks(

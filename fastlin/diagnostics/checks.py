@@ -7,7 +7,9 @@ import numbers
 import numpy as np
 
 from .._validation import check_real_scalar
-from ._common import DEFAULT_CHUNK_ROWS, _iter, _model_alpha
+from ..core.accumulator import Mapped
+from ..core.moments import CoMoments
+from ._common import DEFAULT_CHUNK_ROWS, _fold, _model_alpha
 from .checklist import Check, _transform
 from .influence import centred_gram
 
@@ -123,9 +125,8 @@ def _check_conditioning(final, steps, source, chunk_rows):
     stats = getattr(final, "stats_", None)
     where = "the model's training statistics"
     if not isinstance(stats, GramStats):
-        stats = GramStats()
-        for _, Xc, _, _ in _iter(source, chunk_rows):
-            stats.update(_transform(steps, Xc))
+        preprocessed = Mapped(GramStats(), lambda Xc, y: (_transform(steps, Xc), None))
+        stats = _fold(source, preprocessed, chunk_rows).state
         where = "the rows of X" + (" after preprocessing" if steps else "")
     fit_intercept = bool(getattr(final, "fit_intercept", True))
     C, _ = centred_gram(stats, fit_intercept)
@@ -268,53 +269,23 @@ def _check_residuals(task, source, chunk_rows, floor, held_out):
             "classifier: residual structure is checked for regression outputs",
         )
     d = source.n_features
-    shift = None
-    acc = None
-    n = 0
-    for _, Xc, Yraw, _ in _iter_raw_targets(source, chunk_rows):
+    shift = {}
+
+    def squares(Xc, yraw):
+        """[(x - s)² | (f - g)²] and the residuals R = y - f, with the shifts s and g
+        taken from the first chunk (a centre for the curvature)."""
         Xf = np.asarray(Xc, dtype=np.float64)
         F = task.scores(Xc)
-        Y = task.targets(Yraw)
-        R = Y - F
-        if shift is None:
-            shift = Xf.mean(axis=0)
-            fshift = F.mean(axis=0)
-            t = R.shape[1]
-            acc = dict(
-                r=np.zeros(t),
-                rr=np.zeros(t),
-                f=np.zeros(t),
-                ff=np.zeros(t),
-                rf=np.zeros(t),
-                q=np.zeros(d),
-                qq=np.zeros(d),
-                rq=np.zeros((d, t)),
-            )
-        Q = (Xf - shift) ** 2
-        F2 = (F - fshift) ** 2
-        acc["r"] += R.sum(0)
-        acc["rr"] += (R * R).sum(0)
-        acc["f"] += F2.sum(0)
-        acc["ff"] += (F2 * F2).sum(0)
-        acc["rf"] += (R * F2).sum(0)
-        acc["q"] += Q.sum(0)
-        acc["qq"] += (Q * Q).sum(0)
-        acc["rq"] += Q.T @ R
-        n += Xf.shape[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mr = acc["r"] / n
-        vr = acc["rr"] / n - mr**2
-        mf = acc["f"] / n
-        vf = acc["ff"] / n - mf**2
-        c_fit = (acc["rf"] / n - mr * mf) / np.sqrt(vr * vf)
-        mq = acc["q"] / n
-        vq = acc["qq"] / n - mq**2
-        c_feat = (acc["rq"] / n - mq[:, None] * mr[None, :]) / np.sqrt(vq[:, None] * vr[None, :])
-    c_fit = np.where(
-        np.isfinite(c_fit) & (vf > 1e-12 * np.maximum(acc["ff"] / n, 1e-300)), c_fit, 0.0
-    )
-    ok = np.isfinite(c_feat) & (vq[:, None] > 1e-12 * np.maximum(acc["qq"][:, None] / n, 1e-300))
-    c_feat = np.where(ok, c_feat, 0.0)
+        if not shift:
+            shift.update(x=Xf.mean(axis=0), f=F.mean(axis=0))
+        Z = np.hstack([(Xf - shift["x"]) ** 2, (F - shift["f"]) ** 2])
+        return Z, task.targets(yraw) - F
+
+    m = _fold(source, Mapped(CoMoments(), squares), chunk_rows).state
+    n = m.n_rows
+    corr = m.finalize()  # 0 where a column or the residuals do not vary
+    c_feat = corr[:d]
+    c_fit = np.diagonal(corr[d:]).copy()
     t = c_fit.shape[0]
     best_fit = float(np.max(np.abs(c_fit)))
     j, k = np.unravel_index(np.argmax(np.abs(c_feat)), c_feat.shape)
@@ -364,14 +335,13 @@ def _check_calibration(task, source, chunk_rows):
     is_proba = task.kind == "classifier" and hasattr(task.model, "predict_proba")
     if task.kind == "classifier" and not is_proba:
         return Check("calibration", "skip", "classifier without predict_proba")
-    state = CalibrationStats(n_bins=15, mode="top_label", scores=False)
-    for _, Xc, yc, _ in _iter_raw_targets(source, chunk_rows):
+
+    def probabilities(Xc, yc):
         P = task.scores(Xc)
-        if not is_proba:
-            P = np.clip(P, 0.0, 1.0)
-        idx = task.label_index(yc)
-        state.update(P, idx)
-    res = state.finalize()
+        return (P if is_proba else np.clip(P, 0.0, 1.0)), task.label_index(yc)
+
+    state = Mapped(CalibrationStats(n_bins=15, mode="top_label", scores=False), probabilities)
+    res = _fold(source, state, chunk_rows).finalize()
     ece = float(res.ece)
     what = (
         "predict_proba"

@@ -54,7 +54,7 @@ from .. import _threads
 from .._validation import check_real_scalar
 from ..kernels import cholesky as _chol
 from ..kernels import leverage as _lev
-from ._common import _iter, _model_alpha, _model_arrays, _source, _weights
+from ._common import _fold, _iter, _model_alpha, _model_arrays, _source, _weights
 
 if TYPE_CHECKING:
     from .._typing import SourceOrArray, TargetTransform
@@ -227,9 +227,7 @@ def gram_of(X, sample_weight=None, *, chunk_rows=None, y=None, target_transform=
 
     source = _source(X, y)
     w_all = _weights(sample_weight, source.n_rows)
-    stats = GramStats()
-    for _, Xc, Y, w in _iter(source, chunk_rows, w_all, target_transform):
-        stats.update(Xc, Y, w)
+    stats = _fold(source, GramStats(), chunk_rows, w_all, target_transform)
     if stats.n_rows == 0:
         raise ValueError("the data has no rows")
     return stats

@@ -9,7 +9,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import check_real_scalar
-from ._common import _iter, _model_alpha, _model_arrays, _source, _weights
+from ..core.accumulator import Mapped
+from ..core.moments import CoMoments
+from ._common import _fold, _model_alpha, _model_arrays, _source, _targets_2d, _weights
 
 if TYPE_CHECKING:
     from .._typing import Seed, SourceOrArray, TargetTransform
@@ -69,31 +71,23 @@ def projection_check(
         raise ValueError("the projection check needs targets y")
     w_all = _weights(sample_weight, source.n_rows)
     coef, intercept, _ = _model_arrays(model)
-    d, t = source.n_features, coef.shape[0]
-    G = np.zeros((d, t))
-    xs = np.zeros(d)
-    xx = np.zeros(d)
-    rs = np.zeros(t)
-    rr = np.zeros(t)
-    W = 0.0
-    for _, Xc, Y, w in _iter(source, chunk_rows, w_all, target_transform):
-        Xf = np.asarray(Xc, dtype=np.float64)
-        R = Y - Xf @ coef.T - intercept
-        wv = np.ones(Xf.shape[0]) if w is None else w
-        wR = R * wv[:, None]
-        G += Xf.T @ wR
-        xs += wv @ Xf
-        xx += wv @ (Xf * Xf)
-        rs += wR.sum(axis=0)
-        rr += np.einsum("it,it->t", wR, R)
-        W += float(wv.sum())
+
+    def residuals(Xc, y):
+        return Xc, _targets_2d(y) - np.asarray(Xc, dtype=np.float64) @ coef.T - intercept
+
+    # Centred co-moments of the columns with the residuals: Σ w (x - x̄) r is what
+    # least squares makes zero with an intercept, formed without cancelling offsets.
+    m = _fold(source, Mapped(CoMoments(), residuals), chunk_rows, w_all, target_transform).state
+    W = m.sum_w
+    rs = W * m.y_mean
+    rr = m.y_m2 + W * m.y_mean**2
     fit_intercept = bool(getattr(model, "fit_intercept", True))
     if fit_intercept:
-        xm = xs / W
-        G -= np.outer(xm, rs)
-        xnorm2 = np.maximum(xx - W * xm * xm, 0.0)
+        G = m.xy_m2.copy()
+        xnorm2 = m.x_m2
     else:
-        xnorm2 = xx
+        G = m.xy_m2 + W * np.outer(m.x_mean, m.y_mean)
+        xnorm2 = m.x_m2 + W * m.x_mean**2
     G -= _model_alpha(model) * coef.T
     xn = np.sqrt(xnorm2)
     rn = np.sqrt(rr)

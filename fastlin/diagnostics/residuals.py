@@ -10,8 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import check_finite
-from ..core.accumulator import Accumulator
-from ._common import DEFAULT_QUANTILES, _iter, _source, _weights
+from ..core.accumulator import Accumulator, Mapped
+from ._common import DEFAULT_QUANTILES, _fold, _source, _targets_2d, _weights
 
 if TYPE_CHECKING:
     from .._typing import SourceOrArray, TargetTransform
@@ -230,7 +230,7 @@ def residual_summary(
     if not source.has_targets:
         raise ValueError("residuals need targets y")
     w_all = _weights(sample_weight, source.n_rows)
-    acc = ResidualStats(quantiles)
-    for _, Xc, Y, w in _iter(source, chunk_rows, w_all, target_transform):
-        acc.update(Y - _predict(model, Xc), sample_weight=w)
-    return acc.finalize()
+    residuals = Mapped(
+        ResidualStats(quantiles), lambda Xc, y: (_targets_2d(y) - _predict(model, Xc), None)
+    )
+    return _fold(source, residuals, chunk_rows, w_all, target_transform).finalize()

@@ -69,6 +69,7 @@ def accumulate(
     verbose=False,
     desc="fit",
     then=None,
+    sample_weight=None,
 ):
     """Fold every chunk of ``chunks`` into ``stats`` (updated in place).
 
@@ -97,6 +98,9 @@ def accumulate(
         by default it is deleted then.
     verbose : bool
         A tqdm progress bar in rows (rows/s).
+    sample_weight : array of shape (n_rows,), optional
+        One weight per row of the whole source, beside it (chunks that carry weights of
+        their own are refused): chunk k gets the slice at its global rows.
     then : callable ``then(stats, y_1d)``, optional
         What the pass is for (an estimator's solve), run before the checkpoint is deleted:
         if it raises, the checkpoint stays, holding every row, and no pass is lost.
@@ -110,6 +114,7 @@ def accumulate(
     """
     from ..edges import persistence
 
+    weights = _beside(sample_weight, chunks, checkpoint)
     start_row = 0
     identity = None
     saved_targets = None
@@ -148,6 +153,8 @@ def accumulate(
     try:
         for item in iterator:
             X, y, w = _unpack(item)
+            if weights is not None:
+                w = _slice_weights(weights, w, rows, np.shape(X)[0])
             if target_transform is not None:
                 y = target_transform(y)
             ndim_1 = np.ndim(y) == 1
@@ -187,6 +194,10 @@ def accumulate(
     finally:
         if bar is not None:
             bar.close()
+    if weights is not None and rows != weights.shape[0]:
+        raise ValueError(
+            f"sample_weight has {weights.shape[0]} entries but the chunks held {rows} rows"
+        )
     if y_1d is None and isinstance(saved_targets, dict):
         y_1d = saved_targets.get("ndim") == 1
     if checkpoint is not None and (keep_checkpoint or then is not None) and since_save:
@@ -204,6 +215,38 @@ def accumulate(
     if checkpoint is not None and not keep_checkpoint:
         persistence.remove_checkpoint(checkpoint)
     return stats, y_1d
+
+
+def _beside(sample_weight, chunks, checkpoint):
+    """Weights passed beside a source, as float64, checked against its row count."""
+    if sample_weight is None:
+        return None
+    if checkpoint is not None:
+        raise ValueError(
+            "a checkpoint records the source, not weights beside it; yield "
+            "(X, y, sample_weight) chunks to checkpoint a weighted pass"
+        )
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D of shape (n_rows,), got shape {w.shape}")
+    n = getattr(chunks, "n_rows", None)
+    if n is not None and w.shape[0] != n:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries but the source has {n} rows")
+    return w
+
+
+def _slice_weights(weights, own, row0, m):
+    if own is not None:
+        raise ValueError(
+            f"the chunk at row {row0} carries sample_weight and sample_weight was also "
+            "passed beside the source; give the weights once"
+        )
+    if row0 + m > weights.shape[0]:
+        raise ValueError(
+            f"sample_weight has {weights.shape[0]} entries but the chunks hold more rows "
+            f"(the chunk at row {row0} has {m})"
+        )
+    return weights[row0 : row0 + m]
 
 
 def is_dask(data):
@@ -224,7 +267,8 @@ def fold(
       block their own rows, so memory stays bounded by the blocks;
     - a chunk source or an iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks:
       :func:`accumulate` (checkpoints, progress bar, errors placed at their global row);
-      ``options`` are its keywords;
+      ``options`` are its keywords; ``sample_weight``, one per row of the whole source,
+      may be passed beside it;
     - Dask arrays or a Dask DataFrame: :func:`fastlin.dask.fold`, which maps ``update``
       over the blocks where they live and tree-merges the states (``options``:
       ``split_every``, ``kernel_threads``).
@@ -241,10 +285,15 @@ def fold(
 
         return dask_fold(data, state, y, sample_weight, **options)
     if is_chunked(data):
-        if y is not None or sample_weight is not None:
-            raise ValueError("y and sample_weight come with the chunks of a source")
+        if y is not None:
+            raise ValueError("y comes with the chunks of a source")
         return accumulate(
-            data, state, chunk_rows=chunk_rows, target_transform=target_transform, **options
+            data,
+            state,
+            chunk_rows=chunk_rows,
+            target_transform=target_transform,
+            sample_weight=sample_weight,
+            **options,
         )[0]
     if options:
         raise TypeError(
