@@ -19,7 +19,9 @@ import time
 
 import numpy as np
 
-from ..io.fold import chunks
+from ..core.accumulator import Mapped
+from ..core.moments import CoMoments
+from ..io.fold import chunks, fold
 
 DEFAULT_CHUNK_ROWS = 8192
 
@@ -596,24 +598,30 @@ def _warn(message):
 
 
 def _accuracy(model, source, chunk_rows):
-    correct = 0
-    for _, X, y, _ in chunks(source, chunk_rows):
-        correct += int(np.count_nonzero(np.argmax(model.predict(X), axis=1) == y))
-    return correct / source.n_rows
+    """Share of rows whose largest score is at their label: the mean of a 0/1 column
+    (CoMoments' mean; plain NumPy, so a first run compiles nothing for it)."""
+
+    def hits(X, y):
+        hit = (np.argmax(model.predict(X), axis=1) == y).astype(np.float64)
+        return hit[:, None], hit
+
+    state = fold(source, Mapped(CoMoments(), hits), chunk_rows=chunk_rows)
+    return float(state.state.x_mean[0])
 
 
 def _regression_scores(model, source, chunk_rows):
-    sse = 0.0
-    s1 = s2 = 0.0
-    n = 0
-    for _, X, y, _ in chunks(source, chunk_rows):
+    """(R², RMSE) over every target value, pooled: co-moments of the residuals with the
+    targets give the residual sum of squares and the targets' centred one."""
+
+    def residuals(X, y):
         y = np.asarray(y, dtype=np.float64)
         pred = np.asarray(model.predict(X), dtype=np.float64).reshape(y.shape)
-        sse += float(((y - pred) ** 2).sum())
-        s1 += float(y.sum())
-        s2 += float((y**2).sum())
-        n += y.size
-    tss = s2 - s1 * s1 / n
+        return (y - pred).reshape(-1, 1), y.reshape(-1, 1)
+
+    m = fold(source, Mapped(CoMoments(), residuals), chunk_rows=chunk_rows).state
+    n = m.sum_w
+    sse = float(m.x_m2[0] + n * m.x_mean[0] ** 2)
+    tss = float(m.y_m2[0])
     return 1 - sse / tss if tss > 0 else float("nan"), (sse / n) ** 0.5
 
 

@@ -42,9 +42,9 @@ from threadpoolctl import threadpool_limits
 from ..core import losses_numpy as _small
 from ._saveable import Saveable
 from .logistic_data import _Data, _encode, _is_array_like, _labels_1d
+from ..core.sgd import OPTIMIZERS, SCHEDULES, LogisticEpoch, OptimizerState, StepRule
 from ..core.losses import (
     _EMPTY_F,
-    _EMPTY_I,
     HesspState,
     LossGradState,
     _Scratch,
@@ -55,16 +55,12 @@ from ..core.losses import (
 from .._threads import drop_lock, model_lock, n_threads, row_ranges
 from .._validation import check_finite, check_real_scalar, edge_X, edge_Xy
 from ..kernels import losses as _losses
-from ..kernels import sgd as _sgd
 
 if TYPE_CHECKING:
     from .._typing import FitData, RereadableData, Seed
     from ..core.inference import LogitInference
 
 __all__ = ["LogisticRegression"]
-
-_OPTIMIZERS = {"sgd": _sgd.SGD, "momentum": _sgd.MOMENTUM, "adam": _sgd.ADAM}
-_SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "cosine": _sgd.COSINE}
 
 
 class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
@@ -227,13 +223,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         if self.tol is not None:
             check_real_scalar(self.tol, "tol", 0.0)
         check_real_scalar(self.x_scale, "x_scale", 0.0, low_inclusive=False)
-        if self.optimizer not in _OPTIMIZERS:
+        if self.optimizer not in OPTIMIZERS:
             raise ValueError(
-                f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {self.optimizer!r}"
+                f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"
             )
-        if self.learning_rate not in _SCHEDULES:
+        if self.learning_rate not in SCHEDULES:
             raise ValueError(
-                f"learning_rate must be one of {sorted(_SCHEDULES)}, got {self.learning_rate!r}"
+                f"learning_rate must be one of {sorted(SCHEDULES)}, got {self.learning_rate!r}"
             )
         check_real_scalar(self.eta0, "eta0", 0.0, low_inclusive=False)
         check_real_scalar(self.power_t, "power_t", 0.0)
@@ -305,7 +301,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             W, b, n_iter, history, fval = self._fit_lbfgs(data, W, b, K > 1)
             result = dict(objective_=fval, loss_history_={"train": history, "validation": _EMPTY_F})
         else:
-            st = self._new_sgd_state(K, d)
+            st = OptimizerState(K, d)
             alpha = self._sgd_alpha(data.n_rows)
             rng = np.random.default_rng(self.random_state)
             W, b, n_iter, history, stopped = self._fit_sgd(data, W, b, K > 1, alpha, rng, st)
@@ -428,100 +424,36 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
 
     # -- SGD ------------------------------------------------------------------------------
 
-    def _new_sgd_state(self, K, d):
-        return {
-            "t": 0,
-            "VW": np.zeros((K, d)),
-            "Vb": np.zeros(K),
-            "MW": np.zeros((K, d)),
-            "Mb": np.zeros(K),
-            "scratch": _Scratch(d, K),
-        }
-
-    def _split(self, n, seed, chunk_index):
-        """Training and validation row indices of an n-row chunk (seeded per chunk)."""
-        if not self.early_stopping:
-            return np.arange(n, dtype=np.int64), _EMPTY_I
-        mask = np.random.default_rng([seed, chunk_index]).random(n) < float(
-            self.validation_fraction
+    def _epoch(self, data, W, b, multinomial, alpha, rng, st, split_seed, total_steps):
+        """One pass of mini-batch steps (a sequential fold, see :mod:`fastlin.core.sgd`);
+        returns (train loss, val loss sum, val weight)."""
+        rule = StepRule(
+            self.optimizer,
+            self.learning_rate,
+            float(self.eta0),
+            float(self.power_t),
+            float(self.momentum),
+            float(self.beta_1),
+            float(self.beta_2),
+            float(self.epsilon),
+            bool(self.fit_intercept),
         )
-        if n >= 2 and not mask.any():
-            mask[n - 1] = True
-        if mask.all():
-            mask[0] = False
-        return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
-
-    def _epoch(self, data, W, b, multinomial, alpha, rng, st, split_seed, total_steps, train=True):
-        """One pass of mini-batch updates; returns (train loss, val loss sum, val weight)."""
-        method = _OPTIMIZERS[self.optimizer]
-        schedule = _SCHEDULES[self.learning_rate]
-        bs = int(self.batch_size)
-        scratch = st["scratch"]
-        tr_loss = tr_w = va_loss = va_w = 0.0
-        for ci, X, yi, w in data:
-            train_rows, val_rows = self._split(X.shape[0], split_seed, ci)
-            order = rng.permutation(train_rows) if self.shuffle else train_rows
-            for s0 in range(0, order.shape[0], bs) if train else ():
-                rows = order[s0 : s0 + bs]
-                bounds = row_ranges(rows.shape[0], n_threads(), 8)
-                P = bounds.shape[0] - 1
-                sc = scratch.get(P)
-                sc.zero(P)
-                _losses.loss_grad(
-                    X,
-                    yi,
-                    w,
-                    rows,
-                    W,
-                    b,
-                    data.scale,
-                    bounds,
-                    multinomial,
-                    True,
-                    sc.A,
-                    sc.Z,
-                    sc.G,
-                    sc.gb,
-                    sc.loss,
-                )
-                lsum = float(sc.loss[:P, 0].sum())
-                sw = float(sc.loss[:P, 1].sum())
-                tr_loss += lsum
-                tr_w += sw
-                if sw <= 0:
-                    continue
-                lr = _sgd.learning_rate(
-                    schedule, float(self.eta0), st["t"], total_steps, float(self.power_t)
-                )
-                _sgd.apply_step(
-                    sc.G[:P],
-                    sc.gb[:P],
-                    sw,
-                    W,
-                    b,
-                    method,
-                    lr,
-                    alpha,
-                    bool(self.fit_intercept),
-                    float(self.momentum),
-                    float(self.beta_1),
-                    float(self.beta_2),
-                    float(self.epsilon),
-                    st["t"],
-                    st["VW"],
-                    st["Vb"],
-                    st["MW"],
-                    st["Mb"],
-                )
-                st["t"] += 1
-            if val_rows.shape[0]:
-                vs = LossGradState(W, b, multinomial, data.scale, False, scratch)
-                vs._fold(X, yi, w if w.size else None, val_rows)
-                va_loss += vs.loss_sum
-                va_w += vs.weight_sum
-        pen = 0.5 * alpha * float(np.vdot(W, W))
-        train_loss = tr_loss / tr_w + pen if tr_w > 0 else float("nan")
-        return train_loss, va_loss, va_w
+        epoch = LogisticEpoch(
+            W,
+            b,
+            multinomial,
+            data.scale,
+            rule,
+            st,
+            alpha,
+            rng,
+            split_seed,
+            total_steps,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
+        )
+        return data.fold(epoch).finalize()
 
     def _steps_per_epoch(self, data):
         bs = int(self.batch_size)
@@ -651,7 +583,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         d = Xa.shape[1]
         if fitted and getattr(self, "_pf_stopped", False):
             return self
-        if fitted and hasattr(self, "_sgd_state") and self._sgd_state["VW"].shape == (K, d):
+        if fitted and hasattr(self, "_sgd_state") and self._sgd_state.VW.shape == (K, d):
             W, b, st = (
                 self.coef_.astype(np.float64),
                 self.intercept_.astype(np.float64),
@@ -661,10 +593,10 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
             W, b, st = (
                 self.coef_.astype(np.float64),
                 self.intercept_.astype(np.float64),
-                self._new_sgd_state(K, d),
+                OptimizerState(K, d),
             )
         else:
-            W, b, st = np.zeros((K, d)), np.zeros(K), self._new_sgd_state(K, d)
+            W, b, st = np.zeros((K, d)), np.zeros(K), OptimizerState(K, d)
         if not hasattr(self, "_pf_rng") or not fitted:
             self._pf_rng = np.random.default_rng(self.random_state)
             self._pf_split_seed = int(self._pf_rng.integers(2**63 - 1))

@@ -45,7 +45,9 @@ from .._validation import (
 )
 from ..kernels import losses as _losses
 from ..kernels import squared_loss as _sq
-from .logistic import _OPTIMIZERS, _SCHEDULES, _progress
+from ..core.sgd import OPTIMIZERS as _OPTIMIZERS
+from ..core.sgd import SCHEDULES as _SCHEDULES
+from .logistic import _progress
 from .logistic_data import _check_X
 
 if TYPE_CHECKING:
