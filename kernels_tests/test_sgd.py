@@ -169,3 +169,48 @@ def test_partial_fit_early_stopping_freezes_model(rng):
     m.partial_fit(X, y)
     assert np.array_equal(m.coef_, frozen)
     assert m.loss_history_["validation"].shape == (3,)
+
+
+@pytest.mark.parametrize("batch_size", [200, 64])
+def test_logistic_epoch_takes_the_numpy_steps(batch_size):
+    """One epoch of plain SGD (no shuffle, constant rate) against the steps written in
+    NumPy: W <- W - lr (Xᵀ(p - y)/m + alpha W), b <- b - lr mean(p - y), batch by batch.
+    Tolerance 1e-12: the kernels only sum in another order."""
+    from fastlin.core.sgd import LogisticEpoch, OptimizerState, StepRule
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 3)) * [1.0, 2.0, 0.5]
+    y = (X @ [1.0, -1.0, 2.0] + rng.standard_normal(200) > 0).astype(np.int64)
+    W0, b0 = np.array([[0.1, -0.2, 0.05]]), np.array([0.3])
+    lr, alpha = 0.1, 0.01
+    rule = StepRule("sgd", "constant", lr, 0.5, 0.9, 0.9, 0.999, 1e-8, True)
+    W, b = W0.copy(), b0.copy()
+    epoch = LogisticEpoch(
+        W,
+        b,
+        False,
+        1.0,
+        rule,
+        OptimizerState(1, 3),
+        alpha,
+        np.random.default_rng(0),
+        7,
+        10,
+        batch_size=batch_size,
+        shuffle=False,
+        validation_fraction=0.0,
+    )
+    epoch._fold(X, y, None)
+    Wr, br, loss = W0[0].copy(), b0[0], 0.0
+    for s0 in range(0, 200, batch_size):
+        Xb, yb = X[s0 : s0 + batch_size], y[s0 : s0 + batch_size]
+        z = Xb @ Wr + br
+        p = 1 / (1 + np.exp(-z))
+        loss += float(np.sum(np.logaddexp(0, z) - yb * z))
+        g = Xb.T @ (p - yb) / len(yb)
+        Wr, br = Wr - lr * (g + alpha * Wr), br - lr * float(np.mean(p - yb))
+    np.testing.assert_allclose(W[0], Wr, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b[0], br, rtol=1e-12)
+    train, val_sum, val_w = epoch.finalize()
+    assert train == pytest.approx(loss / 200 + 0.5 * alpha * float(Wr @ Wr), rel=1e-12)
+    assert val_sum == 0.0 and val_w == 0.0 and epoch.chunks == 1
