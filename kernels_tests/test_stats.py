@@ -66,6 +66,33 @@ def test_statistics_match_numpy(rng, dtype, shape):
         )
 
 
+@pytest.mark.parametrize("d", [3, 1100])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_blocks_within_the_bound_through_either_blas(rng, monkeypatch, d, weighted):
+    """float32 blocks go through NumPy's syrk below SCIPY_FLOAT32_MIN_COLUMNS and SciPy's
+    from it: both within the docstring's bound of float64 sums, with weights and
+    targets. The threshold is lowered so that a small design takes SciPy's route too."""
+    from fastlin.core import stats as S
+
+    monkeypatch.setattr(S, "SCIPY_FLOAT32_MIN_COLUMNS", 500)
+    n = 2 * S.FLOAT32_BLOCK + 7
+    X = (rng.standard_normal((n, d)) * 3 + 1).astype(np.float32)
+    Y = rng.standard_normal((n, 2))
+    w = rng.uniform(0.5, 2.0, n) if weighted else None
+    got = _stats_dict(GramStats().update(X, Y, w))
+    Xf = X.astype(np.float64)
+    sw = np.ones(n) if w is None else w
+    ref = {"xtx": Xf.T @ (sw[:, None] * Xf), "xty": Xf.T @ (sw[:, None] * Y)}
+    ref.update(x_sum=sw @ Xf, y_sum=sw @ Y, yty=Y.T @ (sw[:, None] * Y), sum_w=sw.sum())
+    gamma = S.FLOAT32_BLOCK * 2.0**-24 + 1e-12
+    A = np.abs(Xf) * np.sqrt(sw)[:, None]
+    bounds = {"xtx": A.T @ A, "xty": A.T @ (np.abs(Y) * np.sqrt(sw)[:, None])}
+    for key, bound in bounds.items():
+        assert np.all(np.abs(got[key] - ref[key]) <= gamma * bound), key
+    for key in ("x_sum", "y_sum", "yty", "sum_w"):
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-6, err_msg=key)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8])
 def test_small_integers_are_exact(rng, dtype):
     X, _ = _data(rng, 1111, 37, dtype)
@@ -284,3 +311,23 @@ def test_split_reorder_and_merge_grouping_give_same_uint8_stats(n, cuts, seed, g
     got = _stats_dict(total)
     for key in KEYS:
         assert np.array_equal(got[key], ref[key]), key
+
+
+@pytest.mark.parametrize("d", [1, 127, 128, 129, 300])
+def test_symmetrize_mirrors_the_upper_triangle_block_by_block(rng, d):
+    from fastlin.core.stats import _symmetrize
+
+    U = rng.standard_normal((d, d))
+    ref = np.triu(U) + np.triu(U, 1).T
+    np.testing.assert_array_equal(_symmetrize(U), ref)
+
+
+def test_means_are_those_of_centred(rng):
+    X = rng.standard_normal((500, 4)) + [0.0, 1e9, -3.0, 0.5]
+    Y = rng.standard_normal((500, 2))
+    s = GramStats().update(X, Y)
+    for fit_intercept in (True, False):
+        _, _, xm, ym = s.centred(fit_intercept)
+        got = s.means(fit_intercept)
+        np.testing.assert_array_equal(got[0], xm)
+        np.testing.assert_array_equal(got[1], ym)

@@ -178,7 +178,7 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
         ``needs`` cleared) and whether the iteration converged. When it did not, the
         caller should solve by TSQR instead.
     """
-    _, _, x_mean, y_mean = stats.centred(fit_intercept)
+    x_mean, y_mean = stats.means(fit_intercept)
     d = sol.coef.shape[1]
     if not fit_intercept:
         x_mean = np.zeros(d)

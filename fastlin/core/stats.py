@@ -16,8 +16,8 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
 * unweighted uint8/int8: the exact integer tiles of :mod:`fastlin.kernels.gram`, exact
   integer statistics with the same bits for any chunk size, thread count or merge order;
 * float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
-  ``dgemm`` on blocks of rows, in float64;
-* float32: BLAS ``ssyrk``/``sgemm`` on blocks of at most ``FLOAT32_BLOCK`` rows, each
+  ``dgemm`` (NumPy's) on blocks of rows, in float64;
+* float32: BLAS ``ssyrk``/``sgemm`` (NumPy's) on blocks of at most ``FLOAT32_BLOCK`` rows, each
   block's float32 sums added into float64 state. Each entry then carries an error of at
   most ``FLOAT32_BLOCK * 2**-24`` relative to the matching entry of ``|Xₛ|ᵀ W |Xₛ|`` (the
   float32 rounding of one block's products and sums) plus the float64 rounding of the
@@ -312,13 +312,12 @@ class GramStats(Accumulator):
             self.sum_w += float(sw[k, 0])
 
     def _blas_pass(self, X, Y, w, force_double=False):
-        """Blocks of rows through BLAS syrk (XᵀX) and gemm (XᵀY, the sums), into scratch;
+        """Blocks of rows through NumPy's BLAS syrk (XᵀX) and gemm (XᵀY, the sums), into scratch;
         the state changes only after the result passed :func:`_check_products`."""
         n, d = X.shape
         t = Y.shape[1]
         single = X.dtype == np.float32 and not force_double
         dtype = np.float32 if single else np.float64
-        syrk = blas.ssyrk if single else blas.dsyrk
         shifted = bool(self.x_shift.any())
         direct = (
             w is None
@@ -327,6 +326,7 @@ class GramStats(Accumulator):
             and (X.flags.c_contiguous or X.flags.f_contiguous)
         )
         sxx = self._buffer("sxx", (d, d))
+        scipy32 = single and _scipy_float32(d)
         if single:
             step = FLOAT32_BLOCK
             block_sxx = self._buffer("syrk32", (d, d), np.float32)
@@ -340,50 +340,64 @@ class GramStats(Accumulator):
         sy = np.zeros(t)
         syy = np.zeros((t, t))
         sum_w = 0.0
-        for r0 in range(0, n, step):
-            r1 = min(r0 + step, n)
-            Yb = Y[r0:r1]
-            if direct:
-                Xb = X[r0:r1]
-            else:
-                Xb = self._buffer("block", (step, d), dtype, zero=False)[: r1 - r0]
-                np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
-            # Targets, bordered by the ones (or sqrt(w)) column that makes column sums.
-            B = np.empty((r1 - r0, t + 1), order="F")
-            B[:, :t] = Yb
-            if w is None:
-                B[:, t] = 1.0
-                sum_w += float(r1 - r0)
-            else:
-                # Rows scaled by sqrt(w): their products are the weighted sums.
-                B[:, t] = np.sqrt(w[r0:r1])
-                B[:, :t] *= B[:, t:]
-                Xb *= B[:, t:].astype(dtype)
-                sum_w += float(w[r0:r1].sum())
-            # Every product goes through SciPy's BLAS: alternating it with NumPy's (another
-            # OpenBLAS build, with its own spinning threads) slowed each call 2-5x.
-            # syrk writes the lower triangle of the Fortran view, i.e. the upper triangle
-            # of the C-ordered scratch; float32 blocks go through their own buffer and
-            # are then added in float64.
-            A, trans = _as_fortran_rows(Xb), _trans(Xb)
-            if single:
-                syrk(1.0, A, beta=0.0, c=block_sxx.T, trans=trans, lower=1, overwrite_c=1)
-                sxx += block_sxx
+        # Overflow (inf, NaN) is judged from the products by _check_products, with the
+        # column named; NumPy's own warning about it would name nothing.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for r0 in range(0, n, step):
+                r1 = min(r0 + step, n)
+                Yb = Y[r0:r1]
+                if direct:
+                    Xb = X[r0:r1]
+                else:
+                    Xb = self._buffer("block", (step, d), dtype, zero=False)[: r1 - r0]
+                    np.subtract(X[r0:r1], shift, out=Xb, casting="unsafe")
+                # Targets, bordered by the ones (or sqrt(w)) column that makes column sums.
+                B = np.empty((r1 - r0, t + 1), order="F")
+                B[:, :t] = Yb
+                if w is None:
+                    B[:, t] = 1.0
+                    sum_w += float(r1 - r0)
+                else:
+                    # Rows scaled by sqrt(w): their products are the weighted sums.
+                    B[:, t] = np.sqrt(w[r0:r1])
+                    B[:, :t] *= B[:, t:]
+                    Xb *= B[:, t:].astype(dtype)
+                    sum_w += float(w[r0:r1].sum())
+                # One BLAS library per update: alternating NumPy's and SciPy's OpenBLAS
+                # builds block by block (each with its own spinning threads) slowed each
+                # call 2-5x. NumPy's runs syrk faster here except on float32 blocks of
+                # many columns (see _scipy_float32). NumPy turns AᵀA into syrk and fills
+                # both triangles; float32 blocks go through their own buffer and are
+                # then added in float64.
+                At = Xb.T
+                if single:
+                    if scipy32:
+                        blas.ssyrk(
+                            1.0, At, beta=0.0, c=block_sxx.T, trans=0, lower=1, overwrite_c=1
+                        )
+                    else:
+                        np.matmul(At, Xb, out=block_sxx)
+                    sxx += block_sxx
+                    if t:
+                        Bt = B[:, :t].astype(np.float32)
+                        sxy += blas.sgemm(1.0, At, Bt) if scipy32 else At @ Bt
+                    # Column sums make the means, hence the intercept, which no refinement
+                    # pass corrects: summed in float64, not in sgemm's float32.
+                    rows = Xb if w is None else Xb * B[:, t:].astype(np.float32)
+                    sx += np.add.reduce(rows, axis=0, dtype=np.float64)
+                else:
+                    if r1 - r0 == n:
+                        np.matmul(At, Xb, out=sxx)  # the one block: straight into the sums
+                    else:
+                        sxx += np.matmul(At, Xb, out=self._buffer("syrk", (d, d), zero=False))
+                    cross = At @ B
+                    sxy += cross[:, :t]
+                    sx += cross[:, t]
+                # the targets' products and the sum of weights (or rows)
+                border = blas.dsyrk(1.0, B, trans=1) if scipy32 else B.T @ B
+                sy += border[:t, t]
                 if t:
-                    sxy += blas.sgemm(1.0, A, B[:, :t].astype(np.float32), trans_a=trans)
-                # Column sums make the means, hence the intercept, which no refinement
-                # pass corrects: summed in float64, not in sgemm's float32.
-                rows = Xb if w is None else Xb * B[:, t:].astype(np.float32)
-                sx += np.add.reduce(rows, axis=0, dtype=np.float64)
-            else:
-                syrk(1.0, A, beta=1.0, c=sxx.T, trans=trans, lower=1, overwrite_c=1)
-                cross = blas.dgemm(1.0, A, B, trans_a=trans)
-                sxy += cross[:, :t]
-                sx += cross[:, t]
-            border = blas.dsyrk(1.0, B, trans=1, lower=0)  # upper triangle, Fortran order
-            sy += border[:t, t]
-            if t:
-                syy += np.triu(border[:t, :t])
+                    syy += np.triu(border[:t, :t])
         if not _check_products(X, sxx, sx, single):
             # float32 squares overflowed for finite values: the chunk goes through float64.
             return self._blas_pass(X, Y, w, force_double=True)
@@ -534,6 +548,14 @@ class GramStats(Accumulator):
         centred as ``(x - x_shift) - part`` lose no digits to large column offsets."""
         self._require_rows()
         return self.x_shift.copy(), self._sx / self.sum_w
+
+    def means(self, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted means ``(x_mean, y_mean)``, zeros without an intercept: those of
+        :meth:`centred` without forming the centred Gram."""
+        self._require_data()
+        if not fit_intercept:
+            return np.zeros(self.n_features), np.zeros(self.n_targets)
+        return self.x_shift + self._sx / self.sum_w, self.y_shift + self._sy / self.sum_w
 
     def centred(self, fit_intercept: bool = True) -> tuple[np.ndarray, ...]:
         """Centred statistics ``(C, Cxy, x_mean, y_mean)`` for the solvers.
@@ -729,14 +751,14 @@ def _choose_shift(A, exact):
     return shift, max(1.0, top if np.isfinite(top) else 1.0)
 
 
-def _as_fortran_rows(Xb):
-    """The operand BLAS syrk reads without a copy: Xbᵀ (F-ordered) for C-ordered rows."""
-    return Xb.T if Xb.flags.c_contiguous else Xb
+SCIPY_FLOAT32_MIN_COLUMNS = 1024
+"""From this many columns float32 blocks go through SciPy's ``ssyrk``: on 2048-row blocks
+its OpenBLAS build was 10-20 % faster than NumPy's at d = 2048 and 4096, and slower below
+(``python -m scripts.bench_linear --only gram``)."""
 
 
-def _trans(Xb):
-    """syrk's ``trans`` for :func:`_as_fortran_rows`: 0 computes AAᵀ of Xbᵀ, 1 AᵀA."""
-    return 0 if Xb.flags.c_contiguous else 1
+def _scipy_float32(d):
+    return d >= SCIPY_FLOAT32_MIN_COLUMNS
 
 
 def _unshift(M, a, b, da, db, W):
@@ -746,8 +768,23 @@ def _unshift(M, a, b, da, db, W):
     return M + np.outer(a, db) + np.outer(da, b) + W * np.outer(da, db)
 
 
+_MIRROR_BLOCK = 128
+
+
 def _symmetrize(upper):
-    """Full symmetric matrix from an accumulated upper triangle (lower part ignored)."""
-    C = np.triu(upper)
-    C += np.triu(C, 1).T
+    """Full symmetric matrix from an accumulated upper triangle (lower part ignored).
+
+    The mirror goes block by block: a whole-matrix transposed add strides through memory
+    and took 3.5x longer at d = 2048.
+    """
+    d = upper.shape[0]
+    C = upper.copy()
+    b = _MIRROR_BLOCK
+    for i in range(0, d, b):
+        e = min(i + b, d)
+        block = C[i:e, i:e]
+        block[...] = np.triu(block) + np.triu(block, 1).T
+        for j in range(e, d, b):
+            f = min(j + b, d)
+            C[j:f, i:e] = C[i:e, j:f].T
     return C
