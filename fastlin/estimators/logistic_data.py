@@ -7,7 +7,7 @@ import numpy as np
 
 from .._validation import as_2d_array, check_finite, check_sample_weight
 from ..core.losses import _EMPTY_F
-from ..io.fold import chunks
+from ..io.fold import chunks, fold
 
 
 def _check_X(X, name="X", n_features=None):
@@ -105,6 +105,18 @@ class _Chunks:
             yield i, X, y, w
 
 
+class _Prepared:
+    """A state fed rows validated and encoded beforehand: ``update`` is its ``_fold``."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def update(self, X, y, sample_weight=None):
+        w = sample_weight if sample_weight is not None and sample_weight.size else None
+        self.state._fold(X, y, w)
+        return self
+
+
 class _Data:
     """Validated, encoded data: a list of (X, y_idx, w) blocks, or a chunk source re-read."""
 
@@ -178,11 +190,10 @@ class _Data:
             raise ValueError("class_weight leaves no row with positive weight")
 
     def fold(self, state):
-        """Fold a loss accumulator over every chunk: one full-batch evaluation, in memory
-        or over a source read again (the rows were validated when prepared, so they are
-        folded as they are)."""
-        for _, X, yi, w in self:
-            state._fold(X, yi, w if w.size else None)
+        """Fold a loss state (or an SGD epoch) over every chunk with the fold engine: one
+        full-batch evaluation, in memory or over a source read again. The rows were
+        validated when prepared, so the state's trusted ``_fold`` takes them."""
+        fold(((X, yi, w) for _, X, yi, w in self), _Prepared(state))
         return state
 
     def __iter__(self):
