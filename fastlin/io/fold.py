@@ -1,4 +1,11 @@
-"""One pass over a chunk source into an accumulator, with progress and checkpoints.
+"""The fold engine: one pass over rows into an accumulator, with progress and checkpoints.
+
+:func:`fold` is the one driver of every statistic: estimators, diagnostics, the command
+line and the Dask backend fold accumulators (:mod:`fastlin.core.accumulator`), or
+``Mapped`` ones fed a function of the rows, over arrays, chunk sources, iterables of
+chunks and Dask collections. Passes that are maps rather than folds (a prediction per
+row written to a file, per-row influence measures, a column gathered for a figure, the
+held-out rows of a split chosen by global row) walk the same chunks with :func:`chunks`.
 
 A *chunk source* is either a :class:`fastlin.io.ChunkSource` (anything with
 ``iter_chunks(chunk_rows, start_row)``, ``identity()`` and ``n_rows``), which can be
