@@ -712,3 +712,69 @@ def test_pipeline_clone_and_params(rng):
     c = clone(est)
     assert c.get_params() == est.get_params() and not hasattr(c, "coef_")
     assert clone(pipe).steps[1][1].get_params()["batch_size"] == 32
+
+
+# ---------------------------------------------------------------------------------------
+# chunk sources
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_one_chunk_source_is_the_array_fit_bit_for_bit(rng, early_stopping):
+    X, y = _regression(rng, n=300)
+    kw = dict(batch_size=32, eta0=0.05, max_iter=6, random_state=4, early_stopping=early_stopping)
+    ref = SGDRegressor(**kw).fit(X, y)
+    got = SGDRegressor(**kw).fit([(X, y)])
+    assert_array_equal(got.coef_, ref.coef_)
+    assert got.intercept_ == ref.intercept_
+    for k in ("train", "validation"):
+        assert_array_equal(got.loss_history_[k], ref.loss_history_[k])
+    assert got.t_ == ref.t_ and got.n_iter_ == ref.n_iter_
+
+
+def test_chunks_aligned_with_batches_take_the_array_fit_steps(rng):
+    """Without shuffling, batches that never straddle a chunk are the array fit's
+    batches: the same coefficients, bit for bit; the loss sums only group differently
+    (1e-13)."""
+    from fastlin import io as fio
+
+    X, y = _regression(rng, n=1000)
+    kw = dict(batch_size=50, shuffle=False, eta0=0.05, max_iter=4, tol=None, random_state=1)
+    ref = SGDRegressor(**kw).fit(X, y)
+    got = SGDRegressor(**kw).fit(fio.from_arrays(X, y), chunk_rows=200)
+    assert_array_equal(got.coef_, ref.coef_)
+    assert got.intercept_ == ref.intercept_ and got.t_ == ref.t_ == 80
+    assert_allclose(got.loss_history_["train"], ref.loss_history_["train"], rtol=1e-13)
+
+
+def test_a_source_fit_reaches_least_squares_and_takes_a_target_transform(rng):
+    from fastlin import io as fio
+
+    X, y = _regression(rng, n=4000, d=6)
+    src = fio.from_arrays(X, y)
+    m = SGDRegressor(batch_size=64, eta0=0.02, max_iter=20, random_state=0)
+    m.fit(src, chunk_rows=700, target_transform=lambda yc: np.column_stack([yc, 2 * yc]))
+    A = np.column_stack([X, np.ones(len(X))])
+    ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    assert m.coef_.shape == (2, 6)
+    assert_allclose(m.coef_[0], ls[:-1], atol=0.02)  # SGD noise at this step size
+    assert_allclose(m.coef_[1], 2 * ls[:-1], atol=0.04)
+    hist = m.loss_history_["train"]
+    assert hist[-1] < 0.1 * hist[0]
+
+
+def test_source_fit_refuses_what_it_cannot_read_again_and_names_bad_rows(rng):
+    from fastlin import io as fio
+
+    X, y = _regression(rng, n=600)
+    m = SGDRegressor(max_iter=3)
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        m.fit(((X[i : i + 100], y[i : i + 100]) for i in range(0, 600, 100)))
+    with pytest.raises(ValueError, match="sample_weight comes with the chunks"):
+        m.fit([(X, y)], sample_weight=np.ones(600))
+    with pytest.raises(TypeError, match="options of a chunk source"):
+        m.fit(X, y, chunk_rows=100)
+    bad = X.copy()
+    bad[437, 2] = np.nan
+    with pytest.raises(ValueError, match="row 437"):
+        m.fit(fio.from_arrays(bad, y), chunk_rows=100)
+    assert not hasattr(m, "coef_")  # the validating pass runs before any step

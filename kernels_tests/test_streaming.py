@@ -644,3 +644,23 @@ def test_fit_takes_sources_everywhere(rng):
         fastlin.LinearRegression().fit(X, y, chunk_rows=10)
     for cls in (fastlin.LinearRegression, fastlin.Ridge, fastlin.RidgeCV):
         assert not hasattr(cls(), "fit_chunks")
+    labels = (y > 0).astype(int)
+    lr = fastlin.LogisticRegression().fit(fio.from_arrays(X, labels), chunk_rows=128)
+    ref = fastlin.LogisticRegression().fit(X, labels).coef_
+    np.testing.assert_allclose(lr.coef_, ref, rtol=1e-6, atol=1e-8)
+    binarised = fastlin.LogisticRegression().fit(
+        src, chunk_rows=128, target_transform=lambda yc: (yc > 0).astype(int)
+    )
+    np.testing.assert_allclose(binarised.coef_, ref, rtol=1e-6, atol=1e-8)
+    with pytest.raises(TypeError, match="options of a chunk source"):
+        fastlin.LogisticRegression().fit(X, labels, chunk_rows=10)
+    # One chunk of a source is the array fit, bit for bit (more chunks shuffle within each).
+    sgd = dict(max_iter=5, random_state=0)
+    np.testing.assert_array_equal(
+        fastlin.SGDRegressor(**sgd).fit(src, chunk_rows=600).coef_,
+        fastlin.SGDRegressor(**sgd).fit(X, y).coef_,
+    )
+    poly = fastlin.PolynomialFeatures(2)
+    for data in (src, [(X, y)]):
+        np.testing.assert_array_equal(poly.fit(data).powers_, poly.fit(X).powers_)
+        assert poly.n_features_in_ == 4

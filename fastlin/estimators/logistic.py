@@ -57,7 +57,7 @@ from .._validation import check_finite, check_real_scalar, edge_X, edge_Xy
 from ..kernels import losses as _losses
 
 if TYPE_CHECKING:
-    from .._typing import FitData, RereadableData, Seed
+    from .._typing import FitData, RereadableData, Seed, TargetTransform
     from ..core.inference import LogitInference
 
 __all__ = ["LogisticRegression"]
@@ -252,7 +252,13 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
     # -- fitting --------------------------------------------------------------------------
 
     def fit(
-        self, X: RereadableData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+        self,
+        X: RereadableData,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        chunk_rows: int | None = None,
+        target_transform: TargetTransform | None = None,
     ) -> Self:
         """Fit the model.
 
@@ -267,6 +273,10 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (at least two distinct values).
         sample_weight : array-like of shape (n_samples,), optional
+        chunk_rows : int, optional
+            Rows per chunk of a ``fastlin.io`` source.
+        target_transform : callable, optional
+            Applied to each y chunk of a source (labels in, labels out).
 
         Returns
         -------
@@ -276,7 +286,14 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         from_source = y is None and not _is_array_like(X)
         if not from_source:
             X, y = edge_Xy(self, X, y, reset=True, classifier=True)
-        data = _Data(X, y, sample_weight, float(self.x_scale))
+        data = _Data(
+            X,
+            y,
+            sample_weight,
+            float(self.x_scale),
+            chunk_rows=chunk_rows,
+            target_transform=target_transform,
+        )
         classes = data.classes
         if classes.shape[0] < 2:
             raise ValueError(

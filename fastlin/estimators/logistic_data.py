@@ -71,9 +71,14 @@ class _Chunks:
     (a generator) is refused: L-BFGS and epochs need to read the chunks more than once.
     """
 
-    def __init__(self, source):
+    def __init__(self, source, chunk_rows=None, target_transform=None):
+        if chunk_rows is not None and not hasattr(source, "iter_chunks"):
+            raise ValueError(
+                "chunk_rows applies to a fastlin.io source; this one yields its own chunks"
+            )
+        self._transform = target_transform
         if hasattr(source, "iter_chunks"):
-            self._fresh = lambda: ((X, y, w) for _, X, y, w in chunks(source))
+            self._fresh = lambda: ((X, y, w) for _, X, y, w in chunks(source, chunk_rows))
         elif callable(source):
             self._fresh = source
         elif hasattr(source, "__iter__"):
@@ -98,6 +103,8 @@ class _Chunks:
                 )
             X, y = chunk[0], chunk[1]
             w = chunk[2] if len(chunk) == 3 else None
+            if y is not None and self._transform is not None:
+                y = self._transform(y)
             if y is None:
                 raise ValueError(
                     f"chunk {i} has no targets (y is None); classification needs labels"
@@ -120,7 +127,17 @@ class _Prepared:
 class _Data:
     """Validated, encoded data: a list of (X, y_idx, w) blocks, or a chunk source re-read."""
 
-    def __init__(self, X, y, sample_weight, x_scale, classes=None, n_features=None):
+    def __init__(
+        self,
+        X,
+        y,
+        sample_weight,
+        x_scale,
+        classes=None,
+        n_features=None,
+        chunk_rows=None,
+        target_transform=None,
+    ):
         self.scale = x_scale
         if y is None and not _is_array_like(X):
             if sample_weight is not None:
@@ -128,10 +145,12 @@ class _Data:
                     "sample_weight cannot be passed with a chunk source; yield "
                     "(X, y, sample_weight) chunks instead"
                 )
-            self.chunks = _Chunks(X)
+            self.chunks = _Chunks(X, chunk_rows, target_transform)
             self.blocks = None
             self._scan(classes, n_features)
         else:
+            if chunk_rows is not None or target_transform is not None:
+                raise TypeError("chunk_rows and target_transform are options of a chunk source")
             if y is None:
                 raise ValueError("y is required when X is an array")
             X = _check_X(X, "X", n_features)

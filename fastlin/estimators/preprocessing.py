@@ -330,17 +330,31 @@ class PolynomialFeatures(Saveable, TransformerMixin, BaseEstimator):
         self.interaction_only = interaction_only
         self.include_bias = include_bias
 
-    def fit(self, X: ArrayLike, y: object = None) -> Self:
-        """Record the number of input features and build the term table."""
-        X = edge_X(self, X, reset=True)
+    def fit(self, X: ArrayLike | FitData, y: object = None) -> Self:
+        """Record the number of input features and build the term table.
+
+        X : array of shape (n_samples, n_features), or a chunk source, of which only the
+        width is read (a source's ``n_features``, else its first chunk).
+        """
+        from ..io.fold import is_chunked, width
+
         lo, hi = _parse_degree(self.degree, self.include_bias)
+        if is_chunked(X):
+            d, names = width(X)
+        else:
+            d, names = edge_X(self, X, reset=True).shape[1], None
         parent, feat, select, powers = _term_table(
-            X.shape[1], lo, hi, bool(self.interaction_only), bool(self.include_bias)
+            d, lo, hi, bool(self.interaction_only), bool(self.include_bias)
         )
         self._table = (parent, feat, select)
         self.powers_ = powers
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = d
         self.n_output_features_ = int(select.shape[0])
+        if is_chunked(X):
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            else:
+                self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _check_input(self, X):

@@ -48,10 +48,11 @@ from ..kernels import squared_loss as _sq
 from ..core.sgd import OPTIMIZERS as _OPTIMIZERS
 from ..core.sgd import SCHEDULES as _SCHEDULES
 from .logistic import _progress
+from ..io.fold import fold, is_chunked
 from .logistic_data import _check_X
 
 if TYPE_CHECKING:
-    from .._typing import Seed
+    from .._typing import FitData, Seed, TargetTransform
 
 __all__ = ["SGDRegressor"]
 
@@ -186,6 +187,11 @@ class _Chunk:
 
     def validation_loss(self, W, b):
         """Weighted mean of ``0.5 r^2`` over the validation rows (nan when they weigh 0)."""
+        total, wsum = self.validation_sums(W, b)
+        return float(total / wsum) if wsum > 0 else math.nan
+
+    def validation_sums(self, W, b):
+        """(Σ w 0.5 r², Σ w) over the validation rows."""
         bounds = _part_bounds(self.val.shape[0])
         P = bounds.shape[0] - 1
         self.loss[:P] = 0.0
@@ -204,7 +210,7 @@ class _Chunk:
             self.loss,
         )
         total, wsum = self.loss[:P].sum(axis=0)
-        return float(total / wsum) if wsum > 0 else math.nan
+        return float(total), float(wsum)
 
 
 class _OptState:
@@ -246,6 +252,113 @@ class _Stopper:
             if self.keep_best:
                 self.best_params = (W.copy(), b.copy())
         return self.stall >= self.patience
+
+
+def _mean(total, weight):
+    return float(total / weight) if weight > 0 else math.nan
+
+
+class _ArrayPasses:
+    """Epochs over rows in memory: one chunk, validated and split once."""
+
+    def __init__(self, model, X, Y, y_1d, w):
+        self.model = model
+        self.rng = model._new_rng()
+        self.chunk = model._chunk(X, Y, w, int(self.rng.integers(2**63 - 1)), 0)
+        self.shape = (Y.shape[1], X.shape[1])
+        self.steps = self.chunk.steps
+        self.y_1d = y_1d
+
+    def epoch(self, W, b, st, total, when):
+        """(training loss, validation loss or NaN) of one epoch of steps."""
+        model, chunk = self.model, self.chunk
+        tr = _mean(*model._epoch(chunk, W, b, st, self.rng, total))
+        va = chunk.validation_loss(W, b) if model.early_stopping else math.nan
+        model._check_result(chunk, [tr] + ([va] if model.early_stopping else []), W, b, when)
+        return tr, va
+
+    def commit_names(self):
+        pass  # scikit-learn's validation recorded the feature names of X
+
+
+class _SourcePasses:
+    """Epochs over a chunk source, read again for each: every epoch is a sequential
+    fold of :class:`_SourceEpoch` over the chunks (the fold engine drives it)."""
+
+    def __init__(self, model, source, chunk_rows, target_transform):
+        self.model = model
+        self.source = source
+        self.options = dict(chunk_rows=chunk_rows, target_transform=target_transform)
+        self.rng = model._new_rng()
+        self.split_seed = int(self.rng.integers(2**63 - 1))
+        # A first pass validates every chunk and counts the steps of an epoch (the
+        # schedules' horizon) before any step is taken.
+        scan = fold(
+            source, _SourceEpoch(self, None, None, None, 0, "", train=False), **self.options
+        )
+        if scan.n_rows == 0:
+            raise ValueError("the chunk source yielded no rows")
+        if model.early_stopping and scan.val_chunks == 0:
+            raise ValueError(
+                "early_stopping holds out validation_fraction of each chunk's rows and "
+                "needs chunks of at least 2 rows"
+            )
+        self.shape = scan.shape
+        self.steps = scan.steps
+        self.y_1d = scan.y_1d
+
+    def epoch(self, W, b, st, total, when):
+        state = fold(self.source, _SourceEpoch(self, W, b, st, total, when), **self.options)
+        return _mean(state.train, state.train_w), _mean(state.val, state.val_w)
+
+    def commit_names(self):
+        names = getattr(self.source, "feature_names", None)
+        if names is not None:
+            self.model.feature_names_in_ = np.asarray(names, dtype=object)
+        else:
+            self.model.__dict__.pop("feature_names_in_", None)
+
+
+class _SourceEpoch:
+    """One epoch over the chunks in turn: each chunk is validated, split (seeded by its
+    index), stepped through, and its validation loss added. Sequential (the steps are),
+    so it has no merge."""
+
+    def __init__(self, passes, W, b, st, total, when, train=True):
+        self.passes, self.W, self.b, self.st = passes, W, b, st
+        self.total, self.when, self.train_steps = total, when, train
+        self.index = self.n_rows = self.steps = self.val_chunks = 0
+        self.shape = self.y_1d = None
+        self.train = self.train_w = self.val = self.val_w = 0.0
+
+    def update(self, X, y=None, sample_weight=None):
+        model = self.passes.model
+        t, d = self.shape if self.shape is not None else (None, None)
+        X, Y, y_1d, w = model._validate_data(X, y, sample_weight, d, t)
+        if self.shape is None:
+            self.shape, self.y_1d = (Y.shape[1], X.shape[1]), y_1d
+        chunk = model._chunk(X, Y, w, self.passes.split_seed, self.index)
+        self.index += 1
+        self.n_rows += X.shape[0]
+        self.steps += chunk.steps
+        self.val_chunks += bool(chunk.val.shape[0])
+        if not self.train_steps:
+            return self
+        losses = []
+        if chunk.m:
+            total, weight = model._epoch(
+                chunk, self.W, self.b, self.st, self.passes.rng, self.total
+            )
+            self.train += total
+            self.train_w += weight
+            losses.append(_mean(total, weight))
+        if model.early_stopping and chunk.val.shape[0]:
+            total, weight = chunk.validation_sums(self.W, self.b)
+            self.val += total
+            self.val_w += weight
+            losses.append(_mean(total, weight))
+        model._check_result(chunk, losses, self.W, self.b, f"{self.when}, chunk {self.index}")
+        return self
 
 
 # ---------------------------------------------------------------------------------------
@@ -455,7 +568,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
     # -- steps ----------------------------------------------------------------------------
 
     def _epoch(self, chunk, W, b, st, rng, total_steps):
-        """One epoch (one step for full batch); returns the training objective."""
+        """One epoch (one step for full batch) over a chunk; returns the training
+        objective's weighted sum and the weight it is over."""
         order = chunk.order(rng, bool(self.shuffle) and self.batch_size is not None)
         objective, wsum, steps = _sq.sgd_epoch(
             chunk.X,
@@ -490,7 +604,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
             float(self.epsilon),
         )
         st.t += int(steps)
-        return float(objective / wsum) if wsum > 0 else math.nan
+        return float(objective), float(wsum)
 
     def _check_result(self, chunk, losses, W, b, when):
         """Refuse bad X, or a diverged fit, once an epoch's results are not finite.
@@ -511,38 +625,69 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def fit(
+        self,
+        X: ArrayLike | FitData,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        chunk_rows: int | None = None,
+        target_transform: TargetTransform | None = None,
+    ) -> Self:
         """Fit by ``max_iter`` iterations (full batch) or epochs (mini-batch) at most.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a chunk source
             uint8, float32 or float64 C-ordered arrays are read in place; other dtypes and
-            layouts are copied to float64 (C order).
+            layouts are copied to float64 (C order). A chunk source (``fastlin.io``, or a
+            re-iterable of ``(X, y)`` / ``(X, y, sample_weight)`` chunks) is read once to
+            validate it and once per epoch, in constant memory: each epoch steps through
+            the chunks in turn, shuffling the rows within each; with early stopping each
+            chunk holds out its own validation rows, the same in every epoch.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Required with array X; a source carries its targets.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative; a step's loss is the weighted mean over its rows.
+        chunk_rows, target_transform
+            For a chunk source: rows per chunk, and a function applied to each y chunk.
 
         Returns
         -------
         self
         """
         self._check_params()
-        X, Y, y_1d, w = self._validate_data(X, y, sample_weight)
+        if y is None and is_chunked(X):
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight comes with the chunks of a source; yield "
+                    "(X, y, sample_weight) chunks"
+                )
+            if hasattr(X, "__next__"):
+                raise ValueError(
+                    "the chunk source is a one-shot iterator (e.g. a generator); fitting "
+                    "reads it once per epoch: pass a list of chunks or a fastlin.io source"
+                )
+            return self._fit_passes(_SourcePasses(self, X, chunk_rows, target_transform))
+        if chunk_rows is not None or target_transform is not None:
+            raise TypeError("chunk_rows and target_transform are options of a chunk source")
+        X, Y, y_1d, w = self._validate_data(X, y, sample_weight)  # names a missing y
         if self.early_stopping and X.shape[0] < 2:
             raise ValueError(
                 "early_stopping holds out validation_fraction of the rows and "
                 f"needs at least 2 rows, got {X.shape[0]}"
             )
-        t, d = Y.shape[1], X.shape[1]
+        return self._fit_passes(_ArrayPasses(self, X, Y, y_1d, w))
+
+    def _fit_passes(self, passes):
+        """The epoch loop over ``passes`` (rows in memory or a chunk source)."""
+        t, d = passes.shape
         W, b = np.zeros((t, d)), np.zeros(t)
         if self.warm_start and hasattr(self, "coef_") and self._shape() == (t, d):
             W[:] = np.reshape(self.coef_, (t, d))
             b[:] = np.reshape(self.intercept_, t)
-        rng = self._new_rng()
-        chunk = self._chunk(X, Y, w, int(rng.integers(2**63 - 1)), 0)
         st = _OptState(t, d)
-        total = int(self.max_iter) * chunk.steps
+        total = int(self.max_iter) * passes.steps
         stopper = _Stopper(self.tol, int(self.n_iter_no_change), bool(self.early_stopping))
         unit = "iteration" if self.batch_size is None else "epoch"
         hist_tr, hist_va = [], []
@@ -550,13 +695,12 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         bar = _progress(self.verbose, self.max_iter, "sgd")
         try:
             for it in range(int(self.max_iter)):
-                tr = self._epoch(chunk, W, b, st, rng, total)
+                tr, va = passes.epoch(W, b, st, total, f"{unit} {it + 1}")
                 hist_tr.append(tr)
                 monitored = tr
                 if self.early_stopping:
-                    monitored = chunk.validation_loss(W, b)
-                    hist_va.append(monitored)
-                self._check_result(chunk, [tr, monitored], W, b, f"{unit} {it + 1}")
+                    monitored = va
+                    hist_va.append(va)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(
@@ -573,7 +717,8 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
                 bar.close()
         if stopper.best_params is not None:
             W, b = stopper.best_params
-        self._commit(W, b, y_1d)
+        self._commit(W, b, passes.y_1d)
+        passes.commit_names()
         self.__dict__.pop("_pf", None)  # a later partial_fit starts its own bookkeeping
         self._opt_state = st
         self.n_iter_ = len(hist_tr)
@@ -654,7 +799,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
             W, b, st = np.zeros((t, d)), np.zeros(t), _OptState(t, d)
         chunk = self._chunk(X, Y, w, pf["split_seed"], pf["calls"])
         total = int(self.max_iter) * chunk.steps
-        tr = self._epoch(chunk, W, b, st, pf["rng"], total)
+        tr = _mean(*self._epoch(chunk, W, b, st, pf["rng"], total))
         hist = pf["history"]
         hist["train"] = np.append(hist["train"], tr)
         losses = [tr]

@@ -342,6 +342,23 @@ def chunks(data, chunk_rows=None, *, target_transform=None):
         row0 += np.shape(X)[0]
 
 
+def width(data):
+    """``(n_features, feature names or None)`` of a chunk source, without a pass: the
+    source's ``n_features``, else the first chunk of an iterable (which must then be
+    re-iterable, as a list is)."""
+    d = getattr(data, "n_features", None)
+    if d is not None:
+        return int(d), getattr(data, "feature_names", None)
+    if hasattr(data, "__next__"):
+        raise ValueError("a one-shot iterator of chunks cannot be read for its width alone")
+    for _, X, _, _ in chunks(data):
+        shape = np.shape(X)
+        if len(shape) != 2:
+            raise ValueError(f"the first chunk's X has shape {shape}; chunks hold 2-D X")
+        return int(shape[1]), None
+    raise ValueError("the chunk source yielded no chunks")
+
+
 _POSITION = re.compile(r"(X[^,]*?) contains (\S+) at position \((\d+), (\d+)\)")
 
 
