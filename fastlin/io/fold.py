@@ -151,6 +151,17 @@ def accumulate(
         iterator = iter(chunks)
         total = None
 
+    def save():  # the state after the rows read so far, with what made it
+        persistence.save_checkpoint(
+            checkpoint,
+            stats,
+            rows,
+            identity,
+            meta,
+            target_transform=target_transform,
+            targets=targets,
+        )
+
     bar = _progress(verbose, total, start_row, desc)
     rows = start_row
     since_save = 0
@@ -183,15 +194,7 @@ def accumulate(
             if bar is not None:
                 bar.update(np.shape(X)[0])
             if checkpoint is not None and since_save >= checkpoint_every:
-                persistence.save_checkpoint(
-                    checkpoint,
-                    stats,
-                    rows,
-                    identity,
-                    meta,
-                    target_transform=target_transform,
-                    targets=targets,
-                )
+                save()
                 wrote_checkpoint = True
                 since_save = 0
     except ValueError as exc:
@@ -208,15 +211,7 @@ def accumulate(
     if y_1d is None and isinstance(saved_targets, dict):
         y_1d = saved_targets.get("ndim") == 1
     if checkpoint is not None and (keep_checkpoint or then is not None) and since_save:
-        persistence.save_checkpoint(
-            checkpoint,
-            stats,
-            rows,
-            identity,
-            meta,
-            target_transform=target_transform,
-            targets=targets,
-        )
+        save()
     if then is not None:
         then(stats, y_1d)
     if checkpoint is not None and not keep_checkpoint:
