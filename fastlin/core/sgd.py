@@ -11,6 +11,7 @@ a generator seeded from (split seed, chunk index): the same rows in every epoch.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -49,7 +50,11 @@ class OptimizerState:
         self.t = 0
         self.VW, self.Vb = np.zeros((K, d)), np.zeros(K)
         self.MW, self.Mb = np.zeros((K, d)), np.zeros(K)
-        self.scratch = _Scratch(d, K)
+        self.scratch = _Scratch(d, K)  # allocated by the first step that uses it
+
+    def copy(self) -> OptimizerState:
+        """An independent copy (a call that fails can then leave the original as it was)."""
+        return copy.deepcopy(self)
 
 
 def split_rows(n, seed, chunk_index, validation_fraction):

@@ -5,7 +5,6 @@ chunks, driven by the fold engine)."""
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -145,20 +144,6 @@ class _Chunk:
         )
         total, wsum = self.loss[:P].sum(axis=0)
         return float(total), float(wsum)
-
-
-class _OptState:
-    """Optimiser state carried from step to step: moments and the step count."""
-
-    def __init__(self, t, d):
-        self.VW = np.zeros((t, d))
-        self.Vb = np.zeros(t)
-        self.MW = np.zeros((t, d))
-        self.Mb = np.zeros(t)
-        self.t = 0
-
-    def copy(self):
-        return copy.deepcopy(self)
 
 
 class _Stopper:

@@ -45,6 +45,7 @@ from .._validation import (
 from ..kernels import losses as _losses
 from ..kernels import squared_loss as _sq
 from ..core.sgd import OPTIMIZERS as _OPTIMIZERS
+from ..core.sgd import OptimizerState
 from ..core.sgd import SCHEDULES as _SCHEDULES
 from .logistic import _progress
 from ..io.fold import is_chunked
@@ -52,7 +53,6 @@ from .logistic_data import _check_X
 from .sgd_data import (
     _ArrayPasses,
     _Chunk,
-    _OptState,
     _SourcePasses,
     _Stopper,
     _check_values,
@@ -414,7 +414,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "coef_") and self._shape() == (t, d):
             W[:] = np.reshape(self.coef_, (t, d))
             b[:] = np.reshape(self.intercept_, t)
-        st = _OptState(t, d)
+        st = OptimizerState(t, d)
         total = int(self.max_iter) * passes.steps
         stopper = _Stopper(self.tol, int(self.n_iter_no_change), bool(self.early_stopping))
         unit = "iteration" if self.batch_size is None else "epoch"
@@ -524,7 +524,7 @@ class SGDRegressor(Saveable, RegressorMixin, BaseEstimator):
             st = self._opt_state.copy()
             y_1d = self.coef_.ndim == 1
         else:
-            W, b, st = np.zeros((t, d)), np.zeros(t), _OptState(t, d)
+            W, b, st = np.zeros((t, d)), np.zeros(t), OptimizerState(t, d)
         chunk = self._chunk(X, Y, w, pf["split_seed"], pf["calls"])
         total = int(self.max_iter) * chunk.steps
         tr = _mean(*self._epoch(chunk, W, b, st, pf["rng"], total))
