@@ -111,3 +111,43 @@ def test_lbfgs_on_a_nonconvex_valley_and_the_callback():
     np.testing.assert_allclose(x, np.ones(5), atol=1e-6)
     assert len(seen) == n_iter and seen[-1] == f
     assert all(b <= a for a, b in zip(seen, seen[1:]))  # every accepted step descends
+
+
+def _two_loop_reference(pairs, g):
+    """-H g by the textbook two-loop recursion in NumPy; pairs oldest first."""
+    q = -g.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        a = (s @ q) / (s @ y)
+        alphas.append(a)
+        q -= a * y
+    s, y = pairs[-1]
+    q *= (s @ y) / (y @ y)
+    for (s, y), a in zip(pairs, reversed(alphas)):
+        q += (a - (y @ q) / (s @ y)) * s
+    return q
+
+
+@pytest.mark.parametrize("memory", [1, 3, 7])
+@pytest.mark.parametrize("n", [1, 13, 400])
+def test_two_loop_over_the_last_pairs_as_they_grow_and_wrap(rng, memory, n):
+    """The ring arrays grow, then drop the oldest pair: each direction equals the NumPy
+    two-loop over the last ``memory`` pairs, to 1e-12 relative."""
+    pairs = optim._Pairs(memory)
+    g = rng.normal(size=n)
+    np.testing.assert_array_equal(pairs.direction(g), -g)  # no pair yet: steepest descent
+    kept = []
+    for _ in range(2 * memory + 5):
+        s = rng.normal(size=n)
+        y = s * rng.uniform(0.5, 2.0, n)  # positive curvature: every pair is kept
+        pairs.push(s, y)
+        kept = (kept + [(s, y)])[-memory:]
+        g = rng.normal(size=n)
+        ref = _two_loop_reference(kept, g)
+        got = pairs.direction(g)
+        assert len(pairs) == len(kept)
+        assert np.abs(got - ref).max() <= 1e-12 * np.abs(ref).max()
+    pairs.push(s, -y)  # negative curvature: not kept
+    assert len(pairs) == len(kept)
+    pairs.clear()
+    np.testing.assert_array_equal(pairs.direction(g), -g)

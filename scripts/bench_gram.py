@@ -21,6 +21,7 @@ import numpy as np
 from benchmarks.cases.data import mnist_one_hot
 from benchmarks.cases.gram import fastlin_gram, numpy_cast_syrk, numpy_syrk
 from benchmarks.cases.timing import best_times
+from fastlin import GramStats
 
 
 def main():
@@ -41,12 +42,14 @@ def main():
         G = fastlin_gram(X, Y, args.threads)[0]  # compile / load from cache, warm up
         assert np.array_equal(np.triu(G), np.triu(Xf.T @ Xf)), "fastlin Gram is not exact"
         fastlin_gram(Xf, Y, args.threads)
-        t_ours, t_syrk, t_cast, t_f64 = best_times(
+        GramStats().update(Xf, Y)
+        t_ours, t_syrk, t_cast, t_f64, t_stats = best_times(
             [
                 lambda: fastlin_gram(X, Y, args.threads),
                 lambda: numpy_syrk(Xf),
                 lambda: numpy_cast_syrk(X),
                 lambda: fastlin_gram(Xf, Y, args.threads),
+                lambda: GramStats().update(Xf, Y),
             ],
             args.repeat,
             warmup=False,
@@ -62,11 +65,16 @@ def main():
         print(f"{name:42s} {t:9.4f} {r:15.3f}")
     print(
         f"{'fastlin gram_update on the float64 copy':42s} {t_f64:9.4f} "
-        f"{t_f64 / t_syrk:15.3f}  (vs NumPy syrk)"
+        f"{t_f64 / t_syrk:15.3f}  (vs NumPy syrk; the tile bytes take without AVX2)"
     )
     print(
-        f"targets: fastlin / syrk <= 0.6 -> {'met' if t_ours / t_syrk <= 0.6 else 'NOT met'}; "
-        f"fastlin / (cast + syrk) <= 0.3 -> {'met' if t_ours / t_cast <= 0.3 else 'NOT met'}"
+        f"{'fastlin GramStats on the float64 copy':42s} {t_stats:9.4f} "
+        f"{t_stats / t_syrk:15.3f}  (vs NumPy syrk; the route float64 chunks take)"
+    )
+    met = {True: "met", False: "NOT met"}
+    print(
+        f"targets: fastlin / syrk <= 0.3 -> {met[t_ours / t_syrk <= 0.3]}; "
+        f"fastlin / (cast + syrk) <= 0.3 -> {met[t_ours / t_cast <= 0.3]}"
     )
 
 

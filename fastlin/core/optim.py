@@ -24,8 +24,10 @@ identical values.
 import collections
 
 import numpy as np
-from scipy.linalg.blas import daxpy, ddot
+from scipy.linalg.blas import ddot
 from scipy.sparse.linalg import LinearOperator, cg
+
+from ..kernels import lbfgs as _lbfgs
 
 WINDOW = 20
 """Iterations over which the objective's decrease is compared with ``tol**2 * |f|``."""
@@ -123,38 +125,68 @@ def minimize(fun, hessp, theta0, *, max_iter, tol, memory, callback=None):
 
 
 class _Pairs:
-    """The last ``m`` L-BFGS correction pairs and the two-loop recursion over them."""
+    """The last ``m`` L-BFGS correction pairs and the two-loop recursion over them.
+
+    Pairs live in the rows of two ring arrays that grow (doubling) up to ``m`` rows, so
+    a fit that converges in a few iterations never holds ``m`` of them.
+    """
 
     def __init__(self, m):
-        self._pairs = collections.deque(maxlen=max(int(m), 1))
+        self._m = max(int(m), 1)
+        self._S = self._Y = None
+        self._rho = np.empty(0)
+        self._start = 0
+        self._count = 0
         self._gamma = 1.0
 
     def __len__(self):
-        return len(self._pairs)
+        return self._count
 
     def clear(self):
-        self._pairs.clear()
+        self._start = self._count = 0
         self._gamma = 1.0
+
+    def _row_for_new_pair(self, n):
+        capacity = 0 if self._S is None else self._S.shape[0]
+        if self._count == capacity and capacity < self._m:
+            grown = min(self._m, max(4, 2 * capacity))
+            S, Y, rho = np.empty((grown, n)), np.empty((grown, n)), np.empty(grown)
+            if self._count:
+                order = self._order()
+                S[: self._count], Y[: self._count] = self._S[order], self._Y[order]
+                rho[: self._count] = self._rho[order]
+            self._S, self._Y, self._rho, self._start = S, Y, rho, 0
+            capacity = grown
+        if self._count < capacity:
+            self._count += 1
+            return (self._start + self._count - 1) % capacity
+        row = self._start  # full: the oldest pair makes room
+        self._start = (self._start + 1) % capacity
+        return row
+
+    def _order(self):
+        capacity = 0 if self._S is None else self._S.shape[0]
+        return _lbfgs.ring_order(self._start, self._count, max(capacity, 1))
 
     def push(self, s, y):
         sy = float(ddot(s, y))
         yy = float(ddot(y, y))
         if not sy > _EPS * yy:  # no positive curvature to learn from (SciPy's rule)
             return
-        self._pairs.append((s, y, 1.0 / sy))
+        row = self._row_for_new_pair(s.shape[0])
+        self._S[row], self._Y[row], self._rho[row] = s, y, 1.0 / sy
         self._gamma = sy / yy
 
     def direction(self, g):
         """-H g, with H the L-BFGS inverse Hessian (``-g`` before the first pair)."""
-        q = -g  # a new array, updated in place below
-        alpha = []
-        for s, y, rho in reversed(self._pairs):
-            a = rho * float(ddot(s, q))
-            alpha.append(a)
-            daxpy(y, q, a=-a)
-        q *= self._gamma
-        for (s, y, rho), a in zip(self._pairs, reversed(alpha)):
-            daxpy(s, q, a=a - rho * float(ddot(y, q)))
+        if not self._count:
+            return -g
+        g = np.ascontiguousarray(g, dtype=np.float64)
+        q = np.empty_like(g)
+        order = self._order()
+        _lbfgs.two_loop(
+            self._S, self._Y, self._rho, order, self._gamma, g, q, np.empty(order.shape[0])
+        )
         return q
 
 

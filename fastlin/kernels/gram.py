@@ -627,7 +627,7 @@ def _padded_jit(d, width):
 
 
 @jit
-def _column_sums(X, w, weighted, r0, r1, S):
+def column_sums(X, w, weighted, r0, r1, S):
     """S[j] = sum over rows r0..r1 of w_k X[k, j] (w_k = 1 when unweighted)."""
     S[:] = 0.0
     for k in range(r0, r1):
@@ -679,7 +679,7 @@ def _part_bytes(X, Y, lo, hi, P, flip, xtx, xty, xs, ys, yty, sw):
         r1 = min(r0 + _KB_INT, hi)
         n4 = (r1 - r0 + 3) // 4
         _pack_bytes(X, r0, r1, P, n4, flip)
-        _column_sums(X, w, False, r0, r1, S)
+        column_sums(X, w, False, r0, r1, S)
         _syrk_bytes(P, n4, d, flip != 0, S, C, xtx)
         for j in range(d):
             xs[j] += S[j]
@@ -701,7 +701,7 @@ def _part_pairs(X, Y, lo, hi, P, xtx, xty, xs, ys, yty, sw):
         r1 = min(r0 + _KB_PAIR, hi)
         n2 = (r1 - r0 + 1) // 2
         _pack_pairs(X, r0, r1, P, n2)
-        _column_sums(X, w, False, r0, r1, S)
+        column_sums(X, w, False, r0, r1, S)
         _syrk_pairs(P, n2, d, C, xtx)
         for j in range(d):
             xs[j] += S[j]
@@ -723,7 +723,7 @@ def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
         r1 = min(r0 + BLOCK, hi)
         _pack_f64(X, w, weighted, r0, r1, P, A)
         _syrk_f64(A if weighted else P, P, r1 - r0, d, C, xtx)
-        _column_sums(X, w, weighted, r0, r1, S)
+        column_sums(X, w, weighted, r0, r1, S)
         for j in range(d):
             xs[j] += S[j]
         _cross_rows(X, Y, w, weighted, r0, r1, T)
