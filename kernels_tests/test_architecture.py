@@ -39,13 +39,23 @@ def test_only_the_data_layer_reads_chunk_sources():
 # called); none of them reaches an edge from an estimator, see the test below.
 ALLOWED = {
     "kernels": {"kernels", "_numba", "_threads"},
-    "core": {"kernels", "core", "_numba", "_threads", "_validation", "_warnings", "_typing"},
+    "core": {
+        "kernels",
+        "core",
+        "_numba",
+        "_threads",
+        "_blas_threads",
+        "_validation",
+        "_warnings",
+        "_typing",
+    },
     "estimators": {
         "kernels",
         "core",
         "estimators",
         "io.fold",
         "_threads",
+        "_blas_threads",
         "_validation",
         "_warnings",
         "_typing",

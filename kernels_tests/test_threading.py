@@ -193,3 +193,42 @@ def test_collected_warnings_stay_in_their_thread():
     assert len(rank) == 1 and "rank 4 of 5" in str(rank[0].message)
     assert len(got["quiet"]) == 1 and "rank 4 of 5" in got["quiet"][0]
     assert warnings.filters == filters
+
+
+def test_single_thread_blas_nests_and_restores_across_threads():
+    """Inside the block every BLAS library runs on one thread; nested blocks and blocks in
+    several Python threads at once leave the original thread counts when the last one
+    exits (per-thread ``threadpool_limits`` could restore a limit of one for good)."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from fastlin._blas_threads import single_thread_blas
+
+    def counts():
+        return sorted(
+            (i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"
+        )
+
+    before = counts()
+    assert before, "no BLAS library loaded"
+    inside, start, release = [], threading.Barrier(3), threading.Event()
+
+    def worker():
+        with single_thread_blas():
+            start.wait()
+            inside.append({n for _, n in counts()})
+            release.wait(timeout=10)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    start.wait()
+    with single_thread_blas():
+        with single_thread_blas():
+            assert {n for _, n in counts()} == {1}
+    release.set()
+    for t in threads:
+        t.join()
+    assert inside == [{1}, {1}]
+    assert counts() == before

@@ -16,7 +16,7 @@ passes run over arrays, chunk sources and workers alike.
 import dataclasses
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from .._blas_threads import single_thread_blas
 
 from .._threads import n_threads, row_ranges
 from .accumulator import Accumulator
@@ -207,7 +207,7 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
 
     # The passes run on Numba's threads; the small products between them would wake
     # BLAS thread pools whose spinning slows the next pass, so BLAS runs on one thread.
-    with threadpool_limits(1, user_api="blas"):
+    with single_thread_blas():
         return _conjugate_gradients(
             sol, coef, active, floor, precondition, gradient, product, x_mean, y_mean, fit_intercept
         )

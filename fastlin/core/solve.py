@@ -29,6 +29,7 @@ the rank cannot be told from the Gram and a TSQR pass should decide.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.linalg import lapack
 
+from .._blas_threads import single_thread_blas
 from .._warnings import warn
 
 if TYPE_CHECKING:
@@ -56,6 +58,12 @@ GAP = 100.0
 between kept and dropped directions: "qr"."""
 
 SOLVERS = ("auto", "cholesky", "minimum_norm", "qr")
+
+SINGLE_THREAD_SOLVE_BELOW = 1536
+"""Systems of fewer features are factorised with BLAS on one thread: right after a Gram
+pass (NumPy's OpenBLAS threads still spinning) SciPy's LAPACK took 6-140 ms for d = 400
+and 1024 on two threads, 4-43 ms on one; from d = 2048 two threads win (see
+:mod:`fastlin._blas_threads`)."""
 
 
 class RankDeficientWarning(UserWarning):
@@ -145,6 +153,13 @@ def solve_gram(
     -------
     LinearSolution
     """
+    d = stats.n_features or 0
+    pools = single_thread_blas() if d < SINGLE_THREAD_SOLVE_BELOW else contextlib.nullcontext()
+    with pools:
+        return _solve_gram(stats, alpha, fit_intercept, solver, warn, refinable)
+
+
+def _solve_gram(stats, alpha, fit_intercept, solver, warn, refinable):
     if solver not in ("auto", "cholesky", "minimum_norm"):
         raise ValueError(f"solver must be 'auto', 'cholesky' or 'minimum_norm', got {solver!r}")
     alpha = float(alpha)

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
-from threadpoolctl import threadpool_limits
+from .._blas_threads import single_thread_blas
 
 from ..core import losses_numpy as _small
 from ._saveable import Saveable
@@ -418,7 +418,7 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         # The L-BFGS vector updates on ~1e4 numbers gain nothing from BLAS threads, and
         # OpenBLAS threads spinning between calls take cores from the parallel kernel.
         try:
-            with threadpool_limits(1, user_api="blas"):
+            with single_thread_blas():
                 W, b, fval, n_iter = fit_lbfgs(
                     data_term,
                     data_hessp,
