@@ -9,7 +9,9 @@ The ratios compare, in one process and one run:
 * fastlin: ``gram_update`` (XᵀX upper triangle, XᵀY, sums, YᵀY) straight from uint8, on
   the requested threads, including scratch allocation and the merge of per-thread parts;
 * NumPy syrk: ``Xf.T @ Xf`` on a float64 copy that already exists (OpenBLAS);
-* NumPy cast + syrk: ``X.astype(float64)`` followed by that product.
+* NumPy cast + syrk: ``X.astype(float64)`` followed by that product;
+* on the float64 copy: the hand-written float64 tile (the route bytes take on CPUs
+  without AVX2) and ``GramStats.update`` (the BLAS route float64 chunks take).
 
 Usage: python -m scripts.bench_gram [--threads 2] [--repeat 7] [--rows 60000]
 """
