@@ -12,7 +12,9 @@ controller, so a block costs tens of microseconds rather than the milliseconds o
 scanning the loaded libraries. From threadpoolctl 3.8 on, a process-wide OpenBLAS pool
 is limited only by the thread that took control of it, and the context manager gives
 control back when it exits: blocks nest, and blocks in several Python threads at once
-can neither fight over the limit nor leave it at one thread for good.
+can neither fight over the limit nor leave it at one thread for good. The pool being
+process-wide, BLAS calls from other Python threads also run on one thread while a block
+is open (OpenBLAS built on OpenMP keeps a limit per thread instead).
 """
 
 from __future__ import annotations
