@@ -16,8 +16,8 @@ passes run over arrays, chunk sources and workers alike.
 import dataclasses
 
 import numpy as np
-from .._blas_threads import single_thread_blas
 
+from .._blas_threads import single_thread_blas
 from .._threads import n_threads, row_ranges
 from .accumulator import Accumulator
 from .._validation import as_2d_array, as_targets, check_finite, check_sample_weight
@@ -178,10 +178,8 @@ def refine(sol, stats, fold, alpha=0.0, fit_intercept=True):
         ``needs`` cleared) and whether the iteration converged. When it did not, the
         caller should solve by TSQR instead.
     """
-    x_mean, y_mean = stats.means(fit_intercept)
+    x_mean, y_mean = stats.means(fit_intercept)  # zeros without an intercept
     d = sol.coef.shape[1]
-    if not fit_intercept:
-        x_mean = np.zeros(d)
     shift = stats.x_shift if fit_intercept else np.zeros(d)
     coef = sol.coef.T.copy()  # (d, t)
     active = np.ones(d, bool)

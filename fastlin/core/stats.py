@@ -17,7 +17,8 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
   integer statistics with the same bits for any chunk size, thread count or merge order;
 * float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
   ``dgemm`` (NumPy's) on blocks of rows, in float64;
-* float32: BLAS ``ssyrk``/``sgemm`` (NumPy's) on blocks of at most ``FLOAT32_BLOCK`` rows, each
+* float32: BLAS ``ssyrk``/``sgemm`` (NumPy's; SciPy's from ``SCIPY_FLOAT32_MIN_COLUMNS``
+  columns) on blocks of at most ``FLOAT32_BLOCK`` rows, each
   block's float32 sums added into float64 state. Each entry then carries an error of at
   most ``FLOAT32_BLOCK * 2**-24`` relative to the matching entry of ``|Xₛ|ᵀ W |Xₛ|`` (the
   float32 rounding of one block's products and sums) plus the float64 rounding of the

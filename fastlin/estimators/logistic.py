@@ -37,8 +37,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
-from .._blas_threads import single_thread_blas
 
+from .._blas_threads import single_thread_blas
 from ..core import losses_numpy as _small
 from ._saveable import Saveable
 from .logistic_data import _Data, _encode, _is_array_like, _labels_1d
