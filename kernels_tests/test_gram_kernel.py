@@ -210,6 +210,27 @@ def test_accumulates_into_existing_parts(rng):
         np.testing.assert_array_equal(part[0], expect, err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (37, 5), (300, 129)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_add_block_matches_numpy(rng, dtype, shape, weighted):
+    m, d = shape
+    X = rng.standard_normal(shape).astype(dtype)
+    B = (X.T @ X).astype(dtype)
+    w = rng.uniform(0.5, 2.0, m) if weighted else np.empty(0)
+    G = rng.standard_normal((d, d))
+    before = G.copy()
+    sx = np.full(d, np.nan)  # set, not added to
+    gram.add_block(G, B, X, w, weighted, sx)
+    upper = np.triu(np.ones((d, d), bool))
+    # float64 sums of the block's entries: one rounding per added entry.
+    np.testing.assert_allclose(G[upper], (before + B.astype(np.float64))[upper], rtol=1e-15)
+    np.testing.assert_array_equal(G[~upper], before[~upper])
+    ref = ((w if weighted else np.ones(m))[:, None] * X.astype(np.float64)).sum(axis=0)
+    scale = ((w if weighted else np.ones(m))[:, None] * np.abs(X.astype(np.float64))).sum(axis=0)
+    assert np.all(np.abs(sx - ref) <= m * 2.0**-52 * scale)
+
+
 def test_scratch_shapes():
     (ps, pdt), (as_, adt) = gram.scratch_shapes(784, 2, True, True)
     assert pdt == np.float64 and adt == np.float64 and ps == as_ and ps[0] == 2

@@ -226,6 +226,50 @@ def test_float32_design_refined_to_float32_accuracy(rng):
     np.testing.assert_allclose(fit.coef_, ref, rtol=2e-6, atol=2e-6 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_embeddings_refined_in_few_passes(seed):
+    # Rank-16 structure plus isotropic noise, like a network's features: the smallest
+    # directions sit near the float32 rounding of the Gram, so the passes run on the
+    # regularised factor. Its shift of one rounding level (not 30) takes them to float32
+    # accuracy in 4 passes here (7-8 with 30).
+    rng = np.random.default_rng(seed)
+    n, d = 6000, 512
+    U = rng.standard_normal((n, 16))
+    V = rng.standard_normal((16, d)) / np.arange(1, 17)[:, None]
+    X = (U @ V + 0.05 * rng.standard_normal((n, d))).astype(np.float32)
+    y = (X.astype(np.float64) @ rng.standard_normal(d) + rng.standard_normal(n)).astype(np.float32)
+    fit = fastlin.LinearRegression().fit(X, y)
+    ref = _lstsq_shifted(X, y)
+    assert fit.solver_ == "cholesky+refine" and fit.refinement_passes_ <= 5
+    np.testing.assert_allclose(fit.coef_, ref, rtol=0, atol=2e-7 * np.abs(ref).max())
+
+
+def test_float32_preconditioner_falls_back_to_a_larger_shift(rng, monkeypatch):
+    # When S + rel I does not factor (the rounding of the float32 sums exceeds its shift),
+    # the next shift is tried before any other route.
+    import fastlin.core.solve as solve
+
+    shifts = []
+    original = solve._cholesky
+
+    def first_fails(S, rel, floor=None):
+        if floor == 0.0:
+            shifts.append(S[0, 0] - 1.0)
+            if len(shifts) == 1:
+                return None, float("nan"), 1
+        return original(S, rel, floor)
+
+    monkeypatch.setattr(solve, "_cholesky", first_fails)
+    X = rng.standard_normal((3000, 20)).astype(np.float32)
+    y = (X.astype(np.float64) @ np.arange(20.0) + rng.standard_normal(3000)).astype(np.float32)
+    fit = fastlin.LinearRegression().fit(X, y)
+    rel = GramStats().update(X, y).relative_accuracy
+    ratios = np.array(shifts) / rel
+    np.testing.assert_allclose(ratios, solve.PRECONDITION_SHIFTS, rtol=1e-3)
+    assert fit.solver_ == "cholesky+refine"
+    np.testing.assert_allclose(fit.coef_, _lstsq_shifted(X, y), rtol=0, atol=2e-5)
+
+
 # -- partial_fit solves lazily, memory is constant ----------------------------------------
 
 

@@ -35,6 +35,11 @@ CONVERGED = 1e-13
 rounding floor of the residuals themselves, about eps / sqrt(rcond), when larger)."""
 
 
+FAST_RATE = 0.1
+"""A step at most this fraction of the one before counts as geometric convergence, whose
+remaining steps can be summed instead of taken."""
+
+
 class ResidualSums(Accumulator):
     """Σ w (x - s) rᵀ, Σ w r, Σ w r² and Σ w for residuals r = y - b - Xβ.
 
@@ -231,6 +236,12 @@ def _conjugate_gradients(
         size = float(np.abs(step).max()) / max(float(np.abs(coef).max()), np.finfo(float).tiny)
         # Converged, or stalled at the rounding level of the passes themselves.
         if size <= floor or (size <= 1e3 * floor and size > 0.5 * previous):
+            converged = True
+            break
+        # Converging fast: the steps still to come, a geometric tail at this rate, are
+        # below the floor already, and one more pass over the rows would only show it.
+        rate = size / previous if np.isfinite(previous) else 1.0
+        if rate <= FAST_RATE and size * rate / (1.0 - rate) <= floor:
             converged = True
             break
         previous = size

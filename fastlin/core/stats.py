@@ -378,15 +378,15 @@ class GramStats(Accumulator):
                         )
                     else:
                         np.matmul(At, Xb, out=block_sxx)
-                    sxx += block_sxx
                     if t:
                         Bt = B[:, :t].astype(np.float32)
                         sxy += blas.sgemm(1.0, At, Bt) if scipy32 else At @ Bt
                     # Column sums make the means, hence the intercept, which no refinement
                     # pass corrects: summed in float64, not in sgemm's float32, by a kernel
                     # (NumPy's casting reduce took a fifth of the block's syrk time at d = 128).
+                    # The same threads add the block's triangle into the float64 sums.
                     block_sx = self._buffer("sx32", (d,), zero=False)
-                    _gram.column_sums(Xb, B[:, t], w is not None, 0, r1 - r0, block_sx)
+                    _gram.add_block(sxx, block_sxx, Xb, B[:, t], w is not None, block_sx)
                     sx += block_sx
                 else:
                     if r1 - r0 == n:

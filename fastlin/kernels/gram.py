@@ -637,6 +637,29 @@ def column_sums(X, w, weighted, r0, r1, S):
 
 
 @jit
+def _add_upper_rows(G, B, i0, i1):
+    """G[i, j] += B[i, j] for rows i0..i1 and j >= i."""
+    d = G.shape[1]
+    for i in range(i0, i1):
+        for j in range(i, d):
+            G[i, j] += B[i, j]
+
+
+@jit
+def add_block(G, B, X, w, weighted, sx):
+    """Fold one block's BLAS products into float64 sums.
+
+    G (d, d) float64 gains the upper triangle of B (d, d; float32 or float64, the
+    block's XᵀX as syrk leaves it; the lower triangle is not read); sx (d,) float64 is
+    set to the column sums Σ w_k X[k, :] of X (m, d), with w (m,) read only when
+    ``weighted``. Serial: between two BLAS calls, whose threads still spin, a second
+    thread of ours slowed the blocks of a d = 128 Gram by a third.
+    """
+    _add_upper_rows(G, B, 0, G.shape[0])
+    column_sums(X, w, weighted, 0, X.shape[0], sx)
+
+
+@jit
 def _cross_rows(X, Y, w, weighted, r0, r1, T):
     """T[t, j] += sum over rows of w_k Y[k, t] X[k, j] (zero targets skipped: one-hot Y)."""
     for k in range(r0, r1):
