@@ -32,12 +32,16 @@ per-target quantity has the target as its last axis.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import linalg as sla
 from scipy import stats as sps
+
+from .._blas_threads import single_thread_blas
+from .solve import SINGLE_THREAD_SOLVE_BELOW
 
 
 if TYPE_CHECKING:
@@ -506,6 +510,15 @@ def _pinv_psd(H, active, rank=None):
     metric of the minimum-norm solution. A coordinate is identified when its unit vector
     lies in the kept space.
     """
+    # Right after a pass over the rows NumPy's BLAS threads still spin, and SciPy's LAPACK
+    # waking its own pool beside them made this up to 10x slower at d = 400 (as for
+    # solve_gram): small systems run BLAS on one thread.
+    small = active.size < SINGLE_THREAD_SOLVE_BELOW
+    with single_thread_blas() if small else contextlib.nullcontext():
+        return _pinv_psd_factored(H, active, rank)
+
+
+def _pinv_psd_factored(H, active, rank):
     d = H.shape[0]
     P = np.zeros((d, d))
     identified = np.zeros(d, dtype=bool)
