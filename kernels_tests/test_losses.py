@@ -168,8 +168,8 @@ def test_predict_proba_rows_sum_to_one(rng):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
 # K = 2, 3, 5, 7, 10, 11 take class tiles of 4 (padded to 4), 4, 5, 4 (padded to 8), 5, 4
-# (padded to 12); d = 800
-# spans several column chunks of the logits and whole and partial strips of the gradient
+# (padded to 12); d = 2100 (263 vectors) spans several column chunks of the logits (of 48
+# or 128 vectors) and whole and partial strips of the gradient
 @pytest.mark.parametrize(
     "n,d,K",
     [
@@ -181,7 +181,7 @@ def test_predict_proba_rows_sum_to_one(rng):
         (129, 24, 5),
         (90, 16, 7),
         (70, 33, 11),
-        (67, 800, 10),
+        (67, 2100, 10),
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True])
