@@ -2,7 +2,9 @@
 
 The recursion is two sequential sweeps of a dot product and an update per pair. With 60
 pairs of 7850 coefficients (10 classes x 785), 240 BLAS calls from Python took 0.93 ms per
-iteration and this one call 0.59 ms, which is about the time to read the pairs twice.
+iteration and this one call 0.59 ms, which is about the time to read the pairs twice;
+fusing each pair's update with the next pair's dot product took it to 0.33-0.38 ms
+(against 0.42-0.49 ms for the two loops written apart, measured side by side).
 """
 
 import numpy as np
@@ -30,29 +32,50 @@ def two_loop(S, Y, rho, order, gamma, g, q, alpha):
     alpha : ndarray of shape (>= m,), float64
         Scratch.
     """
+    # Each sweep over q applies one pair's update and takes the next pair's dot product
+    # on the updated values: q is read and written once per pair, not twice.
     n = g.shape[0]
+    m = order.shape[0]
+    if m == 0:
+        for j in range(n):
+            q[j] = -gamma * g[j]
+        return
+    i = order[m - 1]
+    a = 0.0
     for j in range(n):
         q[j] = -g[j]
-    m = order.shape[0]
-    for k in range(m - 1, -1, -1):
+        a += S[i, j] * q[j]
+    a *= rho[i]
+    for k in range(m - 1, 0, -1):
         i = order[k]
-        a = 0.0
-        for j in range(n):
-            a += S[i, j] * q[j]
-        a *= rho[i]
+        nxt = order[k - 1]
         alpha[k] = a
-        for j in range(n):
-            q[j] -= a * Y[i, j]
-    for j in range(n):
-        q[j] *= gamma
-    for k in range(m):
-        i = order[k]
         b = 0.0
         for j in range(n):
-            b += Y[i, j] * q[j]
+            v = q[j] - a * Y[i, j]
+            q[j] = v
+            b += S[nxt, j] * v
+        a = b * rho[nxt]
+    alpha[0] = a
+    i = order[0]
+    b = 0.0
+    for j in range(n):
+        v = gamma * (q[j] - a * Y[i, j])
+        q[j] = v
+        b += Y[i, j] * v
+    for k in range(m):
+        i = order[k]
         c = alpha[k] - rho[i] * b
-        for j in range(n):
-            q[j] += c * S[i, j]
+        if k + 1 < m:
+            nxt = order[k + 1]
+            b = 0.0
+            for j in range(n):
+                v = q[j] + c * S[i, j]
+                q[j] = v
+                b += Y[nxt, j] * v
+        else:
+            for j in range(n):
+                q[j] += c * S[i, j]
 
 
 def ring_order(start, count, capacity):
