@@ -94,6 +94,32 @@ def test_objective_rule_reaches_the_minimum_where_a_gradient_rule_stops_high(rng
     assert f <= gtol.fun
 
 
+def test_geometric_tail_sums_the_decreases_still_to_come():
+    from collections import deque
+
+    # f = 1 + 0.8^k: each half-window of 10 falls by 0.8^10 ~ 0.107 of the one before.
+    f = deque(1.0 + 0.8 ** np.arange(30, 51.0), maxlen=21)
+    still_to_come = 0.8**50
+    np.testing.assert_allclose(optim._tail(f), still_to_come, rtol=1e-9)
+    # slower than halving per half-window, flat, or rising: left to the window rule
+    for history in ([1 + 0.98**k for k in range(21)], [1.0] * 21, list(np.linspace(1, 2, 21))):
+        assert optim._tail(deque(history)) == np.inf
+
+
+@pytest.mark.parametrize("n", [30, 60])
+def test_geometric_tail_stops_earlier_within_the_target(rng, n):
+    # well conditioned: L-BFGS converges geometrically, and the tail rule ends it
+    fun, _, x_star, gap = _quadratic(rng, n, 1e2, offset=1.0)
+    tol = 1e-5
+    seen = []
+    x, f, n_iter = optim.minimize(
+        fun, None, np.zeros(n), max_iter=10000, tol=tol, memory=5, callback=seen.append
+    )
+    assert gap(x) <= tol**2 * abs(f)
+    # the whole-window rule alone would have gone on: the last window fell by more
+    assert n_iter > optim.WINDOW and seen[-21] - seen[-1] > tol**2 * abs(f)
+
+
 def test_lbfgs_on_a_nonconvex_valley_and_the_callback():
     """Rosenbrock's valley: curvature changing by orders of magnitude along the path, a
     test of the line search (bracketing, interpolation, extrapolation)."""

@@ -32,6 +32,10 @@ from ..kernels import lbfgs as _lbfgs
 WINDOW = 20
 """Iterations over which the objective's decrease is compared with ``tol**2 * |f|``."""
 
+TAIL_SHARE = 0.1
+"""A geometric tail ends L-BFGS when it is at most this share of ``tol**2 * |f|``: the
+rate is judged from two half-windows only, so its estimate gets a margin."""
+
 NEWTON_STEPS = 20
 """Most Newton-CG steps after L-BFGS."""
 
@@ -70,7 +74,9 @@ def minimize(fun, hessp, theta0, *, max_iter, tol, memory, callback=None):
         Square root of the relative accuracy wanted of the objective: L-BFGS stops once the
         objective fell by at most ``tol**2 * |f|`` over the last ``WINDOW`` iterations
         (about its distance to the minimum; a gradient of relative size ``tol`` leaves an
-        objective error of relative size ``tol**2``). When the objective's rounding stops
+        objective error of relative size ``tol**2``), or once it converges geometrically
+        (each half-window's decrease at most half the one before) with a tail, summed at
+        that rate, of at most ``TAIL_SHARE * tol**2 * |f|``. When the objective's rounding stops
         the line search before that, Newton-CG steps follow until the Newton decrement
         ``g' H^-1 g / 2`` is below ``tol**2 * |f|`` or the gradient reaches its rounding
         floor. 0 runs L-BFGS until its line search fails (or the objective stops falling)
@@ -115,6 +121,9 @@ def minimize(fun, hessp, theta0, *, max_iter, tol, memory, callback=None):
                 return theta, f, n_iter
             stalled = True  # a target below rounding: the objective just stopped moving
             break
+        tail_target = TAIL_SHARE * target * abs(f)
+        if target >= _RESOLVED and len(history) > WINDOW and _tail(history) <= tail_target:
+            return theta, f, n_iter
     if not stalled or hessp is None or tol <= 0 or target >= _RESOLVED:
         # the line search stalls where the objective is flat to its rounding; a target
         # that rounding does not hide is then met (up to the few units of rounding that
@@ -122,6 +131,20 @@ def minimize(fun, hessp, theta0, *, max_iter, tol, memory, callback=None):
         return theta, f, n_iter
     theta, f, steps = _newton_cg(fun, hessp, theta, f, g, target, callback)
     return theta, f, n_iter + steps
+
+
+def _tail(history):
+    """The decrease still to come when the objective converges geometrically: the last
+    half-window's decrease times rho / (1 - rho), rho its ratio to the half-window's
+    before; infinite unless rho <= 1/2 (a slower or irregular descent is left to the
+    whole-window rule)."""
+    half = len(history) // 2
+    before = history[0] - history[half]
+    recent = history[half] - history[-1]
+    if not (before > 0 and 0 <= recent <= 0.5 * before):
+        return np.inf
+    rho = recent / before
+    return recent * rho / (1.0 - rho)
 
 
 class _Pairs:

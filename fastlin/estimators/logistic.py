@@ -9,7 +9,8 @@
 (:mod:`fastlin.core.optim`) runs in centred coordinates (``b = c - W mu``, ``mu`` the weighted
 mean row), which takes the coefficient/intercept coupling of all-positive features out of
 the Hessian, and stops on the objective: once it fell by at most ``tol**2 * f`` over the
-last :data:`fastlin.core.optim.WINDOW` iterations, so with the default ``tol=1e-4`` the fit is
+last :data:`fastlin.core.optim.WINDOW` iterations, or once it converges geometrically with a
+tail (summed at its rate) a tenth of that, so with the default ``tol=1e-4`` the fit is
 at the minimum to about 1e-8 relative (scikit-learn's rule, largest gradient entry at most
 ``tol``, can leave it far above the minimum when the penalty is weak). Each evaluation is
 one pass of :func:`fastlin.kernels.losses.loss_grad` over the rows (or over every chunk of
@@ -80,7 +81,9 @@ class LogisticRegression(Saveable, ClassifierMixin, BaseEstimator):
         L-BFGS: the square root of the relative accuracy of the objective. The fit stops
         once the objective fell by at most ``tol**2 * objective`` over the last
         ``fastlin.core.optim.WINDOW`` iterations (1e-8 relative at the default; a gradient of
-        relative size ``tol`` leaves an error of relative size ``tol**2``). When the
+        relative size ``tol`` leaves an error of relative size ``tol**2``), or once each
+        half-window's decrease is at most half the one before and the decreases still to
+        come at that rate sum to at most a tenth of that. When the
         objective's rounding hides decreases that small (``tol`` below about 3e-7), up to
         ``fastlin.core.optim.NEWTON_STEPS`` Newton-CG steps take the gradient to its rounding
         floor. This is not scikit-learn's rule (largest gradient entry at most ``tol``),
