@@ -384,7 +384,8 @@ class GramStats(Accumulator):
                     # Column sums make the means, hence the intercept, which no refinement
                     # pass corrects: summed in float64, not in sgemm's float32, by a kernel
                     # (NumPy's casting reduce took a fifth of the block's syrk time at d = 128).
-                    # The same threads add the block's triangle into the float64 sums.
+                    # The same kernel adds the block's upper triangle (half of what a
+                    # whole-matrix NumPy add reads) into the float64 sums.
                     block_sx = self._buffer("sx32", (d,), zero=False)
                     _gram.add_block(sxx, block_sxx, Xb, B[:, t], w is not None, block_sx)
                     sx += block_sx
