@@ -637,15 +637,6 @@ def column_sums(X, w, weighted, r0, r1, S):
 
 
 @jit
-def _add_upper_rows(G, B, i0, i1):
-    """G[i, j] += B[i, j] for rows i0..i1 and j >= i."""
-    d = G.shape[1]
-    for i in range(i0, i1):
-        for j in range(i, d):
-            G[i, j] += B[i, j]
-
-
-@jit
 def add_block(G, B, X, w, weighted, sx):
     """Fold one block's BLAS products into float64 sums.
 
@@ -655,7 +646,10 @@ def add_block(G, B, X, w, weighted, sx):
     ``weighted``. Serial: between two BLAS calls, whose threads still spin, a second
     thread of ours slowed the blocks of a d = 128 Gram by a third.
     """
-    _add_upper_rows(G, B, 0, G.shape[0])
+    d = G.shape[0]
+    for i in range(d):
+        for j in range(i, d):
+            G[i, j] += B[i, j]
     column_sums(X, w, weighted, 0, X.shape[0], sx)
 
 
