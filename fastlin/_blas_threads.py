@@ -9,24 +9,47 @@ same holds for the small vector products between Numba-parallel passes.
 
 :func:`single_thread_blas` limits every BLAS library through threadpoolctl's cached
 controller, so a block costs tens of microseconds rather than the milliseconds of
-scanning the loaded libraries. From threadpoolctl 3.8 on, a process-wide OpenBLAS pool
-is limited only by the thread that took control of it, and the context manager gives
-control back when it exits: blocks nest, and blocks in several Python threads at once
-can neither fight over the limit nor leave it at one thread for good. The pool being
-process-wide, BLAS calls from other Python threads also run on one thread while a block
-is open (OpenBLAS built on OpenMP keeps a limit per thread instead).
+scanning the loaded libraries. An OpenBLAS pool is process-wide, and threadpoolctl lets
+only the thread that set its limit change it again (others are ignored). So the blocks of
+all Python threads share one limit, counted here: the first block to open sets it, and
+the last to close, whichever thread that is, takes control to restore the original
+counts. A thread leaving its block therefore never lifts the limit under a block still
+open in another thread, and no limit of one is left behind. While any block is open,
+BLAS calls from other Python threads run on one thread too (OpenBLAS built on OpenMP
+keeps a limit per thread instead, which threadpoolctl sets directly).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
-from threadpoolctl import get_cached_controller
+from threadpoolctl import OpenBLASController, get_cached_controller
+
+_lock = threading.Lock()
+_open = 0
+_limiter = None
 
 
 @contextlib.contextmanager
 def single_thread_blas() -> Iterator[None]:
-    """Run the block with every BLAS library on one thread; restore them afterwards."""
-    with get_cached_controller().limit(limits=1, user_api="blas"):
+    """Run the block with every BLAS library on one thread; restore them when the last
+    open block (of any Python thread) closes."""
+    global _open, _limiter
+    with _lock:
+        if _open == 0:
+            _limiter = get_cached_controller().limit(limits=1, user_api="blas")
+        _open += 1
+    try:
         yield
+    finally:
+        with _lock:
+            _open -= 1
+            if _open == 0:
+                # Only the controlling thread may set an OpenBLAS limit: the thread
+                # closing last takes control for the restore, then leaves it free.
+                OpenBLASController.clear_controlling_thread(force=True)
+                _limiter.restore_original_limits()
+                OpenBLASController.clear_controlling_thread(force=True)
+                _limiter = None

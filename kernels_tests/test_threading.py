@@ -196,9 +196,10 @@ def test_collected_warnings_stay_in_their_thread():
 
 
 def test_single_thread_blas_nests_and_restores_across_threads():
-    """Inside the block every BLAS library runs on one thread; nested blocks and blocks in
-    several Python threads at once leave the original thread counts when the last one
-    exits (per-thread ``threadpool_limits`` could restore a limit of one for good)."""
+    """Inside the block every BLAS library runs on one thread, also while blocks of other
+    Python threads open and close; nested blocks and blocks in several threads at once
+    leave the original thread counts when the last one exits, whichever thread that is
+    (threadpoolctl lets only the thread that set a process-wide limit change it)."""
     import threading
 
     from threadpoolctl import threadpool_info
@@ -212,23 +213,34 @@ def test_single_thread_blas_nests_and_restores_across_threads():
 
     before = counts()
     assert before, "no BLAS library loaded"
-    inside, start, release = [], threading.Barrier(3), threading.Event()
+    assert {n for _, n in before} != {1}, "BLAS already on one thread: nothing to test"
+    seen = {}
+    opened = [threading.Event() for _ in range(2)]
+    leave = [threading.Event() for _ in range(2)]
+    left = [threading.Event() for _ in range(2)]
 
-    def worker():
+    def worker(k):
         with single_thread_blas():
-            start.wait()
-            inside.append({n for _, n in counts()})
-            release.wait(timeout=10)
+            opened[k].set()
+            leave[k].wait(timeout=10)
+            seen[k] = {n for _, n in counts()}
+        left[k].set()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
     for t in threads:
         t.start()
-    start.wait()
+    for e in opened:
+        assert e.wait(timeout=10)
     with single_thread_blas():
         with single_thread_blas():
             assert {n for _, n in counts()} == {1}
-    release.set()
+    assert {n for _, n in counts()} == {1}  # the workers' blocks are still open
+    # Worker 0 took the limit first (or not): either way, its leaving lifts nothing.
+    leave[0].set()
+    assert left[0].wait(timeout=10)
+    assert {n for _, n in counts()} == {1}
+    leave[1].set()
     for t in threads:
         t.join()
-    assert inside == [{1}, {1}]
+    assert seen == {0: {1}, 1: {1}}
     assert counts() == before
