@@ -10,7 +10,7 @@ from fastlin._threads import row_ranges, threads
 from fastlin.kernels import gram
 from naive_gram import NAMES, gram_reference
 
-# float64 accumulation in blocks of 256 rows against BLAS: a few ulps of the largest
+# float64 accumulation in panels of 128 rows against BLAS: a few ulps of the largest
 # |entry| of each statistic (mixed-sign data can cancel, so not elementwise).
 RTOL = 1e-12
 

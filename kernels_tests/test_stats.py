@@ -203,6 +203,92 @@ def test_float64_threads_agree(rng):
         np.testing.assert_array_equal(b[key], c[key], err_msg=key)
 
 
+def _routes(monkeypatch):
+    """Record which pass each GramStats update takes."""
+    from fastlin.core import stats as S
+
+    taken = []
+    for name in ("_kernel_pass", "_blas_pass"):
+        original = getattr(S.GramStats, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            taken.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(S.GramStats, name, spy)
+    return taken
+
+
+@pytest.mark.skipif(
+    not fastlin.kernels.gram.float64_tiles_tuned(), reason="float64 chunks stay on BLAS here"
+)
+@pytest.mark.parametrize("d", [1, 11, 12, 13, 131, 512])
+@pytest.mark.parametrize("t", [0, 1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float64_tiles_agree_with_blas(rng, monkeypatch, d, t, weighted):
+    """float64 chunks of at most FLOAT64_TILE_MAX_FEATURES columns take the tiles; their
+    statistics equal the BLAS route's to float64 rounding (both sum in float64, in
+    different orders: rtol 1e-12 against the largest entry)."""
+    from fastlin.core import stats as S
+
+    n = 3 * 256 + 77 if d < 600 else 700
+    X = rng.standard_normal((n, d)) * 3 + 1
+    Y = rng.standard_normal((n, t)) if t else None
+    w = rng.uniform(0.1, 3.0, n) if weighted else None
+    taken = _routes(monkeypatch)
+    with fastlin.threads(2):
+        tiles = _stats_dict(GramStats().update(X, Y, w))
+        assert taken == ["_kernel_pass"]
+        monkeypatch.setattr(S, "FLOAT64_TILE_MAX_FEATURES", 0)
+        blas = _stats_dict(GramStats().update(X, Y, w))
+        assert taken[1:] == ["_blas_pass"]
+    for key in KEYS:
+        ref = np.asarray(blas[key])
+        np.testing.assert_allclose(
+            tiles[key], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max(initial=1.0), err_msg=key
+        )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X: np.asfortranarray(X),  # column order: BLAS reads it in place
+        lambda X: X + 1e9,  # offset columns: a shifted copy per block
+        lambda X: np.hstack([X] * 60),  # above FLOAT64_TILE_MAX_FEATURES
+    ],
+)
+def test_float64_chunks_the_tiles_do_not_take(rng, monkeypatch, make):
+    X = make(rng.standard_normal((300, 12)))
+    taken = _routes(monkeypatch)
+    got = _stats_dict(GramStats().update(X))
+    assert taken == ["_blas_pass"]
+    ref = gram_reference(X, np.zeros((300, 0)))
+    np.testing.assert_allclose(got["xtx"], ref["xtx"], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.nan, r"X contains NaN at position \(17, 5\)"),
+        (-np.inf, r"X contains -inf at position \(17, 5\)"),
+        (1e200, r"X column 5 has a value of magnitude 1e\+200"),
+    ],
+)
+def test_bad_float64_chunk_on_the_tiles_leaves_state(rng, bad, message):
+    """The tiles fold into scratch; the products are judged before the state changes."""
+    X, Y = _data(rng, 600, 9, np.float64)
+    with fastlin.threads(2):
+        s = GramStats().update(X[:300], Y[:300])
+        before = _snapshot(s)
+        Xb = X[300:].copy()
+        Xb[17, 5] = bad
+        with pytest.raises(ValueError, match=message):
+            s.update(Xb, Y[300:])
+    after = _snapshot(s)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
 def test_merge_equals_single_pass(rng):
     X, Y = _data(rng, 700, 8, np.float64)
     whole = _stats_dict(GramStats().update(X, Y))

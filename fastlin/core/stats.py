@@ -15,7 +15,11 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
 
 * unweighted uint8/int8: the exact integer tiles of :mod:`fastlin.kernels.gram`, exact
   integer statistics with the same bits for any chunk size, thread count or merge order;
-* float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
+* C-ordered float64 of at most ``FLOAT64_TILE_MAX_FEATURES`` columns, read without a
+  shift, on CPUs whose float64 tiles are tuned (``_gram.float64_tiles_tuned``): the
+  float64 tiles of :mod:`fastlin.kernels.gram`, which take the column sums in the same
+  read of X that packs it (BLAS needs a second read for them);
+* other float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
   ``dgemm`` (NumPy's) on blocks of rows, in float64;
 * float32: BLAS ``ssyrk``/``sgemm`` (NumPy's; SciPy's from ``SCIPY_FLOAT32_MIN_COLUMNS``
   columns) on blocks of at most ``FLOAT32_BLOCK`` rows, each
@@ -60,6 +64,13 @@ _MAX_ABS = 1e150
 
 _SHIFT_ROWS = 256
 """Rows of the first chunk that decide which columns are shifted."""
+
+FLOAT64_TILE_MAX_FEATURES = 512
+"""Up to this many columns, float64 chunks go through the hand-written float64 tiles
+rather than BLAS. On the 2-core AVX2 machine of the benchmarks, alternating runs of both
+routes through ``GramStats.update`` gave tiles / BLAS 0.5-0.75 at d = 128, 0.8-0.9 at
+256-512, 0.9-1.0 at 640 and 1.0-1.1 at 784: the tiles take the column sums in the read
+that packs X, BLAS needs a second read for them."""
 
 SHIFT_RATIO = 64.0
 """Columns whose |mean| exceeds this many standard deviations are accumulated about a
@@ -222,7 +233,7 @@ class GramStats(Accumulator):
             Y = Y - self.y_shift
         exact = X.dtype in _EXACT_DTYPES and w is None
         try:
-            if exact:
+            if exact or self._float64_tiles(X):
                 self._kernel_pass(X, Y, w)
             else:
                 self._blas_pass(X, Y, w)  # raises, before any sum changes, on bad float X
@@ -266,6 +277,16 @@ class GramStats(Accumulator):
             buf.fill(0)
         return buf
 
+    def _float64_tiles(self, X):
+        """Whether this float64 chunk goes through the tiles (see the module docstring)."""
+        return (
+            X.dtype == np.float64
+            and X.flags.c_contiguous
+            and X.shape[1] <= FLOAT64_TILE_MAX_FEATURES
+            and not self.x_shift.any()
+            and _gram.float64_tiles_tuned()
+        )
+
     def _kernel_pass(self, X, Y, w):
         n, d = X.shape
         t = Y.shape[1]
@@ -276,7 +297,8 @@ class GramStats(Accumulator):
         P = self._buffer("pack", p_shape, p_dtype, zero=False)
         A = self._buffer("pack_w", a_shape, a_dtype, zero=False)
         w_arr = np.empty(0) if w is None else w
-        if p == 1:
+        checked = _checked_by_products(X)
+        if p == 1 and not checked:
             # One row range (small chunks): accumulate straight into the state, so a
             # chunk of a few rows costs no d x d temporaries.
             sw = np.zeros((1, 1))
@@ -303,6 +325,10 @@ class GramStats(Accumulator):
         yty = self._buffer("yty", (p, t, t))
         sw = np.zeros((p, 1))
         _gram.gram_update(X, Y, w_arr, bounds, P, A, xtx, xty, xs, ys, yty, sw)
+        if checked:
+            # Float X is judged from its products before any sum changes (as in BLAS).
+            sxx = xtx[0].copy() if p == 1 else xtx.sum(axis=0)
+            _check_products(X, sxx, xs.sum(axis=0), single=False)
         # Merge the per-thread parts in a fixed order: deterministic for a thread count.
         for k in range(p):
             self._sxx += xtx[k]

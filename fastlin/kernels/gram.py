@@ -28,8 +28,11 @@ CPU features Numba compiles for (``byte_path``):
   The tile is ``_MR_PAIR x _NR_PAIR`` (8 ymm accumulators: the 16 registers of AVX2 hold
   them with the column vectors and a broadcast).
 * float64 path (everything else, and the small-integer fallback on other CPUs): blocks of
-  ``BLOCK`` rows packed as float64 panels, FMA tiles of 8 x 16. Integer data stays exact
-  in this path too (products and sums are integers below 2**53).
+  ``_KB_F64`` rows packed as float64 panels (the column sums taken in the same read of X),
+  FMA tiles of ``_MR_F64 x _NR_F64``: 8 x 16 with AVX-512, 4 x 12 otherwise. Integer data
+  stays exact in this path too (products and sums are integers below 2**53). Float64
+  accumulators send narrow float64 chunks here too, where it beats BLAS (see
+  ``float64_tiles_tuned``).
 
 Small chunks (streaming a row at a time) skip packing when that is cheaper: each row is a
 rank-1 update over its non-zero entries, in float64, which is exact for integers.
@@ -63,11 +66,21 @@ BLOCK = 256
 fits in L2)."""
 
 _MR = 8
-"""Rows of a register tile (features broadcast from the panel)."""
+"""Rows of a byte tile (features broadcast from the panel)."""
 _NR_INT = 32
 """Columns of an integer tile: two 16-lane int32 vectors."""
-_NR_F64 = 16
-"""Columns of a float64 tile: two 8-lane float64 vectors."""
+_WIDE_F64 = "+avx512f" in _compile_features()
+_VW_F64 = 8 if _WIDE_F64 else 4
+"""Lanes of a float64 vector: 512-bit registers with AVX-512, else 256-bit."""
+_NR_F64 = 16 if _WIDE_F64 else 12
+"""Columns of a float64 tile: two 8-lane vectors (AVX-512) or three 4-lane ones."""
+_MR_F64 = 8 if _WIDE_F64 else 4
+"""Rows of a float64 tile. AVX-512: 16 accumulators of its 32 registers; AVX2: 12
+accumulators, the three column vectors and a broadcast fill its 16 (an 8 x 16 tile there
+spilled and ran at 1.5x NumPy's syrk time, against 0.6-0.9x for 4 x 12 at d <= 640)."""
+_KB_F64 = 128
+"""Rows per float64 panel: 128 rather than 256 kept more of the panel in L2 and took
+0.7-0.95x the time at d = 128-784 (``BLOCK`` rows fit the scratch either way)."""
 _KB_INT = 1024
 """Rows per byte panel: a 32-column sliver (32 KiB) stays in L1 while the tiles of one
 column panel are computed, and int32 lanes cannot overflow (1024 * 255 * 128 < 2**31)."""
@@ -156,15 +169,16 @@ def _pair_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n2):
 
 
 def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk):
-    """Emit the float64 tile loop; returns _MR * 2 vectors of 8 float64 sums, row-major."""
+    """Emit the float64 tile loop; returns _MR_F64 * (_NR_F64 / _VW_F64) vectors of
+    _VW_F64 float64 sums, row-major."""
     _allow_512_bit(builder.function)
     f64, i64 = ir.DoubleType(), ir.IntType(64)
-    v8 = ir.VectorType(f64, 8)
-    n_vec = _NR_F64 // 8
+    v8 = ir.VectorType(f64, _VW_F64)
+    n_vec = _NR_F64 // _VW_F64
     a0 = builder.gep(_data_ptr(context, builder, A_ty, A_val, f64), [a_off])
     b0 = builder.gep(_data_ptr(context, builder, B_ty, B_val, f64), [b_off])
     fma = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(v8, [v8, v8, v8]), "llvm.fma.v8f64"
+        builder.module, ir.FunctionType(v8, [v8, v8, v8]), f"llvm.fma.v{_VW_F64}f64"
     )
 
     def step(k, accs):
@@ -172,17 +186,19 @@ def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk)
         b_row = builder.gep(b0, [offset])
         bs = []
         for c in range(n_vec):
-            ptr = builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 8 * c)]), v8.as_pointer())
+            ptr = builder.bitcast(
+                builder.gep(b_row, [ir.Constant(i64, _VW_F64 * c)]), v8.as_pointer()
+            )
             bs.append(builder.load(ptr, align=8))
         a_row = builder.gep(a0, [offset])
         new = []
-        for r in range(_MR):
+        for r in range(_MR_F64):
             a = _splat(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, r)])), v8)
             for c in range(n_vec):
                 new.append(builder.call(fma, [a, bs[c], accs[r * n_vec + c]]))
         return new
 
-    return _emit_tile_loop(builder, nk, v8, _MR * n_vec, step)
+    return _emit_tile_loop(builder, nk, v8, _MR_F64 * n_vec, step)
 
 
 def _as_f64(builder, vec):
@@ -321,7 +337,7 @@ def _tile_pair_into(typingctx, P, a_off, b_off, n2, G, i0, jp):
 def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
     """C[r * _NR_F64 + c] = sum_k A[a_off + k * _NR_F64 + r] * B[b_off + k * _NR_F64 + c].
 
-    A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR * _NR_F64,).
+    A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR_F64 * _NR_F64,).
     """
     if not (
         _is_array(A, types.float64, 1)
@@ -370,7 +386,7 @@ def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
             args[3],
             args[4],
         )
-        _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7])
+        _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7], mr=_MR_F64)
         return context.get_dummy_value()
 
     return types.void(A, a_off, B, b_off, nk, G, i0, jp), codegen
@@ -394,6 +410,14 @@ def int_tiles_available():
 def pair_tiles_available():
     """Whether the CPU Numba compiles for has AVX2 (the exact int16-pair path)."""
     return "+avx2" in _compile_features()
+
+
+@functools.lru_cache(maxsize=None)
+def float64_tiles_tuned():
+    """Whether the float64 tiles have a shape benchmarked against BLAS for this CPU: AVX2
+    without AVX-512 (4 x 12). The AVX-512 shape (8 x 16) has not been measured against
+    BLAS, so accumulators keep float64 chunks on BLAS there."""
+    return "+avx2" in _compile_features() and not _WIDE_F64
 
 
 def available_paths():
@@ -553,20 +577,32 @@ def _syrk_pairs(P, n2, d, C, G):
 
 
 @jit
-def _pack_f64(X, w, weighted, r0, r1, P, A):
-    """float64 panels of rows r0..r1: P[(c, k, col)] = X[r0 + k, 16 c + col], A = w * P."""
+def _pack_f64(X, w, weighted, r0, r1, P, A, S):
+    """float64 panels of rows r0..r1: P[(c, k, col)] = X[r0 + k, _NR_F64 c + col], A = w * P;
+    S[j] = sum_k w_k X[r0 + k, j], in row order (the packing read is the only read of X)."""
     d = X.shape[1]
     nk = r1 - r0
+    full = d - d % _NR_F64
+    S[:] = 0.0
     for k in range(nk):
         wk = w[r0 + k] if weighted else 1.0
-        for c in range(0, d, _NR_F64):
+        x = X[r0 + k]
+        for c in range(0, full, _NR_F64):
             base = (c // _NR_F64) * nk * _NR_F64 + k * _NR_F64
-            width = min(_NR_F64, d - c)
-            for col in range(width):
-                P[base + col] = X[r0 + k, c + col]
-            for col in range(width, _NR_F64):
-                P[base + col] = 0.0
-            if weighted:
+            for col in range(_NR_F64):
+                v = np.float64(x[c + col])
+                P[base + col] = v
+                S[c + col] += wk * v
+        if full < d:
+            base = (full // _NR_F64) * nk * _NR_F64 + k * _NR_F64
+            for col in range(_NR_F64):
+                v = np.float64(x[full + col]) if full + col < d else 0.0
+                P[base + col] = v
+                if full + col < d:
+                    S[full + col] += wk * v
+        if weighted:
+            for c in range(0, d, _NR_F64):
+                base = (c // _NR_F64) * nk * _NR_F64 + k * _NR_F64
                 for col in range(_NR_F64):
                     A[base + col] = wk * P[base + col]
 
@@ -609,13 +645,13 @@ def _syrk_f64(A, P, nk, d, C, G):
     for jp in range(0, d, _NR_F64):
         b_off = (jp // _NR_F64) * panel
         full = jp + _NR_F64 <= d
-        for i0 in range(0, min(jp + _NR_F64, d), _MR):
+        for i0 in range(0, min(jp + _NR_F64, d), _MR_F64):
             a_off = (i0 // _NR_F64) * panel + i0 % _NR_F64
-            if full and i0 + _MR - 1 <= jp:
+            if full and i0 + _MR_F64 - 1 <= jp:
                 _tile_f64_into(A, a_off, P, b_off, nk, G, i0, jp)
                 continue
             _tile_f64(A, a_off, P, b_off, nk, C)
-            for r in range(min(_MR, d - i0)):
+            for r in range(min(_MR_F64, d - i0)):
                 i = i0 + r
                 for c in range(max(i - jp, 0), min(_NR_F64, d - jp)):
                     G[i, jp + c] += C[r * _NR_F64 + c]
@@ -733,14 +769,13 @@ def _part_pairs(X, Y, lo, hi, P, xtx, xty, xs, ys, yty, sw):
 def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
     d = X.shape[1]
     weighted = w.shape[0] > 0
-    C = np.empty(_MR * _NR_F64)
+    C = np.empty(_MR_F64 * _NR_F64)
     S = np.empty(d)
     T = np.zeros((Y.shape[1], d))
-    for r0 in range(lo, hi, BLOCK):
-        r1 = min(r0 + BLOCK, hi)
-        _pack_f64(X, w, weighted, r0, r1, P, A)
+    for r0 in range(lo, hi, _KB_F64):
+        r1 = min(r0 + _KB_F64, hi)
+        _pack_f64(X, w, weighted, r0, r1, P, A, S)
         _syrk_f64(A if weighted else P, P, r1 - r0, d, C, xtx)
-        column_sums(X, w, weighted, r0, r1, S)
         for j in range(d):
             xs[j] += S[j]
         _cross_rows(X, Y, w, weighted, r0, r1, T)
