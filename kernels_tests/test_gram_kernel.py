@@ -15,13 +15,14 @@ from naive_gram import NAMES, gram_reference
 RTOL = 1e-12
 
 
-def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None):
+def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None, single=False):
     """Feed X in chunks to ``gram_update`` as an accumulator would; return merged stats.
 
     Parts and scratch are allocated once and accumulated into across chunks (a chunk
     with fewer row ranges uses the leading parts), then summed in part order.
     byte_path=False forces the float64 scratch (the path CPUs without AVX2 take); ``path``
-    chooses one of the small-integer paths this CPU has (``gram.available_paths()``).
+    chooses one of the small-integer paths this CPU has (``gram.available_paths()``);
+    ``single`` packs float32 X into float32 panels.
     """
     n, d = X.shape
     t = Y.shape[1]
@@ -29,7 +30,9 @@ def run_kernel(X, Y, w=None, chunk=None, n_threads=1, byte_path=None, path=None)
     small_int = X.dtype in (np.uint8, np.int8) if byte_path is None else byte_path
     weighted = w is not None
     w_all = np.empty(0) if w is None else w
-    (ps, pdt), (as_, adt) = gram.scratch_shapes(d, n_threads, weighted, small_int, path)
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(
+        d, n_threads, weighted, small_int, path, single=single
+    )
     P, A = np.empty(ps, pdt), np.empty(as_, adt)
     parts = [
         np.zeros((n_threads, d, d)),
@@ -175,6 +178,52 @@ def test_general_dtypes_match_numpy(rng, dtype, shape, weighted):
     for n_threads in (1, 2):
         _assert_close(run_kernel(X, Y, w, n_threads=n_threads), ref)
     _assert_close(run_kernel(X, Y, w, chunk=300, n_threads=2), ref)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (130, 24), (300, 25), (1100, 49)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_panels_within_their_bound(rng, shape, weighted):
+    """float32 panels: XᵀWX within (_KB_F64 + 1) 2**-24 of |X|ᵀW|X| per entry (float32
+    products summed over one panel, then float64), for any threads and chunking; the
+    other statistics are float64 sums (rtol 1e-12)."""
+    n, d = shape
+    X = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    Y = rng.standard_normal((n, 2))
+    w = rng.uniform(0.1, 2.0, n) if weighted else None
+    ref = gram_reference(X, Y, w)
+    sw = np.ones(n) if w is None else w
+    A = np.abs(X.astype(np.float64))
+    bound = (gram._KB_F64 + 1) * 2.0**-24 * (A.T @ (sw[:, None] * A))
+    upper = np.triu(np.ones((d, d), bool))
+    for n_threads, chunk in ((1, None), (2, None), (2, 97)):
+        got = run_kernel(X, Y, w, chunk=chunk, n_threads=n_threads, single=True)
+        assert np.all(np.abs(got["xtx"] - ref["xtx"])[upper] <= bound[upper])
+        for name in NAMES:
+            if name != "xtx":
+                np.testing.assert_allclose(
+                    got[name],
+                    ref[name],
+                    rtol=RTOL,
+                    atol=RTOL * np.abs(ref[name]).max(),
+                    err_msg=name,
+                )
+
+
+def test_float32_scratch_needs_float32_x(rng):
+    X = rng.standard_normal((10, 3))
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(3, 1, False, False, single=True)
+    assert pdt == np.float32 and ps == (1, gram.BLOCK * gram._NR_F32)
+    parts = [np.zeros(s) for s in ((1, 3, 3), (1, 3, 0), (1, 3), (1, 0), (1, 0, 0), (1, 1))]
+    with pytest.raises(ValueError, match="float32 packing scratch needs float32 X, got float64"):
+        gram.gram_update(
+            X,
+            np.zeros((10, 0)),
+            np.empty(0),
+            row_ranges(10, 1, gram.BLOCK),
+            np.empty(ps, pdt),
+            np.empty(as_, adt),
+            *parts,
+        )
 
 
 def test_weighted_uint8(rng):

@@ -75,6 +75,7 @@ def test_float32_blocks_within_the_bound_through_either_blas(rng, monkeypatch, d
     from fastlin.core import stats as S
 
     monkeypatch.setattr(S, "SCIPY_FLOAT32_MIN_COLUMNS", 500)
+    monkeypatch.setattr(S, "TILE_MAX_FEATURES", {})  # the float32 tiles: tested below
     n = 2 * S.FLOAT32_BLOCK + 7
     X = (rng.standard_normal((n, d)) * 3 + 1).astype(np.float32)
     Y = rng.standard_normal((n, 2))
@@ -219,19 +220,22 @@ def _routes(monkeypatch):
     return taken
 
 
-@pytest.mark.skipif(
-    not fastlin.kernels.gram.float64_tiles_tuned(), reason="float64 chunks stay on BLAS here"
+TILES = pytest.mark.skipif(
+    not fastlin.kernels.gram.float_tiles_tuned(), reason="float chunks stay on BLAS here"
 )
+
+
+@TILES
 @pytest.mark.parametrize("d", [1, 11, 12, 13, 131, 512])
 @pytest.mark.parametrize("t", [0, 1, 3])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_float64_tiles_agree_with_blas(rng, monkeypatch, d, t, weighted):
-    """float64 chunks of at most FLOAT64_TILE_MAX_FEATURES columns take the tiles; their
+    """float64 chunks of at most TILE_MAX_FEATURES columns take the tiles; their
     statistics equal the BLAS route's to float64 rounding (both sum in float64, in
     different orders: rtol 1e-12 against the largest entry)."""
     from fastlin.core import stats as S
 
-    n = 3 * 256 + 77 if d < 600 else 700
+    n = 3 * 256 + 77 if d < 500 else 700
     X = rng.standard_normal((n, d)) * 3 + 1
     Y = rng.standard_normal((n, t)) if t else None
     w = rng.uniform(0.1, 3.0, n) if weighted else None
@@ -239,7 +243,7 @@ def test_float64_tiles_agree_with_blas(rng, monkeypatch, d, t, weighted):
     with fastlin.threads(2):
         tiles = _stats_dict(GramStats().update(X, Y, w))
         assert taken == ["_kernel_pass"]
-        monkeypatch.setattr(S, "FLOAT64_TILE_MAX_FEATURES", 0)
+        monkeypatch.setattr(S, "TILE_MAX_FEATURES", {})
         blas = _stats_dict(GramStats().update(X, Y, w))
         assert taken[1:] == ["_blas_pass"]
     for key in KEYS:
@@ -249,12 +253,61 @@ def test_float64_tiles_agree_with_blas(rng, monkeypatch, d, t, weighted):
         )
 
 
+@TILES
+@pytest.mark.parametrize("d", [1, 23, 24, 25, 131, 800])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_tiles_within_their_bound(rng, monkeypatch, d, weighted):
+    """float32 chunks of at most TILE_MAX_FEATURES columns take the float32 tiles: XᵀWX
+    within (128 + 1) 2**-24 of |X|ᵀW|X| entry by entry against float64 sums (128-row
+    float32 panels; one more rounding for w x), the column sums, XᵀWY and YᵀWY to float64
+    rounding. The bound is 16 times tighter than the BLAS route's 2048-row blocks."""
+    from fastlin.core import stats as S
+
+    n = 3 * 256 + 77 if d < 500 else 600
+    X = (rng.standard_normal((n, d)) * 3 + 1).astype(np.float32)
+    Y = rng.standard_normal((n, 2))
+    w = rng.uniform(0.1, 3.0, n) if weighted else None
+    taken = _routes(monkeypatch)
+    with fastlin.threads(2):
+        got = _stats_dict(GramStats().update(X, Y, w))
+    assert taken == ["_kernel_pass"]
+    assert S.TILE_MAX_FEATURES[np.dtype(np.float32)] >= 800
+    ref = gram_reference(X, Y, w)
+    sw = np.ones(n) if w is None else w
+    A = np.abs(X.astype(np.float64))
+    bound = (129 * 2.0**-24) * (A.T @ (sw[:, None] * A)) + 1e-300
+    assert np.all(np.abs(got["xtx"] - ref["xtx"]) <= bound)
+    for key in ("x_sum", "xty", "y_sum", "yty", "sum_w"):
+        ref_k = np.asarray(ref[key])
+        np.testing.assert_allclose(
+            got[key], ref_k, rtol=1e-12, atol=1e-12 * np.abs(ref_k).max(initial=1.0), err_msg=key
+        )
+
+
+@pytest.mark.parametrize("tiles", [True, False])
+def test_float32_squares_that_overflow_float32_are_summed_in_float64(rng, monkeypatch, tiles):
+    """Finite float32 values whose squares overflow float32 (1e20) are no error: the chunk
+    is folded again with float64 products, on either route."""
+    from fastlin.core import stats as S
+
+    if not tiles:
+        monkeypatch.setattr(S, "TILE_MAX_FEATURES", {})
+    X = (rng.standard_normal((500, 6)) * 3 + 1).astype(np.float32)
+    X[:, 2] *= np.float32(1e20)
+    Y = rng.standard_normal((500, 1))
+    got = _stats_dict(GramStats().update(X, Y))
+    ref = gram_reference(X.astype(np.float64), Y)
+    assert np.all(np.isfinite(got["xtx"]))
+    for key in KEYS:
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-10, err_msg=key)
+
+
 @pytest.mark.parametrize(
     "make",
     [
         lambda X: np.asfortranarray(X),  # column order: BLAS reads it in place
         lambda X: X + 1e9,  # offset columns: a shifted copy per block
-        lambda X: np.hstack([X] * 60),  # above FLOAT64_TILE_MAX_FEATURES
+        lambda X: np.hstack([X] * 60),  # above TILE_MAX_FEATURES
     ],
 )
 def test_float64_chunks_the_tiles_do_not_take(rng, monkeypatch, make):

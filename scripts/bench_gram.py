@@ -11,7 +11,12 @@ The ratios compare, in one process and one run:
 * NumPy syrk: ``Xf.T @ Xf`` on a float64 copy that already exists (OpenBLAS);
 * NumPy cast + syrk: ``X.astype(float64)`` followed by that product;
 * on the float64 copy: the hand-written float64 tile (the route bytes take on CPUs
-  without AVX2) and ``GramStats.update`` (the BLAS route float64 chunks take).
+  without AVX2) and ``GramStats.update`` (the BLAS route float64 chunks of 784 columns
+  take).
+
+Each call starts 0.3 s after the one before, so that OpenBLAS's worker threads, which
+spin for a while after a call, have gone idle: right after a BLAS call the byte kernel
+took 15-20 % longer, sharing the cores with them.
 
 Usage: python -m scripts.bench_gram [--threads 2] [--repeat 7] [--rows 60000]
 """
@@ -54,6 +59,7 @@ def main():
                 lambda: GramStats().update(Xf, Y),
             ],
             args.repeat,
+            pause=0.3,
             warmup=False,
         )
 

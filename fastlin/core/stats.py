@@ -15,14 +15,16 @@ The work per chunk goes to whichever is fastest for its dtype, as the benchmarks
 
 * unweighted uint8/int8: the exact integer tiles of :mod:`fastlin.kernels.gram`, exact
   integer statistics with the same bits for any chunk size, thread count or merge order;
-* C-ordered float64 of at most ``FLOAT64_TILE_MAX_FEATURES`` columns, read without a
-  shift, on CPUs whose float64 tiles are tuned (``_gram.float64_tiles_tuned``): the
-  float64 tiles of :mod:`fastlin.kernels.gram`, which take the column sums in the same
-  read of X that packs it (BLAS needs a second read for them);
+* C-ordered float64 or float32 of at most ``TILE_MAX_FEATURES[dtype]`` columns, read
+  without a shift, on CPUs whose float tiles are tuned (``_gram.float_tiles_tuned``):
+  the float tiles of :mod:`fastlin.kernels.gram`, which take the column sums in the same
+  read of X that packs it (BLAS needs a second read for them). float32 products are
+  summed in float32 over panels of 128 rows, then in float64: each entry within
+  129 * 2**-24 (7.7e-6) of the matching entry of ``|Xₛ|ᵀ W |Xₛ|``, plus float64 rounding;
 * other float64 (and other integer dtypes, converted a block at a time): BLAS ``dsyrk``/
   ``dgemm`` (NumPy's) on blocks of rows, in float64;
-* float32: BLAS ``ssyrk``/``sgemm`` (NumPy's; SciPy's from ``SCIPY_FLOAT32_MIN_COLUMNS``
-  columns) on blocks of at most ``FLOAT32_BLOCK`` rows, each
+* other float32: BLAS ``ssyrk``/``sgemm`` (NumPy's; SciPy's from
+  ``SCIPY_FLOAT32_MIN_COLUMNS`` columns) on blocks of at most ``FLOAT32_BLOCK`` rows, each
   block's float32 sums added into float64 state. Each entry then carries an error of at
   most ``FLOAT32_BLOCK * 2**-24`` relative to the matching entry of ``|Xₛ|ᵀ W |Xₛ|`` (the
   float32 rounding of one block's products and sums) plus the float64 rounding of the
@@ -65,12 +67,13 @@ _MAX_ABS = 1e150
 _SHIFT_ROWS = 256
 """Rows of the first chunk that decide which columns are shifted."""
 
-FLOAT64_TILE_MAX_FEATURES = 512
-"""Up to this many columns, float64 chunks go through the hand-written float64 tiles
-rather than BLAS. On the 2-core AVX2 machine of the benchmarks, alternating runs of both
-routes through ``GramStats.update`` gave tiles / BLAS 0.5-0.75 at d = 128, 0.8-0.9 at
-256-512, 0.9-1.0 at 640 and 1.0-1.1 at 784: the tiles take the column sums in the read
-that packs X, BLAS needs a second read for them."""
+TILE_MAX_FEATURES = {np.dtype(np.float64): 512, np.dtype(np.float32): 800}
+"""Up to this many columns, float chunks go through the hand-written float tiles rather
+than BLAS. On the 2-core AVX2 machine of the benchmarks, alternating runs of both routes
+through ``GramStats.update`` gave tiles / BLAS, float64: 0.5-0.75 at d = 128, 0.8-0.95 at
+256-512, 0.85-1.0 at 640, 0.95-1.1 at 784; float32: 0.7-0.85 at 128-784, 1.0 at 1024,
+1.2 at 2048. The tiles take the column sums in the read that packs X, BLAS needs a
+second read for them."""
 
 SHIFT_RATIO = 64.0
 """Columns whose |mean| exceeds this many standard deviations are accumulated about a
@@ -233,7 +236,7 @@ class GramStats(Accumulator):
             Y = Y - self.y_shift
         exact = X.dtype in _EXACT_DTYPES and w is None
         try:
-            if exact or self._float64_tiles(X):
+            if exact or self._float_tiles(X):
                 self._kernel_pass(X, Y, w)
             else:
                 self._blas_pass(X, Y, w)  # raises, before any sum changes, on bad float X
@@ -277,23 +280,27 @@ class GramStats(Accumulator):
             buf.fill(0)
         return buf
 
-    def _float64_tiles(self, X):
-        """Whether this float64 chunk goes through the tiles (see the module docstring)."""
+    def _float_tiles(self, X):
+        """Whether this float chunk goes through the tiles (see the module docstring)."""
         return (
-            X.dtype == np.float64
+            X.shape[1] <= TILE_MAX_FEATURES.get(X.dtype, 0)
             and X.flags.c_contiguous
-            and X.shape[1] <= FLOAT64_TILE_MAX_FEATURES
             and not self.x_shift.any()
-            and _gram.float64_tiles_tuned()
+            and _gram.float_tiles_tuned()
         )
 
-    def _kernel_pass(self, X, Y, w):
+    def _kernel_pass(self, X, Y, w, single=True):
+        """The tiles of ``kernels.gram``; float32 X with float32 products unless ``single``
+        is false (float64 panels, after float32 squares overflowed)."""
         n, d = X.shape
         t = Y.shape[1]
         bounds = _threads.row_ranges(n, _threads.n_threads(), _gram.BLOCK)
         p = bounds.shape[0] - 1
         exact = w is None and X.dtype in _EXACT_DTYPES
-        (p_shape, p_dtype), (a_shape, a_dtype) = _gram.scratch_shapes(d, p, w is not None, exact)
+        single = single and X.dtype == np.float32
+        (p_shape, p_dtype), (a_shape, a_dtype) = _gram.scratch_shapes(
+            d, p, w is not None, exact, single=single
+        )
         P = self._buffer("pack", p_shape, p_dtype, zero=False)
         A = self._buffer("pack_w", a_shape, a_dtype, zero=False)
         w_arr = np.empty(0) if w is None else w
@@ -328,7 +335,9 @@ class GramStats(Accumulator):
         if checked:
             # Float X is judged from its products before any sum changes (as in BLAS).
             sxx = xtx[0].copy() if p == 1 else xtx.sum(axis=0)
-            _check_products(X, sxx, xs.sum(axis=0), single=False)
+            if not _check_products(X, sxx, xs.sum(axis=0), single):
+                # float32 squares overflowed for finite values: float64 panels instead.
+                return self._kernel_pass(X, Y, w, single=False)
         # Merge the per-thread parts in a fixed order: deterministic for a thread count.
         for k in range(p):
             self._sxx += xtx[k]

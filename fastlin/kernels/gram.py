@@ -30,9 +30,13 @@ CPU features Numba compiles for (``byte_path``):
 * float64 path (everything else, and the small-integer fallback on other CPUs): blocks of
   ``_KB_F64`` rows packed as float64 panels (the column sums taken in the same read of X),
   FMA tiles of ``_MR_F64 x _NR_F64``: 8 x 16 with AVX-512, 4 x 12 otherwise. Integer data
-  stays exact in this path too (products and sums are integers below 2**53). Float64
-  accumulators send narrow float64 chunks here too, where it beats BLAS (see
-  ``float64_tiles_tuned``).
+  stays exact in this path too (products and sums are integers below 2**53).
+* float32 path (float32 X with float32 scratch, ``scratch_shapes(..., single=True)``): the
+  same, on float32 panels with twice the lanes per vector; each tile's float32 sums over
+  one panel are added into the float64 parts.
+
+Accumulators send narrow float chunks to the float paths too, where they beat BLAS (see
+``float_tiles_tuned``).
 
 Small chunks (streaming a row at a time) skip packing when that is cheaper: each row is a
 rank-1 update over its non-zero entries, in float64, which is exact for integers.
@@ -50,7 +54,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .._numba import jit
 from .._threads import run_parts
@@ -78,8 +82,10 @@ _MR_F64 = 8 if _WIDE_F64 else 4
 """Rows of a float64 tile. AVX-512: 16 accumulators of its 32 registers; AVX2: 12
 accumulators, the three column vectors and a broadcast fill its 16 (an 8 x 16 tile there
 spilled and ran at 1.5x NumPy's syrk time, against 0.6-0.9x for 4 x 12 at d <= 640)."""
+_VW_F32, _NR_F32, _MR_F32 = 2 * _VW_F64, 2 * _NR_F64, _MR_F64
+"""float32 tiles: the float64 shapes with twice the lanes in the same registers."""
 _KB_F64 = 128
-"""Rows per float64 panel: 128 rather than 256 kept more of the panel in L2 and took
+"""Rows per float64 (and float32) panel: 128 rather than 256 kept more of the panel in L2 and took
 0.7-0.95x the time at d = 128-784 (``BLOCK`` rows fit the scratch either way)."""
 _KB_INT = 1024
 """Rows per byte panel: a 32-column sliver (32 KiB) stays in L1 while the tiles of one
@@ -168,43 +174,56 @@ def _pair_tile_sums(context, builder, P_ty, P_val, a_off, b_off, n2):
     return _emit_tile_loop(builder, n2, v8, _MR_PAIR * n_vec, step)
 
 
-def _f64_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk):
-    """Emit the float64 tile loop; returns _MR_F64 * (_NR_F64 / _VW_F64) vectors of
-    _VW_F64 float64 sums, row-major."""
+def _float_shape(dtype):
+    """(lanes per vector, tile columns, tile rows) of the float tiles for this dtype."""
+    if dtype == types.float32:
+        return _VW_F32, _NR_F32, _MR_F32
+    return _VW_F64, _NR_F64, _MR_F64
+
+
+def _float_tile_sums(context, builder, A_ty, A_val, a_off, B_ty, B_val, b_off, nk):
+    """Emit the float tile loop (the panels' dtype, float32 or float64); returns
+    mr * (nr / vw) vectors of vw sums, row-major, with (vw, nr, mr) = ``_float_shape``."""
     _allow_512_bit(builder.function)
-    f64, i64 = ir.DoubleType(), ir.IntType(64)
-    v8 = ir.VectorType(f64, _VW_F64)
-    n_vec = _NR_F64 // _VW_F64
-    a0 = builder.gep(_data_ptr(context, builder, A_ty, A_val, f64), [a_off])
-    b0 = builder.gep(_data_ptr(context, builder, B_ty, B_val, f64), [b_off])
+    single = A_ty.dtype == types.float32
+    vw, nr, mr = _float_shape(A_ty.dtype)
+    elem, i64 = (ir.FloatType() if single else ir.DoubleType()), ir.IntType(64)
+    vec = ir.VectorType(elem, vw)
+    size = 4 if single else 8
+    n_vec = nr // vw
+    a0 = builder.gep(_data_ptr(context, builder, A_ty, A_val, elem), [a_off])
+    b0 = builder.gep(_data_ptr(context, builder, B_ty, B_val, elem), [b_off])
     fma = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(v8, [v8, v8, v8]), f"llvm.fma.v{_VW_F64}f64"
+        builder.module,
+        ir.FunctionType(vec, [vec, vec, vec]),
+        f"llvm.fma.v{vw}{'f32' if single else 'f64'}",
     )
 
     def step(k, accs):
-        offset = builder.mul(k, ir.Constant(i64, _NR_F64))
+        offset = builder.mul(k, ir.Constant(i64, nr))
         b_row = builder.gep(b0, [offset])
         bs = []
         for c in range(n_vec):
-            ptr = builder.bitcast(
-                builder.gep(b_row, [ir.Constant(i64, _VW_F64 * c)]), v8.as_pointer()
-            )
-            bs.append(builder.load(ptr, align=8))
+            ptr = builder.bitcast(builder.gep(b_row, [ir.Constant(i64, vw * c)]), vec.as_pointer())
+            bs.append(builder.load(ptr, align=size))
         a_row = builder.gep(a0, [offset])
         new = []
-        for r in range(_MR_F64):
-            a = _splat(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, r)])), v8)
+        for r in range(mr):
+            a = _splat(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, r)])), vec)
             for c in range(n_vec):
                 new.append(builder.call(fma, [a, bs[c], accs[r * n_vec + c]]))
         return new
 
-    return _emit_tile_loop(builder, nk, v8, _MR_F64 * n_vec, step)
+    return _emit_tile_loop(builder, nk, vec, mr * n_vec, step)
 
 
 def _as_f64(builder, vec):
     if isinstance(vec.type.element, ir.DoubleType):
         return vec
-    return builder.sitofp(vec, ir.VectorType(ir.DoubleType(), vec.type.count))
+    wide = ir.VectorType(ir.DoubleType(), vec.type.count)
+    if isinstance(vec.type.element, ir.FloatType):
+        return builder.fpext(vec, wide)
+    return builder.sitofp(vec, wide)
 
 
 def _store_tile(context, builder, sums, C_ty, C_val):
@@ -333,21 +352,25 @@ def _tile_pair_into(typingctx, P, a_off, b_off, n2, G, i0, jp):
     return types.void(P, a_off, b_off, n2, G, i0, jp), codegen
 
 
-@intrinsic
-def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
-    """C[r * _NR_F64 + c] = sum_k A[a_off + k * _NR_F64 + r] * B[b_off + k * _NR_F64 + c].
+def _float_panels(A, B):
+    """Whether A and B are float panels of one dtype (float32 or float64, 1-d, C order)."""
+    return any(_is_array(A, t, 1) and _is_array(B, t, 1) for t in (types.float32, types.float64))
 
-    A, B: packed float64 panels (1-d); offsets in elements; nk >= 1; C: (_MR_F64 * _NR_F64,).
+
+@intrinsic
+def _tile_float(typingctx, A, a_off, B, b_off, nk, C):
+    """C[r * nr + c] = sum_k A[a_off + k * nr + r] * B[b_off + k * nr + c], with
+    (nr, mr) = (_NR_F64, _MR_F64) for float64 panels and (_NR_F32, _MR_F32) for float32
+    ones (summed in that dtype).
+
+    A, B: packed panels (1-d, one dtype); offsets in elements; nk >= 1; C: (mr * nr,)
+    float64.
     """
-    if not (
-        _is_array(A, types.float64, 1)
-        and _is_array(B, types.float64, 1)
-        and _is_array(C, types.float64, 1)
-    ):
+    if not (_float_panels(A, B) and _is_array(C, types.float64, 1)):
         return None
 
     def codegen(context, builder, signature, args):
-        sums = _f64_tile_sums(
+        sums = _float_tile_sums(
             context,
             builder,
             signature.args[0],
@@ -365,17 +388,14 @@ def _tile_f64(typingctx, A, a_off, B, b_off, nk, C):
 
 
 @intrinsic
-def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
-    """Like ``_tile_f64`` but G[i0 + r, jp + c] += sum (whole tile)."""
-    if not (
-        _is_array(A, types.float64, 1)
-        and _is_array(B, types.float64, 1)
-        and _is_array(G, types.float64, 2)
-    ):
+def _tile_float_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
+    """Like ``_tile_float`` but G[i0 + r, jp + c] += sum (whole tile, in float64)."""
+    if not (_float_panels(A, B) and _is_array(G, types.float64, 2)):
         return None
+    mr = _float_shape(A.dtype)[2]
 
     def codegen(context, builder, signature, args):
-        sums = _f64_tile_sums(
+        sums = _float_tile_sums(
             context,
             builder,
             signature.args[0],
@@ -386,7 +406,7 @@ def _tile_f64_into(typingctx, A, a_off, B, b_off, nk, G, i0, jp):
             args[3],
             args[4],
         )
-        _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7], mr=_MR_F64)
+        _add_tile(context, builder, sums, signature.args[5], args[5], args[6], args[7], mr=mr)
         return context.get_dummy_value()
 
     return types.void(A, a_off, B, b_off, nk, G, i0, jp), codegen
@@ -413,10 +433,10 @@ def pair_tiles_available():
 
 
 @functools.lru_cache(maxsize=None)
-def float64_tiles_tuned():
-    """Whether the float64 tiles have a shape benchmarked against BLAS for this CPU: AVX2
-    without AVX-512 (4 x 12). The AVX-512 shape (8 x 16) has not been measured against
-    BLAS, so accumulators keep float64 chunks on BLAS there."""
+def float_tiles_tuned():
+    """Whether the float tiles have a shape benchmarked against BLAS for this CPU: AVX2
+    without AVX-512 (4 x 12 float64, 4 x 24 float32). The AVX-512 shapes have not been
+    measured against BLAS, so accumulators keep float chunks on BLAS there."""
     return "+avx2" in _compile_features() and not _WIDE_F64
 
 
@@ -442,7 +462,7 @@ def byte_path():
     return "float64"
 
 
-def scratch_shapes(d, n_parts, weighted, small_int, path=None):
+def scratch_shapes(d, n_parts, weighted, small_int, path=None, single=False):
     """Shapes and dtypes of the scratch arrays ``gram_update`` packs rows into.
 
     Parameters
@@ -458,14 +478,18 @@ def scratch_shapes(d, n_parts, weighted, small_int, path=None):
     path : {"vnni", "pair", "float64"}, optional
         The small-integer path (default: ``byte_path()``, the fastest this CPU has); tests
         choose each path the CPU supports.
+    single : bool, optional
+        float32 X folded with float32 products (float32 panels): each panel's products
+        are summed in float32 over at most ``_KB_F64`` rows, then added into the float64
+        parts. Otherwise float X is packed as float64 (exact products of float32 values).
 
     Returns
     -------
     ((P_shape, P_dtype), (A_shape, A_dtype))
         Allocate ``P_parts`` and ``A_parts`` C-contiguous with these; their contents need
         not be initialised. ``P_dtype`` says the path: uint8 for the AVX-512 VNNI byte
-        tiles, int16 for the AVX2 pair tiles (both for unweighted uint8/int8 X only), and
-        float64 otherwise.
+        tiles, int16 for the AVX2 pair tiles (both for unweighted uint8/int8 X only),
+        float32 for the float32 tiles (``single``), and float64 otherwise.
     """
     if small_int and not weighted:
         path = byte_path() if path is None else path
@@ -480,9 +504,11 @@ def scratch_shapes(d, n_parts, weighted, small_int, path=None):
         if path == "pair":
             panel = _KB_PAIR * _padded(d, _NR_PAIR)
             return ((n_parts, panel), np.dtype(np.int16)), ((n_parts, 1), np.dtype(np.float64))
-    panel = BLOCK * _padded(d, _NR_F64)
-    f64 = np.dtype(np.float64)
-    return ((n_parts, panel), f64), ((n_parts, panel if weighted else 1), f64)
+    if single:
+        panel, dt = BLOCK * _padded(d, _NR_F32), np.dtype(np.float32)
+    else:
+        panel, dt = BLOCK * _padded(d, _NR_F64), np.dtype(np.float64)
+    return ((n_parts, panel), dt), ((n_parts, panel if weighted else 1), dt)
 
 
 # --------------------------------------------------------------------------------------
@@ -576,35 +602,53 @@ def _syrk_pairs(P, n2, d, C, G):
                     G[i, jp + c] += C[r * _NR_PAIR + c]
 
 
+def _panel_shape(P):
+    """(nr, mr): tile columns and rows of the float panels P (by dtype), as compile-time
+    constants, so that the packing and tile loops are unrolled for them."""
+    raise NotImplementedError("only callable from compiled code")
+
+
+@overload(_panel_shape, inline="always")
+def _panel_shape_impl(P):
+    _, nr, mr = _float_shape(P.dtype)
+    return lambda P: (nr, mr)
+
+
 @jit
-def _pack_f64(X, w, weighted, r0, r1, P, A, S):
-    """float64 panels of rows r0..r1: P[(c, k, col)] = X[r0 + k, _NR_F64 c + col], A = w * P;
-    S[j] = sum_k w_k X[r0 + k, j], in row order (the packing read is the only read of X)."""
+def _pack_float(X, w, weighted, r0, r1, P, A, S):
+    """Float panels (P's dtype) of rows r0..r1: P[(c, k, col)] = X[r0 + k, nr c + col],
+    A = w * P; S[j] = sum_k w_k X[r0 + k, j] in float64, in row order (the packing read is
+    the only read of X)."""
+    nr = _panel_shape(P)[0]
     d = X.shape[1]
     nk = r1 - r0
-    full = d - d % _NR_F64
+    full = d - d % nr
     S[:] = 0.0
     for k in range(nk):
-        wk = w[r0 + k] if weighted else 1.0
         x = X[r0 + k]
-        for c in range(0, full, _NR_F64):
-            base = (c // _NR_F64) * nk * _NR_F64 + k * _NR_F64
-            for col in range(_NR_F64):
-                v = np.float64(x[c + col])
-                P[base + col] = v
-                S[c + col] += wk * v
+        # Separate loops: a copy, then a sum over the row just read (in L1), each
+        # vectorised; one fused loop carries a possible P/S alias and stays scalar.
+        for c in range(0, full, nr):
+            base = (c // nr) * nk * nr + k * nr
+            for col in range(nr):
+                P[base + col] = x[c + col]
         if full < d:
-            base = (full // _NR_F64) * nk * _NR_F64 + k * _NR_F64
-            for col in range(_NR_F64):
-                v = np.float64(x[full + col]) if full + col < d else 0.0
-                P[base + col] = v
-                if full + col < d:
-                    S[full + col] += wk * v
+            base = (full // nr) * nk * nr + k * nr
+            for col in range(d - full):
+                P[base + col] = x[full + col]
+            for col in range(d - full, nr):
+                P[base + col] = 0.0
         if weighted:
-            for c in range(0, d, _NR_F64):
-                base = (c // _NR_F64) * nk * _NR_F64 + k * _NR_F64
-                for col in range(_NR_F64):
+            wk = w[r0 + k]
+            for j in range(d):
+                S[j] += wk * np.float64(x[j])
+            for c in range(0, d, nr):
+                base = (c // nr) * nk * nr + k * nr
+                for col in range(nr):
                     A[base + col] = wk * P[base + col]
+        else:
+            for j in range(d):
+                S[j] += np.float64(x[j])
 
 
 @jit
@@ -639,22 +683,23 @@ def _syrk_bytes(P, n4, d, signed, S, C, G):
 
 
 @jit
-def _syrk_f64(A, P, nk, d, C, G):
-    """G[i, j] += sum_k A[k, i] P[k, j] for i <= j from float64 panels of nk rows."""
-    panel = nk * _NR_F64
-    for jp in range(0, d, _NR_F64):
-        b_off = (jp // _NR_F64) * panel
-        full = jp + _NR_F64 <= d
-        for i0 in range(0, min(jp + _NR_F64, d), _MR_F64):
-            a_off = (i0 // _NR_F64) * panel + i0 % _NR_F64
-            if full and i0 + _MR_F64 - 1 <= jp:
-                _tile_f64_into(A, a_off, P, b_off, nk, G, i0, jp)
+def _syrk_float(A, P, nk, d, C, G):
+    """G[i, j] += sum_k A[k, i] P[k, j] for i <= j from float panels of nk rows."""
+    nr, mr = _panel_shape(P)
+    panel = nk * nr
+    for jp in range(0, d, nr):
+        b_off = (jp // nr) * panel
+        full = jp + nr <= d
+        for i0 in range(0, min(jp + nr, d), mr):
+            a_off = (i0 // nr) * panel + i0 % nr
+            if full and i0 + mr - 1 <= jp:
+                _tile_float_into(A, a_off, P, b_off, nk, G, i0, jp)
                 continue
-            _tile_f64(A, a_off, P, b_off, nk, C)
-            for r in range(min(_MR_F64, d - i0)):
+            _tile_float(A, a_off, P, b_off, nk, C)
+            for r in range(min(mr, d - i0)):
                 i = i0 + r
-                for c in range(max(i - jp, 0), min(_NR_F64, d - jp)):
-                    G[i, jp + c] += C[r * _NR_F64 + c]
+                for c in range(max(i - jp, 0), min(nr, d - jp)):
+                    G[i, jp + c] += C[r * nr + c]
 
 
 @jit
@@ -766,16 +811,17 @@ def _part_pairs(X, Y, lo, hi, P, xtx, xty, xs, ys, yty, sw):
 
 
 @jit
-def _part_f64(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
+def _part_float(X, Y, w, lo, hi, P, A, xtx, xty, xs, ys, yty, sw):
     d = X.shape[1]
     weighted = w.shape[0] > 0
-    C = np.empty(_MR_F64 * _NR_F64)
+    nr, mr = _panel_shape(P)
+    C = np.empty(mr * nr)
     S = np.empty(d)
     T = np.zeros((Y.shape[1], d))
     for r0 in range(lo, hi, _KB_F64):
         r1 = min(r0 + _KB_F64, hi)
-        _pack_f64(X, w, weighted, r0, r1, P, A, S)
-        _syrk_f64(A if weighted else P, P, r1 - r0, d, C, xtx)
+        _pack_float(X, w, weighted, r0, r1, P, A, S)
+        _syrk_float(A if weighted else P, P, r1 - r0, d, C, xtx)
         for j in range(d):
             xs[j] += S[j]
         _cross_rows(X, Y, w, weighted, r0, r1, T)
@@ -865,13 +911,20 @@ def gram_update(
     Notes
     -----
     Unweighted uint8/int8 X gives exact integer statistics (the same bits for any chunk
-    size and thread count); other inputs are accumulated in float64.
+    size and thread count); other inputs are accumulated in float64, from float32
+    products summed over at most ``_KB_F64`` rows when the scratch is float32 (each
+    entry of XᵀWX then within (_KB_F64 + 1) 2**-24 of the matching entry of |X|ᵀW|X|,
+    plus the float64 rounding of the panel sums; column sums, XᵀWY and YᵀWY in float64).
     """
     n_parts = bounds.shape[0] - 1
     int_scratch = P_parts.dtype in (np.uint8, np.int16)
     if int_scratch and (X.dtype not in (np.uint8, np.int8) or w.shape[0] > 0):
         raise ValueError(
             "byte or pair packing scratch needs unweighted uint8 or int8 X; use scratch_shapes"
+        )
+    if P_parts.dtype == np.float32 and X.dtype != np.float32:
+        raise ValueError(
+            f"float32 packing scratch needs float32 X, got {X.dtype}; use scratch_shapes"
         )
     if not xtx_parts.flags.c_contiguous:
         raise ValueError("xtx_parts must be C-contiguous")
@@ -934,7 +987,7 @@ def gram_update(
     else:
 
         def part(p):
-            _part_f64(
+            _part_float(
                 X,
                 Y,
                 w,
