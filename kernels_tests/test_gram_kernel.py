@@ -209,23 +209,6 @@ def test_float32_panels_within_their_bound(rng, shape, weighted):
                 )
 
 
-def test_float32_scratch_needs_float32_x(rng):
-    X = rng.standard_normal((10, 3))
-    (ps, pdt), (as_, adt) = gram.scratch_shapes(3, 1, False, False, single=True)
-    assert pdt == np.float32 and ps == (1, gram.BLOCK * gram._NR_F32)
-    parts = [np.zeros(s) for s in ((1, 3, 3), (1, 3, 0), (1, 3), (1, 0), (1, 0, 0), (1, 1))]
-    with pytest.raises(ValueError, match="float32 packing scratch needs float32 X, got float64"):
-        gram.gram_update(
-            X,
-            np.zeros((10, 0)),
-            np.empty(0),
-            row_ranges(10, 1, gram.BLOCK),
-            np.empty(ps, pdt),
-            np.empty(as_, adt),
-            *parts,
-        )
-
-
 def test_weighted_uint8(rng):
     n, d = 900, 29
     X = _ints(rng, (n, d), np.uint8)
@@ -287,12 +270,19 @@ def test_scratch_shapes():
     assert pdt == np.float64 and as_ == (3, 1)
     (ps, pdt), _ = gram.scratch_shapes(10, 1, False, True, "float64")
     assert pdt == np.float64
+    (ps, pdt), (as_, adt) = gram.scratch_shapes(10, 2, True, False, single=True)
+    assert pdt == np.float32 and adt == np.float32 and ps == as_
+    assert ps == (2, gram.BLOCK * gram._padded(10, gram._NR_F32))
 
 
-@pytest.mark.parametrize("path", [p for p in PATHS if p != "float64"])
+@pytest.mark.parametrize("path", [p for p in PATHS if p != "float64"] + ["float32"])
 def test_integer_scratch_rejects_other_dtypes(rng, path):
+    """Byte and pair scratch refuse float X; float32 scratch refuses float64 X."""
     X = rng.standard_normal((300, 4))
-    (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True, path)
+    if path == "float32":
+        (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, False, single=True)
+    else:
+        (ps, pdt), (as_, adt) = gram.scratch_shapes(4, 1, False, True, path)
     parts = [
         np.zeros((1, 4, 4)),
         np.zeros((1, 4, 1)),
@@ -301,7 +291,8 @@ def test_integer_scratch_rejects_other_dtypes(rng, path):
         np.zeros((1, 1, 1)),
         np.zeros((1, 1)),
     ]
-    with pytest.raises(ValueError, match="uint8 or int8"):
+    message = "needs float32 X, got float64" if path == "float32" else "uint8 or int8"
+    with pytest.raises(ValueError, match=message):
         gram.gram_update(
             X,
             np.zeros((300, 1)),
