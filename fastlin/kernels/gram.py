@@ -85,8 +85,8 @@ spilled and ran at 1.5x NumPy's syrk time, against 0.6-0.9x for 4 x 12 at d <= 6
 _VW_F32, _NR_F32, _MR_F32 = 2 * _VW_F64, 2 * _NR_F64, _MR_F64
 """float32 tiles: the float64 shapes with twice the lanes in the same registers."""
 _KB_F64 = 128
-"""Rows per float64 (and float32) panel: 128 rather than 256 kept more of the panel in L2 and took
-0.7-0.95x the time at d = 128-784 (``BLOCK`` rows fit the scratch either way)."""
+"""Rows per float64 (and float32) panel: 128 rather than 256 kept more of the panel in L2
+and took 0.7-0.95x the time at d = 128-784 (``BLOCK`` rows fit the scratch either way)."""
 _KB_INT = 1024
 """Rows per byte panel: a 32-column sliver (32 KiB) stays in L1 while the tiles of one
 column panel are computed, and int32 lanes cannot overflow (1024 * 255 * 128 < 2**31)."""
