@@ -15,8 +15,9 @@ all Python threads share one limit, counted here: the first block to open sets i
 the last to close, whichever thread that is, takes control to restore the original
 counts. A thread leaving its block therefore never lifts the limit under a block still
 open in another thread, and no limit of one is left behind. While any block is open,
-BLAS calls from other Python threads run on one thread too (OpenBLAS built on OpenMP
-keeps a limit per thread instead, which threadpoolctl sets directly).
+BLAS calls from other Python threads run on one thread too. OpenBLAS built on OpenMP
+keeps a limit per Python thread instead: there each block sets and restores its own
+thread's limit through threadpoolctl.
 """
 
 from __future__ import annotations
@@ -32,14 +33,30 @@ _open = 0
 _limiter = None
 
 
+def _shared_pools(controller):
+    """Whether the BLAS limits are process-wide (OpenBLAS on pthreads). OpenBLAS built
+    on OpenMP keeps a limit per Python thread, which threadpoolctl sets and restores
+    within the thread itself."""
+    return not any(
+        getattr(lib, "threading_layer", None) == "openmp"
+        for lib in controller.lib_controllers
+        if lib.user_api == "blas"
+    )
+
+
 @contextlib.contextmanager
 def single_thread_blas() -> Iterator[None]:
     """Run the block with every BLAS library on one thread; restore them when the last
     open block (of any Python thread) closes."""
     global _open, _limiter
+    controller = get_cached_controller()
+    if not _shared_pools(controller):
+        with controller.limit(limits=1, user_api="blas"):
+            yield
+        return
     with _lock:
         if _open == 0:
-            _limiter = get_cached_controller().limit(limits=1, user_api="blas")
+            _limiter = controller.limit(limits=1, user_api="blas")
         _open += 1
     try:
         yield

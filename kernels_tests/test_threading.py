@@ -244,3 +244,26 @@ def test_single_thread_blas_nests_and_restores_across_threads():
         t.join()
     assert seen == {0: {1}, 1: {1}}
     assert counts() == before
+
+
+def test_single_thread_blas_per_thread_limits_nest_and_restore(monkeypatch):
+    """Where BLAS keeps a limit per Python thread (OpenBLAS on OpenMP), each block sets
+    and restores its own thread's limit: nested blocks on one thread give 1 inside and
+    the original counts after."""
+    from threadpoolctl import threadpool_info
+
+    from fastlin import _blas_threads
+
+    def counts():
+        return sorted(
+            (i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"
+        )
+
+    monkeypatch.setattr(_blas_threads, "_shared_pools", lambda controller: False)
+    before = counts()
+    with _blas_threads.single_thread_blas():
+        with _blas_threads.single_thread_blas():
+            assert {n for _, n in counts()} == {1}
+        assert {n for _, n in counts()} == {1}
+    assert counts() == before
+    assert _blas_threads._open == 0
