@@ -334,8 +334,8 @@ class GramStats(Accumulator):
         _gram.gram_update(X, Y, w_arr, bounds, P, A, xtx, xty, xs, ys, yty, sw)
         if checked:
             # Float X is judged from its products before any sum changes (as in BLAS).
-            sxx = xtx[0].copy() if p == 1 else xtx.sum(axis=0)
-            if not _check_products(X, sxx, xs.sum(axis=0), single):
+            diag = np.einsum("pii->i", xtx)  # only the diagonal is judged
+            if not _check_products(X, diag, xs.sum(axis=0), single):
                 # float32 squares overflowed for finite values: float64 panels instead.
                 return self._kernel_pass(X, Y, w, single=False)
         # Merge the per-thread parts in a fixed order: deterministic for a thread count.
@@ -437,7 +437,7 @@ class GramStats(Accumulator):
                 sy += border[:t, t]
                 if t:
                     syy += np.triu(border[:t, :t])
-        if not _check_products(X, sxx, sx, single):
+        if not _check_products(X, np.diag(sxx), sx, single):
             # float32 squares overflowed for finite values: the chunk goes through float64.
             return self._blas_pass(X, Y, w, force_double=True)
         self._sxx += sxx
@@ -725,16 +725,15 @@ def _checked_by_products(X):
     return X.dtype.kind == "f"
 
 
-def _check_products(X, sxx, sx, single):
+def _check_products(X, diag, sx, single):
     """Validate X from its Gram products instead of another pass over it.
 
     A NaN or inf anywhere in column j makes Σ x_j² non-finite, and a value whose square
-    nears overflow makes it at least 1e300, so the diagonal of XᵀX says whether X needs
-    a closer look; only then is X searched, to name the position or the column
-    (``ValueError``). Returns False when float32 products overflowed for values that
-    are finite in float64.
+    nears overflow makes it at least 1e300, so ``diag`` (the diagonal of XᵀX, shape
+    (d,)) and the column sums ``sx`` say whether X needs a closer look; only then is X
+    searched, to name the position or the column (``ValueError``). Returns False when
+    float32 products overflowed for values that are finite in float64.
     """
-    diag = np.diag(sxx)
     if np.all(np.isfinite(diag)) and np.all(np.isfinite(sx)) and diag.max(initial=0.0) < 1e300:
         return True
     check_finite(X, "X")
